@@ -1,0 +1,46 @@
+//! The `mmsoak` binary: a thin shell over mmsoak-host and mmsoak-core.
+
+mod args;
+mod fsutil;
+mod profiles;
+mod replay;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env).
+const EXIT_RUN_FAILED: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mmsoak: error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUN_FAILED);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => {
+            let plan = match run::plan(&args) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("mmsoak: error: {e:#}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            match runtime.block_on(run::execute(plan)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("mmsoak: error: {e:#}");
+                    ExitCode::from(EXIT_RUN_FAILED)
+                }
+            }
+        }
+    }
+}

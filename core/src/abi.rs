@@ -1,0 +1,169 @@
+//! The versioned JSON ABI: one request type and one response type per call.
+//! [`dispatch`] is the whole interface; `wasm_exports` wraps it in
+//! `alloc`/`dealloc` and one export per call for any wasm host, a browser included.
+//!
+//! Request:  `{"abi_version": 1, "request": {...}}`
+//! Response: `{"ok": ...}` or `{"error": {"kind": "...", "message": "..."}}`
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::edge::EdgeReport;
+use crate::market::{simulate_iteration, MarketConfig};
+use crate::params::Params;
+use crate::report::{self, EngineRecord, RunSettings, TuningReport};
+use crate::soak::{self, IterSummary, SoakConfig, SoakState};
+
+/// Bump when any request or response changes shape or meaning.
+pub const ABI_VERSION: u32 = 1;
+
+/// The calls, by export name (`mmsoak_<name>` in wasm).
+pub const CALLS: [&str; 5] = ["simulate", "init", "step", "report", "markdown"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    pub params: Params,
+    pub market: MarketConfig,
+    pub seed: u64,
+    pub iteration: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitRequest {
+    pub config: SoakConfig,
+    pub baseline: Params,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRequest {
+    pub state: SoakState,
+    pub observation: EdgeReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepResponse {
+    pub state: SoakState,
+    pub summary: IterSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub settings: RunSettings,
+    pub engine: EngineRecord,
+    pub summaries: Vec<IterSummary>,
+    pub state: SoakState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkdownRequest {
+    pub report: TuningReport,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<T> {
+    abi_version: u32,
+    request: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbiError {
+    /// `abi_version`, `bad_request` or `unknown_call`.
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response<T> {
+    Ok(T),
+    Error(AbiError),
+}
+
+/// Wraps a request in its envelope (used by hosts).
+pub fn encode_request<T: Serialize>(request: &T) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Out<'a, T> {
+        abi_version: u32,
+        request: &'a T,
+    }
+    serde_json::to_vec(&Out { abi_version: ABI_VERSION, request }).unwrap_or_default()
+}
+
+fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, AbiError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        abi_version: u32,
+    }
+    let version: VersionOnly = serde_json::from_slice(input)
+        .map_err(|e| AbiError { kind: "bad_request".into(), message: format!("request envelope: {e}") })?;
+    if version.abi_version != ABI_VERSION {
+        return Err(AbiError {
+            kind: "abi_version".into(),
+            message: format!("request is for ABI v{}, this core speaks v{ABI_VERSION}", version.abi_version),
+        });
+    }
+    let env: Envelope<T> = serde_json::from_slice(input)
+        .map_err(|e| AbiError { kind: "bad_request".into(), message: e.to_string() })?;
+    Ok(env.request)
+}
+
+fn respond<T: Serialize>(result: Result<T, AbiError>) -> Vec<u8> {
+    let response = match result {
+        Ok(v) => Response::Ok(v),
+        Err(e) => Response::Error(e),
+    };
+    serde_json::to_vec(&response).unwrap_or_else(|e| {
+        format!(r#"{{"error":{{"kind":"internal","message":"response not serializable: {e}"}}}}"#).into_bytes()
+    })
+}
+
+/// Runs one ABI call on JSON bytes and returns JSON bytes. Never panics on input.
+pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
+    match call {
+        "simulate" => respond(decode::<SimulateRequest>(input).map(|r| simulate_iteration(&r.params, &r.market, r.seed, r.iteration))),
+        "init" => respond(decode::<InitRequest>(input).map(|r| soak::init(r.config, r.baseline))),
+        "step" => respond(decode::<StepRequest>(input).map(|r| {
+            let (state, summary) = soak::step(r.state, &r.observation);
+            StepResponse { state, summary }
+        })),
+        "report" => respond(decode::<ReportRequest>(input).map(|r| report::build(r.settings, r.engine, &r.summaries, &r.state))),
+        "markdown" => respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report))),
+        other => respond::<()>(Err(AbiError { kind: "unknown_call".into(), message: format!("no ABI call named {other:?}") })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_abi_version_is_a_clear_error() {
+        let out = dispatch("init", br#"{"abi_version": 99, "request": {}}"#);
+        let r: Response<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        match r {
+            Response::Error(e) => {
+                assert_eq!(e.kind, "abi_version");
+                assert!(e.message.contains("v99"));
+            }
+            Response::Ok(_) => panic!("accepted a foreign ABI version"),
+        }
+    }
+
+    #[test]
+    fn garbage_is_bad_request_not_a_panic() {
+        for call in CALLS {
+            let out = dispatch(call, b"\xff\x00not json");
+            let r: Response<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+            assert!(matches!(r, Response::Error(ref e) if e.kind == "bad_request"), "{call}");
+        }
+        let out = dispatch("nope", b"{}");
+        assert!(String::from_utf8(out).unwrap().contains("unknown_call"));
+    }
+}

@@ -1,0 +1,100 @@
+//! EDGE_REPORT: what one iteration of trading earned and risked. The simulator
+//! produces it; an external bot writes the same schema (`EDGE_REPORT.json`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::market::Regime;
+
+pub const EDGE_REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Why quotes that the strategy wanted were not sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockCounts {
+    /// Inventory at its limit blocked a quote on the side that would grow it.
+    pub risk: u64,
+    /// The refresh throttle (`min_interval_ms`) held a requote back.
+    pub min_interval: u64,
+    /// Too many live orders (`concurrency_limit`).
+    pub concurrency: u64,
+}
+
+impl BlockCounts {
+    pub fn total(&self) -> u64 {
+        self.risk + self.min_interval + self.concurrency
+    }
+
+    /// Risk blocks over all blocks; 0 when nothing was blocked.
+    pub fn risk_ratio(&self) -> f64 {
+        crate::stats::ratio(self.risk as f64, self.total() as f64)
+    }
+}
+
+/// Distribution summary of a per-fill quantity, in bps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quantiles {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryStats {
+    pub final_units: f64,
+    pub max_abs_units: f64,
+    /// Inventory at the end of each simulated minute.
+    pub path: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeReport {
+    pub schema_version: u32,
+    pub iteration: u32,
+    /// Regime in force (the concrete one, also under `mixed`).
+    pub regime: Regime,
+    pub duration_s: u32,
+    pub maker_fills: u64,
+    pub taker_fills: u64,
+    /// Traded notional, quote currency.
+    pub notional: f64,
+    /// Edge components in bps of maker notional.
+    pub spread_capture_bps: f64,
+    pub rebates_bps: f64,
+    pub fees_bps: f64,
+    pub adverse_cost_bps: f64,
+    pub hedge_cost_bps: f64,
+    /// spread capture + rebates − adverse selection − fees − hedging cost.
+    pub net_bps: f64,
+    /// Mid move against each maker fill over the markout horizon, bps.
+    pub adverse: Quantiles,
+    /// Price paid beyond the touch by each hedge (taker) order, bps.
+    pub slippage: Quantiles,
+    pub blocks: BlockCounts,
+    pub risk_ratio: f64,
+    pub quotes_placed: u64,
+    pub cancels: u64,
+    pub inventory: InventoryStats,
+    /// Largest peak-to-trough fall of mark-to-market PnL, bps of the inventory limit's notional.
+    pub max_drawdown_bps: f64,
+    pub mid_start: f64,
+    pub mid_end: f64,
+}
+
+impl EdgeReport {
+    pub fn fills(&self) -> u64 {
+        self.maker_fills + self.taker_fills
+    }
+}
+
+/// Rounds to 6 decimals so artifacts stay readable. Exact IEEE operations only,
+/// so every platform rounds identically.
+pub fn round6(x: f64) -> f64 {
+    if !x.is_finite() {
+        return 0.0;
+    }
+    libm::round(x * 1e6) / 1e6
+}

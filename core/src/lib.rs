@@ -1,0 +1,21 @@
+//! mmsoak-core: the pure, deterministic heart of mmsoak.
+//!
+//! No I/O, clock, environment, threads or global RNG live here; transcendental
+//! maths goes through `libm` so native, wasm and Windows builds agree bit for bit.
+//! The same crate is linked natively and compiled to `wasm32-unknown-unknown`,
+//! where [`abi`] is exposed through `wasm_exports`.
+
+pub mod abi;
+pub mod edge;
+pub mod guards;
+pub mod kpi;
+pub mod market;
+pub mod params;
+pub mod report;
+pub mod rng;
+pub mod soak;
+pub mod stats;
+pub mod tuner;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm_exports;

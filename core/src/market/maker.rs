@@ -1,0 +1,302 @@
+//! The market-making strategy: quotes around the mid, throttled, size-capped,
+//! inventory-limited and skewed, exactly as the tuned [`Params`] say.
+
+use super::book::Book;
+use crate::params::Params;
+use crate::rng::Rng;
+
+/// Hard inventory limit, order units. `max_delta_ratio` is a fraction of it.
+pub const INVENTORY_LIMIT: f64 = 10.0;
+/// Order entry latency and cancel latency, in simulator steps.
+pub const ENTRY_LATENCY_STEPS: u64 = 2;
+pub const CANCEL_LATENCY_STEPS: u64 = 1;
+/// Over the soft limit for this long → unwind with a hedge.
+const HEDGE_AFTER_STEPS: u64 = 80;
+const HEDGE_SPACING_STEPS: u64 = 40;
+/// Requote when the resting price is this fraction of the half-spread off target.
+const REQUOTE_TOLERANCE: f64 = 0.25;
+/// Random cancellations ahead of us, per step (probabilistic queue advance).
+const QUEUE_CANCEL_PER_STEP: f64 = 0.002;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    /// +1 bid (buys), −1 ask (sells).
+    pub side: f64,
+    pub price: f64,
+    pub size: f64,
+    pub queue_ahead: f64,
+    pub placed_step: u64,
+    pub live_step: u64,
+    /// Cancel requested: gone at this step (still fillable until then).
+    pub cancel_step: Option<u64>,
+}
+
+/// A fill of ours. `side` +1 = we bought.
+#[derive(Debug, Clone, Copy)]
+pub struct Fill {
+    pub step: u64,
+    pub side: f64,
+    pub price: f64,
+    pub size: f64,
+    /// Mid just before the trade that filled us.
+    pub mid_before: f64,
+    pub maker: bool,
+    /// Taker only: bps paid beyond the touch.
+    pub slippage_bps: f64,
+    /// Taker only: half the market spread, crossed.
+    pub cross_bps: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Blocks {
+    pub risk: u64,
+    pub min_interval: u64,
+    pub concurrency: u64,
+}
+
+pub struct Maker {
+    params: Params,
+    min_interval_steps: u64,
+    tail_age_steps: u64,
+    pub orders: Vec<Order>,
+    pub inventory: f64,
+    pub cash: f64,
+    pub fills: Vec<Fill>,
+    pub blocks: Blocks,
+    pub quotes_placed: u64,
+    pub cancels: u64,
+    last_quote_step: Option<u64>,
+    over_soft_since: Option<u64>,
+    last_hedge_step: Option<u64>,
+}
+
+impl Maker {
+    pub fn new(params: &Params, step_ms: u64) -> Self {
+        Maker {
+            params: params.clone(),
+            min_interval_steps: (params.min_interval_ms as u64).div_ceil(step_ms),
+            tail_age_steps: (params.tail_age_ms as u64).div_ceil(step_ms),
+            orders: Vec::new(),
+            inventory: 0.0,
+            cash: 0.0,
+            fills: Vec::new(),
+            blocks: Blocks::default(),
+            quotes_placed: 0,
+            cancels: 0,
+            last_quote_step: None,
+            over_soft_since: None,
+            last_hedge_step: None,
+        }
+    }
+
+    fn soft_limit(&self) -> f64 {
+        self.params.max_delta_ratio * INVENTORY_LIMIT
+    }
+
+    fn record_fill(&mut self, fill: Fill) {
+        self.inventory += fill.side * fill.size;
+        self.cash -= fill.side * fill.size * fill.price;
+        self.fills.push(fill);
+    }
+
+    /// A market trade of `size` by an aggressor on `aggressor_side` (+1 buy lifts asks,
+    /// −1 sell hits bids) walks the book and may reach our resting orders.
+    pub fn on_trade(&mut self, step: u64, book: &Book, aggressor_side: f64, size: f64) {
+        let mut left = size;
+        let mut filled = Vec::new();
+        for order in self.orders.iter_mut() {
+            if order.side != -aggressor_side || order.live_step > step || left <= 0.0 {
+                continue;
+            }
+            let distance = book.distance_bps(order.side, order.price);
+            let mut reach = match book.placement(distance) {
+                super::book::Placement::Improving => left,
+                super::book::Placement::Level(l) => left - book.depth_before(l),
+            };
+            if reach <= 0.0 {
+                continue;
+            }
+            let through_queue = reach.min(order.queue_ahead);
+            order.queue_ahead -= through_queue;
+            reach -= through_queue;
+            let qty = reach.min(order.size);
+            if qty > 0.0 {
+                order.size -= qty;
+                left -= qty;
+                filled.push(Fill {
+                    step,
+                    side: order.side,
+                    price: order.price,
+                    size: qty,
+                    mid_before: book.mid,
+                    maker: true,
+                    slippage_bps: 0.0,
+                    cross_bps: 0.0,
+                });
+            }
+        }
+        for f in filled {
+            self.record_fill(f);
+        }
+        self.orders.retain(|o| o.size > 1e-12);
+    }
+
+    /// The mid moved through a resting quote: arbitrageurs take it at our price.
+    pub fn pick_offs(&mut self, step: u64, mid_before: f64, book: &Book) {
+        let mut filled = Vec::new();
+        for order in self.orders.iter_mut() {
+            if order.live_step > step {
+                continue;
+            }
+            // A bid at or above the best ask (or an ask at or below the best bid) is crossed.
+            let crossed = if order.side > 0.0 {
+                order.price >= book.touch(1.0)
+            } else {
+                order.price <= book.touch(-1.0)
+            };
+            if crossed {
+                filled.push(Fill {
+                    step,
+                    side: order.side,
+                    price: order.price,
+                    size: order.size,
+                    mid_before,
+                    maker: true,
+                    slippage_bps: 0.0,
+                    cross_bps: 0.0,
+                });
+                order.size = 0.0;
+            }
+        }
+        for f in filled {
+            self.record_fill(f);
+        }
+        self.orders.retain(|o| o.size > 1e-12);
+    }
+
+    /// Per-step housekeeping, then requotes and hedges at the current book.
+    pub fn on_step(&mut self, step: u64, book: &Book, rng: &mut Rng) {
+        self.orders.retain(|o| o.cancel_step.is_none_or(|c| c > step));
+        for o in self.orders.iter_mut() {
+            o.queue_ahead *= 1.0 - QUEUE_CANCEL_PER_STEP;
+        }
+        self.maybe_hedge(step, book, rng);
+        self.requote(step, book);
+    }
+
+    fn target_price(&self, side: f64, book: &Book) -> f64 {
+        let half = self.params.base_spread_bps / 2.0;
+        let inv_frac = (self.inventory / self.soft_limit().max(1e-9)).clamp(-1.0, 1.0);
+        // Long inventory: bid further away, ask closer, so the inventory flows back.
+        let shift = self.params.inventory_skew * inv_frac * half;
+        let offset = (half + side * shift).max(0.1);
+        book.mid * (1.0 - side * offset / 1e4)
+    }
+
+    fn requote(&mut self, step: u64, book: &Book) {
+        let half = self.params.base_spread_bps / 2.0;
+        let mut wanted = [false; 2];
+        for (k, side) in [1.0, -1.0].into_iter().enumerate() {
+            let target = self.target_price(side, book);
+            let resting = self.orders.iter().find(|o| o.side == side && o.cancel_step.is_none());
+            wanted[k] = match resting {
+                None => true,
+                Some(o) => {
+                    let off_bps = (o.price - target).abs() / book.mid * 1e4;
+                    off_bps > REQUOTE_TOLERANCE * half || step - o.placed_step >= self.tail_age_steps
+                }
+            };
+        }
+        if !wanted[0] && !wanted[1] {
+            return;
+        }
+        if let Some(last) = self.last_quote_step {
+            if step - last < self.min_interval_steps {
+                self.blocks.min_interval += 1;
+                return;
+            }
+        }
+        let mut sent = false;
+        for (k, side) in [1.0, -1.0].into_iter().enumerate() {
+            if !wanted[k] {
+                continue;
+            }
+            let grows_inventory = side * self.inventory >= 0.0;
+            if grows_inventory && self.inventory.abs() + 1e-12 >= self.soft_limit() {
+                self.blocks.risk += 1;
+                self.cancel_side(side, step);
+                continue;
+            }
+            let live = self.orders.len() as u32;
+            if live >= self.params.concurrency_limit {
+                self.blocks.concurrency += 1;
+                continue;
+            }
+            self.cancel_side(side, step);
+            let price = self.target_price(side, book);
+            let size = (self.params.impact_cap_ratio * book.top_depth).max(0.01);
+            let distance = book.distance_bps(side, price);
+            self.orders.push(Order {
+                side,
+                price,
+                size,
+                queue_ahead: book.queue_on_entry(distance),
+                placed_step: step,
+                live_step: step + ENTRY_LATENCY_STEPS,
+                cancel_step: None,
+            });
+            self.quotes_placed += 1;
+            sent = true;
+        }
+        if sent {
+            self.last_quote_step = Some(step);
+        }
+    }
+
+    fn cancel_side(&mut self, side: f64, step: u64) {
+        for o in self.orders.iter_mut() {
+            if o.side == side && o.cancel_step.is_none() {
+                o.cancel_step = Some(step + CANCEL_LATENCY_STEPS);
+                self.cancels += 1;
+            }
+        }
+    }
+
+    /// Unwinds inventory that stayed over the soft limit (or hit the hard one) with a
+    /// taker order whose clip is capped by `impact_cap_ratio`.
+    fn maybe_hedge(&mut self, step: u64, book: &Book, rng: &mut Rng) {
+        let soft = self.soft_limit();
+        if self.inventory.abs() <= soft {
+            self.over_soft_since = None;
+            return;
+        }
+        let since = *self.over_soft_since.get_or_insert(step);
+        let hard = self.inventory.abs() >= INVENTORY_LIMIT;
+        let spaced = self.last_hedge_step.is_none_or(|h| step - h >= HEDGE_SPACING_STEPS);
+        if !(hard || step - since >= HEDGE_AFTER_STEPS) || !spaced {
+            return;
+        }
+        let side = -self.inventory.signum();
+        let clip_cap = 2.0 * self.params.impact_cap_ratio * book.top_depth;
+        let size = (self.inventory.abs() - 0.5 * soft).min(clip_cap).max(0.0);
+        if size <= 0.0 {
+            return;
+        }
+        // What is really there when the order lands: displayed depth partly fades.
+        let available_top = book.top_depth * (0.3 + 0.7 * rng.uniform());
+        let slippage_bps = book.walk_slippage_bps(size, available_top);
+        let cross_bps = book.half_spread_bps;
+        let price = book.mid * (1.0 + side * (cross_bps + slippage_bps) / 1e4);
+        self.record_fill(Fill {
+            step,
+            side,
+            price,
+            size,
+            mid_before: book.mid,
+            maker: false,
+            slippage_bps,
+            cross_bps,
+        });
+        self.last_hedge_step = Some(step);
+    }
+}

@@ -1,0 +1,216 @@
+//! The mid-price process: stochastic log-volatility with jumps that kick volatility
+//! up (clustering and fat tails), optional drift, flash crashes and liquidity gaps;
+//! or, in replay, a path through real OHLC bars.
+
+use super::regime::{Regime, RegimeSpec};
+use super::replay::Bar;
+use super::sim::STEP_MS;
+use crate::rng::Rng;
+
+const DT_S: f64 = STEP_MS as f64 / 1000.0;
+const STEPS_PER_MINUTE: u64 = 60_000 / STEP_MS;
+
+/// What the market looks like during one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarketTick {
+    /// Log-return of the mid over this step, in bps (diffusion and jumps).
+    pub ret_bps: f64,
+    /// Multiplier on the book's depth (< 1 in liquidity gaps and crashes).
+    pub depth_factor: f64,
+    /// Multiplier on the market's own spread.
+    pub spread_factor: f64,
+    /// Multiplier on the trade arrival rate.
+    pub activity: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Crash {
+    start: u64,
+    drop_steps: u64,
+    recover_steps: u64,
+    drop_bps: f64,
+    recover_frac: f64,
+}
+
+/// The mid for one iteration, advanced step by step.
+#[derive(Debug, Clone)]
+pub struct PricePath {
+    spec: RegimeSpec,
+    mid: f64,
+    log_vol: f64,
+    drift_bps_per_step: f64,
+    crash: Option<Crash>,
+    gap_until: u64,
+    step: u64,
+    /// Replay: bars and the intra-bar anchors of the current bar.
+    bars: Vec<Bar>,
+    mean_volume: f64,
+    anchors: [(u64, f64); 4],
+    vol_decay: f64,
+    vol_noise: f64,
+}
+
+impl PricePath {
+    pub fn new(regime: Regime, bars: &[Bar], total_steps: u64, rng: &mut Rng) -> Self {
+        let spec = regime.spec();
+        let drift_sign = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
+        let crash = rng.bernoulli(spec.flash_crash_prob).then(|| {
+            let drop_steps = (20_000 / STEP_MS) + (rng.uniform() * (40_000 / STEP_MS) as f64) as u64;
+            Crash {
+                start: (total_steps as f64 * (0.1 + 0.5 * rng.uniform())) as u64,
+                drop_steps,
+                recover_steps: drop_steps * 4,
+                drop_bps: 150.0 + 250.0 * rng.uniform(),
+                recover_frac: 0.4 + 0.4 * rng.uniform(),
+            }
+        });
+        let mean_volume = if bars.is_empty() {
+            1.0
+        } else {
+            (bars.iter().map(|b| b.volume).sum::<f64>() / bars.len() as f64).max(1e-9)
+        };
+        let vol_decay = 1.0 - DT_S / spec.vol_reversion_s;
+        let vol_noise = spec.vol_of_vol * (DT_S / 60.0).sqrt();
+        let mut path = PricePath {
+            spec,
+            mid: bars.first().map_or(100.0, |b| b.open),
+            // Start volatility from its stationary distribution, not its mean.
+            log_vol: rng.normal() * spec.vol_of_vol * (spec.vol_reversion_s / 120.0).sqrt(),
+            drift_bps_per_step: drift_sign * spec.drift_bps_per_s * DT_S,
+            crash,
+            gap_until: 0,
+            step: 0,
+            bars: bars.to_vec(),
+            mean_volume,
+            anchors: [(0, 0.0); 4],
+            vol_decay,
+            vol_noise,
+        };
+        if !path.bars.is_empty() {
+            path.set_bar_anchors(0, rng);
+        }
+        path
+    }
+
+    pub fn mid(&self) -> f64 {
+        self.mid
+    }
+
+    pub fn spec(&self) -> &RegimeSpec {
+        &self.spec
+    }
+
+    fn bar_at(&self, minute: u64) -> Bar {
+        self.bars[(minute % self.bars.len() as u64) as usize]
+    }
+
+    /// Open → first extreme → second extreme → close, the extremes' order chosen
+    /// by the bar's direction, their times drawn at random.
+    fn set_bar_anchors(&mut self, minute: u64, rng: &mut Rng) {
+        let b = self.bar_at(minute);
+        let start = minute * STEPS_PER_MINUTE;
+        let t1 = start + (STEPS_PER_MINUTE as f64 * (0.1 + 0.3 * rng.uniform())) as u64;
+        let t2 = start + (STEPS_PER_MINUTE as f64 * (0.5 + 0.4 * rng.uniform())) as u64;
+        let (e1, e2) = if b.close >= b.open { (b.low, b.high) } else { (b.high, b.low) };
+        self.anchors = [(start, b.open), (t1, e1), (t2, e2), (start + STEPS_PER_MINUTE, b.close)];
+    }
+
+    /// Advances one step; returns the tick. The mid after the step is [`Self::mid`].
+    pub fn advance(&mut self, rng: &mut Rng) -> MarketTick {
+        let tick = if self.bars.is_empty() { self.synthetic_step(rng) } else { self.replay_step(rng) };
+        self.step += 1;
+        tick
+    }
+
+    fn synthetic_step(&mut self, rng: &mut Rng) -> MarketTick {
+        let s = self.spec;
+        let mut depth_factor = 1.0;
+        let mut spread_factor = 1.0;
+        let mut activity = 1.0;
+        // Liquidity gaps open at random and last ~20 s.
+        if self.step >= self.gap_until && rng.bernoulli(s.gap_rate_per_hour * DT_S / 3600.0) {
+            self.gap_until = self.step + (rng.exponential(20.0) / DT_S) as u64 + 1;
+        }
+        if self.step < self.gap_until {
+            depth_factor = 0.15;
+            spread_factor = 5.0;
+            activity = 0.6;
+        }
+        self.log_vol = self.log_vol * self.vol_decay + self.vol_noise * rng.normal();
+        let mut vol_mult = libm::exp(self.log_vol);
+        let mut ret = self.drift_bps_per_step;
+        if let Some(c) = self.crash {
+            let k = self.step.wrapping_sub(c.start);
+            if self.step >= c.start && k < c.drop_steps {
+                ret -= c.drop_bps / c.drop_steps as f64;
+                vol_mult *= 4.0;
+                depth_factor *= 0.25;
+                spread_factor *= 4.0;
+                activity *= 3.0;
+            } else if self.step >= c.start && k < c.drop_steps + c.recover_steps {
+                ret += c.drop_bps * c.recover_frac / c.recover_steps as f64;
+                vol_mult *= 2.0;
+                depth_factor *= 0.6;
+                spread_factor *= 2.0;
+                activity *= 1.5;
+            }
+        }
+        ret += s.vol_bps_per_sqrt_s * vol_mult * DT_S.sqrt() * rng.normal();
+        if rng.bernoulli(s.jump_rate_per_hour * DT_S / 3600.0) {
+            let size = rng.exponential(s.jump_scale_bps);
+            ret += if rng.bernoulli(0.5) { size } else { -size };
+            self.log_vol += s.jump_vol_kick;
+        }
+        self.mid *= libm::exp(ret / 1e4);
+        MarketTick { ret_bps: ret, depth_factor, spread_factor, activity: activity * vol_mult.sqrt() }
+    }
+
+    fn replay_step(&mut self, rng: &mut Rng) -> MarketTick {
+        let minute = self.step / STEPS_PER_MINUTE;
+        if self.step % STEPS_PER_MINUTE == 0 && self.step > 0 {
+            self.set_bar_anchors(minute, rng);
+        }
+        let bar = self.bar_at(minute);
+        let next = self.step + 1;
+        let seg = self.anchors.windows(2).find(|w| next <= w[1].0).unwrap_or(&self.anchors[2..4]);
+        let (t0, p0) = seg[0];
+        let (t1, p1) = seg[1];
+        let frac = if t1 > t0 { (next - t0) as f64 / (t1 - t0) as f64 } else { 1.0 };
+        // Linear path between anchors plus noise scaled to the bar's range, kept inside [low, high].
+        let noise = (bar.high - bar.low) * 0.02 * rng.normal();
+        let target = (p0 + (p1 - p0) * frac.min(1.0) + noise).clamp(bar.low, bar.high);
+        let ret = libm::log(target / self.mid) * 1e4;
+        self.mid = target;
+        let activity = (bar.volume / self.mean_volume).clamp(0.2, 5.0);
+        MarketTick { ret_bps: ret, depth_factor: 1.0, spread_factor: 1.0, activity }
+    }
+}
+
+/// One-minute log-returns (bps) of a long synthetic run: the input to stylized-fact checks.
+pub fn minute_returns(regime: Regime, seed: u64, minutes: u32) -> Vec<f64> {
+    let mut rng = Rng::new(seed);
+    let steps = minutes as u64 * STEPS_PER_MINUTE;
+    let mut out = Vec::with_capacity(minutes as usize);
+    let mut hour_regime = regime;
+    let mut path = PricePath::new(regime.resolve(seed, 1, 1), &[], steps, &mut rng);
+    let mut acc = 0.0;
+    for step in 0..steps {
+        if regime == Regime::Mixed && step % (60 * STEPS_PER_MINUTE) == 0 {
+            let r = regime.resolve(seed, (step / (60 * STEPS_PER_MINUTE)) as u32 + 1, 1);
+            if r != hour_regime {
+                hour_regime = r;
+                let mid = path.mid;
+                let log_vol = path.log_vol;
+                path = PricePath::new(r, &[], steps - step, &mut rng);
+                path.mid = mid;
+                path.log_vol = log_vol;
+            }
+        }
+        acc += path.advance(&mut rng).ret_bps;
+        if (step + 1) % STEPS_PER_MINUTE == 0 {
+            out.push(acc);
+            acc = 0.0;
+        }
+    }
+    out
+}

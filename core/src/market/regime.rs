@@ -1,0 +1,151 @@
+//! Named market regimes and the numbers that define them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rng::derive_seed;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regime {
+    Calm,
+    Volatile,
+    FlashCrash,
+    LiquidityGap,
+    Trending,
+    /// Switches between the other regimes every hour of soak time.
+    Mixed,
+}
+
+impl Regime {
+    pub const ALL: [Regime; 6] = [
+        Regime::Calm,
+        Regime::Volatile,
+        Regime::FlashCrash,
+        Regime::LiquidityGap,
+        Regime::Trending,
+        Regime::Mixed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Calm => "calm",
+            Regime::Volatile => "volatile",
+            Regime::FlashCrash => "flash_crash",
+            Regime::LiquidityGap => "liquidity_gap",
+            Regime::Trending => "trending",
+            Regime::Mixed => "mixed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Regime> {
+        Regime::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The concrete regime in force for `iteration` (only `mixed` varies).
+    pub fn resolve(self, seed: u64, iteration: u32, iterations_per_hour: u32) -> Regime {
+        if self != Regime::Mixed {
+            return self;
+        }
+        const CHOICES: [Regime; 5] = [
+            Regime::Calm,
+            Regime::Volatile,
+            Regime::FlashCrash,
+            Regime::LiquidityGap,
+            Regime::Trending,
+        ];
+        let hour = (iteration.saturating_sub(1) / iterations_per_hour.max(1)) as u64;
+        let pick = derive_seed(&[seed, hour, 0x6D69_7865_64]) % CHOICES.len() as u64;
+        CHOICES[pick as usize]
+    }
+
+    pub fn spec(self) -> RegimeSpec {
+        let calm = RegimeSpec {
+            vol_bps_per_sqrt_s: 0.45,
+            vol_of_vol: 0.25,
+            vol_reversion_s: 600.0,
+            jump_rate_per_hour: 2.0,
+            jump_scale_bps: 4.0,
+            jump_vol_kick: 0.3,
+            drift_bps_per_s: 0.0,
+            market_spread_bps: 2.0,
+            top_depth: 5.0,
+            trade_rate_per_s: 2.0,
+            hawkes_branching: 0.3,
+            hawkes_decay_s: 2.0,
+            informed_share: 0.15,
+            flash_crash_prob: 0.0,
+            gap_rate_per_hour: 0.0,
+        };
+        match self {
+            Regime::Calm | Regime::Mixed => calm,
+            Regime::Volatile => RegimeSpec {
+                vol_bps_per_sqrt_s: 1.1,
+                vol_of_vol: 0.6,
+                vol_reversion_s: 900.0,
+                jump_rate_per_hour: 12.0,
+                jump_scale_bps: 10.0,
+                jump_vol_kick: 0.5,
+                market_spread_bps: 3.0,
+                top_depth: 3.5,
+                trade_rate_per_s: 3.0,
+                hawkes_branching: 0.5,
+                informed_share: 0.25,
+                ..calm
+            },
+            Regime::FlashCrash => RegimeSpec {
+                vol_bps_per_sqrt_s: 0.7,
+                vol_of_vol: 0.4,
+                jump_rate_per_hour: 6.0,
+                jump_scale_bps: 8.0,
+                informed_share: 0.25,
+                flash_crash_prob: 0.5,
+                ..calm
+            },
+            Regime::LiquidityGap => RegimeSpec {
+                vol_bps_per_sqrt_s: 0.6,
+                top_depth: 3.0,
+                gap_rate_per_hour: 8.0,
+                ..calm
+            },
+            Regime::Trending => RegimeSpec {
+                vol_bps_per_sqrt_s: 0.6,
+                drift_bps_per_s: 0.08,
+                informed_share: 0.3,
+                ..calm
+            },
+        }
+    }
+}
+
+/// The parameters of one regime. Volatilities are in basis points of the mid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegimeSpec {
+    /// Long-run diffusion volatility, bps per √second.
+    pub vol_bps_per_sqrt_s: f64,
+    /// Volatility of log-volatility, per √minute (clustering strength).
+    pub vol_of_vol: f64,
+    /// Mean-reversion time of log-volatility, seconds.
+    pub vol_reversion_s: f64,
+    pub jump_rate_per_hour: f64,
+    /// Laplace scale of jump sizes, bps.
+    pub jump_scale_bps: f64,
+    /// How much a jump raises log-volatility (self-exciting volatility).
+    pub jump_vol_kick: f64,
+    /// Drift magnitude; its sign is drawn per iteration.
+    pub drift_bps_per_s: f64,
+    /// Market's own best-bid/best-ask spread, bps.
+    pub market_spread_bps: f64,
+    /// Depth at the best level, in order units.
+    pub top_depth: f64,
+    /// Baseline rate of market trades (Hawkes immigrant rate).
+    pub trade_rate_per_s: f64,
+    /// Mean number of trades each trade triggers (Hawkes branching ratio, < 1).
+    pub hawkes_branching: f64,
+    pub hawkes_decay_s: f64,
+    /// Fraction of trades that know the next price move and take only the touch.
+    pub informed_share: f64,
+    /// Probability an iteration contains a flash crash.
+    pub flash_crash_prob: f64,
+    /// Rate at which liquidity gaps (thin book, wide spread) open.
+    pub gap_rate_per_hour: f64,
+}

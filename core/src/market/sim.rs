@@ -1,0 +1,173 @@
+//! One iteration of simulated trading, start to finish, and its EDGE_REPORT.
+
+use super::book::Book;
+use super::maker::{Maker, INVENTORY_LIMIT};
+use super::price::PricePath;
+use super::MarketConfig;
+use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, Quantiles, EDGE_REPORT_SCHEMA_VERSION};
+use crate::params::Params;
+use crate::rng::{derive_seed, Rng};
+use crate::stats::{mean, percentile_sorted};
+
+/// Simulator time step. Fine enough that `min_interval_ms` values differ.
+pub const STEP_MS: u64 = 25;
+/// Markout horizon for adverse selection.
+const ADVERSE_HORIZON_STEPS: u64 = 2_000 / STEP_MS;
+const TICK_BPS: f64 = 0.5;
+const MAKER_REBATE_BPS: f64 = 0.2;
+const TAKER_FEE_BPS: f64 = 2.0;
+
+/// Simulates iteration `iteration` (1-based) of a soak: a pure function of its inputs.
+pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -> EdgeReport {
+    let regime = market.regime.resolve(seed, iteration, market.iterations_per_hour());
+    let spec = regime.spec();
+    let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x5155_4f54_45]));
+    let total_steps = market.iteration_seconds as u64 * 1000 / STEP_MS;
+    let mut path = PricePath::new(regime, &market.bars, total_steps, &mut rng);
+    let mut maker = Maker::new(params, STEP_MS);
+
+    let dt_s = STEP_MS as f64 / 1000.0;
+    let hawkes_decay = libm::exp(-dt_s / spec.hawkes_decay_s);
+    let mut excitation = 0.0;
+    let mut mids: Vec<f64> = Vec::with_capacity(total_steps as usize + 1);
+    let mid_start = path.mid();
+    mids.push(mid_start);
+    let steps_per_minute = 60_000 / STEP_MS;
+    let mut inventory_path = Vec::new();
+    let (mut peak_pnl, mut max_drawdown) = (0.0f64, 0.0f64);
+
+    for step in 0..total_steps {
+        let mid_before = path.mid();
+        let tick = path.advance(&mut rng);
+        let book = Book {
+            mid: mid_before,
+            half_spread_bps: spec.market_spread_bps / 2.0 * tick.spread_factor,
+            tick_bps: TICK_BPS,
+            top_depth: spec.top_depth * tick.depth_factor,
+        };
+        // Self-exciting trade arrivals (Hawkes): each trade raises the intensity.
+        let intensity = spec.trade_rate_per_s * tick.activity + excitation;
+        let trades = rng.poisson(intensity * dt_s);
+        excitation = excitation * hawkes_decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
+        for _ in 0..trades {
+            if rng.bernoulli(spec.informed_share) {
+                // Informed flow knows this step's move and takes only the touch.
+                let side = if tick.ret_bps >= 0.0 { 1.0 } else { -1.0 };
+                let size = rng.exponential(0.4 * book.top_depth).min(book.top_depth);
+                maker.on_trade(step, &book, side, size);
+            } else {
+                let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
+                let size = rng.exponential(0.8 * book.top_depth);
+                maker.on_trade(step, &book, side, size);
+            }
+        }
+        let after = Book { mid: path.mid(), ..book };
+        maker.pick_offs(step, mid_before, &after);
+        maker.on_step(step, &after, &mut rng);
+        mids.push(path.mid());
+        if (step + 1) % steps_per_minute == 0 {
+            inventory_path.push(round6(maker.inventory));
+        }
+        if (step + 1) % (1000 / STEP_MS) == 0 {
+            let pnl = maker.cash + maker.inventory * path.mid();
+            peak_pnl = peak_pnl.max(pnl);
+            max_drawdown = max_drawdown.max(peak_pnl - pnl);
+        }
+    }
+
+    let mid_end = path.mid();
+    build_report(&maker, &mids, iteration, regime, market.iteration_seconds, mid_start, mid_end, inventory_path, max_drawdown)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    maker: &Maker,
+    mids: &[f64],
+    iteration: u32,
+    regime: super::Regime,
+    duration_s: u32,
+    mid_start: f64,
+    mid_end: f64,
+    inventory_path: Vec<f64>,
+    max_drawdown: f64,
+) -> EdgeReport {
+    let last = mids.len() - 1;
+    let (mut maker_notional, mut capture, mut adverse_cost, mut hedge_cost, mut notional) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut adverse = Vec::new();
+    let mut slippage = Vec::new();
+    let (mut maker_fills, mut taker_fills) = (0u64, 0u64);
+    let mut max_abs_inv = 0.0f64;
+    let mut inv = 0.0;
+    for f in &maker.fills {
+        let n = f.price * f.size;
+        notional += n;
+        inv += f.side * f.size;
+        max_abs_inv = max_abs_inv.max(inv.abs());
+        if f.maker {
+            maker_fills += 1;
+            maker_notional += n;
+            capture += n * f.side * (f.mid_before - f.price) / f.mid_before * 1e4;
+            let later = mids[((f.step + 1 + ADVERSE_HORIZON_STEPS) as usize).min(last)];
+            let adv = f.side * (f.mid_before - later) / f.mid_before * 1e4;
+            adverse_cost += n * adv;
+            adverse.push(adv);
+        } else {
+            taker_fills += 1;
+            hedge_cost += n * (f.cross_bps + f.slippage_bps + TAKER_FEE_BPS);
+            slippage.push(f.slippage_bps);
+        }
+    }
+    let per_maker = |x: f64| if maker_notional > 0.0 { x / maker_notional } else { 0.0 };
+    let taker_notional = notional - maker_notional;
+    let spread_capture_bps = per_maker(capture);
+    let rebates_bps = if maker_notional > 0.0 { MAKER_REBATE_BPS } else { 0.0 };
+    let fees_bps = per_maker(taker_notional * TAKER_FEE_BPS);
+    let adverse_cost_bps = per_maker(adverse_cost);
+    let hedge_cost_bps = per_maker(hedge_cost) - fees_bps;
+    let net_bps = spread_capture_bps + rebates_bps - adverse_cost_bps - fees_bps - hedge_cost_bps;
+    let blocks = BlockCounts {
+        risk: maker.blocks.risk,
+        min_interval: maker.blocks.min_interval,
+        concurrency: maker.blocks.concurrency,
+    };
+    let limit_notional = INVENTORY_LIMIT * mid_start;
+    EdgeReport {
+        schema_version: EDGE_REPORT_SCHEMA_VERSION,
+        iteration,
+        regime,
+        duration_s,
+        maker_fills,
+        taker_fills,
+        notional: round6(notional),
+        spread_capture_bps: round6(spread_capture_bps),
+        rebates_bps: round6(rebates_bps),
+        fees_bps: round6(fees_bps),
+        adverse_cost_bps: round6(adverse_cost_bps),
+        hedge_cost_bps: round6(hedge_cost_bps),
+        net_bps: round6(net_bps),
+        adverse: quantiles(adverse),
+        slippage: quantiles(slippage),
+        risk_ratio: round6(blocks.risk_ratio()),
+        blocks,
+        quotes_placed: maker.quotes_placed,
+        cancels: maker.cancels,
+        inventory: InventoryStats {
+            final_units: round6(maker.inventory),
+            max_abs_units: round6(max_abs_inv),
+            path: inventory_path,
+        },
+        max_drawdown_bps: round6(max_drawdown / limit_notional * 1e4),
+        mid_start: round6(mid_start),
+        mid_end: round6(mid_end),
+    }
+}
+
+fn quantiles(mut xs: Vec<f64>) -> Quantiles {
+    xs.sort_by(f64::total_cmp);
+    Quantiles {
+        mean: round6(mean(&xs)),
+        p50: round6(percentile_sorted(&xs, 50.0)),
+        p95: round6(percentile_sorted(&xs, 95.0)),
+        p99: round6(percentile_sorted(&xs, 99.0)),
+    }
+}

@@ -1,0 +1,173 @@
+//! TUNING_REPORT.json and the Markdown report: pure functions of the run's
+//! summaries, so every engine (and the browser) renders identical bytes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::guards::GuardEvent;
+use crate::kpi::KpiVerdict;
+use crate::params::Params;
+use crate::soak::{IterSummary, SoakState};
+
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Which engine produced a run: recorded so a report can be traced to exact core bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineRecord {
+    /// `wasm` (the core's .wasm under wasmtime or a browser) or `native` (linked core).
+    pub kind: String,
+    /// sha256 of the core .wasm bytes built from this source.
+    pub core_sha256: String,
+    pub abi_version: u32,
+    /// Runtime hosting the wasm (`wasmtime 48.0.0`, a browser's user agent), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+}
+
+/// How the run was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    pub profile: String,
+    pub regime: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_file: Option<String>,
+    pub seed: u64,
+    pub iterations: u32,
+    pub auto_tune: bool,
+    pub iteration_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRow {
+    pub iteration: u32,
+    pub kpi_verdict: KpiVerdict,
+    pub net_bps: f64,
+    pub risk_ratio: f64,
+    pub adverse_p95: f64,
+    pub slippage_p95: f64,
+    pub fills: u64,
+    pub applied: bool,
+    pub skipped_reason: Option<String>,
+    pub deltas: BTreeMap<String, f64>,
+    pub overrides: Params,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuningReport {
+    pub schema_version: u32,
+    pub core_version: String,
+    pub engine: EngineRecord,
+    pub settings: RunSettings,
+    pub iterations_completed: u32,
+    pub verdict_counts: BTreeMap<String, u32>,
+    pub final_verdict: Option<KpiVerdict>,
+    pub baseline: Params,
+    pub final_overrides: Params,
+    pub applied_count: u32,
+    pub rows: Vec<ReportRow>,
+    pub guard_events: Vec<GuardEvent>,
+}
+
+pub fn build(settings: RunSettings, engine: EngineRecord, summaries: &[IterSummary], state: &SoakState) -> TuningReport {
+    let mut verdict_counts = BTreeMap::new();
+    for s in summaries {
+        *verdict_counts.entry(s.summary.kpi_verdict.name().to_string()).or_insert(0) += 1;
+    }
+    TuningReport {
+        schema_version: REPORT_SCHEMA_VERSION,
+        core_version: env!("CARGO_PKG_VERSION").to_string(),
+        engine,
+        settings,
+        iterations_completed: state.iteration,
+        verdict_counts,
+        final_verdict: summaries.last().map(|s| s.summary.kpi_verdict),
+        baseline: state.baseline.clone(),
+        final_overrides: state.overrides.clone(),
+        applied_count: state.tuning.applied_count,
+        rows: summaries
+            .iter()
+            .map(|s| ReportRow {
+                iteration: s.iteration,
+                kpi_verdict: s.summary.kpi_verdict,
+                net_bps: s.summary.net_bps,
+                risk_ratio: s.summary.risk_ratio,
+                adverse_p95: s.summary.adverse_p95,
+                slippage_p95: s.summary.slippage_p95,
+                fills: s.summary.fills,
+                applied: s.tuning.applied,
+                skipped_reason: s.tuning.skipped_reason.clone(),
+                deltas: s.tuning.deltas.clone(),
+                overrides: s.overrides.clone(),
+            })
+            .collect(),
+        guard_events: summaries.iter().flat_map(|s| s.tuning.guards.iter().cloned()).collect(),
+    }
+}
+
+/// A Markdown report readable on GitHub: settings, one row per iteration, final parameters.
+pub fn markdown(r: &TuningReport) -> String {
+    let s = &r.settings;
+    let mut out = String::new();
+    let _ = writeln!(out, "# mmsoak soak report\n");
+    let _ = writeln!(out, "| setting | value |\n|---|---|");
+    let data = s.data_file.as_deref().map(|d| format!(" (`{d}`)")).unwrap_or_default();
+    for (k, v) in [
+        ("profile", s.profile.clone()),
+        ("regime", s.regime.clone()),
+        ("source", format!("{}{data}", s.source)),
+        ("seed", s.seed.to_string()),
+        ("iterations", format!("{} of {}", r.iterations_completed, s.iterations)),
+        ("auto-tune", if s.auto_tune { "on".into() } else { "off".into() }),
+        ("simulated time per iteration", format!("{} s", s.iteration_seconds)),
+        ("engine", format!("{} (core sha256 `{}`, ABI v{})", r.engine.kind, short(&r.engine.core_sha256), r.engine.abi_version)),
+    ] {
+        let _ = writeln!(out, "| {k} | {v} |");
+    }
+    let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let final_v = r.final_verdict.map_or("—", |v| v.name());
+    let _ = writeln!(out, "\n**Final verdict: {final_v}** ({}); tuning applied {} times.\n", counts.join(", "), r.applied_count);
+    let _ = writeln!(out, "## Iterations\n");
+    let _ = writeln!(out, "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |");
+    let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
+    for row in &r.rows {
+        let tuning = if row.applied {
+            row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
+        } else {
+            row.skipped_reason.clone().unwrap_or_else(|| "—".into())
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {:.3} | {:.2} | {:.2} | {} | {} |",
+            row.iteration,
+            row.kpi_verdict.name(),
+            row.net_bps,
+            row.risk_ratio,
+            row.adverse_p95,
+            row.slippage_p95,
+            row.fills,
+            tuning
+        );
+    }
+    let _ = writeln!(out, "\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|");
+    for ((name, base), (_, fin)) in r.baseline.entries().into_iter().zip(r.final_overrides.entries()) {
+        let _ = writeln!(out, "| {name} | {base} | {fin} |");
+    }
+    if !r.guard_events.is_empty() {
+        let _ = writeln!(out, "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|");
+        for e in &r.guard_events {
+            let _ = writeln!(out, "| {} | {} | {} | {} |", e.iteration, e.guard, e.param.as_deref().unwrap_or("—"), e.detail.replace('|', "\\|"));
+        }
+    }
+    out
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}

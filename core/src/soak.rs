@@ -1,0 +1,264 @@
+//! The soak step, a pure transition `(state, observation) -> (state', decision)`.
+//! The shell runs the loop; this decides what each iteration's KPIs mean and what,
+//! after the guards, changes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::edge::{round6, EdgeReport};
+use crate::guards::{self, AppliedChange, GuardEvent};
+use crate::kpi::{self, KpiThresholds, KpiVerdict};
+use crate::params::Params;
+use crate::tuner::{self, Zone};
+
+/// Settings fixed for the whole soak.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoakConfig {
+    pub total_iterations: u32,
+    pub auto_tune: bool,
+    pub iterations_per_hour: u32,
+    pub thresholds: KpiThresholds,
+    /// Parameters the panic revert falls back to (the `steady_safe` profile).
+    pub safe_params: Params,
+}
+
+/// Tuning bookkeeping: TUNING_STATE.json holds the whole [`SoakState`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuningState {
+    pub last_applied_signature: Option<String>,
+    pub applied_count: u32,
+    /// impact_cap_ratio and max_delta_ratio hold still while iteration ≤ this.
+    pub frozen_until_iter: u32,
+    /// No deltas are applied while iteration ≤ this.
+    pub cooldown_until_iter: u32,
+    pub stable_streak: u32,
+    pub fail_streak: u32,
+    /// Parameters in force in the most recent iterations, oldest first (oscillation guard).
+    pub recent_params: Vec<Params>,
+    /// Changes applied within the last hour of soak time (velocity guard).
+    pub recent_changes: Vec<AppliedChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoakState {
+    pub schema_version: u32,
+    pub config: SoakConfig,
+    /// Last completed iteration (0 before the first).
+    pub iteration: u32,
+    /// The profile's parameters: what NORMALIZE restores toward.
+    pub baseline: Params,
+    /// Parameters in force for the next iteration.
+    pub overrides: Params,
+    pub tuning: TuningState,
+}
+
+pub const STATE_SCHEMA_VERSION: u32 = 1;
+
+/// The headline numbers of an iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IterKpis {
+    pub net_bps: f64,
+    pub risk_ratio: f64,
+    pub adverse_p95: f64,
+    pub slippage_p95: f64,
+    pub kpi_verdict: KpiVerdict,
+    pub fills: u64,
+}
+
+/// What the tuner proposed and what happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuningDecision {
+    pub zone: Option<Zone>,
+    pub applied: bool,
+    /// Why nothing (or not everything) was applied; `None` when all proposed deltas went in.
+    pub skipped_reason: Option<String>,
+    /// Proposed by the tuner, before the guards.
+    pub proposed: BTreeMap<String, f64>,
+    /// Actually applied (after guards and bounds).
+    pub deltas: BTreeMap<String, f64>,
+    pub signature: Option<String>,
+    pub reasons: Vec<String>,
+    pub guards: Vec<GuardEvent>,
+}
+
+/// ITER_SUMMARY_<i>.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IterSummary {
+    pub schema_version: u32,
+    pub iteration: u32,
+    pub summary: IterKpis,
+    /// Parameters in force during this iteration.
+    pub overrides: Params,
+    pub tuning: TuningDecision,
+    pub edge: EdgeReport,
+}
+
+pub fn init(config: SoakConfig, baseline: Params) -> SoakState {
+    SoakState {
+        schema_version: STATE_SCHEMA_VERSION,
+        config,
+        iteration: 0,
+        overrides: baseline.clone(),
+        baseline,
+        tuning: TuningState::default(),
+    }
+}
+
+/// Validates the parameters about to be used for the next iteration (guard 0).
+/// Out-of-bounds values are clamped and reported, never silently used.
+pub fn validate(state: &mut SoakState) -> Vec<GuardEvent> {
+    guards::validate_state(state.iteration + 1, &mut state.overrides)
+}
+
+/// Consumes one iteration's observation; returns the next state and the iteration's summary.
+///
+/// Guard order: validation → KPI verdict → panic revert → stability/freeze →
+/// auto-tune off → proposal → final iteration → cooldown → freeze → oscillation →
+/// velocity → idempotency → apply (bounds) → cooldown start.
+pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary) {
+    let i = state.iteration + 1;
+    let mut events = validate(&mut state);
+    let in_force = state.overrides.clone();
+    let cfg = state.config.clone();
+    let verdict = kpi::verdict(edge, &cfg.thresholds);
+    let t = &mut state.tuning;
+
+    t.fail_streak = if verdict == KpiVerdict::Fail { t.fail_streak + 1 } else if verdict == KpiVerdict::Inconclusive { t.fail_streak } else { 0 };
+    let stable = verdict != KpiVerdict::Inconclusive
+        && edge.risk_ratio <= guards::STABLE_MAX_RISK
+        && edge.net_bps >= guards::STABLE_MIN_NET_BPS;
+    t.stable_streak = if stable { t.stable_streak + 1 } else { 0 };
+
+    let mut decision = TuningDecision {
+        zone: None,
+        applied: false,
+        skipped_reason: None,
+        proposed: BTreeMap::new(),
+        deltas: BTreeMap::new(),
+        signature: None,
+        reasons: Vec::new(),
+        guards: Vec::new(),
+    };
+
+    let mut next = in_force.clone();
+    if cfg.auto_tune && t.fail_streak >= guards::PANIC_FAIL_STREAK {
+        events.push(GuardEvent::new(i, "panic_revert", None, format!("{} consecutive FAIL verdicts: reverted to the safe profile", t.fail_streak)));
+        t.fail_streak = 0;
+        t.stable_streak = 0;
+        next = cfg.safe_params.clone();
+        decision.skipped_reason = Some("panic_revert".into());
+        decision.deltas = diff(&in_force, &next);
+        decision.applied = !decision.deltas.is_empty();
+    } else if !cfg.auto_tune {
+        decision.skipped_reason = Some("auto_tune_off".into());
+    } else {
+        if t.stable_streak >= guards::FREEZE_AFTER_STABLE && i > t.frozen_until_iter {
+            t.frozen_until_iter = i + guards::FREEZE_ITERATIONS;
+            events.push(GuardEvent::new(i, "freeze", None, format!("{} stable iterations: impact_cap_ratio and max_delta_ratio frozen until iteration {}", t.stable_streak, t.frozen_until_iter)));
+        }
+        let (zone, proposal) = tuner::propose(edge, &in_force, &state.baseline);
+        decision.zone = Some(zone);
+        decision.proposed = proposal.deltas.clone();
+        decision.reasons = proposal.reasons;
+        let mut deltas = proposal.deltas;
+        let mut skipped: Vec<String> = Vec::new();
+        if deltas.is_empty() {
+            skipped.push("no_change_needed".into());
+        } else if i >= cfg.total_iterations {
+            events.push(GuardEvent::new(i, "final_iteration", None, "no deltas on the final iteration".into()));
+            skipped.push("final_iteration".into());
+            deltas.clear();
+        } else if i <= t.cooldown_until_iter {
+            events.push(GuardEvent::new(i, "cooldown_active", None, format!("cooling down until iteration {}", t.cooldown_until_iter)));
+            skipped.push("cooldown_active".into());
+            deltas.clear();
+        } else {
+            for (ev_list, reason) in [
+                (guards::apply_freeze(i, t.frozen_until_iter, &mut deltas), "frozen"),
+                (guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas), "oscillation"),
+                (guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas), "velocity_exceeded"),
+            ] {
+                if !ev_list.is_empty() {
+                    skipped.push(reason.into());
+                    events.extend(ev_list);
+                }
+            }
+            if !deltas.is_empty() {
+                let sig = guards::signature(i, &deltas);
+                if t.last_applied_signature.as_deref() == Some(sig.as_str()) {
+                    events.push(GuardEvent::new(i, "idempotent", None, format!("decision {sig} already applied")));
+                    skipped.push("idempotent".into());
+                    deltas.clear();
+                } else {
+                    for (name, d) in &deltas {
+                        let now = next.get(name).unwrap_or(0.0);
+                        next.set_clamped(name, now + d);
+                    }
+                    decision.deltas = diff(&in_force, &next);
+                    decision.signature = Some(sig.clone());
+                    decision.applied = !decision.deltas.is_empty();
+                    if decision.applied {
+                        t.last_applied_signature = Some(sig);
+                        t.applied_count += 1;
+                        let magnitude = guards::normalized_magnitude(&decision.deltas);
+                        if magnitude > guards::COOLDOWN_THRESHOLD {
+                            t.cooldown_until_iter = i + guards::COOLDOWN_ITERATIONS;
+                            events.push(GuardEvent::new(i, "cooldown_start", None, format!("normalized delta {} > {}: cooling down until iteration {}", round6(magnitude), guards::COOLDOWN_THRESHOLD, t.cooldown_until_iter)));
+                        }
+                    }
+                }
+            }
+        }
+        if !skipped.is_empty() {
+            decision.skipped_reason = Some(skipped.join(","));
+        }
+    }
+
+    for (name, d) in &decision.deltas {
+        t.recent_changes.push(AppliedChange { iteration: i, param: name.clone(), delta: *d });
+    }
+    let window_start = i.saturating_sub(cfg.iterations_per_hour.saturating_sub(1));
+    t.recent_changes.retain(|c| c.iteration >= window_start);
+    t.recent_params.push(in_force.clone());
+    let keep = guards::OSCILLATION_WINDOW - 1;
+    if t.recent_params.len() > keep {
+        t.recent_params.drain(..t.recent_params.len() - keep);
+    }
+
+    decision.guards = events;
+    state.overrides = next;
+    state.iteration = i;
+    let summary = IterSummary {
+        schema_version: STATE_SCHEMA_VERSION,
+        iteration: i,
+        summary: IterKpis {
+            net_bps: edge.net_bps,
+            risk_ratio: edge.risk_ratio,
+            adverse_p95: edge.adverse.p95,
+            slippage_p95: edge.slippage.p95,
+            kpi_verdict: verdict,
+            fills: edge.fills(),
+        },
+        overrides: in_force,
+        tuning: decision,
+        edge: edge.clone(),
+    };
+    (state, summary)
+}
+
+/// Per-parameter change from `a` to `b`, rounded; unchanged parameters omitted.
+fn diff(a: &Params, b: &Params) -> BTreeMap<String, f64> {
+    a.entries()
+        .into_iter()
+        .zip(b.entries())
+        .filter(|((_, x), (_, y))| (x - y).abs() > 1e-12)
+        .map(|((n, x), (_, y))| (n.to_string(), round6(y - x)))
+        .collect()
+}

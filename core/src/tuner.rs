@@ -1,0 +1,114 @@
+//! The tuner: reads one iteration's KPIs and proposes bounded parameter deltas.
+//! Zones by risk ratio decide how hard to push; the drivers (adverse selection,
+//! slippage, the block-reason mix, edge) decide which knobs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::edge::{round6, EdgeReport};
+use crate::params::{Params, APPLY_BOUNDS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Zone {
+    /// risk ≥ 0.60: cut risk hard.
+    Aggressive,
+    /// 0.40 ≤ risk < 0.60: cut risk gently.
+    Moderate,
+    /// 0.35 ≤ risk < 0.40: leave risk knobs alone.
+    Hold,
+    /// risk < 0.35: restore toward the profile's baseline to win back edge.
+    Normalize,
+}
+
+pub fn zone(risk_ratio: f64) -> Zone {
+    if risk_ratio >= 0.60 {
+        Zone::Aggressive
+    } else if risk_ratio >= 0.40 {
+        Zone::Moderate
+    } else if risk_ratio >= 0.35 {
+        Zone::Hold
+    } else {
+        Zone::Normalize
+    }
+}
+
+/// Driver thresholds the tuner reacts to.
+pub const ADVERSE_P95_HIGH: f64 = 3.0;
+pub const SLIPPAGE_P95_HIGH: f64 = 1.0;
+pub const NET_BPS_LOW: f64 = 2.0;
+pub const NET_BPS_HEALTHY: f64 = 2.7;
+
+/// A proposal: deltas keyed by parameter name (sorted, hence canonical) and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub deltas: BTreeMap<String, f64>,
+    pub reasons: Vec<String>,
+}
+
+impl Proposal {
+    fn push(&mut self, name: &str, fraction_of_step: f64, reason: &str) {
+        let Some(spec) = crate::params::spec(name) else { return };
+        let entry = self.deltas.entry(name.to_string()).or_insert(0.0);
+        *entry = (*entry + fraction_of_step * spec.max_step).clamp(-spec.max_step, spec.max_step);
+        if !self.reasons.iter().any(|r| r == reason) {
+            self.reasons.push(reason.to_string());
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.deltas.retain(|_, v| *v != 0.0);
+        for v in self.deltas.values_mut() {
+            *v = round6(*v);
+        }
+        self
+    }
+}
+
+/// The built-in policy. Pure: same KPIs and parameters → same proposal.
+pub fn propose(edge: &EdgeReport, current: &Params, baseline: &Params) -> (Zone, Proposal) {
+    let z = zone(edge.risk_ratio);
+    let mut p = Proposal::default();
+    let push_risk = match z {
+        Zone::Aggressive => 1.0,
+        Zone::Moderate => 0.5,
+        Zone::Hold | Zone::Normalize => 0.0,
+    };
+    if push_risk > 0.0 {
+        // Inventory hits its limit: quote smaller and wider so it builds up slower.
+        p.push("impact_cap_ratio", -push_risk, "risk_zone");
+        p.push("base_spread_bps", push_risk, "risk_zone");
+        p.push("inventory_skew", push_risk, "risk_zone");
+        // When throttling barely registers, the bot refreshes too eagerly.
+        if edge.blocks.min_interval < edge.blocks.risk / 2 {
+            p.push("min_interval_ms", push_risk, "risk_zone");
+        }
+    }
+    if edge.adverse.p95 > ADVERSE_P95_HIGH {
+        // Picked off by informed flow: quote wider, refresh less eagerly.
+        p.push("base_spread_bps", 0.5, "adverse_p95_high");
+        p.push("min_interval_ms", 0.5, "adverse_p95_high");
+    }
+    if edge.slippage.p95 > SLIPPAGE_P95_HIGH {
+        p.push("impact_cap_ratio", -0.5, "slippage_p95_high");
+    }
+    if edge.blocks.concurrency > edge.blocks.total() / 2 && edge.blocks.concurrency > 0 {
+        p.push("concurrency_limit", 1.0, "concurrency_blocks");
+    }
+    if edge.net_bps < NET_BPS_LOW && edge.maker_fills > 0 && !p.deltas.contains_key("base_spread_bps") {
+        p.push("base_spread_bps", 0.5, "net_bps_low");
+    }
+    let healthy = edge.net_bps >= NET_BPS_HEALTHY && edge.adverse.p95 <= ADVERSE_P95_HIGH;
+    if z == Zone::Normalize && healthy {
+        for spec in APPLY_BOUNDS.iter() {
+            let (Some(cur), Some(base)) = (current.get(spec.name), baseline.get(spec.name)) else { continue };
+            let gap = base - cur;
+            if gap.abs() > 1e-9 {
+                let frac = (gap / spec.max_step).clamp(-0.25, 0.25);
+                p.push(spec.name, frac, "normalize");
+            }
+        }
+    }
+    (z, p.finish())
+}

@@ -1,0 +1,60 @@
+//! One typed API over the core, whatever runs it. Every call crosses the same
+//! JSON ABI, so the wasm and native engines differ only in who executes the core.
+
+use mmsoak_core::abi::{self, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest, StepResponse};
+use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::report::{EngineRecord, TuningReport};
+use mmsoak_core::soak::SoakState;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::EngineError;
+
+/// Executes raw ABI calls: JSON request bytes in, JSON response bytes out.
+pub trait CoreRuntime {
+    fn call_raw(&mut self, call: &'static str, request: &[u8]) -> Result<Vec<u8>, EngineError>;
+    fn record(&self) -> EngineRecord;
+}
+
+/// The typed face of the core: what the CLI (and tests) program against.
+pub struct Engine {
+    runtime: Box<dyn CoreRuntime>,
+}
+
+impl Engine {
+    pub fn new(runtime: Box<dyn CoreRuntime>) -> Self {
+        Engine { runtime }
+    }
+
+    pub fn record(&self) -> EngineRecord {
+        self.runtime.record()
+    }
+
+    fn call<Req: Serialize, Resp: DeserializeOwned>(&mut self, call: &'static str, req: &Req) -> Result<Resp, EngineError> {
+        let bytes = self.runtime.call_raw(call, &abi::encode_request(req))?;
+        match serde_json::from_slice::<Response<Resp>>(&bytes) {
+            Ok(Response::Ok(v)) => Ok(v),
+            Ok(Response::Error(e)) => Err(EngineError::Abi { call, kind: e.kind, message: e.message }),
+            Err(e) => Err(EngineError::Decode { call, message: e.to_string() }),
+        }
+    }
+
+    pub fn simulate(&mut self, req: &SimulateRequest) -> Result<EdgeReport, EngineError> {
+        self.call("simulate", req)
+    }
+
+    pub fn init(&mut self, req: &InitRequest) -> Result<SoakState, EngineError> {
+        self.call("init", req)
+    }
+
+    pub fn step(&mut self, req: &StepRequest) -> Result<StepResponse, EngineError> {
+        self.call("step", req)
+    }
+
+    pub fn report(&mut self, req: &ReportRequest) -> Result<TuningReport, EngineError> {
+        self.call("report", req)
+    }
+
+    pub fn markdown(&mut self, report: &TuningReport) -> Result<String, EngineError> {
+        self.call("markdown", &MarkdownRequest { report: report.clone() })
+    }
+}

@@ -1,0 +1,148 @@
+//! The core's .wasm under wasmtime, configured for deterministic execution and
+//! given no imports at all: nothing of the host (time, env, randomness) reaches it.
+
+use std::collections::HashMap;
+
+use mmsoak_core::abi::{ABI_VERSION, CALLS};
+use mmsoak_core::report::EngineRecord;
+use wasmtime::{Config, Engine, Instance, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+
+use crate::cache::{CacheOutcome, ModuleCache};
+use crate::engine::CoreRuntime;
+use crate::{core_wasm_sha256, EngineError};
+
+/// Version of the wasmtime crate this host links, as Cargo.lock pins it.
+pub const WASMTIME_VERSION: &str = env!("MMSOAK_WASMTIME_VERSION");
+
+/// Resource limits for one core instance.
+#[derive(Debug, Clone, Copy)]
+pub struct WasmLimits {
+    pub max_memory_bytes: usize,
+}
+
+impl Default for WasmLimits {
+    fn default() -> Self {
+        WasmLimits { max_memory_bytes: 512 << 20 }
+    }
+}
+
+struct StoreData {
+    limits: StoreLimits,
+}
+
+pub struct WasmRuntime {
+    store: Store<StoreData>,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    dealloc: TypedFunc<(u32, u32), ()>,
+    calls: HashMap<&'static str, TypedFunc<(u32, u32), u32>>,
+    cache_outcome: CacheOutcome,
+    sha256: String,
+}
+
+/// Wasmtime configured per its deterministic-execution guidance.
+pub fn deterministic_config() -> Config {
+    let mut config = Config::new();
+    config.cranelift_nan_canonicalization(true);
+    config.relaxed_simd_deterministic(true);
+    config
+}
+
+impl WasmRuntime {
+    pub fn new(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits) -> Result<Self, EngineError> {
+        let engine = Engine::new(&deterministic_config()).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
+        let (module, cache_outcome) = cache.load_or_compile(&engine, wasm)?;
+        if let Some(import) = module.imports().next() {
+            return Err(EngineError::wasm(
+                "loading the core",
+                format!("the core must not import anything, but imports {}::{}", import.module(), import.name()),
+            ));
+        }
+        let data = StoreData { limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).build() };
+        let mut store = Store::new(&engine, data);
+        store.limiter(|d| &mut d.limits);
+        let instance = Instance::new(&mut store, &module, &[]).map_err(|e| EngineError::wasm("instantiating the core", e))?;
+        let version: TypedFunc<(), u32> = typed(&instance, &mut store, "mmsoak_abi_version")?;
+        let found = version.call(&mut store, ()).map_err(|e| EngineError::wasm("reading the ABI version", e))?;
+        if found != ABI_VERSION {
+            return Err(EngineError::wasm("loading the core", format!("core speaks ABI v{found}, this host speaks v{ABI_VERSION}")));
+        }
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| EngineError::wasm("loading the core", "no exported memory"))?;
+        let alloc = typed(&instance, &mut store, "alloc")?;
+        let dealloc = typed(&instance, &mut store, "dealloc")?;
+        let mut calls = HashMap::new();
+        for name in CALLS {
+            calls.insert(name, typed(&instance, &mut store, &format!("mmsoak_{name}"))?);
+        }
+        Ok(WasmRuntime { store, memory, alloc, dealloc, calls, cache_outcome, sha256: core_wasm_sha256_of(wasm) })
+    }
+
+    /// Whether the compiled module came from the on-disk cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache_outcome
+    }
+}
+
+fn core_wasm_sha256_of(wasm: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    if wasm == crate::CORE_WASM {
+        core_wasm_sha256()
+    } else {
+        hex::encode(Sha256::digest(wasm))
+    }
+}
+
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    instance: &Instance,
+    store: &mut Store<StoreData>,
+    name: &str,
+) -> Result<TypedFunc<P, R>, EngineError> {
+    instance
+        .get_typed_func::<P, R>(&mut *store, name)
+        .map_err(|e| EngineError::wasm(format!("binding export {name}"), e))
+}
+
+impl CoreRuntime for WasmRuntime {
+    fn call_raw(&mut self, call: &'static str, request: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let func = self.calls.get(call).ok_or_else(|| EngineError::wasm(call, "no such export"))?.clone();
+        let len = u32::try_from(request.len()).map_err(|_| EngineError::wasm(call, "request larger than 4 GiB"))?;
+        let ptr = self.alloc.call(&mut self.store, len).map_err(|e| EngineError::wasm(format!("{call}: alloc"), e))?;
+        if ptr == 0 {
+            return Err(EngineError::wasm(call, "core could not allocate the request buffer"));
+        }
+        self.memory
+            .write(&mut self.store, ptr as usize, request)
+            .map_err(|e| EngineError::wasm(format!("{call}: writing the request"), e))?;
+        let out = func.call(&mut self.store, (ptr, len));
+        // The core never frees the request itself; do it whatever happened.
+        let _ = self.dealloc.call(&mut self.store, (ptr, len));
+        let out = out.map_err(|e| EngineError::wasm(call, e))?;
+        if out == 0 {
+            return Err(EngineError::wasm(call, "core could not allocate the response"));
+        }
+        let mut len_bytes = [0u8; 4];
+        self.memory
+            .read(&self.store, out as usize, &mut len_bytes)
+            .map_err(|e| EngineError::wasm(format!("{call}: reading the response length"), e))?;
+        let n = u32::from_le_bytes(len_bytes) as usize;
+        let mut buf = vec![0u8; n];
+        self.memory
+            .read(&self.store, out as usize + 4, &mut buf)
+            .map_err(|e| EngineError::wasm(format!("{call}: reading the response"), e))?;
+        self.dealloc
+            .call(&mut self.store, (out, (n + 4) as u32))
+            .map_err(|e| EngineError::wasm(format!("{call}: freeing the response"), e))?;
+        Ok(buf)
+    }
+
+    fn record(&self) -> EngineRecord {
+        EngineRecord {
+            kind: "wasm".into(),
+            core_sha256: self.sha256.clone(),
+            abi_version: ABI_VERSION,
+            runtime: Some(format!("wasmtime {WASMTIME_VERSION}")),
+        }
+    }
+}
