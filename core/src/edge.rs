@@ -69,7 +69,8 @@ pub struct EdgeReport {
     pub hedge_cost_bps: f64,
     /// spread capture + rebates − adverse selection − fees − hedging cost.
     pub net_bps: f64,
-    /// Mid move against each maker fill over the markout horizon, bps.
+    /// Move of the mid against each maker fill over the markout horizon, measured
+    /// from the fill price (the fill's markout loss), bps. Positive = lost money.
     pub adverse: Quantiles,
     /// Price paid beyond the touch by each hedge (taker) order, bps.
     pub slippage: Quantiles,

@@ -25,7 +25,7 @@ pub enum Placement {
     Level(u32),
 }
 
-const DEPTH_GROWTH_PER_LEVEL: f64 = 0.3;
+const DEPTH_GROWTH_PER_LEVEL: f64 = 0.1;
 
 impl Book {
     /// Distance of a resting order's price from the mid, bps (positive = passive side).
@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(b.placement(1.0), Placement::Level(0));
         assert_eq!(b.placement(2.2), Placement::Level(2));
         assert_eq!(b.depth_before(0), 0.0);
-        assert_eq!(b.depth_before(2), 4.0 + 4.0 * 1.3);
+        assert_eq!(b.depth_before(2), 4.0 + 4.0 * 1.1);
     }
 
     #[test]

@@ -227,7 +227,9 @@ impl Maker {
                 self.cancel_side(side, step);
                 continue;
             }
-            let live = self.orders.len() as u32;
+            // The order being replaced is leaving; orders already pending cancel still count.
+            let replaced = self.orders.iter().filter(|o| o.side == side && o.cancel_step.is_none()).count();
+            let live = (self.orders.len() - replaced) as u32;
             if live >= self.params.concurrency_limit {
                 self.blocks.concurrency += 1;
                 continue;

@@ -60,15 +60,15 @@ impl Regime {
 
     pub fn spec(self) -> RegimeSpec {
         let calm = RegimeSpec {
-            vol_bps_per_sqrt_s: 0.45,
+            vol_bps_per_sqrt_s: 0.3,
             vol_of_vol: 0.25,
             vol_reversion_s: 600.0,
             jump_rate_per_hour: 2.0,
             jump_scale_bps: 4.0,
             jump_vol_kick: 0.3,
             drift_bps_per_s: 0.0,
-            market_spread_bps: 2.0,
-            top_depth: 5.0,
+            market_spread_bps: 1.0,
+            top_depth: 2.0,
             trade_rate_per_s: 2.0,
             hawkes_branching: 0.3,
             hawkes_decay_s: 2.0,
@@ -79,21 +79,21 @@ impl Regime {
         match self {
             Regime::Calm | Regime::Mixed => calm,
             Regime::Volatile => RegimeSpec {
-                vol_bps_per_sqrt_s: 1.1,
-                vol_of_vol: 0.6,
+                vol_bps_per_sqrt_s: 0.8,
+                vol_of_vol: 0.22,
                 vol_reversion_s: 900.0,
-                jump_rate_per_hour: 12.0,
-                jump_scale_bps: 10.0,
-                jump_vol_kick: 0.5,
-                market_spread_bps: 3.0,
-                top_depth: 3.5,
+                jump_rate_per_hour: 8.0,
+                jump_scale_bps: 6.0,
+                jump_vol_kick: 0.3,
+                market_spread_bps: 2.0,
+                top_depth: 1.5,
                 trade_rate_per_s: 3.0,
                 hawkes_branching: 0.5,
                 informed_share: 0.25,
                 ..calm
             },
             Regime::FlashCrash => RegimeSpec {
-                vol_bps_per_sqrt_s: 0.7,
+                vol_bps_per_sqrt_s: 0.4,
                 vol_of_vol: 0.4,
                 jump_rate_per_hour: 6.0,
                 jump_scale_bps: 8.0,
@@ -102,13 +102,13 @@ impl Regime {
                 ..calm
             },
             Regime::LiquidityGap => RegimeSpec {
-                vol_bps_per_sqrt_s: 0.6,
-                top_depth: 3.0,
+                vol_bps_per_sqrt_s: 0.4,
+                top_depth: 1.5,
                 gap_rate_per_hour: 8.0,
                 ..calm
             },
             Regime::Trending => RegimeSpec {
-                vol_bps_per_sqrt_s: 0.6,
+                vol_bps_per_sqrt_s: 0.4,
                 drift_bps_per_s: 0.08,
                 informed_share: 0.3,
                 ..calm

@@ -2,7 +2,9 @@
 
 use super::book::Book;
 use super::maker::{Maker, INVENTORY_LIMIT};
-use super::price::PricePath;
+use std::collections::VecDeque;
+
+use super::price::{MarketTick, PricePath};
 use super::MarketConfig;
 use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, Quantiles, EDGE_REPORT_SCHEMA_VERSION};
 use crate::params::Params;
@@ -12,8 +14,13 @@ use crate::stats::{mean, percentile_sorted};
 /// Simulator time step. Fine enough that `min_interval_ms` values differ.
 pub const STEP_MS: u64 = 25;
 /// Markout horizon for adverse selection.
-const ADVERSE_HORIZON_STEPS: u64 = 2_000 / STEP_MS;
-const TICK_BPS: f64 = 0.5;
+const ADVERSE_HORIZON_STEPS: u64 = 5_000 / STEP_MS;
+const TICK_BPS: f64 = 1.0;
+/// How far ahead informed traders see, and the least move they trade on.
+const INFORMED_HORIZON_STEPS: usize = 1_000 / STEP_MS as usize;
+const INFORMED_MIN_MOVE_BPS: f64 = 1.0;
+/// Tail index of noise-trade sizes (Pareto): occasional large sweeps reach deep quotes.
+const TRADE_SIZE_TAIL: f64 = 1.4;
 const MAKER_REBATE_BPS: f64 = 0.2;
 const TAKER_FEE_BPS: f64 = 2.0;
 
@@ -23,7 +30,7 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
     let spec = regime.spec();
     let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x5155_4f54_45]));
     let total_steps = market.iteration_seconds as u64 * 1000 / STEP_MS;
-    let mut path = PricePath::new(regime, &market.bars, total_steps, &mut rng);
+    let mut path = PricePath::new(regime, &market.bars, total_steps + INFORMED_HORIZON_STEPS as u64, &mut rng);
     let mut maker = Maker::new(params, STEP_MS);
 
     let dt_s = STEP_MS as f64 / 1000.0;
@@ -36,9 +43,22 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
     let mut inventory_path = Vec::new();
     let (mut peak_pnl, mut max_drawdown) = (0.0f64, 0.0f64);
 
+    // The path runs ahead of the clock by the informed traders' horizon: they know
+    // the next second's move, the strategy does not.
+    let mut ahead: VecDeque<(MarketTick, f64)> = VecDeque::with_capacity(INFORMED_HORIZON_STEPS + 1);
+    let mut future_move = 0.0;
+    for _ in 0..INFORMED_HORIZON_STEPS {
+        let t = path.advance(&mut rng);
+        future_move += t.ret_bps;
+        ahead.push_back((t, path.mid()));
+    }
+    let mut mid_before = mid_start;
     for step in 0..total_steps {
-        let mid_before = path.mid();
-        let tick = path.advance(&mut rng);
+        let t = path.advance(&mut rng);
+        future_move += t.ret_bps;
+        ahead.push_back((t, path.mid()));
+        let Some((tick, mid_after)) = ahead.pop_front() else { break };
+        future_move -= tick.ret_bps;
         let book = Book {
             mid: mid_before,
             half_spread_bps: spec.market_spread_bps / 2.0 * tick.spread_factor,
@@ -50,32 +70,34 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         let trades = rng.poisson(intensity * dt_s);
         excitation = excitation * hawkes_decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
         for _ in 0..trades {
-            if rng.bernoulli(spec.informed_share) {
-                // Informed flow knows this step's move and takes only the touch.
-                let side = if tick.ret_bps >= 0.0 { 1.0 } else { -1.0 };
+            let knows = (future_move + tick.ret_bps).abs() > INFORMED_MIN_MOVE_BPS;
+            if knows && rng.bernoulli(spec.informed_share) {
+                // Informed flow knows the coming move and takes only the touch.
+                let side = if future_move + tick.ret_bps >= 0.0 { 1.0 } else { -1.0 };
                 let size = rng.exponential(0.4 * book.top_depth).min(book.top_depth);
                 maker.on_trade(step, &book, side, size);
             } else {
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
-                let size = rng.exponential(0.8 * book.top_depth);
+                let size = 0.35 * book.top_depth * libm::pow(rng.uniform_open0(), -1.0 / TRADE_SIZE_TAIL);
                 maker.on_trade(step, &book, side, size);
             }
         }
-        let after = Book { mid: path.mid(), ..book };
+        let after = Book { mid: mid_after, ..book };
         maker.pick_offs(step, mid_before, &after);
         maker.on_step(step, &after, &mut rng);
-        mids.push(path.mid());
+        mids.push(mid_after);
+        mid_before = mid_after;
         if (step + 1) % steps_per_minute == 0 {
             inventory_path.push(round6(maker.inventory));
         }
         if (step + 1) % (1000 / STEP_MS) == 0 {
-            let pnl = maker.cash + maker.inventory * path.mid();
+            let pnl = maker.cash + maker.inventory * mid_after;
             peak_pnl = peak_pnl.max(pnl);
             max_drawdown = max_drawdown.max(peak_pnl - pnl);
         }
     }
 
-    let mid_end = path.mid();
+    let mid_end = mid_before;
     build_report(&maker, &mids, iteration, regime, market.iteration_seconds, mid_start, mid_end, inventory_path, max_drawdown)
 }
 
@@ -108,9 +130,11 @@ fn build_report(
             maker_notional += n;
             capture += n * f.side * (f.mid_before - f.price) / f.mid_before * 1e4;
             let later = mids[((f.step + 1 + ADVERSE_HORIZON_STEPS) as usize).min(last)];
-            let adv = f.side * (f.mid_before - later) / f.mid_before * 1e4;
-            adverse_cost += n * adv;
-            adverse.push(adv);
+            // Cost: the mid's move against us from the mid at the fill (capture is separate).
+            adverse_cost += n * f.side * (f.mid_before - later) / f.mid_before * 1e4;
+            // Distribution: the move against the fill measured from its price, i.e. the
+            // markout loss; a wider quote must be run over by more before it loses.
+            adverse.push(f.side * (f.price - later) / f.price * 1e4);
         } else {
             taker_fills += 1;
             hedge_cost += n * (f.cross_bps + f.slippage_bps + TAKER_FEE_BPS);
