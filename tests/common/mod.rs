@@ -1,0 +1,57 @@
+//! Helpers for end-to-end tests: run the real `mmsoak` binary, read its artifacts.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn mmsoak() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmsoak"));
+    // Share one compiled-module cache across tests, inside the target directory.
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache");
+    cmd.env("MMSOAK_CACHE_DIR", cache).env_remove("SOAK_SLEEP_SECONDS");
+    cmd
+}
+
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = mmsoak().args(args).output().expect("mmsoak runs");
+    assert!(
+        out.status.success(),
+        "mmsoak {args:?} failed ({:?}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
+    let p = path.as_ref();
+    std::fs::read(p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+pub fn json(path: impl AsRef<Path>) -> serde_json::Value {
+    serde_json::from_slice(&read(path)).expect("artifact is JSON")
+}
+
+/// Every file under `dir`, relative path → bytes, sorted.
+pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), read(&p)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn shared_data(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(name);
+    assert!(p.exists(), "test data {} is missing (../shared beside the checkout)", p.display());
+    p
+}
