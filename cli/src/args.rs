@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "mmsoak", version, about = "Soak-test and auto-tune market-making bots, deterministically.")]
+#[command(
+    name = "mmsoak",
+    version,
+    about = "Soak-test and auto-tune market-making bots, deterministically."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

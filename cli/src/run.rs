@@ -39,7 +39,11 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     }
     let regime = Regime::parse(&args.regime).with_context(|| {
         let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
-        format!("unknown --regime {:?}: choose one of {}", args.regime, names.join(", "))
+        format!(
+            "unknown --regime {:?}: choose one of {}",
+            args.regime,
+            names.join(", ")
+        )
     })?;
     let baseline = profiles::load(&args.profile)?;
     let source = if args.mock { Source::Sim } else { args.source };
@@ -98,24 +102,38 @@ fn sleep_from_env() -> Result<Duration> {
 /// aside to `<out>/runs/run-<unix time>` rather than overwritten or mixed in.
 fn prepare_out(out: &Path) -> Result<PathBuf> {
     let latest = out.join("latest");
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create --out directory {}", out.display()))?;
-    let has_previous = std::fs::read_dir(&latest).map(|mut d| d.next().is_some()).unwrap_or(false);
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create --out directory {}", out.display()))?;
+    let has_previous = std::fs::read_dir(&latest)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
     if has_previous {
         let runs = out.join("runs");
-        std::fs::create_dir_all(&runs).with_context(|| format!("cannot create {}", runs.display()))?;
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        std::fs::create_dir_all(&runs)
+            .with_context(|| format!("cannot create {}", runs.display()))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let mut dest = runs.join(format!("run-{stamp}"));
         let mut n = 1;
         while dest.exists() {
             dest = runs.join(format!("run-{stamp}-{n}"));
             n += 1;
         }
-        std::fs::rename(&latest, &dest)
-            .with_context(|| format!("cannot move the previous run {} to {}", latest.display(), dest.display()))?;
+        std::fs::rename(&latest, &dest).with_context(|| {
+            format!(
+                "cannot move the previous run {} to {}",
+                latest.display(),
+                dest.display()
+            )
+        })?;
     }
-    std::fs::create_dir_all(&latest).with_context(|| format!("cannot create {}", latest.display()))?;
+    std::fs::create_dir_all(&latest)
+        .with_context(|| format!("cannot create {}", latest.display()))?;
     // Fail now, not after the first iteration, if the directory is not writable.
-    tempfile::tempfile_in(&latest).with_context(|| format!("--out directory {} is not writable", out.display()))?;
+    tempfile::tempfile_in(&latest)
+        .with_context(|| format!("--out directory {} is not writable", out.display()))?;
     Ok(latest)
 }
 
@@ -124,7 +142,11 @@ pub async fn execute(plan: RunPlan) -> Result<()> {
     let mut engine = open_engine(plan.engine, &cache).context("starting the core engine")?;
     let latest = prepare_out(&plan.out)?;
     let safe_params = profiles::load("steady_safe")?;
-    let mut market = MarketConfig { regime: plan.regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new() };
+    let mut market = MarketConfig {
+        regime: plan.regime,
+        iteration_seconds: ITERATION_SECONDS,
+        bars: Vec::new(),
+    };
     let config = SoakConfig {
         total_iterations: plan.settings.iterations,
         auto_tune: plan.settings.auto_tune,
@@ -132,7 +154,10 @@ pub async fn execute(plan: RunPlan) -> Result<()> {
         thresholds: KpiThresholds::default(),
         safe_params,
     };
-    let mut state = engine.init(&InitRequest { config, baseline: plan.baseline.clone() })?;
+    let mut state = engine.init(&InitRequest {
+        config,
+        baseline: plan.baseline.clone(),
+    })?;
     let mut summaries: Vec<IterSummary> = Vec::with_capacity(plan.settings.iterations as usize);
     let n = plan.settings.iterations;
     for i in 1..=n {
@@ -145,7 +170,10 @@ pub async fn execute(plan: RunPlan) -> Result<()> {
             seed: plan.settings.seed,
             iteration: i,
         })?;
-        let resp = engine.step(&StepRequest { state, observation: edge })?;
+        let resp = engine.step(&StepRequest {
+            state,
+            observation: edge,
+        })?;
         state = resp.state;
         let summary = resp.summary;
         write_json(&latest.join(format!("ITER_SUMMARY_{i}.json")), &summary)?;
@@ -166,9 +194,14 @@ pub async fn execute(plan: RunPlan) -> Result<()> {
     write_json(&latest.join("TUNING_REPORT.json"), &report)?;
     if let Some(md_path) = &plan.export_md {
         let md = engine.markdown(&report)?;
-        write_atomic(md_path, md.as_bytes()).with_context(|| format!("--export-md {}", md_path.display()))?;
+        write_atomic(md_path, md.as_bytes())
+            .with_context(|| format!("--export-md {}", md_path.display()))?;
     }
-    let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let counts: Vec<String> = report
+        .verdict_counts
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     eprintln!(
         "mmsoak: {} iterations done ({}), final verdict {}; artifacts in {}",
         n,
@@ -186,10 +219,18 @@ fn progress(s: &IterSummary, total: u32, json: bool) -> Result<()> {
     }
     let k = &s.summary;
     let tuning = if s.tuning.applied {
-        let d: Vec<String> = s.tuning.deltas.iter().map(|(n, v)| format!("{n} {v:+}")).collect();
+        let d: Vec<String> = s
+            .tuning
+            .deltas
+            .iter()
+            .map(|(n, v)| format!("{n} {v:+}"))
+            .collect();
         format!("applied {}", d.join(", "))
     } else {
-        s.tuning.skipped_reason.clone().unwrap_or_else(|| "-".into())
+        s.tuning
+            .skipped_reason
+            .clone()
+            .unwrap_or_else(|| "-".into())
     };
     eprintln!(
         "[{:>w$}/{total}] {:<12} net {:>7.2} bps  risk {:.3}  adverse p95 {:>5.2}  slippage p95 {:>5.2}  {tuning}",

@@ -6,8 +6,30 @@ use mmsoak_core::params::Params;
 fn main() {
     let profiles = [
         ("steady", Params::default()),
-        ("ultra", Params { base_spread_bps: 12.0, min_interval_ms: 120, impact_cap_ratio: 0.06, max_delta_ratio: 0.2, concurrency_limit: 2, tail_age_ms: 2500, inventory_skew: 0.7 }),
-        ("aggr", Params { base_spread_bps: 3.0, min_interval_ms: 25, impact_cap_ratio: 0.4, max_delta_ratio: 0.55, concurrency_limit: 6, tail_age_ms: 500, inventory_skew: 0.1 }),
+        (
+            "ultra",
+            Params {
+                base_spread_bps: 12.0,
+                min_interval_ms: 120,
+                impact_cap_ratio: 0.06,
+                max_delta_ratio: 0.2,
+                concurrency_limit: 2,
+                tail_age_ms: 2500,
+                inventory_skew: 0.7,
+            },
+        ),
+        (
+            "aggr",
+            Params {
+                base_spread_bps: 3.0,
+                min_interval_ms: 25,
+                impact_cap_ratio: 0.4,
+                max_delta_ratio: 0.55,
+                concurrency_limit: 6,
+                tail_age_ms: 500,
+                inventory_skew: 0.1,
+            },
+        ),
     ];
     for regime in Regime::ALL {
         for (name, p) in &profiles {
@@ -17,7 +39,9 @@ fn main() {
                 rows.push(e);
             }
             let n = rows.len() as f64;
-            let avg = |f: &dyn Fn(&mmsoak_core::edge::EdgeReport) -> f64| rows.iter().map(f).sum::<f64>() / n;
+            let avg = |f: &dyn Fn(&mmsoak_core::edge::EdgeReport) -> f64| {
+                rows.iter().map(f).sum::<f64>() / n
+            };
             println!(
                 "{:<14} {:<7} fills {:>6.0} taker {:>4.0} net {:>7.2} cap {:>5.2} adv {:>5.2} hedge {:>5.2} risk {:.3} adv95 {:>6.2} slip95 {:>5.2} blocks r/mi/c {:>6.0}/{:>6.0}/{:>6.0}",
                 regime.name(), name,

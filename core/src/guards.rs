@@ -36,7 +36,12 @@ pub struct GuardEvent {
 
 impl GuardEvent {
     pub fn new(iteration: u32, guard: &str, param: Option<&str>, detail: String) -> Self {
-        GuardEvent { iteration, guard: guard.into(), param: param.map(Into::into), detail }
+        GuardEvent {
+            iteration,
+            guard: guard.into(),
+            param: param.map(Into::into),
+            detail,
+        }
     }
 }
 
@@ -55,13 +60,22 @@ pub fn validate_state(iteration: u32, params: &mut Params) -> Vec<GuardEvent> {
     for bad in params.out_of_bounds() {
         params.set_clamped(bad.name, bad.value);
         let now = params.get(bad.name).unwrap_or(f64::NAN);
-        events.push(GuardEvent::new(iteration, "state_validation", Some(bad.name), format!("{bad}; clamped to {now}")));
+        events.push(GuardEvent::new(
+            iteration,
+            "state_validation",
+            Some(bad.name),
+            format!("{bad}; clamped to {now}"),
+        ));
     }
     events
 }
 
 /// Removes deltas on frozen parameters while `iteration <= frozen_until`.
-pub fn apply_freeze(iteration: u32, frozen_until: u32, deltas: &mut BTreeMap<String, f64>) -> Vec<GuardEvent> {
+pub fn apply_freeze(
+    iteration: u32,
+    frozen_until: u32,
+    deltas: &mut BTreeMap<String, f64>,
+) -> Vec<GuardEvent> {
     if iteration > frozen_until {
         return Vec::new();
     }
@@ -92,7 +106,9 @@ pub fn apply_oscillation(
     let window = OSCILLATION_WINDOW - 1;
     let recent: Vec<&Params> = history.iter().rev().take(window).collect();
     deltas.retain(|name, delta| {
-        let Some(now) = current.get(name) else { return true };
+        let Some(now) = current.get(name) else {
+            return true;
+        };
         let mut next = current.clone();
         next.set_clamped(name, now + *delta);
         let next_v = next.get(name).unwrap_or(now);
@@ -139,7 +155,10 @@ pub fn apply_velocity(
             iteration,
             "velocity_exceeded",
             Some(name),
-            format!("delta {delta} clipped to {clipped}: {used} of {} per hour already used", s.max_per_hour),
+            format!(
+                "delta {delta} clipped to {clipped}: {used} of {} per hour already used",
+                s.max_per_hour
+            ),
         ));
         *delta = clipped;
         clipped != 0.0
@@ -189,10 +208,16 @@ mod tests {
 
     #[test]
     fn oscillation_holds_a_return_to_a_recent_value() {
-        let a = Params { min_interval_ms: 60, ..Params::default() };
-        let b = Params { min_interval_ms: 75, ..Params::default() };
+        let a = Params {
+            min_interval_ms: 60,
+            ..Params::default()
+        };
+        let b = Params {
+            min_interval_ms: 75,
+            ..Params::default()
+        };
         let mut d = deltas(&[("min_interval_ms", -15.0), ("base_spread_bps", 1.0)]);
-        let ev = apply_oscillation(3, &[a.clone()], &b, &mut d);
+        let ev = apply_oscillation(3, std::slice::from_ref(&a), &b, &mut d);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].param.as_deref(), Some("min_interval_ms"));
         assert!(!d.contains_key("min_interval_ms"));
@@ -204,8 +229,16 @@ mod tests {
     #[test]
     fn velocity_clips_to_the_hourly_budget() {
         let changes = vec![
-            AppliedChange { iteration: 2, param: "min_interval_ms".into(), delta: 15.0 },
-            AppliedChange { iteration: 3, param: "min_interval_ms".into(), delta: 10.0 },
+            AppliedChange {
+                iteration: 2,
+                param: "min_interval_ms".into(),
+                delta: 15.0,
+            },
+            AppliedChange {
+                iteration: 3,
+                param: "min_interval_ms".into(),
+                delta: 10.0,
+            },
         ];
         let mut d = deltas(&[("min_interval_ms", 15.0)]);
         let ev = apply_velocity(4, 4, &changes, &mut d);
@@ -219,7 +252,9 @@ mod tests {
     #[test]
     fn signature_is_canonical_and_iteration_scoped() {
         let a = deltas(&[("a", 1.0), ("b", 2.0)]);
-        let b: BTreeMap<String, f64> = [("b".to_string(), 2.0), ("a".to_string(), 1.0)].into_iter().collect();
+        let b: BTreeMap<String, f64> = [("b".to_string(), 2.0), ("a".to_string(), 1.0)]
+            .into_iter()
+            .collect();
         assert_eq!(signature(3, &a), signature(3, &b));
         assert_ne!(signature(3, &a), signature(4, &a));
         assert_eq!(signature(3, &a).len(), 32);
@@ -227,9 +262,18 @@ mod tests {
 
     #[test]
     fn validation_names_param_value_and_bounds() {
-        let mut p = Params { min_interval_ms: 5, ..Params::default() };
+        let mut p = Params {
+            min_interval_ms: 5,
+            ..Params::default()
+        };
         let ev = validate_state(1, &mut p);
         assert_eq!(p.min_interval_ms, 20);
-        assert!(ev[0].detail.contains("min_interval_ms = 5 is outside its bounds [20, 500]"), "{}", ev[0].detail);
+        assert!(
+            ev[0]
+                .detail
+                .contains("min_interval_ms = 5 is outside its bounds [20, 500]"),
+            "{}",
+            ev[0].detail
+        );
     }
 }

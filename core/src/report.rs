@@ -75,10 +75,17 @@ pub struct TuningReport {
     pub guard_events: Vec<GuardEvent>,
 }
 
-pub fn build(settings: RunSettings, engine: EngineRecord, summaries: &[IterSummary], state: &SoakState) -> TuningReport {
+pub fn build(
+    settings: RunSettings,
+    engine: EngineRecord,
+    summaries: &[IterSummary],
+    state: &SoakState,
+) -> TuningReport {
     let mut verdict_counts = BTreeMap::new();
     for s in summaries {
-        *verdict_counts.entry(s.summary.kpi_verdict.name().to_string()).or_insert(0) += 1;
+        *verdict_counts
+            .entry(s.summary.kpi_verdict.name().to_string())
+            .or_insert(0) += 1;
     }
     TuningReport {
         schema_version: REPORT_SCHEMA_VERSION,
@@ -107,7 +114,10 @@ pub fn build(settings: RunSettings, engine: EngineRecord, summaries: &[IterSumma
                 overrides: s.overrides.clone(),
             })
             .collect(),
-        guard_events: summaries.iter().flat_map(|s| s.tuning.guards.iter().cloned()).collect(),
+        guard_events: summaries
+            .iter()
+            .flat_map(|s| s.tuning.guards.iter().cloned())
+            .collect(),
     }
 }
 
@@ -117,28 +127,69 @@ pub fn markdown(r: &TuningReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# mmsoak soak report\n");
     let _ = writeln!(out, "| setting | value |\n|---|---|");
-    let data = s.data_file.as_deref().map(|d| format!(" (`{d}`)")).unwrap_or_default();
+    let data = s
+        .data_file
+        .as_deref()
+        .map(|d| format!(" (`{d}`)"))
+        .unwrap_or_default();
     for (k, v) in [
         ("profile", s.profile.clone()),
         ("regime", s.regime.clone()),
         ("source", format!("{}{data}", s.source)),
         ("seed", s.seed.to_string()),
-        ("iterations", format!("{} of {}", r.iterations_completed, s.iterations)),
-        ("auto-tune", if s.auto_tune { "on".into() } else { "off".into() }),
-        ("simulated time per iteration", format!("{} s", s.iteration_seconds)),
-        ("engine", format!("{} (core sha256 `{}`, ABI v{})", r.engine.kind, short(&r.engine.core_sha256), r.engine.abi_version)),
+        (
+            "iterations",
+            format!("{} of {}", r.iterations_completed, s.iterations),
+        ),
+        (
+            "auto-tune",
+            if s.auto_tune {
+                "on".into()
+            } else {
+                "off".into()
+            },
+        ),
+        (
+            "simulated time per iteration",
+            format!("{} s", s.iteration_seconds),
+        ),
+        (
+            "engine",
+            format!(
+                "{} (core sha256 `{}`, ABI v{})",
+                r.engine.kind,
+                short(&r.engine.core_sha256),
+                r.engine.abi_version
+            ),
+        ),
     ] {
         let _ = writeln!(out, "| {k} | {v} |");
     }
-    let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let counts: Vec<String> = r
+        .verdict_counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let final_v = r.final_verdict.map_or("—", |v| v.name());
-    let _ = writeln!(out, "\n**Final verdict: {final_v}** ({}); tuning applied {} times.\n", counts.join(", "), r.applied_count);
+    let _ = writeln!(
+        out,
+        "\n**Final verdict: {final_v}** ({}); tuning applied {} times.\n",
+        counts.join(", "),
+        r.applied_count
+    );
     let _ = writeln!(out, "## Iterations\n");
-    let _ = writeln!(out, "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |");
+    let _ = writeln!(
+        out,
+        "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |"
+    );
     let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
     for row in &r.rows {
         let tuning = if row.applied {
-            row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
+            row.deltas
+                .iter()
+                .map(|(k, v)| format!("{k} {v:+}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         } else {
             row.skipped_reason.clone().unwrap_or_else(|| "—".into())
         };
@@ -155,14 +206,32 @@ pub fn markdown(r: &TuningReport) -> String {
             tuning
         );
     }
-    let _ = writeln!(out, "\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|");
-    for ((name, base), (_, fin)) in r.baseline.entries().into_iter().zip(r.final_overrides.entries()) {
+    let _ = writeln!(
+        out,
+        "\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|"
+    );
+    for ((name, base), (_, fin)) in r
+        .baseline
+        .entries()
+        .into_iter()
+        .zip(r.final_overrides.entries())
+    {
         let _ = writeln!(out, "| {name} | {base} | {fin} |");
     }
     if !r.guard_events.is_empty() {
-        let _ = writeln!(out, "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|"
+        );
         for e in &r.guard_events {
-            let _ = writeln!(out, "| {} | {} | {} | {} |", e.iteration, e.guard, e.param.as_deref().unwrap_or("—"), e.detail.replace('|', "\\|"));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                e.iteration,
+                e.guard,
+                e.param.as_deref().unwrap_or("—"),
+                e.detail.replace('|', "\\|")
+            );
         }
     }
     out

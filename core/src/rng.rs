@@ -133,7 +133,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for a in 0..64u64 {
             for b in 0..64u64 {
-                assert!(seen.insert(derive_seed(&[a, b, 7])), "collision at ({a}, {b})");
+                assert!(
+                    seen.insert(derive_seed(&[a, b, 7])),
+                    "collision at ({a}, {b})"
+                );
             }
         }
     }

@@ -40,6 +40,10 @@ pub struct TuningState {
     pub recent_params: Vec<Params>,
     /// Changes applied within the last hour of soak time (velocity guard).
     pub recent_changes: Vec<AppliedChange>,
+    /// Parameters in force the last time the soak was in trouble (AGGRESSIVE or
+    /// MODERATE zone, or a WARN or FAIL verdict); NORMALIZE does not walk back past
+    /// halfway to them.
+    pub risk_memory: Option<Params>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,7 +134,13 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
     let verdict = kpi::verdict(edge, &cfg.thresholds);
     let t = &mut state.tuning;
 
-    t.fail_streak = if verdict == KpiVerdict::Fail { t.fail_streak + 1 } else if verdict == KpiVerdict::Inconclusive { t.fail_streak } else { 0 };
+    t.fail_streak = if verdict == KpiVerdict::Fail {
+        t.fail_streak + 1
+    } else if verdict == KpiVerdict::Inconclusive {
+        t.fail_streak
+    } else {
+        0
+    };
     let stable = verdict != KpiVerdict::Inconclusive
         && edge.risk_ratio <= guards::STABLE_MAX_RISK
         && edge.net_bps >= guards::STABLE_MIN_NET_BPS;
@@ -149,7 +159,15 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
 
     let mut next = in_force.clone();
     if cfg.auto_tune && t.fail_streak >= guards::PANIC_FAIL_STREAK {
-        events.push(GuardEvent::new(i, "panic_revert", None, format!("{} consecutive FAIL verdicts: reverted to the safe profile", t.fail_streak)));
+        events.push(GuardEvent::new(
+            i,
+            "panic_revert",
+            None,
+            format!(
+                "{} consecutive FAIL verdicts: reverted to the safe profile",
+                t.fail_streak
+            ),
+        ));
         t.fail_streak = 0;
         t.stable_streak = 0;
         next = cfg.safe_params.clone();
@@ -163,7 +181,18 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
             t.frozen_until_iter = i + guards::FREEZE_ITERATIONS;
             events.push(GuardEvent::new(i, "freeze", None, format!("{} stable iterations: impact_cap_ratio and max_delta_ratio frozen until iteration {}", t.stable_streak, t.frozen_until_iter)));
         }
-        let (zone, proposal) = tuner::propose(edge, &in_force, &state.baseline);
+        let (zone, proposal) = tuner::propose(
+            edge,
+            &in_force,
+            &state.baseline,
+            t.stable_streak >= guards::FREEZE_AFTER_STABLE,
+            t.risk_memory.as_ref(),
+        );
+        if matches!(zone, Zone::Aggressive | Zone::Moderate)
+            || matches!(verdict, KpiVerdict::Warn | KpiVerdict::Fail)
+        {
+            t.risk_memory = Some(in_force.clone());
+        }
         decision.zone = Some(zone);
         decision.proposed = proposal.deltas.clone();
         decision.reasons = proposal.reasons;
@@ -172,18 +201,42 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
         if deltas.is_empty() {
             skipped.push("no_change_needed".into());
         } else if i >= cfg.total_iterations {
-            events.push(GuardEvent::new(i, "final_iteration", None, "no deltas on the final iteration".into()));
+            events.push(GuardEvent::new(
+                i,
+                "final_iteration",
+                None,
+                "no deltas on the final iteration".into(),
+            ));
             skipped.push("final_iteration".into());
             deltas.clear();
         } else if i <= t.cooldown_until_iter {
-            events.push(GuardEvent::new(i, "cooldown_active", None, format!("cooling down until iteration {}", t.cooldown_until_iter)));
+            events.push(GuardEvent::new(
+                i,
+                "cooldown_active",
+                None,
+                format!("cooling down until iteration {}", t.cooldown_until_iter),
+            ));
             skipped.push("cooldown_active".into());
             deltas.clear();
         } else {
             for (ev_list, reason) in [
-                (guards::apply_freeze(i, t.frozen_until_iter, &mut deltas), "frozen"),
-                (guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas), "oscillation"),
-                (guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas), "velocity_exceeded"),
+                (
+                    guards::apply_freeze(i, t.frozen_until_iter, &mut deltas),
+                    "frozen",
+                ),
+                (
+                    guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas),
+                    "oscillation",
+                ),
+                (
+                    guards::apply_velocity(
+                        i,
+                        cfg.iterations_per_hour,
+                        &t.recent_changes,
+                        &mut deltas,
+                    ),
+                    "velocity_exceeded",
+                ),
             ] {
                 if !ev_list.is_empty() {
                     skipped.push(reason.into());
@@ -193,7 +246,12 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
             if !deltas.is_empty() {
                 let sig = guards::signature(i, &deltas);
                 if t.last_applied_signature.as_deref() == Some(sig.as_str()) {
-                    events.push(GuardEvent::new(i, "idempotent", None, format!("decision {sig} already applied")));
+                    events.push(GuardEvent::new(
+                        i,
+                        "idempotent",
+                        None,
+                        format!("decision {sig} already applied"),
+                    ));
                     skipped.push("idempotent".into());
                     deltas.clear();
                 } else {
@@ -210,7 +268,17 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
                         let magnitude = guards::normalized_magnitude(&decision.deltas);
                         if magnitude > guards::COOLDOWN_THRESHOLD {
                             t.cooldown_until_iter = i + guards::COOLDOWN_ITERATIONS;
-                            events.push(GuardEvent::new(i, "cooldown_start", None, format!("normalized delta {} > {}: cooling down until iteration {}", round6(magnitude), guards::COOLDOWN_THRESHOLD, t.cooldown_until_iter)));
+                            events.push(GuardEvent::new(
+                                i,
+                                "cooldown_start",
+                                None,
+                                format!(
+                                    "normalized delta {} > {}: cooling down until iteration {}",
+                                    round6(magnitude),
+                                    guards::COOLDOWN_THRESHOLD,
+                                    t.cooldown_until_iter
+                                ),
+                            ));
                         }
                     }
                 }
@@ -222,7 +290,11 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
     }
 
     for (name, d) in &decision.deltas {
-        t.recent_changes.push(AppliedChange { iteration: i, param: name.clone(), delta: *d });
+        t.recent_changes.push(AppliedChange {
+            iteration: i,
+            param: name.clone(),
+            delta: *d,
+        });
     }
     let window_start = i.saturating_sub(cfg.iterations_per_hour.saturating_sub(1));
     t.recent_changes.retain(|c| c.iteration >= window_start);

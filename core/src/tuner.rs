@@ -49,7 +49,9 @@ pub struct Proposal {
 
 impl Proposal {
     fn push(&mut self, name: &str, fraction_of_step: f64, reason: &str) {
-        let Some(spec) = crate::params::spec(name) else { return };
+        let Some(spec) = crate::params::spec(name) else {
+            return;
+        };
         let entry = self.deltas.entry(name.to_string()).or_insert(0.0);
         *entry = (*entry + fraction_of_step * spec.max_step).clamp(-spec.max_step, spec.max_step);
         if !self.reasons.iter().any(|r| r == reason) {
@@ -67,7 +69,18 @@ impl Proposal {
 }
 
 /// The built-in policy. Pure: same KPIs and parameters → same proposal.
-pub fn propose(edge: &EdgeReport, current: &Params, baseline: &Params) -> (Zone, Proposal) {
+/// `settled` says the soak has been stable long enough to give edge back
+/// (NORMALIZE only restores toward the baseline then, so one calm iteration
+/// does not undo the risk cuts that made it calm).
+/// `risk_memory` holds the parameters in force when risk last put the soak in the
+/// AGGRESSIVE or MODERATE zone.
+pub fn propose(
+    edge: &EdgeReport,
+    current: &Params,
+    baseline: &Params,
+    settled: bool,
+    risk_memory: Option<&Params>,
+) -> (Zone, Proposal) {
     let z = zone(edge.risk_ratio);
     let mut p = Proposal::default();
     let push_risk = match z {
@@ -80,14 +93,18 @@ pub fn propose(edge: &EdgeReport, current: &Params, baseline: &Params) -> (Zone,
         p.push("impact_cap_ratio", -push_risk, "risk_zone");
         p.push("base_spread_bps", push_risk, "risk_zone");
         p.push("inventory_skew", push_risk, "risk_zone");
-        // When throttling barely registers, the bot refreshes too eagerly.
-        if edge.blocks.min_interval < edge.blocks.risk / 2 {
-            p.push("min_interval_ms", push_risk, "risk_zone");
-        }
+        // Refreshing less eagerly stops chasing fills that push inventory to its limit.
+        p.push("min_interval_ms", push_risk, "risk_zone");
     }
     if edge.adverse.p95 > ADVERSE_P95_HIGH {
-        // Picked off by informed flow: quote wider, refresh less eagerly.
-        p.push("base_spread_bps", 0.5, "adverse_p95_high");
+        // Picked off by informed flow: quote wider, refresh less eagerly; harder
+        // the further past the threshold.
+        let push = if edge.adverse.p95 > 2.0 * ADVERSE_P95_HIGH {
+            1.0
+        } else {
+            0.5
+        };
+        p.push("base_spread_bps", push, "adverse_p95_high");
         p.push("min_interval_ms", 0.5, "adverse_p95_high");
     }
     if edge.slippage.p95 > SLIPPAGE_P95_HIGH {
@@ -96,14 +113,30 @@ pub fn propose(edge: &EdgeReport, current: &Params, baseline: &Params) -> (Zone,
     if edge.blocks.concurrency > edge.blocks.total() / 2 && edge.blocks.concurrency > 0 {
         p.push("concurrency_limit", 1.0, "concurrency_blocks");
     }
-    if edge.net_bps < NET_BPS_LOW && edge.maker_fills > 0 && !p.deltas.contains_key("base_spread_bps") {
-        p.push("base_spread_bps", 0.5, "net_bps_low");
+    if edge.net_bps < NET_BPS_LOW
+        && edge.maker_fills > 0
+        && !p.deltas.contains_key("base_spread_bps")
+    {
+        p.push("base_spread_bps", 1.0, "net_bps_low");
     }
     let healthy = edge.net_bps >= NET_BPS_HEALTHY && edge.adverse.p95 <= ADVERSE_P95_HIGH;
-    if z == Zone::Normalize && healthy {
-        for spec in APPLY_BOUNDS.iter() {
-            let (Some(cur), Some(base)) = (current.get(spec.name), baseline.get(spec.name)) else { continue };
-            let gap = base - cur;
+    if z == Zone::Normalize && healthy && settled {
+        // Skew is a risk control that costs almost no edge: giving it back buys
+        // little and brings inventory excursions back, so NORMALIZE leaves it.
+        for spec in APPLY_BOUNDS.iter().filter(|s| s.name != "inventory_skew") {
+            let (Some(cur), Some(base)) = (current.get(spec.name), baseline.get(spec.name)) else {
+                continue;
+            };
+            let mut target = base;
+            // Never walk back past halfway to where risk last broke out: the baseline
+            // may be exactly what was too risky.
+            if let Some(risky) = risk_memory.and_then(|m| m.get(spec.name)) {
+                let toward_risky = (risky - cur) * (base - cur) > 0.0;
+                if toward_risky && (base - cur).abs() > (risky - cur).abs() / 2.0 {
+                    target = cur + (risky - cur) / 2.0;
+                }
+            }
+            let gap = target - cur;
             if gap.abs() > 1e-9 {
                 let frac = (gap / spec.max_step).clamp(-0.25, 0.25);
                 p.push(spec.name, frac, "normalize");

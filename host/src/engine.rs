@@ -1,7 +1,10 @@
 //! One typed API over the core, whatever runs it. Every call crosses the same
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
-use mmsoak_core::abi::{self, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest, StepResponse};
+use mmsoak_core::abi::{
+    self, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest,
+    StepResponse,
+};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::report::{EngineRecord, TuningReport};
 use mmsoak_core::soak::SoakState;
@@ -29,12 +32,23 @@ impl Engine {
         self.runtime.record()
     }
 
-    fn call<Req: Serialize, Resp: DeserializeOwned>(&mut self, call: &'static str, req: &Req) -> Result<Resp, EngineError> {
+    fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &mut self,
+        call: &'static str,
+        req: &Req,
+    ) -> Result<Resp, EngineError> {
         let bytes = self.runtime.call_raw(call, &abi::encode_request(req))?;
         match serde_json::from_slice::<Response<Resp>>(&bytes) {
             Ok(Response::Ok(v)) => Ok(v),
-            Ok(Response::Error(e)) => Err(EngineError::Abi { call, kind: e.kind, message: e.message }),
-            Err(e) => Err(EngineError::Decode { call, message: e.to_string() }),
+            Ok(Response::Error(e)) => Err(EngineError::Abi {
+                call,
+                kind: e.kind,
+                message: e.message,
+            }),
+            Err(e) => Err(EngineError::Decode {
+                call,
+                message: e.to_string(),
+            }),
         }
     }
 
@@ -55,6 +69,11 @@ impl Engine {
     }
 
     pub fn markdown(&mut self, report: &TuningReport) -> Result<String, EngineError> {
-        self.call("markdown", &MarkdownRequest { report: report.clone() })
+        self.call(
+            "markdown",
+            &MarkdownRequest {
+                report: report.clone(),
+            },
+        )
     }
 }

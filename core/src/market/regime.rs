@@ -54,7 +54,7 @@ impl Regime {
             Regime::Trending,
         ];
         let hour = (iteration.saturating_sub(1) / iterations_per_hour.max(1)) as u64;
-        let pick = derive_seed(&[seed, hour, 0x6D69_7865_64]) % CHOICES.len() as u64;
+        let pick = derive_seed(&[seed, hour, 0x006D_6978_6564]) % CHOICES.len() as u64;
         CHOICES[pick as usize]
     }
 
