@@ -8,12 +8,8 @@ use std::process::Command;
 const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir
-        .parent()
-        .expect("host/ sits in the workspace root")
-        .to_path_buf();
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
     for p in ["core/src", "core/Cargo.toml", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
@@ -67,29 +63,18 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let home = std::env::var("CARGO_HOME")
-        .ok()
-        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
+    let home = std::env::var("CARGO_HOME").ok().or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
     let mut flags = vec![format!("--remap-path-prefix={}=/mmsoak", root.display())];
     if let Some(h) = home {
         flags.push(format!("--remap-path-prefix={h}=/cargo"));
     }
     cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("could not run {cargo} to build the wasm core: {e}"));
+    let status = cmd.status().unwrap_or_else(|e| panic!("could not run {cargo} to build the wasm core: {e}"));
     if !status.success() {
         panic!("building mmsoak-core for {TARGET} failed (see the errors above)");
     }
-    let wasm = target_dir
-        .join(TARGET)
-        .join("release")
-        .join("mmsoak_core.wasm");
-    assert!(
-        wasm.exists(),
-        "expected the core wasm at {}",
-        wasm.display()
-    );
+    let wasm = target_dir.join(TARGET).join("release").join("mmsoak_core.wasm");
+    assert!(wasm.exists(), "expected the core wasm at {}", wasm.display());
     println!("cargo:rustc-env=MMSOAK_CORE_WASM={}", wasm.display());
 }
 
@@ -97,32 +82,18 @@ fn main() {
 /// with only a Rust toolchain builds without a separate set-up step.
 fn ensure_target(cargo: &str) {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok());
-    let installed = sysroot
-        .map(|s| {
-            Path::new(s.trim())
-                .join("lib/rustlib")
-                .join(TARGET)
-                .exists()
-        })
-        .unwrap_or(false);
+    let sysroot =
+        Command::new(&rustc).args(["--print", "sysroot"]).output().ok().and_then(|o| String::from_utf8(o.stdout).ok());
+    let installed = sysroot.map(|s| Path::new(s.trim()).join("lib/rustlib").join(TARGET).exists()).unwrap_or(false);
     if installed {
         return;
     }
-    println!(
-        "cargo:warning=installing the {TARGET} target with rustup (needed to build the wasm core)"
-    );
-    let ok = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+    println!("cargo:warning=installing the {TARGET} target with rustup (needed to build the wasm core)");
+    let ok = Command::new("rustup").args(["target", "add", TARGET]).status().map(|s| s.success()).unwrap_or(false);
     if !ok {
-        panic!("the {TARGET} target is missing and `rustup target add {TARGET}` failed; install it and rebuild ({cargo})");
+        panic!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed; install it and rebuild ({cargo})"
+        );
     }
 }
 
@@ -132,11 +103,7 @@ fn locked_version(root: &Path, package: &str) -> Option<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == format!("name = \"{package}\"") {
-            let v = lines
-                .next()?
-                .trim()
-                .strip_prefix("version = \"")?
-                .strip_suffix('"')?;
+            let v = lines.next()?.trim().strip_prefix("version = \"")?.strip_suffix('"')?;
             return Some(v.to_string());
         }
     }

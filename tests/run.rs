@@ -16,37 +16,16 @@ fn default_soak_writes_every_artifact() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("soak");
     let md = dir.path().join("report.md");
-    soak(
-        &out,
-        &[
-            "--iterations",
-            "24",
-            "--auto-tune",
-            "--export-md",
-            md.to_str().unwrap(),
-        ],
-    );
+    soak(&out, &["--iterations", "24", "--auto-tune", "--export-md", md.to_str().unwrap()]);
     let latest = out.join("latest");
     for i in 1..=24 {
         let s = json(latest.join(format!("ITER_SUMMARY_{i}.json")));
         assert_eq!(s["iteration"], i);
-        for k in [
-            "net_bps",
-            "risk_ratio",
-            "adverse_p95",
-            "slippage_p95",
-            "kpi_verdict",
-        ] {
-            assert!(
-                !s["summary"][k].is_null(),
-                "ITER_SUMMARY_{i} lacks summary.{k}"
-            );
+        for k in ["net_bps", "risk_ratio", "adverse_p95", "slippage_p95", "kpi_verdict"] {
+            assert!(!s["summary"][k].is_null(), "ITER_SUMMARY_{i} lacks summary.{k}");
         }
         for k in ["applied", "skipped_reason", "deltas", "signature"] {
-            assert!(
-                s["tuning"].get(k).is_some(),
-                "ITER_SUMMARY_{i} lacks tuning.{k}"
-            );
+            assert!(s["tuning"].get(k).is_some(), "ITER_SUMMARY_{i} lacks tuning.{k}");
         }
         assert!(s["overrides"]["min_interval_ms"].is_u64());
     }
@@ -62,21 +41,12 @@ fn default_soak_writes_every_artifact() {
     // JSON artifacts end lines with \n only.
     for (path, bytes) in tree(&latest) {
         assert!(!bytes.contains(&b'\r'), "{} has CR bytes", path.display());
-        assert_eq!(
-            bytes.last(),
-            Some(&b'\n'),
-            "{} lacks a final newline",
-            path.display()
-        );
+        assert_eq!(bytes.last(), Some(&b'\n'), "{} lacks a final newline", path.display());
     }
     let md = String::from_utf8(read(&md)).unwrap();
     assert!(md.contains("# mmsoak soak report"));
     let iterations = &md[md.find("## Iterations").unwrap()..md.find("## Parameters").unwrap()];
-    let rows = iterations.lines().filter(|l| {
-        l.split('|')
-            .nth(1)
-            .is_some_and(|c| c.trim().parse::<u32>().is_ok())
-    });
+    let rows = iterations.lines().filter(|l| l.split('|').nth(1).is_some_and(|c| c.trim().parse::<u32>().is_ok()));
     assert_eq!(rows.count(), 24);
     assert!(md.contains("| min_interval_ms | 75 |"));
 }
@@ -85,31 +55,15 @@ fn default_soak_writes_every_artifact() {
 fn wasm_and_native_engines_write_identical_artifacts() {
     let dir = tempfile::tempdir().unwrap();
     let (w, n) = (dir.path().join("w"), dir.path().join("n"));
-    let common = [
-        "--iterations",
-        "8",
-        "--auto-tune",
-        "--profile",
-        "aggressive",
-        "--regime",
-        "mixed",
-        "--seed",
-        "17",
-    ];
+    let common = ["--iterations", "8", "--auto-tune", "--profile", "aggressive", "--regime", "mixed", "--seed", "17"];
     soak(&w, &[&common[..], &["--engine", "wasm"]].concat());
     soak(&n, &[&common[..], &["--engine", "native"]].concat());
     for i in 1..=8 {
         let f = format!("latest/ITER_SUMMARY_{i}.json");
         assert_eq!(read(w.join(&f)), read(n.join(&f)), "{f} differs");
     }
-    assert_eq!(
-        read(w.join("latest/TUNING_STATE.json")),
-        read(n.join("latest/TUNING_STATE.json"))
-    );
-    assert_eq!(
-        read(w.join("runtime_overrides.json")),
-        read(n.join("runtime_overrides.json"))
-    );
+    assert_eq!(read(w.join("latest/TUNING_STATE.json")), read(n.join("latest/TUNING_STATE.json")));
+    assert_eq!(read(w.join("runtime_overrides.json")), read(n.join("runtime_overrides.json")));
     let mut rw = json(w.join("latest/TUNING_REPORT.json"));
     let mut rn = json(n.join("latest/TUNING_REPORT.json"));
     assert_eq!(rw["engine"]["kind"], "wasm");
@@ -123,11 +77,7 @@ fn wasm_and_native_engines_write_identical_artifacts() {
 #[test]
 fn same_seed_is_byte_identical_and_different_seeds_differ() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, c) = (
-        dir.path().join("a"),
-        dir.path().join("b"),
-        dir.path().join("c"),
-    );
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
     let args = ["--iterations", "6", "--auto-tune", "--regime", "volatile"];
     soak(&a, &[&args[..], &["--seed", "5"]].concat());
     soak(&b, &[&args[..], &["--seed", "5"]].concat());
@@ -135,11 +85,7 @@ fn same_seed_is_byte_identical_and_different_seeds_differ() {
     assert_eq!(tree(&a), tree(&b));
     let net = |d: &Path| -> Vec<f64> {
         (1..=6)
-            .map(|i| {
-                json(d.join(format!("latest/ITER_SUMMARY_{i}.json")))["summary"]["net_bps"]
-                    .as_f64()
-                    .unwrap()
-            })
+            .map(|i| json(d.join(format!("latest/ITER_SUMMARY_{i}.json")))["summary"]["net_bps"].as_f64().unwrap())
             .collect()
     };
     assert_ne!(net(&a), net(&c));
@@ -147,11 +93,7 @@ fn same_seed_is_byte_identical_and_different_seeds_differ() {
 
 fn param_series(dir: &Path, n: u32, name: &str) -> Vec<f64> {
     (1..=n)
-        .map(|i| {
-            json(dir.join(format!("latest/ITER_SUMMARY_{i}.json")))["overrides"][name]
-                .as_f64()
-                .unwrap()
-        })
+        .map(|i| json(dir.join(format!("latest/ITER_SUMMARY_{i}.json")))["overrides"][name].as_f64().unwrap())
         .collect()
 }
 
@@ -159,49 +101,24 @@ fn param_series(dir: &Path, n: u32, name: &str) -> Vec<f64> {
 fn auto_tune_moves_an_aggressive_profile_toward_less_risk_and_without_it_nothing_moves() {
     let dir = tempfile::tempdir().unwrap();
     let (tuned, fixed) = (dir.path().join("tuned"), dir.path().join("fixed"));
-    let args = [
-        "--iterations",
-        "12",
-        "--profile",
-        "aggressive",
-        "--regime",
-        "volatile",
-        "--seed",
-        "3",
-    ];
+    let args = ["--iterations", "12", "--profile", "aggressive", "--regime", "volatile", "--seed", "3"];
     soak(&tuned, &[&args[..], &["--auto-tune"]].concat());
     soak(&fixed, &args);
     let spread = param_series(&tuned, 12, "base_spread_bps");
     let cap = param_series(&tuned, 12, "impact_cap_ratio");
-    assert!(
-        spread.last() > spread.first(),
-        "spread should widen: {spread:?}"
-    );
-    assert!(
-        cap.last() < cap.first(),
-        "impact cap should shrink: {cap:?}"
-    );
+    assert!(spread.last() > spread.first(), "spread should widen: {spread:?}");
+    assert!(cap.last() < cap.first(), "impact cap should shrink: {cap:?}");
     let risk = |d: &Path, range: std::ops::RangeInclusive<u32>| -> f64 {
         let v: Vec<f64> = range
-            .map(|i| {
-                json(d.join(format!("latest/ITER_SUMMARY_{i}.json")))["summary"]["risk_ratio"]
-                    .as_f64()
-                    .unwrap()
-            })
+            .map(|i| json(d.join(format!("latest/ITER_SUMMARY_{i}.json")))["summary"]["risk_ratio"].as_f64().unwrap())
             .collect();
         v.iter().sum::<f64>() / v.len() as f64
     };
-    assert!(
-        risk(&tuned, 7..=12) < risk(&tuned, 1..=2),
-        "risk should fall after tuning"
-    );
+    assert!(risk(&tuned, 7..=12) < risk(&tuned, 1..=2), "risk should fall after tuning");
     let profile = json(Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/aggressive.json"));
     for i in 1..=12 {
         let s = json(fixed.join(format!("latest/ITER_SUMMARY_{i}.json")));
-        assert_eq!(
-            s["overrides"], profile,
-            "iteration {i} changed parameters without --auto-tune"
-        );
+        assert_eq!(s["overrides"], profile, "iteration {i} changed parameters without --auto-tune");
         assert_eq!(s["tuning"]["applied"], false);
     }
     assert_eq!(json(fixed.join("runtime_overrides.json")), profile);
@@ -212,18 +129,7 @@ fn replay_of_real_bitstamp_bars_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("replay");
     let data = shared_data("btcusd_bitstamp_1min_a.csv");
-    soak(
-        &out,
-        &[
-            "--source",
-            "replay",
-            "--data",
-            data.to_str().unwrap(),
-            "--iterations",
-            "24",
-            "--auto-tune",
-        ],
-    );
+    soak(&out, &["--source", "replay", "--data", data.to_str().unwrap(), "--iterations", "24", "--auto-tune"]);
     let first = json(out.join("latest/ITER_SUMMARY_1.json"));
     // The first bar opens at 102228 USD: the mid comes from the data.
     assert_eq!(first["edge"]["mid_start"], 102228.0);

@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "mmsoak",
-    version,
-    about = "Soak-test and auto-tune market-making bots, deterministically."
-)]
+#[command(name = "mmsoak", version, about = "Soak-test and auto-tune market-making bots, deterministically.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -27,6 +23,14 @@ pub enum Source {
     Sim,
     /// Real 1-minute OHLCV bars (`--data FILE`) drive the mid.
     Replay,
+    /// Recorded KPIs (`--data FILE.jsonl`, one observation per line) drive the tuner directly.
+    Kpis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 99 when the KPI hard gate trips.
+    Kpi,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,7 +54,8 @@ pub struct RunArgs {
     pub mock: bool,
     #[arg(long, value_enum, default_value_t = Source::Sim)]
     pub source: Source,
-    /// OHLCV CSV for `--source replay` (timestamp,open,high,low,close,volume).
+    /// OHLCV CSV for `--source replay` (timestamp,open,high,low,close,volume),
+    /// or KPI JSON lines for `--source kpis`.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Starting parameters: a built-in profile (steady_safe, ultra_safe, aggressive) or a .json path.
@@ -72,4 +77,16 @@ pub struct RunArgs {
     /// Print one JSON object per iteration on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Hard gate: exit 99 when the final verdict is FAIL or FAIL appears in more
+    /// than `--fail-max` of the last `--fail-window` iterations.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    pub fail_window: u32,
+    #[arg(long, default_value_t = 3)]
+    pub fail_max: u32,
+    /// Also run the same seed and market with the tuner off, and report the uplift
+    /// (Mann-Whitney U) in TUNING_REPORT and the Markdown report.
+    #[arg(long)]
+    pub compare_baseline: bool,
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod fsutil;
+mod kpis;
 mod profiles;
 mod replay;
 mod run;
@@ -12,16 +13,15 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
-/// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env).
+/// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
+/// 99 the KPI hard gate tripped (`--fail-on kpi`, as k6 does for thresholds).
 const EXIT_RUN_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+const EXIT_KPI_GATE: u8 = 99;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mmsoak: error: cannot start the async runtime: {e}");
@@ -38,7 +38,11 @@ fn main() -> ExitCode {
                 }
             };
             match runtime.block_on(run::execute(plan)) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(run::Outcome { gate_tripped: Some(why) }) => {
+                    eprintln!("mmsoak: KPI hard gate tripped: {why}");
+                    ExitCode::from(EXIT_KPI_GATE)
+                }
+                Ok(run::Outcome { gate_tripped: None }) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("mmsoak: error: {e:#}");
                     ExitCode::from(EXIT_RUN_FAILED)

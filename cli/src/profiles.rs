@@ -7,10 +7,7 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::params::{spec, Params, APPLY_BOUNDS};
 
 pub const BUILT_IN: [(&str, &str); 3] = [
-    (
-        "steady_safe",
-        include_str!("../../profiles/steady_safe.json"),
-    ),
+    ("steady_safe", include_str!("../../profiles/steady_safe.json")),
     ("ultra_safe", include_str!("../../profiles/ultra_safe.json")),
     ("aggressive", include_str!("../../profiles/aggressive.json")),
 ];
@@ -18,25 +15,15 @@ pub const BUILT_IN: [(&str, &str); 3] = [
 /// Resolves `--profile`: a built-in name, or a path to a `.json` file.
 pub fn load(name_or_path: &str) -> Result<Params> {
     if let Some((_, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
-        return parse_overlay(
-            &Params::default(),
-            text,
-            &format!("profiles/{name_or_path}.json"),
-        );
+        return parse_overlay(&Params::default(), text, &format!("profiles/{name_or_path}.json"));
     }
-    let looks_like_path = name_or_path.ends_with(".json")
-        || name_or_path.contains('/')
-        || name_or_path.contains('\\');
+    let looks_like_path = name_or_path.ends_with(".json") || name_or_path.contains('/') || name_or_path.contains('\\');
     if !looks_like_path {
         let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
-        bail!(
-            "unknown profile {name_or_path:?}: choose one of {} or give a path to a .json file",
-            names.join(", ")
-        );
+        bail!("unknown profile {name_or_path:?}: choose one of {} or give a path to a .json file", names.join(", "));
     }
     let path = Path::new(name_or_path);
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read profile file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile file {}", path.display()))?;
     parse_overlay(&Params::default(), &text, &path.display().to_string())
 }
 
@@ -44,22 +31,15 @@ pub fn load(name_or_path: &str) -> Result<Params> {
 /// non-number, non-integer for an integer parameter, or out-of-bounds value is an
 /// error naming `origin`, the key and the value.
 pub fn parse_overlay(base: &Params, text: &str, origin: &str) -> Result<Params> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).with_context(|| format!("{origin}: not valid JSON"))?;
+    let value: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{origin}: not valid JSON"))?;
     let serde_json::Value::Object(map) = value else {
-        bail!(
-            "{origin}: expected a JSON object of parameters, found {}",
-            kind(&value)
-        );
+        bail!("{origin}: expected a JSON object of parameters, found {}", kind(&value));
     };
     let mut params = base.clone();
     for (key, v) in &map {
         let Some(s) = spec(key) else {
             let known: Vec<&str> = APPLY_BOUNDS.iter().map(|s| s.name).collect();
-            bail!(
-                "{origin}: unknown key {key:?} (known: {})",
-                known.join(", ")
-            );
+            bail!("{origin}: unknown key {key:?} (known: {})", known.join(", "));
         };
         let Some(x) = v.as_f64() else {
             bail!("{origin}: {key} must be a number, found {v}");
@@ -68,11 +48,7 @@ pub fn parse_overlay(base: &Params, text: &str, origin: &str) -> Result<Params> 
             bail!("{origin}: {key} must be a whole number, found {v}");
         }
         if x < s.min || x > s.max {
-            bail!(
-                "{origin}: {key} = {v} is outside its bounds [{}, {}]",
-                s.min,
-                s.max
-            );
+            bail!("{origin}: {key} = {v} is outside its bounds [{}, {}]", s.min, s.max);
         }
         params.set_clamped(key, x);
     }
@@ -105,30 +81,16 @@ mod tests {
     #[test]
     fn errors_name_origin_key_and_value() {
         let base = Params::default();
-        let e = parse_overlay(&base, r#"{"min_interval_ms": 5}"#, "x.json")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("x.json") && e.contains("min_interval_ms = 5") && e.contains("[20, 500]"),
-            "{e}"
-        );
-        let e = parse_overlay(&base, r#"{"spread": 5}"#, "x.json")
-            .unwrap_err()
-            .to_string();
+        let e = parse_overlay(&base, r#"{"min_interval_ms": 5}"#, "x.json").unwrap_err().to_string();
+        assert!(e.contains("x.json") && e.contains("min_interval_ms = 5") && e.contains("[20, 500]"), "{e}");
+        let e = parse_overlay(&base, r#"{"spread": 5}"#, "x.json").unwrap_err().to_string();
         assert!(e.contains("unknown key \"spread\""), "{e}");
-        let e = parse_overlay(&base, r#"{"tail_age_ms": 10.5}"#, "x.json")
-            .unwrap_err()
-            .to_string();
+        let e = parse_overlay(&base, r#"{"tail_age_ms": 10.5}"#, "x.json").unwrap_err().to_string();
         assert!(e.contains("whole number"), "{e}");
-        let e = parse_overlay(&base, r#"{"base_spread_bps": "8"}"#, "x.json")
-            .unwrap_err()
-            .to_string();
+        let e = parse_overlay(&base, r#"{"base_spread_bps": "8"}"#, "x.json").unwrap_err().to_string();
         assert!(e.contains("must be a number"), "{e}");
         let e = parse_overlay(&base, "{\"base_spread_bps\": 8", "x.json").unwrap_err();
         assert!(format!("{e:#}").contains("not valid JSON"));
-        assert!(load("nope")
-            .unwrap_err()
-            .to_string()
-            .contains("unknown profile \"nope\""));
+        assert!(load("nope").unwrap_err().to_string().contains("unknown profile \"nope\""));
     }
 }

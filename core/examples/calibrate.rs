@@ -39,9 +39,7 @@ fn main() {
                 rows.push(e);
             }
             let n = rows.len() as f64;
-            let avg = |f: &dyn Fn(&mmsoak_core::edge::EdgeReport) -> f64| {
-                rows.iter().map(f).sum::<f64>() / n
-            };
+            let avg = |f: &dyn Fn(&mmsoak_core::edge::EdgeReport) -> f64| rows.iter().map(f).sum::<f64>() / n;
             println!(
                 "{:<14} {:<7} fills {:>6.0} taker {:>4.0} net {:>7.2} cap {:>5.2} adv {:>5.2} hedge {:>5.2} risk {:.3} adv95 {:>6.2} slip95 {:>5.2} blocks r/mi/c {:>6.0}/{:>6.0}/{:>6.0}",
                 regime.name(), name,

@@ -13,55 +13,13 @@ fn main() {
     let m = MarketConfig::synthetic(Regime::Volatile);
     for (label, p) in [
         ("base", base.clone()),
-        (
-            "skew.4",
-            Params {
-                inventory_skew: 0.4,
-                ..base.clone()
-            },
-        ),
-        (
-            "skew.8",
-            Params {
-                inventory_skew: 0.8,
-                ..base.clone()
-            },
-        ),
-        (
-            "mi75",
-            Params {
-                min_interval_ms: 75,
-                ..base.clone()
-            },
-        ),
-        (
-            "mi120",
-            Params {
-                min_interval_ms: 120,
-                ..base.clone()
-            },
-        ),
-        (
-            "cap.2",
-            Params {
-                impact_cap_ratio: 0.2,
-                ..base.clone()
-            },
-        ),
-        (
-            "spr8",
-            Params {
-                base_spread_bps: 8.0,
-                ..base.clone()
-            },
-        ),
-        (
-            "md.3",
-            Params {
-                max_delta_ratio: 0.3,
-                ..base.clone()
-            },
-        ),
+        ("skew.4", Params { inventory_skew: 0.4, ..base.clone() }),
+        ("skew.8", Params { inventory_skew: 0.8, ..base.clone() }),
+        ("mi75", Params { min_interval_ms: 75, ..base.clone() }),
+        ("mi120", Params { min_interval_ms: 120, ..base.clone() }),
+        ("cap.2", Params { impact_cap_ratio: 0.2, ..base.clone() }),
+        ("spr8", Params { base_spread_bps: 8.0, ..base.clone() }),
+        ("md.3", Params { max_delta_ratio: 0.3, ..base.clone() }),
         ("steady", Params::default()),
     ] {
         let mut risks = Vec::new();

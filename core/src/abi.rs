@@ -56,6 +56,9 @@ pub struct ReportRequest {
     pub engine: EngineRecord,
     pub summaries: Vec<IterSummary>,
     pub state: SoakState,
+    /// The untuned baseline run's summaries, if one was run (`--compare-baseline`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline: Vec<IterSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,11 +96,7 @@ pub fn encode_request<T: Serialize>(request: &T) -> Vec<u8> {
         abi_version: u32,
         request: &'a T,
     }
-    serde_json::to_vec(&Out {
-        abi_version: ABI_VERSION,
-        request,
-    })
-    .unwrap_or_default()
+    serde_json::to_vec(&Out { abi_version: ABI_VERSION, request }).unwrap_or_default()
 }
 
 fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, AbiError> {
@@ -105,23 +104,16 @@ fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, AbiError> {
     struct VersionOnly {
         abi_version: u32,
     }
-    let version: VersionOnly = serde_json::from_slice(input).map_err(|e| AbiError {
-        kind: "bad_request".into(),
-        message: format!("request envelope: {e}"),
-    })?;
+    let version: VersionOnly = serde_json::from_slice(input)
+        .map_err(|e| AbiError { kind: "bad_request".into(), message: format!("request envelope: {e}") })?;
     if version.abi_version != ABI_VERSION {
         return Err(AbiError {
             kind: "abi_version".into(),
-            message: format!(
-                "request is for ABI v{}, this core speaks v{ABI_VERSION}",
-                version.abi_version
-            ),
+            message: format!("request is for ABI v{}, this core speaks v{ABI_VERSION}", version.abi_version),
         });
     }
-    let env: Envelope<T> = serde_json::from_slice(input).map_err(|e| AbiError {
-        kind: "bad_request".into(),
-        message: e.to_string(),
-    })?;
+    let env: Envelope<T> =
+        serde_json::from_slice(input).map_err(|e| AbiError { kind: "bad_request".into(), message: e.to_string() })?;
     Ok(env.request)
 }
 
@@ -131,8 +123,7 @@ fn respond<T: Serialize>(result: Result<T, AbiError>) -> Vec<u8> {
         Err(e) => Response::Error(e),
     };
     serde_json::to_vec(&response).unwrap_or_else(|e| {
-        format!(r#"{{"error":{{"kind":"internal","message":"response not serializable: {e}"}}}}"#)
-            .into_bytes()
+        format!(r#"{{"error":{{"kind":"internal","message":"response not serializable: {e}"}}}}"#).into_bytes()
     })
 }
 
@@ -140,8 +131,7 @@ fn respond<T: Serialize>(result: Result<T, AbiError>) -> Vec<u8> {
 pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
     match call {
         "simulate" => respond(
-            decode::<SimulateRequest>(input)
-                .map(|r| simulate_iteration(&r.params, &r.market, r.seed, r.iteration)),
+            decode::<SimulateRequest>(input).map(|r| simulate_iteration(&r.params, &r.market, r.seed, r.iteration)),
         ),
         "init" => respond(decode::<InitRequest>(input).map(|r| soak::init(r.config, r.baseline))),
         "step" => respond(decode::<StepRequest>(input).map(|r| {
@@ -150,11 +140,9 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
         })),
         "report" => respond(
             decode::<ReportRequest>(input)
-                .map(|r| report::build(r.settings, r.engine, &r.summaries, &r.state)),
+                .map(|r| report::build(r.settings, r.engine, &r.summaries, &r.state, &r.baseline)),
         ),
-        "markdown" => {
-            respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report)))
-        }
+        "markdown" => respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report))),
         other => respond::<()>(Err(AbiError {
             kind: "unknown_call".into(),
             message: format!("no ABI call named {other:?}"),
@@ -184,10 +172,7 @@ mod tests {
         for call in CALLS {
             let out = dispatch(call, b"\xff\x00not json");
             let r: Response<serde_json::Value> = serde_json::from_slice(&out).unwrap();
-            assert!(
-                matches!(r, Response::Error(ref e) if e.kind == "bad_request"),
-                "{call}"
-            );
+            assert!(matches!(r, Response::Error(ref e) if e.kind == "bad_request"), "{call}");
         }
         let out = dispatch("nope", b"{}");
         assert!(String::from_utf8(out).unwrap().contains("unknown_call"));

@@ -99,3 +99,77 @@ pub fn round6(x: f64) -> f64 {
     }
     libm::round(x * 1e6) / 1e6
 }
+
+/// The short form of an observation: just the KPIs the tuner and gate read. Lets
+/// recorded KPIs (from a bot, a spreadsheet, a past run) drive the tuner directly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiObservation {
+    pub net_bps: f64,
+    pub risk_ratio: f64,
+    pub adverse_p95: f64,
+    #[serde(default)]
+    pub slippage_p95: f64,
+    /// Maker fills; below the gate's minimum the iteration is INCONCLUSIVE.
+    #[serde(default = "default_fills")]
+    pub fills: u64,
+    #[serde(default)]
+    pub blocks: Option<BlockCounts>,
+}
+
+fn default_fills() -> u64 {
+    100
+}
+
+impl KpiObservation {
+    /// Checks every field; the error names the field and the bad value.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("net_bps", self.net_bps),
+            ("risk_ratio", self.risk_ratio),
+            ("adverse_p95", self.adverse_p95),
+            ("slippage_p95", self.slippage_p95),
+        ] {
+            if !v.is_finite() {
+                return Err(format!("{name} must be a finite number, got {v}"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.risk_ratio) {
+            return Err(format!("risk_ratio must be between 0 and 1, got {}", self.risk_ratio));
+        }
+        if self.slippage_p95 < 0.0 {
+            return Err(format!("slippage_p95 must not be negative, got {}", self.slippage_p95));
+        }
+        Ok(())
+    }
+
+    /// An EDGE_REPORT carrying these KPIs (fields the KPIs do not determine are zero).
+    pub fn into_report(self, iteration: u32) -> EdgeReport {
+        let q = |p95: f64| Quantiles { mean: 0.0, p50: 0.0, p95: round6(p95), p99: 0.0 };
+        EdgeReport {
+            schema_version: EDGE_REPORT_SCHEMA_VERSION,
+            iteration,
+            regime: Regime::Calm,
+            duration_s: 0,
+            maker_fills: self.fills,
+            taker_fills: 0,
+            notional: 0.0,
+            spread_capture_bps: 0.0,
+            rebates_bps: 0.0,
+            fees_bps: 0.0,
+            adverse_cost_bps: 0.0,
+            hedge_cost_bps: 0.0,
+            net_bps: round6(self.net_bps),
+            adverse: q(self.adverse_p95),
+            slippage: q(self.slippage_p95),
+            blocks: self.blocks.unwrap_or_default(),
+            risk_ratio: round6(self.risk_ratio),
+            quotes_placed: 0,
+            cancels: 0,
+            inventory: InventoryStats::default(),
+            max_drawdown_bps: 0.0,
+            mid_start: 0.0,
+            mid_end: 0.0,
+        }
+    }
+}

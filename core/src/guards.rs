@@ -36,12 +36,7 @@ pub struct GuardEvent {
 
 impl GuardEvent {
     pub fn new(iteration: u32, guard: &str, param: Option<&str>, detail: String) -> Self {
-        GuardEvent {
-            iteration,
-            guard: guard.into(),
-            param: param.map(Into::into),
-            detail,
-        }
+        GuardEvent { iteration, guard: guard.into(), param: param.map(Into::into), detail }
     }
 }
 
@@ -60,22 +55,13 @@ pub fn validate_state(iteration: u32, params: &mut Params) -> Vec<GuardEvent> {
     for bad in params.out_of_bounds() {
         params.set_clamped(bad.name, bad.value);
         let now = params.get(bad.name).unwrap_or(f64::NAN);
-        events.push(GuardEvent::new(
-            iteration,
-            "state_validation",
-            Some(bad.name),
-            format!("{bad}; clamped to {now}"),
-        ));
+        events.push(GuardEvent::new(iteration, "state_validation", Some(bad.name), format!("{bad}; clamped to {now}")));
     }
     events
 }
 
 /// Removes deltas on frozen parameters while `iteration <= frozen_until`.
-pub fn apply_freeze(
-    iteration: u32,
-    frozen_until: u32,
-    deltas: &mut BTreeMap<String, f64>,
-) -> Vec<GuardEvent> {
+pub fn apply_freeze(iteration: u32, frozen_until: u32, deltas: &mut BTreeMap<String, f64>) -> Vec<GuardEvent> {
     if iteration > frozen_until {
         return Vec::new();
     }
@@ -93,9 +79,10 @@ pub fn apply_freeze(
     events
 }
 
-/// A→B→A: drops a delta that would return a parameter to the value it had two
-/// iterations ago after moving away from it. `history` holds the parameters in
-/// force in the most recent iterations, oldest first; `current` is in force now.
+/// A→B→A: holds a delta that would move a parameter back toward a value it had
+/// in the last iterations (reaching it, stopping short or overshooting it) after
+/// it moved away. `history` holds the parameters in force in the most recent
+/// iterations, oldest first; `current` is in force now.
 pub fn apply_oscillation(
     iteration: u32,
     history: &[Params],
@@ -106,25 +93,20 @@ pub fn apply_oscillation(
     let window = OSCILLATION_WINDOW - 1;
     let recent: Vec<&Params> = history.iter().rev().take(window).collect();
     deltas.retain(|name, delta| {
-        let Some(now) = current.get(name) else {
-            return true;
-        };
-        let mut next = current.clone();
-        next.set_clamped(name, now + *delta);
-        let next_v = next.get(name).unwrap_or(now);
-        let returns_to_old = recent.iter().any(|p| {
-            let old = p.get(name).unwrap_or(f64::NAN);
-            (old - next_v).abs() < 1e-9 && (old - now).abs() > 1e-9
+        let Some(now) = current.get(name) else { return true };
+        let back_toward = recent.iter().find_map(|p| {
+            let old = p.get(name)?;
+            ((old - now).abs() > 1e-9 && (old - now) * *delta > 0.0).then_some(old)
         });
-        if returns_to_old {
+        if let Some(old) = back_toward {
             events.push(GuardEvent::new(
                 iteration,
                 "oscillation",
                 Some(name),
-                format!("{now} -> {next_v} would undo a recent move (A->B->A); held"),
+                format!("{old} -> {now} -> {} would swing back (A->B->A); held", crate::edge::round6(now + *delta)),
             ));
         }
-        !returns_to_old
+        back_toward.is_none()
     });
     events
 }
@@ -141,11 +123,8 @@ pub fn apply_velocity(
     let window_start = iteration.saturating_sub(iterations_per_hour.saturating_sub(1));
     deltas.retain(|name, delta| {
         let Some(s) = spec(name) else { return false };
-        let used: f64 = changes
-            .iter()
-            .filter(|c| &c.param == name && c.iteration >= window_start)
-            .map(|c| c.delta.abs())
-            .sum();
+        let used: f64 =
+            changes.iter().filter(|c| &c.param == name && c.iteration >= window_start).map(|c| c.delta.abs()).sum();
         let budget = (s.max_per_hour - used).max(0.0);
         if delta.abs() <= budget + 1e-12 {
             return true;
@@ -155,10 +134,7 @@ pub fn apply_velocity(
             iteration,
             "velocity_exceeded",
             Some(name),
-            format!(
-                "delta {delta} clipped to {clipped}: {used} of {} per hour already used",
-                s.max_per_hour
-            ),
+            format!("delta {delta} clipped to {clipped}: {used} of {} per hour already used", s.max_per_hour),
         ));
         *delta = clipped;
         clipped != 0.0
@@ -168,10 +144,7 @@ pub fn apply_velocity(
 
 /// Sum of |delta| normalized by each parameter's range.
 pub fn normalized_magnitude(deltas: &BTreeMap<String, f64>) -> f64 {
-    deltas
-        .iter()
-        .filter_map(|(n, d)| spec(n).map(|s| d.abs() / (s.max - s.min)))
-        .sum()
+    deltas.iter().filter_map(|(n, d)| spec(n).map(|s| d.abs() / (s.max - s.min))).sum()
 }
 
 /// MD5 of the canonical decision: the iteration it was made for and its sorted deltas.
@@ -208,19 +181,16 @@ mod tests {
 
     #[test]
     fn oscillation_holds_a_return_to_a_recent_value() {
-        let a = Params {
-            min_interval_ms: 60,
-            ..Params::default()
-        };
-        let b = Params {
-            min_interval_ms: 75,
-            ..Params::default()
-        };
+        let a = Params { min_interval_ms: 60, ..Params::default() };
+        let b = Params { min_interval_ms: 75, ..Params::default() };
         let mut d = deltas(&[("min_interval_ms", -15.0), ("base_spread_bps", 1.0)]);
         let ev = apply_oscillation(3, std::slice::from_ref(&a), &b, &mut d);
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].param.as_deref(), Some("min_interval_ms"));
         assert!(!d.contains_key("min_interval_ms"));
+        // Stopping short of A is still swinging back.
+        let mut d = deltas(&[("min_interval_ms", -5.0)]);
+        assert_eq!(apply_oscillation(3, std::slice::from_ref(&a), &b, &mut d).len(), 1);
         // Moving further away is fine.
         let mut d = deltas(&[("min_interval_ms", 15.0)]);
         assert!(apply_oscillation(3, &[a], &b, &mut d).is_empty());
@@ -229,16 +199,8 @@ mod tests {
     #[test]
     fn velocity_clips_to_the_hourly_budget() {
         let changes = vec![
-            AppliedChange {
-                iteration: 2,
-                param: "min_interval_ms".into(),
-                delta: 15.0,
-            },
-            AppliedChange {
-                iteration: 3,
-                param: "min_interval_ms".into(),
-                delta: 10.0,
-            },
+            AppliedChange { iteration: 2, param: "min_interval_ms".into(), delta: 15.0 },
+            AppliedChange { iteration: 3, param: "min_interval_ms".into(), delta: 10.0 },
         ];
         let mut d = deltas(&[("min_interval_ms", 15.0)]);
         let ev = apply_velocity(4, 4, &changes, &mut d);
@@ -252,9 +214,7 @@ mod tests {
     #[test]
     fn signature_is_canonical_and_iteration_scoped() {
         let a = deltas(&[("a", 1.0), ("b", 2.0)]);
-        let b: BTreeMap<String, f64> = [("b".to_string(), 2.0), ("a".to_string(), 1.0)]
-            .into_iter()
-            .collect();
+        let b: BTreeMap<String, f64> = [("b".to_string(), 2.0), ("a".to_string(), 1.0)].into_iter().collect();
         assert_eq!(signature(3, &a), signature(3, &b));
         assert_ne!(signature(3, &a), signature(4, &a));
         assert_eq!(signature(3, &a).len(), 32);
@@ -262,18 +222,9 @@ mod tests {
 
     #[test]
     fn validation_names_param_value_and_bounds() {
-        let mut p = Params {
-            min_interval_ms: 5,
-            ..Params::default()
-        };
+        let mut p = Params { min_interval_ms: 5, ..Params::default() };
         let ev = validate_state(1, &mut p);
         assert_eq!(p.min_interval_ms, 20);
-        assert!(
-            ev[0]
-                .detail
-                .contains("min_interval_ms = 5 is outside its bounds [20, 500]"),
-            "{}",
-            ev[0].detail
-        );
+        assert!(ev[0].detail.contains("min_interval_ms = 5 is outside its bounds [20, 500]"), "{}", ev[0].detail);
     }
 }

@@ -62,3 +62,31 @@ pub fn verdict(edge: &EdgeReport, t: &KpiThresholds) -> KpiVerdict {
         KpiVerdict::Pass
     }
 }
+
+/// The hard gate (`--fail-on kpi`): trips when the final verdict is FAIL or FAIL
+/// appears in more than `max_fails` of the last `window` iterations. Returns why.
+pub fn hard_gate(verdicts: &[KpiVerdict], window: usize, max_fails: usize) -> Option<String> {
+    if verdicts.last() == Some(&KpiVerdict::Fail) {
+        return Some("the final iteration's verdict is FAIL".into());
+    }
+    let recent = &verdicts[verdicts.len().saturating_sub(window)..];
+    let fails = recent.iter().filter(|v| **v == KpiVerdict::Fail).count();
+    (fails > max_fails).then(|| {
+        format!("{fails} FAIL verdicts in the last {} iterations (more than {max_fails} allowed)", recent.len())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use KpiVerdict::*;
+
+    #[test]
+    fn hard_gate_trips_on_final_fail_or_too_many_recent_fails() {
+        assert!(hard_gate(&[Pass, Pass, Fail], 6, 3).unwrap().contains("final"));
+        assert!(hard_gate(&[Fail, Fail, Fail, Pass], 6, 3).is_none());
+        assert!(hard_gate(&[Fail, Fail, Fail, Fail, Pass], 6, 3).unwrap().contains("4 FAIL"));
+        // Old failures outside the window do not count; INCONCLUSIVE never counts.
+        assert!(hard_gate(&[Fail, Fail, Fail, Fail, Pass, Pass, Pass, Inconclusive, Pass, Pass], 6, 3).is_none());
+    }
+}

@@ -8,6 +8,7 @@
 pub mod abi;
 pub mod edge;
 pub mod guards;
+pub mod judge;
 pub mod kpi;
 pub mod market;
 pub mod params;

@@ -40,62 +40,13 @@ pub struct ParamSpec {
 
 /// APPLY_BOUNDS: every parameter, in canonical order.
 pub const APPLY_BOUNDS: [ParamSpec; 7] = [
-    ParamSpec {
-        name: "base_spread_bps",
-        min: 2.0,
-        max: 40.0,
-        max_step: 2.0,
-        max_per_hour: 6.0,
-        integer: false,
-    },
-    ParamSpec {
-        name: "min_interval_ms",
-        min: 20.0,
-        max: 500.0,
-        max_step: 15.0,
-        max_per_hour: 30.0,
-        integer: true,
-    },
-    ParamSpec {
-        name: "impact_cap_ratio",
-        min: 0.02,
-        max: 0.50,
-        max_step: 0.02,
-        max_per_hour: 0.04,
-        integer: false,
-    },
-    ParamSpec {
-        name: "max_delta_ratio",
-        min: 0.05,
-        max: 0.60,
-        max_step: 0.05,
-        max_per_hour: 0.10,
-        integer: false,
-    },
-    ParamSpec {
-        name: "concurrency_limit",
-        min: 2.0,
-        max: 8.0,
-        max_step: 1.0,
-        max_per_hour: 2.0,
-        integer: true,
-    },
-    ParamSpec {
-        name: "tail_age_ms",
-        min: 200.0,
-        max: 5000.0,
-        max_step: 250.0,
-        max_per_hour: 1000.0,
-        integer: true,
-    },
-    ParamSpec {
-        name: "inventory_skew",
-        min: 0.0,
-        max: 1.0,
-        max_step: 0.15,
-        max_per_hour: 0.3,
-        integer: false,
-    },
+    ParamSpec { name: "base_spread_bps", min: 2.0, max: 40.0, max_step: 2.0, max_per_hour: 6.0, integer: false },
+    ParamSpec { name: "min_interval_ms", min: 20.0, max: 500.0, max_step: 15.0, max_per_hour: 30.0, integer: true },
+    ParamSpec { name: "impact_cap_ratio", min: 0.02, max: 0.50, max_step: 0.02, max_per_hour: 0.04, integer: false },
+    ParamSpec { name: "max_delta_ratio", min: 0.05, max: 0.60, max_step: 0.05, max_per_hour: 0.10, integer: false },
+    ParamSpec { name: "concurrency_limit", min: 2.0, max: 8.0, max_step: 1.0, max_per_hour: 2.0, integer: true },
+    ParamSpec { name: "tail_age_ms", min: 200.0, max: 5000.0, max_step: 250.0, max_per_hour: 1000.0, integer: true },
+    ParamSpec { name: "inventory_skew", min: 0.0, max: 1.0, max_step: 0.15, max_per_hour: 0.3, integer: false },
 ];
 
 pub fn spec(name: &str) -> Option<&'static ParamSpec> {
@@ -113,11 +64,7 @@ pub struct OutOfBounds {
 
 impl core::fmt::Display for OutOfBounds {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "{} = {} is outside its bounds [{}, {}]",
-            self.name, self.value, self.min, self.max
-        )
+        write!(f, "{} = {} is outside its bounds [{}, {}]", self.name, self.value, self.min, self.max)
     }
 }
 
@@ -139,18 +86,10 @@ impl Params {
     /// Returns false for an unknown name.
     pub fn set_clamped(&mut self, name: &str, value: f64) -> bool {
         let Some(spec) = spec(name) else { return false };
-        let mut v = if value.is_nan() {
-            spec.min
-        } else {
-            value.clamp(spec.min, spec.max)
-        };
+        let mut v = if value.is_nan() { spec.min } else { value.clamp(spec.min, spec.max) };
         // Integers round to whole units; others to 6 decimals so repeated deltas
         // do not accumulate float noise (0.1 + 0.1 + 0.1 stays 0.3 in artifacts).
-        v = if spec.integer {
-            libm::round(v)
-        } else {
-            crate::edge::round6(v)
-        };
+        v = if spec.integer { libm::round(v) } else { crate::edge::round6(v) };
         match name {
             "base_spread_bps" => self.base_spread_bps = v,
             "min_interval_ms" => self.min_interval_ms = v as u32,
@@ -182,10 +121,7 @@ impl Params {
 
     /// Values as (name, value) in canonical order.
     pub fn entries(&self) -> Vec<(&'static str, f64)> {
-        APPLY_BOUNDS
-            .iter()
-            .map(|s| (s.name, self.get(s.name).unwrap_or(f64::NAN)))
-            .collect()
+        APPLY_BOUNDS.iter().map(|s| (s.name, self.get(s.name).unwrap_or(f64::NAN))).collect()
     }
 }
 
@@ -227,15 +163,9 @@ mod tests {
 
     #[test]
     fn out_of_bounds_names_param_value_and_bounds() {
-        let p = Params {
-            impact_cap_ratio: 0.9,
-            ..Params::default()
-        };
+        let p = Params { impact_cap_ratio: 0.9, ..Params::default() };
         let errs = p.out_of_bounds();
         assert_eq!(errs.len(), 1);
-        assert_eq!(
-            errs[0].to_string(),
-            "impact_cap_ratio = 0.9 is outside its bounds [0.02, 0.5]"
-        );
+        assert_eq!(errs[0].to_string(), "impact_cap_ratio = 0.9 is outside its bounds [0.02, 0.5]");
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::guards::GuardEvent;
+use crate::judge::{uplift, Uplift};
 use crate::kpi::KpiVerdict;
 use crate::params::Params;
 use crate::soak::{IterSummary, SoakState};
@@ -73,6 +74,39 @@ pub struct TuningReport {
     pub applied_count: u32,
     pub rows: Vec<ReportRow>,
     pub guard_events: Vec<GuardEvent>,
+    /// Present with `--compare-baseline`: the same seed and market with the tuner off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_comparison: Option<BaselineComparison>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineComparison {
+    pub baseline_verdict_counts: BTreeMap<String, u32>,
+    /// Higher is better.
+    pub net_bps: Uplift,
+    /// Lower is better: a negative uplift is an improvement.
+    pub risk_ratio: Uplift,
+}
+
+fn verdict_counts(summaries: &[IterSummary]) -> BTreeMap<String, u32> {
+    let mut counts = BTreeMap::new();
+    for s in summaries {
+        *counts.entry(s.summary.kpi_verdict.name().to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Tuned against untuned, metric by metric.
+pub fn compare(tuned: &[IterSummary], baseline: &[IterSummary]) -> BaselineComparison {
+    let series = |xs: &[IterSummary], f: fn(&IterSummary) -> f64| xs.iter().map(f).collect::<Vec<f64>>();
+    let net = |s: &IterSummary| s.summary.net_bps;
+    let risk = |s: &IterSummary| s.summary.risk_ratio;
+    BaselineComparison {
+        baseline_verdict_counts: verdict_counts(baseline),
+        net_bps: uplift(&series(tuned, net), &series(baseline, net)),
+        risk_ratio: uplift(&series(tuned, risk), &series(baseline, risk)),
+    }
 }
 
 pub fn build(
@@ -80,13 +114,9 @@ pub fn build(
     engine: EngineRecord,
     summaries: &[IterSummary],
     state: &SoakState,
+    baseline: &[IterSummary],
 ) -> TuningReport {
-    let mut verdict_counts = BTreeMap::new();
-    for s in summaries {
-        *verdict_counts
-            .entry(s.summary.kpi_verdict.name().to_string())
-            .or_insert(0) += 1;
-    }
+    let verdict_counts = verdict_counts(summaries);
     TuningReport {
         schema_version: REPORT_SCHEMA_VERSION,
         core_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -114,10 +144,8 @@ pub fn build(
                 overrides: s.overrides.clone(),
             })
             .collect(),
-        guard_events: summaries
-            .iter()
-            .flat_map(|s| s.tuning.guards.iter().cloned())
-            .collect(),
+        guard_events: summaries.iter().flat_map(|s| s.tuning.guards.iter().cloned()).collect(),
+        baseline_comparison: (!baseline.is_empty()).then(|| compare(summaries, baseline)),
     }
 }
 
@@ -127,32 +155,15 @@ pub fn markdown(r: &TuningReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# mmsoak soak report\n");
     let _ = writeln!(out, "| setting | value |\n|---|---|");
-    let data = s
-        .data_file
-        .as_deref()
-        .map(|d| format!(" (`{d}`)"))
-        .unwrap_or_default();
+    let data = s.data_file.as_deref().map(|d| format!(" (`{d}`)")).unwrap_or_default();
     for (k, v) in [
         ("profile", s.profile.clone()),
         ("regime", s.regime.clone()),
         ("source", format!("{}{data}", s.source)),
         ("seed", s.seed.to_string()),
-        (
-            "iterations",
-            format!("{} of {}", r.iterations_completed, s.iterations),
-        ),
-        (
-            "auto-tune",
-            if s.auto_tune {
-                "on".into()
-            } else {
-                "off".into()
-            },
-        ),
-        (
-            "simulated time per iteration",
-            format!("{} s", s.iteration_seconds),
-        ),
+        ("iterations", format!("{} of {}", r.iterations_completed, s.iterations)),
+        ("auto-tune", if s.auto_tune { "on".into() } else { "off".into() }),
+        ("simulated time per iteration", format!("{} s", s.iteration_seconds)),
         (
             "engine",
             format!(
@@ -165,11 +176,7 @@ pub fn markdown(r: &TuningReport) -> String {
     ] {
         let _ = writeln!(out, "| {k} | {v} |");
     }
-    let counts: Vec<String> = r
-        .verdict_counts
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
+    let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let final_v = r.final_verdict.map_or("—", |v| v.name());
     let _ = writeln!(
         out,
@@ -177,19 +184,26 @@ pub fn markdown(r: &TuningReport) -> String {
         counts.join(", "),
         r.applied_count
     );
+    if let Some(c) = &r.baseline_comparison {
+        let _ = writeln!(out, "## Tuned vs untuned baseline (same seed and market)\n");
+        let _ = writeln!(out, "| metric | tuned mean | baseline mean | uplift | tuned median | baseline median | Mann-Whitney U | p-value |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (name, u) in [("net_bps (higher is better)", &c.net_bps), ("risk_ratio (lower is better)", &c.risk_ratio)] {
+            let _ = writeln!(
+                out,
+                "| {name} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {} | {:.4} |",
+                u.tuned_mean, u.baseline_mean, u.uplift, u.tuned_median, u.baseline_median, u.test.u, u.test.p_value
+            );
+        }
+        let counts: Vec<String> = c.baseline_verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(out, "\nBaseline verdicts: {}.\n", counts.join(", "));
+    }
     let _ = writeln!(out, "## Iterations\n");
-    let _ = writeln!(
-        out,
-        "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |"
-    );
+    let _ = writeln!(out, "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |");
     let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
     for row in &r.rows {
         let tuning = if row.applied {
-            row.deltas
-                .iter()
-                .map(|(k, v)| format!("{k} {v:+}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
         } else {
             row.skipped_reason.clone().unwrap_or_else(|| "—".into())
         };
@@ -206,23 +220,12 @@ pub fn markdown(r: &TuningReport) -> String {
             tuning
         );
     }
-    let _ = writeln!(
-        out,
-        "\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|"
-    );
-    for ((name, base), (_, fin)) in r
-        .baseline
-        .entries()
-        .into_iter()
-        .zip(r.final_overrides.entries())
-    {
+    let _ = writeln!(out, "\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|");
+    for ((name, base), (_, fin)) in r.baseline.entries().into_iter().zip(r.final_overrides.entries()) {
         let _ = writeln!(out, "| {name} | {base} | {fin} |");
     }
     if !r.guard_events.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|"
-        );
+        let _ = writeln!(out, "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|");
         for e in &r.guard_events {
             let _ = writeln!(
                 out,

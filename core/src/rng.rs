@@ -38,22 +38,12 @@ pub fn derive_seed(parts: &[u64]) -> u64 {
 impl Rng {
     pub fn new(seed: u64) -> Self {
         let mut sm = seed;
-        let s = [
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-            splitmix64(&mut sm),
-        ];
-        Rng {
-            s,
-            spare_normal: None,
-        }
+        let s = [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)];
+        Rng { s, spare_normal: None }
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        let result = (self.s[0].wrapping_add(self.s[3]))
-            .rotate_left(23)
-            .wrapping_add(self.s[0]);
+        let result = (self.s[0].wrapping_add(self.s[3])).rotate_left(23).wrapping_add(self.s[0]);
         let t = self.s[1] << 17;
         self.s[2] ^= self.s[0];
         self.s[3] ^= self.s[1];
@@ -133,10 +123,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for a in 0..64u64 {
             for b in 0..64u64 {
-                assert!(
-                    seen.insert(derive_seed(&[a, b, 7])),
-                    "collision at ({a}, {b})"
-                );
+                assert!(seen.insert(derive_seed(&[a, b, 7])), "collision at ({a}, {b})");
             }
         }
     }

@@ -163,10 +163,7 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
             i,
             "panic_revert",
             None,
-            format!(
-                "{} consecutive FAIL verdicts: reverted to the safe profile",
-                t.fail_streak
-            ),
+            format!("{} consecutive FAIL verdicts: reverted to the safe profile", t.fail_streak),
         ));
         t.fail_streak = 0;
         t.stable_streak = 0;
@@ -179,7 +176,15 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
     } else {
         if t.stable_streak >= guards::FREEZE_AFTER_STABLE && i > t.frozen_until_iter {
             t.frozen_until_iter = i + guards::FREEZE_ITERATIONS;
-            events.push(GuardEvent::new(i, "freeze", None, format!("{} stable iterations: impact_cap_ratio and max_delta_ratio frozen until iteration {}", t.stable_streak, t.frozen_until_iter)));
+            events.push(GuardEvent::new(
+                i,
+                "freeze",
+                None,
+                format!(
+                    "{} stable iterations: impact_cap_ratio and max_delta_ratio frozen until iteration {}",
+                    t.stable_streak, t.frozen_until_iter
+                ),
+            ));
         }
         let (zone, proposal) = tuner::propose(
             edge,
@@ -188,9 +193,7 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
             t.stable_streak >= guards::FREEZE_AFTER_STABLE,
             t.risk_memory.as_ref(),
         );
-        if matches!(zone, Zone::Aggressive | Zone::Moderate)
-            || matches!(verdict, KpiVerdict::Warn | KpiVerdict::Fail)
-        {
+        if matches!(zone, Zone::Aggressive | Zone::Moderate) || matches!(verdict, KpiVerdict::Warn | KpiVerdict::Fail) {
             t.risk_memory = Some(in_force.clone());
         }
         decision.zone = Some(zone);
@@ -201,12 +204,7 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
         if deltas.is_empty() {
             skipped.push("no_change_needed".into());
         } else if i >= cfg.total_iterations {
-            events.push(GuardEvent::new(
-                i,
-                "final_iteration",
-                None,
-                "no deltas on the final iteration".into(),
-            ));
+            events.push(GuardEvent::new(i, "final_iteration", None, "no deltas on the final iteration".into()));
             skipped.push("final_iteration".into());
             deltas.clear();
         } else if i <= t.cooldown_until_iter {
@@ -220,21 +218,10 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
             deltas.clear();
         } else {
             for (ev_list, reason) in [
+                (guards::apply_freeze(i, t.frozen_until_iter, &mut deltas), "frozen"),
+                (guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas), "oscillation"),
                 (
-                    guards::apply_freeze(i, t.frozen_until_iter, &mut deltas),
-                    "frozen",
-                ),
-                (
-                    guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas),
-                    "oscillation",
-                ),
-                (
-                    guards::apply_velocity(
-                        i,
-                        cfg.iterations_per_hour,
-                        &t.recent_changes,
-                        &mut deltas,
-                    ),
+                    guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas),
                     "velocity_exceeded",
                 ),
             ] {
@@ -246,12 +233,7 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
             if !deltas.is_empty() {
                 let sig = guards::signature(i, &deltas);
                 if t.last_applied_signature.as_deref() == Some(sig.as_str()) {
-                    events.push(GuardEvent::new(
-                        i,
-                        "idempotent",
-                        None,
-                        format!("decision {sig} already applied"),
-                    ));
+                    events.push(GuardEvent::new(i, "idempotent", None, format!("decision {sig} already applied")));
                     skipped.push("idempotent".into());
                     deltas.clear();
                 } else {
@@ -290,11 +272,7 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
     }
 
     for (name, d) in &decision.deltas {
-        t.recent_changes.push(AppliedChange {
-            iteration: i,
-            param: name.clone(),
-            delta: *d,
-        });
+        t.recent_changes.push(AppliedChange { iteration: i, param: name.clone(), delta: *d });
     }
     let window_start = i.saturating_sub(cfg.iterations_per_hour.saturating_sub(1));
     t.recent_changes.retain(|c| c.iteration >= window_start);

@@ -72,9 +72,7 @@ pub fn autocorrelation(values: &[f64], lag: usize) -> f64 {
     if den == 0.0 {
         return 0.0;
     }
-    let num: f64 = (0..n - lag)
-        .map(|i| (values[i] - m) * (values[i + lag] - m))
-        .sum();
+    let num: f64 = (0..n - lag).map(|i| (values[i] - m) * (values[i + lag] - m)).sum();
     num / den
 }
 
@@ -101,9 +99,7 @@ mod tests {
     #[test]
     fn kurtosis_and_autocorrelation_on_known_series() {
         // A constant-magnitude alternating series: kurtosis -2, lag-1 autocorrelation ≈ -1.
-        let alt: Vec<f64> = (0..1000)
-            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
-            .collect();
+        let alt: Vec<f64> = (0..1000).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
         assert!((excess_kurtosis(&alt) + 2.0).abs() < 1e-9);
         assert!(autocorrelation(&alt, 1) < -0.99);
         assert!(autocorrelation(&alt, 2) > 0.99);

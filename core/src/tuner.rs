@@ -99,11 +99,7 @@ pub fn propose(
     if edge.adverse.p95 > ADVERSE_P95_HIGH {
         // Picked off by informed flow: quote wider, refresh less eagerly; harder
         // the further past the threshold.
-        let push = if edge.adverse.p95 > 2.0 * ADVERSE_P95_HIGH {
-            1.0
-        } else {
-            0.5
-        };
+        let push = if edge.adverse.p95 > 2.0 * ADVERSE_P95_HIGH { 1.0 } else { 0.5 };
         p.push("base_spread_bps", push, "adverse_p95_high");
         p.push("min_interval_ms", 0.5, "adverse_p95_high");
     }
@@ -113,10 +109,7 @@ pub fn propose(
     if edge.blocks.concurrency > edge.blocks.total() / 2 && edge.blocks.concurrency > 0 {
         p.push("concurrency_limit", 1.0, "concurrency_blocks");
     }
-    if edge.net_bps < NET_BPS_LOW
-        && edge.maker_fills > 0
-        && !p.deltas.contains_key("base_spread_bps")
-    {
+    if edge.net_bps < NET_BPS_LOW && edge.maker_fills > 0 && !p.deltas.contains_key("base_spread_bps") {
         p.push("base_spread_bps", 1.0, "net_bps_low");
     }
     let healthy = edge.net_bps >= NET_BPS_HEALTHY && edge.adverse.p95 <= ADVERSE_P95_HIGH;

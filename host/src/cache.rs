@@ -26,9 +26,7 @@ pub enum CacheOutcome {
 
 impl ModuleCache {
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        ModuleCache {
-            dir: Some(dir.into()),
-        }
+        ModuleCache { dir: Some(dir.into()) }
     }
 
     pub fn disabled() -> Self {
@@ -38,20 +36,13 @@ impl ModuleCache {
     /// `MMSOAK_CACHE_DIR`, else the platform cache directory
     /// (`$XDG_CACHE_HOME`, `~/.cache`, `%LOCALAPPDATA%`), else no cache.
     pub fn from_env() -> Self {
-        let var = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
         if let Some(dir) = var("MMSOAK_CACHE_DIR") {
             return ModuleCache::at(dir);
         }
-        let base = var("XDG_CACHE_HOME")
-            .or_else(|| var("LOCALAPPDATA"))
-            .or_else(|| var("HOME").map(|h| h.join(".cache")));
-        ModuleCache {
-            dir: base.map(|b| b.join("mmsoak").join("modules")),
-        }
+        let base =
+            var("XDG_CACHE_HOME").or_else(|| var("LOCALAPPDATA")).or_else(|| var("HOME").map(|h| h.join(".cache")));
+        ModuleCache { dir: base.map(|b| b.join("mmsoak").join("modules")) }
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -68,14 +59,9 @@ impl ModuleCache {
 
     /// Loads the compiled module from the cache, or compiles and stores it. A corrupt
     /// or incompatible cache entry is recompiled and replaced, never fatal.
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &[u8],
-    ) -> Result<(Module, CacheOutcome), EngineError> {
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<(Module, CacheOutcome), EngineError> {
         let Some(path) = self.path_for(engine, wasm) else {
-            let module = Module::new(engine, wasm)
-                .map_err(|e| EngineError::wasm("compiling the core", e))?;
+            let module = Module::new(engine, wasm).map_err(|e| EngineError::wasm("compiling the core", e))?;
             return Ok((module, CacheOutcome::Disabled));
         };
         if path.exists() {
@@ -85,8 +71,7 @@ impl ModuleCache {
                 return Ok((module, CacheOutcome::Hit));
             }
         }
-        let module =
-            Module::new(engine, wasm).map_err(|e| EngineError::wasm("compiling the core", e))?;
+        let module = Module::new(engine, wasm).map_err(|e| EngineError::wasm("compiling the core", e))?;
         // The cache is an optimisation: failing to write it only costs the next start.
         if let Ok(bytes) = module.serialize() {
             let _ = write_atomic(&path, &bytes);

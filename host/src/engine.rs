@@ -2,8 +2,7 @@
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
 use mmsoak_core::abi::{
-    self, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest,
-    StepResponse,
+    self, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest, StepResponse,
 };
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::report::{EngineRecord, TuningReport};
@@ -40,15 +39,8 @@ impl Engine {
         let bytes = self.runtime.call_raw(call, &abi::encode_request(req))?;
         match serde_json::from_slice::<Response<Resp>>(&bytes) {
             Ok(Response::Ok(v)) => Ok(v),
-            Ok(Response::Error(e)) => Err(EngineError::Abi {
-                call,
-                kind: e.kind,
-                message: e.message,
-            }),
-            Err(e) => Err(EngineError::Decode {
-                call,
-                message: e.to_string(),
-            }),
+            Ok(Response::Error(e)) => Err(EngineError::Abi { call, kind: e.kind, message: e.message }),
+            Err(e) => Err(EngineError::Decode { call, message: e.to_string() }),
         }
     }
 
@@ -69,11 +61,6 @@ impl Engine {
     }
 
     pub fn markdown(&mut self, report: &TuningReport) -> Result<String, EngineError> {
-        self.call(
-            "markdown",
-            &MarkdownRequest {
-                report: report.clone(),
-            },
-        )
+        self.call("markdown", &MarkdownRequest { report: report.clone() })
     }
 }

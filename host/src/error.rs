@@ -5,11 +5,7 @@ use thiserror::Error;
 pub enum EngineError {
     /// The core rejected the request (bad input or ABI version mismatch).
     #[error("core rejected the {call} call ({kind}): {message}")]
-    Abi {
-        call: &'static str,
-        kind: String,
-        message: String,
-    },
+    Abi { call: &'static str, kind: String, message: String },
     /// The wasm instance trapped or could not be set up.
     #[error("wasm engine failed during {context}: {message}")]
     Wasm { context: String, message: String },
@@ -20,9 +16,6 @@ pub enum EngineError {
 
 impl EngineError {
     pub(crate) fn wasm(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
-        EngineError::Wasm {
-            context: context.into(),
-            message: format!("{err:#}"),
-        }
+        EngineError::Wasm { context: context.into(), message: format!("{err:#}") }
     }
 }

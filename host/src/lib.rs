@@ -35,10 +35,6 @@ pub enum EngineKind {
 pub fn open_engine(kind: EngineKind, cache: &ModuleCache) -> Result<Engine, EngineError> {
     Ok(match kind {
         EngineKind::Native => Engine::new(Box::new(NativeRuntime)),
-        EngineKind::Wasm => Engine::new(Box::new(WasmRuntime::new(
-            CORE_WASM,
-            cache,
-            WasmLimits::default(),
-        )?)),
+        EngineKind::Wasm => Engine::new(Box::new(WasmRuntime::new(CORE_WASM, cache, WasmLimits::default())?)),
     })
 }

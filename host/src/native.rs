@@ -16,11 +16,6 @@ impl CoreRuntime for NativeRuntime {
     }
 
     fn record(&self) -> EngineRecord {
-        EngineRecord {
-            kind: "native".into(),
-            core_sha256: core_wasm_sha256(),
-            abi_version: ABI_VERSION,
-            runtime: None,
-        }
+        EngineRecord { kind: "native".into(), core_sha256: core_wasm_sha256(), abi_version: ABI_VERSION, runtime: None }
     }
 }

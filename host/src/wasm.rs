@@ -5,9 +5,7 @@ use std::collections::HashMap;
 
 use mmsoak_core::abi::{ABI_VERSION, CALLS};
 use mmsoak_core::report::EngineRecord;
-use wasmtime::{
-    Config, Engine, Instance, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc,
-};
+use wasmtime::{Config, Engine, Instance, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
 
 use crate::cache::{CacheOutcome, ModuleCache};
 use crate::engine::CoreRuntime;
@@ -24,9 +22,7 @@ pub struct WasmLimits {
 
 impl Default for WasmLimits {
     fn default() -> Self {
-        WasmLimits {
-            max_memory_bytes: 512 << 20,
-        }
+        WasmLimits { max_memory_bytes: 512 << 20 }
     }
 }
 
@@ -54,33 +50,22 @@ pub fn deterministic_config() -> Config {
 
 impl WasmRuntime {
     pub fn new(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits) -> Result<Self, EngineError> {
-        let engine = Engine::new(&deterministic_config())
-            .map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
+        let engine = Engine::new(&deterministic_config()).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
         let (module, cache_outcome) = cache.load_or_compile(&engine, wasm)?;
         if let Some(import) = module.imports().next() {
             return Err(EngineError::wasm(
                 "loading the core",
-                format!(
-                    "the core must not import anything, but imports {}::{}",
-                    import.module(),
-                    import.name()
-                ),
+                format!("the core must not import anything, but imports {}::{}", import.module(), import.name()),
             ));
         }
-        let data = StoreData {
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.max_memory_bytes)
-                .instances(1)
-                .build(),
-        };
+        let data =
+            StoreData { limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(1).build() };
         let mut store = Store::new(&engine, data);
         store.limiter(|d| &mut d.limits);
-        let instance = Instance::new(&mut store, &module, &[])
-            .map_err(|e| EngineError::wasm("instantiating the core", e))?;
+        let instance =
+            Instance::new(&mut store, &module, &[]).map_err(|e| EngineError::wasm("instantiating the core", e))?;
         let version: TypedFunc<(), u32> = typed(&instance, &mut store, "mmsoak_abi_version")?;
-        let found = version
-            .call(&mut store, ())
-            .map_err(|e| EngineError::wasm("reading the ABI version", e))?;
+        let found = version.call(&mut store, ()).map_err(|e| EngineError::wasm("reading the ABI version", e))?;
         if found != ABI_VERSION {
             return Err(EngineError::wasm(
                 "loading the core",
@@ -94,20 +79,9 @@ impl WasmRuntime {
         let dealloc = typed(&instance, &mut store, "dealloc")?;
         let mut calls = HashMap::new();
         for name in CALLS {
-            calls.insert(
-                name,
-                typed(&instance, &mut store, &format!("mmsoak_{name}"))?,
-            );
+            calls.insert(name, typed(&instance, &mut store, &format!("mmsoak_{name}"))?);
         }
-        Ok(WasmRuntime {
-            store,
-            memory,
-            alloc,
-            dealloc,
-            calls,
-            cache_outcome,
-            sha256: core_wasm_sha256_of(wasm),
-        })
+        Ok(WasmRuntime { store, memory, alloc, dealloc, calls, cache_outcome, sha256: core_wasm_sha256_of(wasm) })
     }
 
     /// Whether the compiled module came from the on-disk cache.
@@ -137,22 +111,11 @@ fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
 
 impl CoreRuntime for WasmRuntime {
     fn call_raw(&mut self, call: &'static str, request: &[u8]) -> Result<Vec<u8>, EngineError> {
-        let func = self
-            .calls
-            .get(call)
-            .ok_or_else(|| EngineError::wasm(call, "no such export"))?
-            .clone();
-        let len = u32::try_from(request.len())
-            .map_err(|_| EngineError::wasm(call, "request larger than 4 GiB"))?;
-        let ptr = self
-            .alloc
-            .call(&mut self.store, len)
-            .map_err(|e| EngineError::wasm(format!("{call}: alloc"), e))?;
+        let func = self.calls.get(call).ok_or_else(|| EngineError::wasm(call, "no such export"))?.clone();
+        let len = u32::try_from(request.len()).map_err(|_| EngineError::wasm(call, "request larger than 4 GiB"))?;
+        let ptr = self.alloc.call(&mut self.store, len).map_err(|e| EngineError::wasm(format!("{call}: alloc"), e))?;
         if ptr == 0 {
-            return Err(EngineError::wasm(
-                call,
-                "core could not allocate the request buffer",
-            ));
+            return Err(EngineError::wasm(call, "core could not allocate the request buffer"));
         }
         self.memory
             .write(&mut self.store, ptr as usize, request)
@@ -162,10 +125,7 @@ impl CoreRuntime for WasmRuntime {
         let _ = self.dealloc.call(&mut self.store, (ptr, len));
         let out = out.map_err(|e| EngineError::wasm(call, e))?;
         if out == 0 {
-            return Err(EngineError::wasm(
-                call,
-                "core could not allocate the response",
-            ));
+            return Err(EngineError::wasm(call, "core could not allocate the response"));
         }
         let mut len_bytes = [0u8; 4];
         self.memory

@@ -6,10 +6,7 @@ use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::market::{MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::soak::SoakConfig;
-use mmsoak_host::{
-    CacheOutcome, CoreRuntime, Engine, ModuleCache, NativeRuntime, WasmLimits, WasmRuntime,
-    CORE_WASM,
-};
+use mmsoak_host::{CacheOutcome, CoreRuntime, Engine, ModuleCache, NativeRuntime, WasmLimits, WasmRuntime, CORE_WASM};
 
 fn wasm(cache: &ModuleCache) -> WasmRuntime {
     WasmRuntime::new(CORE_WASM, cache, WasmLimits::default()).expect("core wasm loads")
@@ -29,12 +26,7 @@ fn soak_config(auto_tune: bool) -> SoakConfig {
 fn simulate_is_byte_identical_natively_and_under_wasmtime() {
     let mut w = wasm(&ModuleCache::disabled());
     let mut n = NativeRuntime;
-    let aggressive = Params {
-        base_spread_bps: 3.0,
-        min_interval_ms: 25,
-        impact_cap_ratio: 0.4,
-        ..Params::default()
-    };
+    let aggressive = Params { base_spread_bps: 3.0, min_interval_ms: 25, impact_cap_ratio: 0.4, ..Params::default() };
     for regime in Regime::ALL {
         for (seed, params) in [(1u64, Params::default()), (99, aggressive.clone())] {
             let req = encode_request(&SimulateRequest {
@@ -45,11 +37,7 @@ fn simulate_is_byte_identical_natively_and_under_wasmtime() {
             });
             let a = w.call_raw("simulate", &req).unwrap();
             let b = n.call_raw("simulate", &req).unwrap();
-            assert!(
-                String::from_utf8_lossy(&a).starts_with("{\"ok\""),
-                "{}",
-                String::from_utf8_lossy(&a)
-            );
+            assert!(String::from_utf8_lossy(&a).starts_with("{\"ok\""), "{}", String::from_utf8_lossy(&a));
             assert_eq!(a, b, "regime {} seed {seed}", regime.name());
         }
     }
@@ -57,41 +45,18 @@ fn simulate_is_byte_identical_natively_and_under_wasmtime() {
 
 #[test]
 fn a_tuned_soak_makes_identical_decisions_in_both_engines() {
-    let mut engines = [
-        Engine::new(Box::new(wasm(&ModuleCache::disabled()))),
-        Engine::new(Box::new(NativeRuntime)),
-    ];
+    let mut engines = [Engine::new(Box::new(wasm(&ModuleCache::disabled()))), Engine::new(Box::new(NativeRuntime))];
     let mut outputs: Vec<Vec<String>> = Vec::new();
-    let baseline = Params {
-        base_spread_bps: 3.0,
-        impact_cap_ratio: 0.4,
-        min_interval_ms: 25,
-        ..Params::default()
-    };
+    let baseline = Params { base_spread_bps: 3.0, impact_cap_ratio: 0.4, min_interval_ms: 25, ..Params::default() };
     for engine in engines.iter_mut() {
-        let mut state = engine
-            .init(&InitRequest {
-                config: soak_config(true),
-                baseline: baseline.clone(),
-            })
-            .unwrap();
+        let mut state = engine.init(&InitRequest { config: soak_config(true), baseline: baseline.clone() }).unwrap();
         let mut out = Vec::new();
         for i in 1..=6 {
             let market = MarketConfig::synthetic(Regime::Volatile);
             let edge = engine
-                .simulate(&SimulateRequest {
-                    params: state.overrides.clone(),
-                    market,
-                    seed: 4,
-                    iteration: i,
-                })
+                .simulate(&SimulateRequest { params: state.overrides.clone(), market, seed: 4, iteration: i })
                 .unwrap();
-            let resp = engine
-                .step(&StepRequest {
-                    state,
-                    observation: edge,
-                })
-                .unwrap();
+            let resp = engine.step(&StepRequest { state, observation: edge }).unwrap();
             out.push(serde_json::to_string(&resp).unwrap());
             state = resp.state;
         }
@@ -117,14 +82,9 @@ fn compiled_module_cache_is_reused_on_the_second_start() {
 #[test]
 fn foreign_abi_version_and_garbage_get_clear_errors_from_the_wasm_core() {
     let mut w = wasm(&ModuleCache::disabled());
-    let out = w
-        .call_raw("init", br#"{"abi_version": 7, "request": {}}"#)
-        .unwrap();
+    let out = w.call_raw("init", br#"{"abi_version": 7, "request": {}}"#).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.contains("abi_version") && text.contains("v7"),
-        "{text}"
-    );
+    assert!(text.contains("abi_version") && text.contains("v7"), "{text}");
     let out = w.call_raw("step", b"\x00\x01garbage").unwrap();
     assert!(String::from_utf8(out).unwrap().contains("bad_request"));
     // The instance is still healthy afterwards.

@@ -8,8 +8,7 @@ pub fn mmsoak() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmsoak"));
     // Share one compiled-module cache across tests, inside the target directory.
     let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache");
-    cmd.env("MMSOAK_CACHE_DIR", cache)
-        .env_remove("SOAK_SLEEP_SECONDS");
+    cmd.env("MMSOAK_CACHE_DIR", cache).env_remove("SOAK_SLEEP_SECONDS");
     cmd
 }
 
@@ -52,13 +51,7 @@ pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 pub fn shared_data(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(name);
-    assert!(
-        p.exists(),
-        "test data {} is missing (../shared beside the checkout)",
-        p.display()
-    );
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(name);
+    assert!(p.exists(), "test data {} is missing (../shared beside the checkout)", p.display());
     p
 }

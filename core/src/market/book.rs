@@ -73,11 +73,7 @@ impl Book {
         let mut level = 0u32;
         let mut cost = 0.0;
         while left > 1e-12 && level < 64 {
-            let here = if level == 0 {
-                available_top
-            } else {
-                self.depth_at(level)
-            };
+            let here = if level == 0 { available_top } else { self.depth_at(level) };
             let take = left.min(here);
             cost += take * level as f64 * self.tick_bps;
             left -= take;
@@ -96,12 +92,7 @@ mod tests {
     use super::*;
 
     fn book() -> Book {
-        Book {
-            mid: 100.0,
-            half_spread_bps: 1.0,
-            tick_bps: 0.5,
-            top_depth: 4.0,
-        }
+        Book { mid: 100.0, half_spread_bps: 1.0, tick_bps: 0.5, top_depth: 4.0 }
     }
 
     #[test]

@@ -149,11 +149,8 @@ impl Maker {
                 continue;
             }
             // A bid at or above the best ask (or an ask at or below the best bid) is crossed.
-            let crossed = if order.side > 0.0 {
-                order.price >= book.touch(1.0)
-            } else {
-                order.price <= book.touch(-1.0)
-            };
+            let crossed =
+                if order.side > 0.0 { order.price >= book.touch(1.0) } else { order.price <= book.touch(-1.0) };
             if crossed {
                 filled.push(Fill {
                     step,
@@ -176,8 +173,7 @@ impl Maker {
 
     /// Per-step housekeeping, then requotes and hedges at the current book.
     pub fn on_step(&mut self, step: u64, book: &Book, rng: &mut Rng) {
-        self.orders
-            .retain(|o| o.cancel_step.is_none_or(|c| c > step));
+        self.orders.retain(|o| o.cancel_step.is_none_or(|c| c > step));
         for o in self.orders.iter_mut() {
             o.queue_ahead *= 1.0 - QUEUE_CANCEL_PER_STEP;
         }
@@ -199,16 +195,12 @@ impl Maker {
         let mut wanted = [false; 2];
         for (k, side) in [1.0, -1.0].into_iter().enumerate() {
             let target = self.target_price(side, book);
-            let resting = self
-                .orders
-                .iter()
-                .find(|o| o.side == side && o.cancel_step.is_none());
+            let resting = self.orders.iter().find(|o| o.side == side && o.cancel_step.is_none());
             wanted[k] = match resting {
                 None => true,
                 Some(o) => {
                     let off_bps = (o.price - target).abs() / book.mid * 1e4;
-                    off_bps > REQUOTE_TOLERANCE * half
-                        || step - o.placed_step >= self.tail_age_steps
+                    off_bps > REQUOTE_TOLERANCE * half || step - o.placed_step >= self.tail_age_steps
                 }
             };
         }
@@ -233,11 +225,7 @@ impl Maker {
                 continue;
             }
             // The order being replaced is leaving; orders already pending cancel still count.
-            let replaced = self
-                .orders
-                .iter()
-                .filter(|o| o.side == side && o.cancel_step.is_none())
-                .count();
+            let replaced = self.orders.iter().filter(|o| o.side == side && o.cancel_step.is_none()).count();
             let live = (self.orders.len() - replaced) as u32;
             if live >= self.params.concurrency_limit {
                 self.blocks.concurrency += 1;
@@ -283,9 +271,7 @@ impl Maker {
         }
         let since = *self.over_soft_since.get_or_insert(step);
         let hard = self.inventory.abs() >= INVENTORY_LIMIT;
-        let spaced = self
-            .last_hedge_step
-            .is_none_or(|h| step - h >= HEDGE_SPACING_STEPS);
+        let spaced = self.last_hedge_step.is_none_or(|h| step - h >= HEDGE_SPACING_STEPS);
         if !(hard || step - since >= HEDGE_AFTER_STEPS) || !spaced {
             return;
         }
@@ -300,16 +286,7 @@ impl Maker {
         let slippage_bps = book.walk_slippage_bps(size, available_top);
         let cross_bps = book.half_spread_bps;
         let price = book.mid * (1.0 + side * (cross_bps + slippage_bps) / 1e4);
-        self.record_fill(Fill {
-            step,
-            side,
-            price,
-            size,
-            mid_before: book.mid,
-            maker: false,
-            slippage_bps,
-            cross_bps,
-        });
+        self.record_fill(Fill { step, side, price, size, mid_before: book.mid, maker: false, slippage_bps, cross_bps });
         self.last_hedge_step = Some(step);
     }
 }

@@ -34,11 +34,7 @@ pub struct MarketConfig {
 
 impl MarketConfig {
     pub fn synthetic(regime: Regime) -> Self {
-        MarketConfig {
-            regime,
-            iteration_seconds: 900,
-            bars: Vec::new(),
-        }
+        MarketConfig { regime, iteration_seconds: 900, bars: Vec::new() }
     }
 
     pub fn iterations_per_hour(&self) -> u32 {

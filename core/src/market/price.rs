@@ -55,8 +55,7 @@ impl PricePath {
         let spec = regime.spec();
         let drift_sign = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
         let crash = rng.bernoulli(spec.flash_crash_prob).then(|| {
-            let drop_steps =
-                (20_000 / STEP_MS) + (rng.uniform() * (40_000 / STEP_MS) as f64) as u64;
+            let drop_steps = (20_000 / STEP_MS) + (rng.uniform() * (40_000 / STEP_MS) as f64) as u64;
             Crash {
                 start: (total_steps as f64 * (0.1 + 0.5 * rng.uniform())) as u64,
                 drop_steps,
@@ -112,26 +111,13 @@ impl PricePath {
         let start = minute * STEPS_PER_MINUTE;
         let t1 = start + (STEPS_PER_MINUTE as f64 * (0.1 + 0.3 * rng.uniform())) as u64;
         let t2 = start + (STEPS_PER_MINUTE as f64 * (0.5 + 0.4 * rng.uniform())) as u64;
-        let (e1, e2) = if b.close >= b.open {
-            (b.low, b.high)
-        } else {
-            (b.high, b.low)
-        };
-        self.anchors = [
-            (start, b.open),
-            (t1, e1),
-            (t2, e2),
-            (start + STEPS_PER_MINUTE, b.close),
-        ];
+        let (e1, e2) = if b.close >= b.open { (b.low, b.high) } else { (b.high, b.low) };
+        self.anchors = [(start, b.open), (t1, e1), (t2, e2), (start + STEPS_PER_MINUTE, b.close)];
     }
 
     /// Advances one step; returns the tick. The mid after the step is [`Self::mid`].
     pub fn advance(&mut self, rng: &mut Rng) -> MarketTick {
-        let tick = if self.bars.is_empty() {
-            self.synthetic_step(rng)
-        } else {
-            self.replay_step(rng)
-        };
+        let tick = if self.bars.is_empty() { self.synthetic_step(rng) } else { self.replay_step(rng) };
         self.step += 1;
         tick
     }
@@ -176,12 +162,7 @@ impl PricePath {
             self.log_vol += s.jump_vol_kick;
         }
         self.mid *= libm::exp(ret / 1e4);
-        MarketTick {
-            ret_bps: ret,
-            depth_factor,
-            spread_factor,
-            activity: activity * vol_mult.sqrt(),
-        }
+        MarketTick { ret_bps: ret, depth_factor, spread_factor, activity: activity * vol_mult.sqrt() }
     }
 
     fn replay_step(&mut self, rng: &mut Rng) -> MarketTick {
@@ -191,30 +172,17 @@ impl PricePath {
         }
         let bar = self.bar_at(minute);
         let next = self.step + 1;
-        let seg = self
-            .anchors
-            .windows(2)
-            .find(|w| next <= w[1].0)
-            .unwrap_or(&self.anchors[2..4]);
+        let seg = self.anchors.windows(2).find(|w| next <= w[1].0).unwrap_or(&self.anchors[2..4]);
         let (t0, p0) = seg[0];
         let (t1, p1) = seg[1];
-        let frac = if t1 > t0 {
-            (next - t0) as f64 / (t1 - t0) as f64
-        } else {
-            1.0
-        };
+        let frac = if t1 > t0 { (next - t0) as f64 / (t1 - t0) as f64 } else { 1.0 };
         // Linear path between anchors plus noise scaled to the bar's range, kept inside [low, high].
         let noise = (bar.high - bar.low) * 0.02 * rng.normal();
         let target = (p0 + (p1 - p0) * frac.min(1.0) + noise).clamp(bar.low, bar.high);
         let ret = libm::log(target / self.mid) * 1e4;
         self.mid = target;
         let activity = (bar.volume / self.mean_volume).clamp(0.2, 5.0);
-        MarketTick {
-            ret_bps: ret,
-            depth_factor: 1.0,
-            spread_factor: 1.0,
-            activity,
-        }
+        MarketTick { ret_bps: ret, depth_factor: 1.0, spread_factor: 1.0, activity }
     }
 }
 

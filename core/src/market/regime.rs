@@ -17,14 +17,8 @@ pub enum Regime {
 }
 
 impl Regime {
-    pub const ALL: [Regime; 6] = [
-        Regime::Calm,
-        Regime::Volatile,
-        Regime::FlashCrash,
-        Regime::LiquidityGap,
-        Regime::Trending,
-        Regime::Mixed,
-    ];
+    pub const ALL: [Regime; 6] =
+        [Regime::Calm, Regime::Volatile, Regime::FlashCrash, Regime::LiquidityGap, Regime::Trending, Regime::Mixed];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -46,13 +40,8 @@ impl Regime {
         if self != Regime::Mixed {
             return self;
         }
-        const CHOICES: [Regime; 5] = [
-            Regime::Calm,
-            Regime::Volatile,
-            Regime::FlashCrash,
-            Regime::LiquidityGap,
-            Regime::Trending,
-        ];
+        const CHOICES: [Regime; 5] =
+            [Regime::Calm, Regime::Volatile, Regime::FlashCrash, Regime::LiquidityGap, Regime::Trending];
         let hour = (iteration.saturating_sub(1) / iterations_per_hour.max(1)) as u64;
         let pick = derive_seed(&[seed, hour, 0x006D_6978_6564]) % CHOICES.len() as u64;
         CHOICES[pick as usize]
@@ -101,18 +90,12 @@ impl Regime {
                 flash_crash_prob: 0.5,
                 ..calm
             },
-            Regime::LiquidityGap => RegimeSpec {
-                vol_bps_per_sqrt_s: 0.4,
-                top_depth: 1.5,
-                gap_rate_per_hour: 8.0,
-                ..calm
-            },
-            Regime::Trending => RegimeSpec {
-                vol_bps_per_sqrt_s: 0.4,
-                drift_bps_per_s: 0.08,
-                informed_share: 0.3,
-                ..calm
-            },
+            Regime::LiquidityGap => {
+                RegimeSpec { vol_bps_per_sqrt_s: 0.4, top_depth: 1.5, gap_rate_per_hour: 8.0, ..calm }
+            }
+            Regime::Trending => {
+                RegimeSpec { vol_bps_per_sqrt_s: 0.4, drift_bps_per_s: 0.08, informed_share: 0.3, ..calm }
+            }
         }
     }
 }

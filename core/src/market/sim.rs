@@ -6,9 +6,7 @@ use std::collections::VecDeque;
 
 use super::price::{MarketTick, PricePath};
 use super::MarketConfig;
-use crate::edge::{
-    round6, BlockCounts, EdgeReport, InventoryStats, Quantiles, EDGE_REPORT_SCHEMA_VERSION,
-};
+use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, Quantiles, EDGE_REPORT_SCHEMA_VERSION};
 use crate::params::Params;
 use crate::rng::{derive_seed, Rng};
 use crate::stats::{mean, percentile_sorted};
@@ -27,24 +25,12 @@ const MAKER_REBATE_BPS: f64 = 0.2;
 const TAKER_FEE_BPS: f64 = 2.0;
 
 /// Simulates iteration `iteration` (1-based) of a soak: a pure function of its inputs.
-pub fn simulate_iteration(
-    params: &Params,
-    market: &MarketConfig,
-    seed: u64,
-    iteration: u32,
-) -> EdgeReport {
-    let regime = market
-        .regime
-        .resolve(seed, iteration, market.iterations_per_hour());
+pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -> EdgeReport {
+    let regime = market.regime.resolve(seed, iteration, market.iterations_per_hour());
     let spec = regime.spec();
     let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x0051_554F_5445]));
     let total_steps = market.iteration_seconds as u64 * 1000 / STEP_MS;
-    let mut path = PricePath::new(
-        regime,
-        &market.bars,
-        total_steps + INFORMED_HORIZON_STEPS as u64,
-        &mut rng,
-    );
+    let mut path = PricePath::new(regime, &market.bars, total_steps + INFORMED_HORIZON_STEPS as u64, &mut rng);
     let mut maker = Maker::new(params, STEP_MS);
 
     let dt_s = STEP_MS as f64 / 1000.0;
@@ -59,8 +45,7 @@ pub fn simulate_iteration(
 
     // The path runs ahead of the clock by the informed traders' horizon: they know
     // the next second's move, the strategy does not.
-    let mut ahead: VecDeque<(MarketTick, f64)> =
-        VecDeque::with_capacity(INFORMED_HORIZON_STEPS + 1);
+    let mut ahead: VecDeque<(MarketTick, f64)> = VecDeque::with_capacity(INFORMED_HORIZON_STEPS + 1);
     let mut future_move = 0.0;
     for _ in 0..INFORMED_HORIZON_STEPS {
         let t = path.advance(&mut rng);
@@ -85,30 +70,21 @@ pub fn simulate_iteration(
         // Self-exciting trade arrivals (Hawkes): each trade raises the intensity.
         let intensity = spec.trade_rate_per_s * tick.activity + excitation;
         let trades = rng.poisson(intensity * dt_s);
-        excitation =
-            excitation * hawkes_decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
+        excitation = excitation * hawkes_decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
         for _ in 0..trades {
             let knows = (future_move + tick.ret_bps).abs() > INFORMED_MIN_MOVE_BPS;
             if knows && rng.bernoulli(spec.informed_share) {
                 // Informed flow knows the coming move and takes only the touch.
-                let side = if future_move + tick.ret_bps >= 0.0 {
-                    1.0
-                } else {
-                    -1.0
-                };
+                let side = if future_move + tick.ret_bps >= 0.0 { 1.0 } else { -1.0 };
                 let size = rng.exponential(0.4 * book.top_depth).min(book.top_depth);
                 maker.on_trade(step, &book, side, size);
             } else {
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
-                let size =
-                    0.35 * book.top_depth * libm::pow(rng.uniform_open0(), -1.0 / TRADE_SIZE_TAIL);
+                let size = 0.35 * book.top_depth * libm::pow(rng.uniform_open0(), -1.0 / TRADE_SIZE_TAIL);
                 maker.on_trade(step, &book, side, size);
             }
         }
-        let after = Book {
-            mid: mid_after,
-            ..book
-        };
+        let after = Book { mid: mid_after, ..book };
         maker.pick_offs(step, mid_before, &after);
         maker.on_step(step, &after, &mut rng);
         mids.push(mid_after);
@@ -150,8 +126,7 @@ fn build_report(
     max_drawdown: f64,
 ) -> EdgeReport {
     let last = mids.len() - 1;
-    let (mut maker_notional, mut capture, mut adverse_cost, mut hedge_cost, mut notional) =
-        (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut maker_notional, mut capture, mut adverse_cost, mut hedge_cost, mut notional) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut adverse = Vec::new();
     let mut slippage = Vec::new();
     let (mut maker_fills, mut taker_fills) = (0u64, 0u64);
@@ -187,11 +162,7 @@ fn build_report(
     };
     let taker_notional = notional - maker_notional;
     let spread_capture_bps = per_maker(capture);
-    let rebates_bps = if maker_notional > 0.0 {
-        MAKER_REBATE_BPS
-    } else {
-        0.0
-    };
+    let rebates_bps = if maker_notional > 0.0 { MAKER_REBATE_BPS } else { 0.0 };
     let fees_bps = per_maker(taker_notional * TAKER_FEE_BPS);
     let adverse_cost_bps = per_maker(adverse_cost);
     let hedge_cost_bps = per_maker(hedge_cost) - fees_bps;

@@ -1,0 +1,149 @@
+//! The audit's tuning scenarios, end to end through the binary. Recorded KPIs
+//! (`--source kpis`) make each scenario exact.
+
+mod common;
+
+use common::{json, mmsoak, run_ok};
+use serde_json::Value;
+use std::path::Path;
+
+const STABLE: &str = r#"{"net_bps": 3.0, "risk_ratio": 0.10, "adverse_p95": 1.0}"#;
+const RISKY: &str = r#"{"net_bps": 3.0, "risk_ratio": 0.45, "adverse_p95": 1.0}"#;
+const THIN_EDGE: &str = r#"{"net_bps": 1.5, "risk_ratio": 0.36, "adverse_p95": 1.0}"#;
+const FAILING: &str = r#"{"net_bps": 0.5, "risk_ratio": 0.20, "adverse_p95": 1.0}"#;
+
+/// Runs a soak over recorded KPI lines; returns the out dir.
+fn soak_kpis(dir: &Path, lines: &[&str], extra: &[&str]) -> std::path::PathBuf {
+    let data = dir.join("kpis.jsonl");
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let out = dir.join("out");
+    let n = lines.len().to_string();
+    let mut args = vec!["run", "--source", "kpis", "--data", data.to_str().unwrap(), "--iterations", &n, "--auto-tune"];
+    let out_s = out.to_str().unwrap().to_string();
+    args.extend_from_slice(&["--out", &out_s]);
+    args.extend_from_slice(extra);
+    run_ok(&args);
+    out
+}
+
+fn summary(out: &Path, i: usize) -> Value {
+    json(out.join(format!("latest/ITER_SUMMARY_{i}.json")))
+}
+
+fn guards_named(s: &Value, name: &str) -> usize {
+    s["tuning"]["guards"].as_array().unwrap().iter().filter(|g| g["guard"] == name).count()
+}
+
+#[test]
+fn smoke_soak_of_six_iterations_holds_still_on_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smoke");
+    run_ok(&["run", "--iterations", "6", "--auto-tune", "--profile", "aggressive", "--regime", "volatile", "--out", out.to_str().unwrap()]);
+    let last = summary(&out, 6);
+    assert_eq!(last["tuning"]["applied"], false);
+    assert_eq!(last["tuning"]["deltas"], serde_json::json!({}));
+    let report = json(out.join("latest/TUNING_REPORT.json"));
+    assert_eq!(report["rows"].as_array().unwrap().len(), 6);
+    assert_eq!(json(out.join("runtime_overrides.json")), json(out.join("latest/TUNING_STATE.json"))["overrides"]);
+}
+
+#[test]
+fn two_stable_iterations_freeze_the_sensitive_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = soak_kpis(dir.path(), &[STABLE, STABLE, RISKY, RISKY, RISKY, RISKY, RISKY, STABLE], &["--profile", "aggressive"]);
+    let s2 = summary(&out, 2);
+    assert_eq!(guards_named(&s2, "freeze"), 1, "{s2}");
+    let state = json(out.join("latest/TUNING_STATE.json"));
+    assert_eq!(state["tuning"]["frozen_until_iter"], 6);
+    // Risk comes back at 3: the tuner wants a smaller impact cap, but it is frozen.
+    let s3 = summary(&out, 3);
+    assert!(s3["tuning"]["proposed"]["impact_cap_ratio"].as_f64().unwrap() < 0.0);
+    assert!(s3["tuning"]["skipped_reason"].as_str().unwrap().contains("frozen"), "{s3}");
+    assert!(s3["tuning"]["deltas"].get("impact_cap_ratio").is_none());
+    for i in 1..=7 {
+        assert_eq!(summary(&out, i)["overrides"]["impact_cap_ratio"], 0.4, "impact cap moved while frozen (iteration {i})");
+    }
+    // After the freeze the cut goes through.
+    assert!(summary(&out, 8)["overrides"]["impact_cap_ratio"].as_f64().unwrap() < 0.4);
+}
+
+#[test]
+fn a_swing_back_is_detected_and_held() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1: thin edge → spread widens (A→B). 2, 3: stable → NORMALIZE wants to narrow it again (B→A).
+    let out = soak_kpis(dir.path(), &[THIN_EDGE, STABLE, STABLE, STABLE], &["--profile", "steady_safe"]);
+    assert_eq!(summary(&out, 1)["tuning"]["deltas"]["base_spread_bps"], 2.0);
+    let s3 = summary(&out, 3);
+    assert!(s3["tuning"]["proposed"]["base_spread_bps"].as_f64().unwrap() < 0.0, "{s3}");
+    assert!(s3["tuning"]["skipped_reason"].as_str().unwrap().contains("oscillation"), "{s3}");
+    assert_eq!(guards_named(&s3, "oscillation"), 1);
+    assert_eq!(summary(&out, 4)["overrides"]["base_spread_bps"], 10.0);
+    let report = json(out.join("latest/TUNING_REPORT.json"));
+    assert!(report["guard_events"].as_array().unwrap().iter().any(|e| e["guard"] == "oscillation" && e["iteration"] == 3));
+}
+
+#[test]
+fn three_fails_in_a_row_revert_to_the_safe_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = soak_kpis(dir.path(), &[FAILING, FAILING, FAILING, STABLE, STABLE], &["--profile", "aggressive"]);
+    let s3 = summary(&out, 3);
+    assert_eq!(guards_named(&s3, "panic_revert"), 1, "{s3}");
+    assert_eq!(s3["tuning"]["skipped_reason"], "panic_revert");
+    let safe = json(Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/steady_safe.json"));
+    assert_eq!(summary(&out, 4)["overrides"], safe);
+    assert_eq!(json(out.join("latest/TUNING_STATE.json"))["tuning"]["fail_streak"], 0);
+}
+
+#[test]
+fn the_hard_gate_exits_99_and_inconclusive_never_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("k.jsonl");
+    std::fs::write(&data, [STABLE, FAILING].join("\n")).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--source", "kpis", "--data", data.to_str().unwrap(), "--iterations", "2"];
+        let out = dir.path().join("o");
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        mmsoak().args(&args).output().unwrap()
+    };
+    let soft = run(&[]);
+    assert_eq!(soft.status.code(), Some(0), "the soft gate only reports");
+    let hard = run(&["--fail-on", "kpi"]);
+    assert_eq!(hard.status.code(), Some(99));
+    assert!(String::from_utf8_lossy(&hard.stderr).contains("final iteration's verdict is FAIL"));
+    // Too few fills: INCONCLUSIVE, which the hard gate does not count.
+    std::fs::write(&data, [STABLE, r#"{"net_bps": -9.0, "risk_ratio": 0.9, "adverse_p95": 9.0, "fills": 1}"#].join("\n")).unwrap();
+    let inconclusive = run(&["--fail-on", "kpi"]);
+    assert_eq!(inconclusive.status.code(), Some(0), "{}", String::from_utf8_lossy(&inconclusive.stderr));
+}
+
+#[test]
+fn bad_kpi_lines_are_named_by_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bad.jsonl");
+    std::fs::write(&data, format!("{STABLE}\n{{\"net_bps\": 1, \"risk_ratio\": 1.5, \"adverse_p95\": 1}}\n")).unwrap();
+    let out = mmsoak().args(["run", "--source", "kpis", "--data", data.to_str().unwrap(), "--iterations", "2"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("bad.jsonl: line 2: risk_ratio must be between 0 and 1, got 1.5"), "{err}");
+}
+
+#[test]
+fn tuning_beats_the_untuned_baseline_and_says_how_sure_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let md = dir.path().join("r.md");
+    run_ok(&[
+        "run", "--iterations", "24", "--auto-tune", "--profile", "aggressive", "--regime", "volatile", "--seed", "2",
+        "--compare-baseline", "--out", out.to_str().unwrap(), "--export-md", md.to_str().unwrap(),
+    ]);
+    let report = json(out.join("latest/TUNING_REPORT.json"));
+    let cmp = &report["baseline_comparison"];
+    assert!(cmp["net_bps"]["uplift"].as_f64().unwrap() > 0.0, "{cmp}");
+    assert!(cmp["risk_ratio"]["uplift"].as_f64().unwrap() < 0.0, "{cmp}");
+    assert!(cmp["net_bps"]["test"]["p_value"].as_f64().unwrap() < 0.05, "{cmp}");
+    // The baseline's own artifacts are kept for audit.
+    assert_eq!(summary(&out.join("baseline"), 24)["tuning"]["skipped_reason"], "auto_tune_off");
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(md.contains("Tuned vs untuned baseline") && md.contains("Mann-Whitney"));
+}
