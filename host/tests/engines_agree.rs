@@ -106,3 +106,46 @@ fn engine_records_name_the_core_bytes() {
     assert_eq!(rec.core_sha256, NativeRuntime.record().core_sha256);
     assert!(rec.runtime.unwrap().starts_with("wasmtime 48"));
 }
+
+mod decisions {
+    use super::*;
+    use mmsoak_core::abi::encode_request;
+    use mmsoak_core::edge::KpiObservation;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        /// For any KPI sequence, the wasm core and the native core decide identically.
+        #[test]
+        fn native_and_wasm_make_the_same_decisions(
+            obs in prop::collection::vec(
+                (-5.0f64..10.0, 0.0f64..1.0, -3.0f64..12.0, 0.0f64..4.0, 0u64..300),
+                1..24,
+            )
+        ) {
+            // Cached compilation keeps each case cheap.
+            let mut w = wasm(&ModuleCache::at(std::env::temp_dir().join("mmsoak-host-tests")));
+            let mut n = NativeRuntime;
+            let init = encode_request(&InitRequest { config: soak_config(true), baseline: Params::default() });
+            let a = w.call_raw("init", &init).unwrap();
+            prop_assert_eq!(&a, &n.call_raw("init", &init).unwrap());
+            let mut state: mmsoak_core::soak::SoakState =
+                match serde_json::from_slice::<mmsoak_core::abi::Response<_>>(&a).unwrap() {
+                    mmsoak_core::abi::Response::Ok(s) => s,
+                    mmsoak_core::abi::Response::Error(e) => panic!("{e:?}"),
+                };
+            for (k, (net, risk, adv, slip, fills)) in obs.into_iter().enumerate() {
+                let o = KpiObservation { net_bps: net, risk_ratio: risk, adverse_p95: adv, slippage_p95: slip, fills, blocks: None };
+                let req = encode_request(&StepRequest { state: state.clone(), observation: o.into_report(k as u32 + 1) });
+                let a = w.call_raw("step", &req).unwrap();
+                prop_assert_eq!(&a, &n.call_raw("step", &req).unwrap());
+                let resp: mmsoak_core::abi::Response<mmsoak_core::abi::StepResponse> = serde_json::from_slice(&a).unwrap();
+                match resp {
+                    mmsoak_core::abi::Response::Ok(r) => state = r.state,
+                    mmsoak_core::abi::Response::Error(e) => panic!("{e:?}"),
+                }
+            }
+        }
+    }
+}

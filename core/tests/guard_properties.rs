@@ -1,0 +1,151 @@
+//! Properties of the soak step that must hold for any sequence of KPIs.
+
+use std::collections::BTreeMap;
+
+use mmsoak_core::edge::{EdgeReport, KpiObservation};
+use mmsoak_core::guards::FREEZE_PARAMS;
+use mmsoak_core::kpi::KpiThresholds;
+use mmsoak_core::params::{Params, APPLY_BOUNDS};
+use mmsoak_core::soak::{init, step, SoakConfig, SoakState};
+use proptest::prelude::*;
+
+fn observation() -> impl Strategy<Value = KpiObservation> {
+    (-5.0f64..10.0, 0.0f64..1.0, -3.0f64..12.0, 0.0f64..4.0, 0u64..400).prop_map(|(net, risk, adv, slip, fills)| {
+        KpiObservation { net_bps: net, risk_ratio: risk, adverse_p95: adv, slippage_p95: slip, fills, blocks: None }
+    })
+}
+
+fn params_in_bounds() -> impl Strategy<Value = Params> {
+    let axes: Vec<_> = APPLY_BOUNDS.iter().map(|s| s.min..=s.max).collect();
+    axes.prop_map(|values| {
+        let mut p = Params::default();
+        for (spec, v) in APPLY_BOUNDS.iter().zip(values) {
+            p.set_clamped(spec.name, v);
+        }
+        p
+    })
+}
+
+fn config(total: u32) -> SoakConfig {
+    SoakConfig {
+        total_iterations: total,
+        auto_tune: true,
+        iterations_per_hour: 4,
+        thresholds: KpiThresholds::default(),
+        safe_params: Params::default(),
+    }
+}
+
+struct Trace {
+    before: Vec<SoakState>,
+    after: Vec<SoakState>,
+    summaries: Vec<mmsoak_core::soak::IterSummary>,
+}
+
+fn run(baseline: Params, obs: Vec<KpiObservation>) -> Trace {
+    let n = obs.len() as u32;
+    let mut state = init(config(n), baseline);
+    let mut trace = Trace { before: vec![], after: vec![], summaries: vec![] };
+    for (k, o) in obs.into_iter().enumerate() {
+        let edge: EdgeReport = o.into_report(k as u32 + 1);
+        trace.before.push(state.clone());
+        let (next, summary) = step(state, &edge);
+        trace.after.push(next.clone());
+        trace.summaries.push(summary);
+        state = next;
+    }
+    trace
+}
+
+fn panicked(s: &mmsoak_core::soak::IterSummary) -> bool {
+    s.tuning.guards.iter().any(|g| g.guard == "panic_revert")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parameters_never_leave_their_bounds(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..40)) {
+        let t = run(baseline, obs);
+        for (s, after) in t.summaries.iter().zip(&t.after) {
+            prop_assert!(s.overrides.out_of_bounds().is_empty(), "in force at {}: {:?}", s.iteration, s.overrides);
+            prop_assert!(after.overrides.out_of_bounds().is_empty());
+        }
+    }
+
+    #[test]
+    fn nothing_is_applied_on_the_final_iteration_while_cooling_down_or_to_frozen_params(
+        baseline in params_in_bounds(),
+        obs in prop::collection::vec(observation(), 2..40),
+    ) {
+        let t = run(baseline, obs);
+        let n = t.summaries.len();
+        for (k, s) in t.summaries.iter().enumerate() {
+            if panicked(s) {
+                continue; // the panic revert is the one override of every other guard
+            }
+            let i = s.iteration;
+            let before = &t.before[k].tuning;
+            let after = &t.after[k];
+            if k + 1 == n {
+                prop_assert!(s.tuning.deltas.is_empty(), "final iteration applied {:?}", s.tuning.deltas);
+            }
+            if i <= before.cooldown_until_iter {
+                prop_assert!(s.tuning.deltas.is_empty(), "applied during cooldown at {i}");
+            }
+            if i <= after.tuning.frozen_until_iter {
+                for p in FREEZE_PARAMS {
+                    prop_assert!(!s.tuning.deltas.contains_key(p), "{p} changed while frozen at {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn velocity_is_never_exceeded(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..60)) {
+        let t = run(baseline, obs);
+        let per_iter: Vec<BTreeMap<String, f64>> =
+            t.summaries.iter().map(|s| if panicked(s) { BTreeMap::new() } else { s.tuning.deltas.clone() }).collect();
+        for end in 0..per_iter.len() {
+            let start = end.saturating_sub(3);
+            for spec in APPLY_BOUNDS.iter() {
+                let used: f64 = per_iter[start..=end].iter().filter_map(|d| d.get(spec.name)).map(|d| d.abs()).sum();
+                prop_assert!(used <= spec.max_per_hour + 1e-9, "{} moved {used} within an hour ending at {}", spec.name, end + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn without_auto_tune_nothing_ever_changes(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..30)) {
+        let n = obs.len() as u32;
+        let mut state = init(SoakConfig { auto_tune: false, ..config(n) }, baseline.clone());
+        for (k, o) in obs.into_iter().enumerate() {
+            let (next, s) = step(state, &o.into_report(k as u32 + 1));
+            prop_assert_eq!(&s.overrides, &baseline);
+            prop_assert!(!s.tuning.applied);
+            state = next;
+        }
+        prop_assert_eq!(state.overrides, baseline);
+    }
+}
+
+/// A decision re-delivered after a crash (overrides written, state not yet
+/// advanced) is recognised by its signature and not applied again — 100 times.
+#[test]
+fn applying_the_same_decision_100_times_changes_nothing_after_the_first() {
+    let aggressive = Params { base_spread_bps: 3.0, impact_cap_ratio: 0.4, min_interval_ms: 25, ..Params::default() };
+    let state = init(config(10), aggressive);
+    let risky = KpiObservation { net_bps: 3.0, risk_ratio: 0.7, adverse_p95: 1.0, slippage_p95: 0.0, fills: 100, blocks: None };
+    let edge = risky.into_report(1);
+    let (applied, first) = step(state.clone(), &edge);
+    assert!(first.tuning.applied);
+    let mut redelivered = state.clone();
+    redelivered.overrides = applied.overrides.clone();
+    redelivered.tuning.last_applied_signature = applied.tuning.last_applied_signature.clone();
+    for _ in 0..100 {
+        let (again, s) = step(redelivered.clone(), &edge);
+        assert!(!s.tuning.applied);
+        assert_eq!(s.tuning.skipped_reason.as_deref(), Some("idempotent"));
+        assert_eq!(again.overrides, applied.overrides);
+    }
+}
