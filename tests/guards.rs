@@ -38,7 +38,18 @@ fn guards_named(s: &Value, name: &str) -> usize {
 fn smoke_soak_of_six_iterations_holds_still_on_the_last() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("smoke");
-    run_ok(&["run", "--iterations", "6", "--auto-tune", "--profile", "aggressive", "--regime", "volatile", "--out", out.to_str().unwrap()]);
+    run_ok(&[
+        "run",
+        "--iterations",
+        "6",
+        "--auto-tune",
+        "--profile",
+        "aggressive",
+        "--regime",
+        "volatile",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let last = summary(&out, 6);
     assert_eq!(last["tuning"]["applied"], false);
     assert_eq!(last["tuning"]["deltas"], serde_json::json!({}));
@@ -50,7 +61,11 @@ fn smoke_soak_of_six_iterations_holds_still_on_the_last() {
 #[test]
 fn two_stable_iterations_freeze_the_sensitive_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    let out = soak_kpis(dir.path(), &[STABLE, STABLE, RISKY, RISKY, RISKY, RISKY, RISKY, STABLE], &["--profile", "aggressive"]);
+    let out = soak_kpis(
+        dir.path(),
+        &[STABLE, STABLE, RISKY, RISKY, RISKY, RISKY, RISKY, STABLE],
+        &["--profile", "aggressive"],
+    );
     let s2 = summary(&out, 2);
     assert_eq!(guards_named(&s2, "freeze"), 1, "{s2}");
     let state = json(out.join("latest/TUNING_STATE.json"));
@@ -61,7 +76,11 @@ fn two_stable_iterations_freeze_the_sensitive_parameters() {
     assert!(s3["tuning"]["skipped_reason"].as_str().unwrap().contains("frozen"), "{s3}");
     assert!(s3["tuning"]["deltas"].get("impact_cap_ratio").is_none());
     for i in 1..=7 {
-        assert_eq!(summary(&out, i)["overrides"]["impact_cap_ratio"], 0.4, "impact cap moved while frozen (iteration {i})");
+        assert_eq!(
+            summary(&out, i)["overrides"]["impact_cap_ratio"],
+            0.4,
+            "impact cap moved while frozen (iteration {i})"
+        );
     }
     // After the freeze the cut goes through.
     assert!(summary(&out, 8)["overrides"]["impact_cap_ratio"].as_f64().unwrap() < 0.4);
@@ -79,7 +98,11 @@ fn a_swing_back_is_detected_and_held() {
     assert_eq!(guards_named(&s3, "oscillation"), 1);
     assert_eq!(summary(&out, 4)["overrides"]["base_spread_bps"], 10.0);
     let report = json(out.join("latest/TUNING_REPORT.json"));
-    assert!(report["guard_events"].as_array().unwrap().iter().any(|e| e["guard"] == "oscillation" && e["iteration"] == 3));
+    assert!(report["guard_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["guard"] == "oscillation" && e["iteration"] == 3));
 }
 
 #[test]
@@ -112,7 +135,11 @@ fn the_hard_gate_exits_99_and_inconclusive_never_fails() {
     assert_eq!(hard.status.code(), Some(99));
     assert!(String::from_utf8_lossy(&hard.stderr).contains("final iteration's verdict is FAIL"));
     // Too few fills: INCONCLUSIVE, which the hard gate does not count.
-    std::fs::write(&data, [STABLE, r#"{"net_bps": -9.0, "risk_ratio": 0.9, "adverse_p95": 9.0, "fills": 1}"#].join("\n")).unwrap();
+    std::fs::write(
+        &data,
+        [STABLE, r#"{"net_bps": -9.0, "risk_ratio": 0.9, "adverse_p95": 9.0, "fills": 1}"#].join("\n"),
+    )
+    .unwrap();
     let inconclusive = run(&["--fail-on", "kpi"]);
     assert_eq!(inconclusive.status.code(), Some(0), "{}", String::from_utf8_lossy(&inconclusive.stderr));
 }
@@ -122,7 +149,10 @@ fn bad_kpi_lines_are_named_by_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("bad.jsonl");
     std::fs::write(&data, format!("{STABLE}\n{{\"net_bps\": 1, \"risk_ratio\": 1.5, \"adverse_p95\": 1}}\n")).unwrap();
-    let out = mmsoak().args(["run", "--source", "kpis", "--data", data.to_str().unwrap(), "--iterations", "2"]).output().unwrap();
+    let out = mmsoak()
+        .args(["run", "--source", "kpis", "--data", data.to_str().unwrap(), "--iterations", "2"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("bad.jsonl: line 2: risk_ratio must be between 0 and 1, got 1.5"), "{err}");
@@ -134,8 +164,21 @@ fn tuning_beats_the_untuned_baseline_and_says_how_sure_it_is() {
     let out = dir.path().join("cmp");
     let md = dir.path().join("r.md");
     run_ok(&[
-        "run", "--iterations", "24", "--auto-tune", "--profile", "aggressive", "--regime", "volatile", "--seed", "2",
-        "--compare-baseline", "--out", out.to_str().unwrap(), "--export-md", md.to_str().unwrap(),
+        "run",
+        "--iterations",
+        "24",
+        "--auto-tune",
+        "--profile",
+        "aggressive",
+        "--regime",
+        "volatile",
+        "--seed",
+        "2",
+        "--compare-baseline",
+        "--out",
+        out.to_str().unwrap(),
+        "--export-md",
+        md.to_str().unwrap(),
     ]);
     let report = json(out.join("latest/TUNING_REPORT.json"));
     let cmp = &report["baseline_comparison"];

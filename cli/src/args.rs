@@ -15,6 +15,33 @@ pub struct Cli {
 pub enum Command {
     /// Run a soak: simulate (or replay) iterations, tune between them, write artifacts.
     Run(RunArgs),
+    /// Look at the market model.
+    #[command(subcommand)]
+    Market(MarketCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MarketCommand {
+    /// Stylized facts (tails, volatility clustering) of simulated regimes beside real data.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Regimes to simulate (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',', default_value = "volatile,mixed")]
+    pub regime: Vec<String>,
+    /// Real OHLCV 1-minute bars to compare with.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Simulated days per regime.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub days: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

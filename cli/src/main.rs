@@ -3,6 +3,7 @@
 mod args;
 mod fsutil;
 mod kpis;
+mod market_stats;
 mod profiles;
 mod replay;
 mod run;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command};
+use args::{Cli, Command, MarketCommand};
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
 /// 99 the KPI hard gate tripped (`--fail-on kpi`, as k6 does for thresholds).
@@ -29,6 +30,22 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Market(MarketCommand::Stats(args)) => {
+            let rows = match market_stats::plan(&args) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("mmsoak: error: {e:#}");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            match market_stats::execute(&args, rows) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("mmsoak: error: {e:#}");
+                    ExitCode::from(EXIT_RUN_FAILED)
+                }
+            }
+        }
         Command::Run(args) => {
             let plan = match run::plan(&args) {
                 Ok(p) => p,

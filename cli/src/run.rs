@@ -156,7 +156,10 @@ pub async fn execute(plan: RunPlan) -> Result<Outcome> {
     let mut engine = open_engine(plan.engine, &cache).context("starting the core engine")?;
     let (summaries, state) = soak(&mut engine, &plan, &plan.out, plan.settings.auto_tune).await?;
     let baseline = if plan.compare_baseline {
-        eprintln!("mmsoak: baseline run (same seed and market, tuner off) into {}", plan.out.join("baseline").display());
+        eprintln!(
+            "mmsoak: baseline run (same seed and market, tuner off) into {}",
+            plan.out.join("baseline").display()
+        );
         soak(&mut engine, &plan, &plan.out.join("baseline"), false).await?.0
     } else {
         Vec::new()

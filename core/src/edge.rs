@@ -76,6 +76,10 @@ pub struct EdgeReport {
     pub slippage: Quantiles,
     pub blocks: BlockCounts,
     pub risk_ratio: f64,
+    /// Trades by other market participants during the iteration.
+    pub market_trades: u64,
+    /// Book updates processed (one per simulator step) plus market trades.
+    pub book_events: u64,
     pub quotes_placed: u64,
     pub cancels: u64,
     pub inventory: InventoryStats,
@@ -164,6 +168,8 @@ impl KpiObservation {
             slippage: q(self.slippage_p95),
             blocks: self.blocks.unwrap_or_default(),
             risk_ratio: round6(self.risk_ratio),
+            market_trades: 0,
+            book_events: 0,
             quotes_placed: 0,
             cancels: 0,
             inventory: InventoryStats::default(),

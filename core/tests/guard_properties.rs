@@ -135,7 +135,8 @@ proptest! {
 fn applying_the_same_decision_100_times_changes_nothing_after_the_first() {
     let aggressive = Params { base_spread_bps: 3.0, impact_cap_ratio: 0.4, min_interval_ms: 25, ..Params::default() };
     let state = init(config(10), aggressive);
-    let risky = KpiObservation { net_bps: 3.0, risk_ratio: 0.7, adverse_p95: 1.0, slippage_p95: 0.0, fills: 100, blocks: None };
+    let risky =
+        KpiObservation { net_bps: 3.0, risk_ratio: 0.7, adverse_p95: 1.0, slippage_p95: 0.0, fills: 100, blocks: None };
     let edge = risky.into_report(1);
     let (applied, first) = step(state.clone(), &edge);
     assert!(first.tuning.applied);

@@ -5,12 +5,14 @@
 //! `(params, market config, seed, iteration) -> EdgeReport`: see [`simulate_iteration`].
 
 mod book;
+mod facts;
 mod maker;
 mod price;
 mod regime;
 mod replay;
 mod sim;
 
+pub use facts::{bar_returns, stylized_facts, StylizedFacts, FACT_LAGS};
 pub use price::{minute_returns, PricePath};
 pub use regime::{Regime, RegimeSpec};
 pub use replay::{parse_bars_csv, Bar, BarError};

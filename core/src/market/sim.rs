@@ -53,6 +53,7 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         ahead.push_back((t, path.mid()));
     }
     let mut mid_before = mid_start;
+    let mut market_trades = 0u64;
     for step in 0..total_steps {
         let t = path.advance(&mut rng);
         future_move += t.ret_bps;
@@ -70,6 +71,7 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         // Self-exciting trade arrivals (Hawkes): each trade raises the intensity.
         let intensity = spec.trade_rate_per_s * tick.activity + excitation;
         let trades = rng.poisson(intensity * dt_s);
+        market_trades += trades as u64;
         excitation = excitation * hawkes_decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
         for _ in 0..trades {
             let knows = (future_move + tick.ret_bps).abs() > INFORMED_MIN_MOVE_BPS;
@@ -99,24 +101,24 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         }
     }
 
-    let mid_end = mid_before;
-    build_report(
-        &maker,
-        &mids,
+    let tape = Tape {
+        mids,
         iteration,
         regime,
-        market.iteration_seconds,
+        duration_s: market.iteration_seconds,
         mid_start,
-        mid_end,
+        mid_end: mid_before,
         inventory_path,
         max_drawdown,
-    )
+        steps: total_steps,
+        market_trades,
+    };
+    build_report(&maker, tape)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_report(
-    maker: &Maker,
-    mids: &[f64],
+/// What the iteration's market did, for the report.
+struct Tape {
+    mids: Vec<f64>,
     iteration: u32,
     regime: super::Regime,
     duration_s: u32,
@@ -124,7 +126,12 @@ fn build_report(
     mid_end: f64,
     inventory_path: Vec<f64>,
     max_drawdown: f64,
-) -> EdgeReport {
+    steps: u64,
+    market_trades: u64,
+}
+
+fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
+    let Tape { ref mids, iteration, regime, duration_s, mid_start, mid_end, max_drawdown, .. } = activity;
     let last = mids.len() - 1;
     let (mut maker_notional, mut capture, mut adverse_cost, mut hedge_cost, mut notional) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut adverse = Vec::new();
@@ -191,12 +198,14 @@ fn build_report(
         slippage: quantiles(slippage),
         risk_ratio: round6(blocks.risk_ratio()),
         blocks,
+        market_trades: activity.market_trades,
+        book_events: activity.steps + activity.market_trades,
         quotes_placed: maker.quotes_placed,
         cancels: maker.cancels,
         inventory: InventoryStats {
             final_units: round6(maker.inventory),
             max_abs_units: round6(max_abs_inv),
-            path: inventory_path,
+            path: activity.inventory_path.clone(),
         },
         max_drawdown_bps: round6(max_drawdown / limit_notional * 1e4),
         mid_start: round6(mid_start),
