@@ -18,6 +18,50 @@ pub enum Command {
     /// Look at the market model.
     #[command(subcommand)]
     Market(MarketCommand),
+    /// Inspect and check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage artifact directories.
+    #[command(subcommand)]
+    Artifacts(ArtifactsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactsCommand {
+    /// Apply the retention policy now: fold old ITER_SUMMARY files into
+    /// history.jsonl.gz, compress old run snapshots, warn on size.
+    Rotate {
+        #[command(flatten)]
+        place: ConfigPlace,
+    },
+}
+
+/// Where the configuration lives.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigPlace {
+    /// Base configuration file [default: ./mmsoak.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Artifact directory; a run's files go to `<out>/latest/`, and
+    /// `<out>/runtime_overrides.json` holds the live parameters [default: artifacts/soak].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every effective value and where it came from.
+    Explain {
+        #[command(flatten)]
+        place: ConfigPlace,
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Check mmsoak.toml, runtime_overrides.json, MM_RUNTIME_OVERRIDES_JSON and TUNING_STATE.json.
+    Validate {
+        #[command(flatten)]
+        place: ConfigPlace,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,34 +112,41 @@ pub enum EngineChoice {
     Native,
 }
 
+/// Flags left out fall back, in order, to `mmsoak.toml` and the built-in defaults.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Number of iterations (each is 15 minutes of market time; 96 = a 24 h canary).
-    #[arg(long, default_value_t = 24)]
-    pub iterations: u32,
+    /// Number of iterations (each is 15 minutes of market time; 96 = a 24 h canary) [default: 24].
+    #[arg(long)]
+    pub iterations: Option<u32>,
     /// Let the tuner adjust parameters between iterations.
     #[arg(long)]
     pub auto_tune: bool,
     /// Use the market simulator (same as `--source sim`, the default).
     #[arg(long, conflicts_with = "source")]
     pub mock: bool,
-    #[arg(long, value_enum, default_value_t = Source::Sim)]
-    pub source: Source,
+    /// Where observations come from [default: sim].
+    #[arg(long, value_enum)]
+    pub source: Option<Source>,
     /// OHLCV CSV for `--source replay` (timestamp,open,high,low,close,volume),
     /// or KPI JSON lines for `--source kpis`.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Starting parameters: a built-in profile (steady_safe, ultra_safe, aggressive) or a .json path.
-    #[arg(long, default_value = "steady_safe")]
-    pub profile: String,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Market regime: calm, volatile, flash_crash, liquidity_gap, trending, mixed.
-    #[arg(long, default_value = "calm")]
-    pub regime: String,
-    /// Artifact directory; this run's files go to `<out>/latest/`.
-    #[arg(long, default_value = "artifacts/soak")]
-    pub out: PathBuf,
+    /// Starting parameters: a built-in profile (steady_safe, ultra_safe, aggressive) or a
+    /// .json path. Overrides every other parameter source.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// [default: 1]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Market regime: calm, volatile, flash_crash, liquidity_gap, trending, mixed [default: calm].
+    #[arg(long)]
+    pub regime: Option<String>,
+    #[command(flatten)]
+    pub place: ConfigPlace,
+    /// Continue the interrupted run in `--out` from its last completed iteration,
+    /// with the settings it was started with.
+    #[arg(long)]
+    pub resume: bool,
     /// Also write a Markdown report here.
     #[arg(long, value_name = "FILE")]
     pub export_md: Option<PathBuf>,

@@ -1,57 +1,101 @@
 //! The `mmsoak` binary: a thin shell over mmsoak-host and mmsoak-core.
 
 mod args;
+mod config;
 mod fsutil;
 mod kpis;
 mod market_stats;
 mod profiles;
 mod replay;
+mod rotate;
 mod run;
 
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::Parser;
 
-use args::{Cli, Command, MarketCommand};
+use args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
-/// 99 the KPI hard gate tripped (`--fail-on kpi`, as k6 does for thresholds).
+/// 99 the KPI hard gate tripped (`--fail-on kpi`, as k6 does for thresholds),
+/// 130 interrupted by Ctrl-C (state saved; `--resume` continues).
 const EXIT_RUN_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_KPI_GATE: u8 = 99;
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn fail(code: u8, e: &anyhow::Error) -> ExitCode {
+    eprintln!("mmsoak: error: {e:#}");
+    ExitCode::from(code)
+}
+
+/// Input checks map to exit 2; everything after them to exit 1.
+fn two_phase<P>(check: impl FnOnce() -> Result<P>, act: impl FnOnce(P) -> Result<()>) -> ExitCode {
+    match check() {
+        Err(e) => fail(EXIT_BAD_INPUT, &e),
+        Ok(p) => match act(p) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(EXIT_RUN_FAILED, &e),
+        },
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mmsoak: error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUN_FAILED);
-        }
-    };
     match cli.command {
         Command::Market(MarketCommand::Stats(args)) => {
-            let rows = match market_stats::plan(&args) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("mmsoak: error: {e:#}");
-                    return ExitCode::from(EXIT_BAD_INPUT);
-                }
-            };
-            match market_stats::execute(&args, rows) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("mmsoak: error: {e:#}");
-                    ExitCode::from(EXIT_RUN_FAILED)
-                }
-            }
+            two_phase(|| market_stats::plan(&args), |rows| market_stats::execute(&args, rows))
         }
+        Command::Config(ConfigCommand::Explain { place, profile }) => two_phase(
+            || config::resolve(&place, &config::Flags { profile, ..Default::default() }),
+            |eff| {
+                print!("{}", config::explain(&eff));
+                Ok(())
+            },
+        ),
+        Command::Config(ConfigCommand::Validate { place }) => two_phase(
+            || {
+                let eff = config::resolve(&place, &config::Flags::default())?;
+                let state = eff.out.value.join("latest").join("TUNING_STATE.json");
+                if state.exists() {
+                    let bytes = std::fs::read(&state)?;
+                    serde_json::from_slice::<mmsoak_core::soak::SoakState>(&bytes)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", state.display()))?;
+                }
+                Ok(eff)
+            },
+            |eff| {
+                println!(
+                    "configuration is valid ({} parameters, out {})",
+                    eff.param_origins.len(),
+                    eff.out.value.display()
+                );
+                Ok(())
+            },
+        ),
+        Command::Artifacts(ArtifactsCommand::Rotate { place }) => two_phase(
+            || config::resolve(&place, &config::Flags::default()),
+            |eff| {
+                let lines = rotate::rotate(&eff.out.value, &eff.retention)?;
+                if lines.is_empty() {
+                    println!("nothing to rotate in {}", eff.out.value.display());
+                }
+                for l in lines {
+                    println!("{l}");
+                }
+                Ok(())
+            },
+        ),
         Command::Run(args) => {
             let plan = match run::plan(&args) {
                 Ok(p) => p,
+                Err(e) => return fail(EXIT_BAD_INPUT, &e),
+            };
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("mmsoak: error: {e:#}");
-                    return ExitCode::from(EXIT_BAD_INPUT);
+                    return fail(EXIT_RUN_FAILED, &anyhow::Error::from(e).context("cannot start the async runtime"))
                 }
             };
             match runtime.block_on(run::execute(plan)) {
@@ -60,10 +104,11 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_KPI_GATE)
                 }
                 Ok(run::Outcome { gate_tripped: None }) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("mmsoak: error: {e:#}");
-                    ExitCode::from(EXIT_RUN_FAILED)
+                Err(e) if e.downcast_ref::<run::Interrupted>().is_some() => {
+                    eprintln!("mmsoak: {e}");
+                    ExitCode::from(EXIT_INTERRUPTED)
                 }
+                Err(e) => fail(EXIT_RUN_FAILED, &e),
             }
         }
     }

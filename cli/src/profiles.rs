@@ -23,36 +23,57 @@ pub fn load(name_or_path: &str) -> Result<Params> {
         bail!("unknown profile {name_or_path:?}: choose one of {} or give a path to a .json file", names.join(", "));
     }
     let path = Path::new(name_or_path);
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile file {}", path.display()))?;
-    parse_overlay(&Params::default(), &text, &path.display().to_string())
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read profile file {}", path.display()))?;
+    let mut params = Params::default();
+    apply_json(&mut params, &bytes, &path.display().to_string(), "")?;
+    Ok(params)
 }
 
 /// Lays the parameters in `text` (a JSON object) over `base`. Any unknown key,
 /// non-number, non-integer for an integer parameter, or out-of-bounds value is an
 /// error naming `origin`, the key and the value.
 pub fn parse_overlay(base: &Params, text: &str, origin: &str) -> Result<Params> {
-    let value: serde_json::Value = serde_json::from_str(text).with_context(|| format!("{origin}: not valid JSON"))?;
+    let mut params = base.clone();
+    apply_json(&mut params, text.as_bytes(), origin, "")?;
+    Ok(params)
+}
+
+/// Parses `bytes` as a JSON object of parameters and applies it to `params`.
+/// Returns the names it set. `prefix` is prepended to keys in errors (`params.`).
+pub fn apply_json(params: &mut Params, bytes: &[u8], origin: &str, prefix: &str) -> Result<Vec<&'static str>> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).with_context(|| format!("{origin}: not valid JSON"))?;
     let serde_json::Value::Object(map) = value else {
         bail!("{origin}: expected a JSON object of parameters, found {}", kind(&value));
     };
-    let mut params = base.clone();
-    for (key, v) in &map {
+    apply_map(params, &map, origin, prefix)
+}
+
+pub fn apply_map(
+    params: &mut Params,
+    map: &serde_json::Map<String, serde_json::Value>,
+    origin: &str,
+    prefix: &str,
+) -> Result<Vec<&'static str>> {
+    let mut set = Vec::new();
+    for (key, v) in map {
         let Some(s) = spec(key) else {
             let known: Vec<&str> = APPLY_BOUNDS.iter().map(|s| s.name).collect();
-            bail!("{origin}: unknown key {key:?} (known: {})", known.join(", "));
+            bail!("{origin}: unknown key {prefix}{key:?} (known: {})", known.join(", "));
         };
         let Some(x) = v.as_f64() else {
-            bail!("{origin}: {key} must be a number, found {v}");
+            bail!("{origin}: {prefix}{key} must be a number, found {v}");
         };
         if s.integer && x.fract() != 0.0 {
-            bail!("{origin}: {key} must be a whole number, found {v}");
+            bail!("{origin}: {prefix}{key} must be a whole number, found {v}");
         }
         if x < s.min || x > s.max {
-            bail!("{origin}: {key} = {v} is outside its bounds [{}, {}]", s.min, s.max);
+            bail!("{origin}: {prefix}{key} = {v} is outside its bounds [{}, {}]", s.min, s.max);
         }
         params.set_clamped(key, x);
+        set.push(s.name);
     }
-    Ok(params)
+    Ok(set)
 }
 
 fn kind(v: &serde_json::Value) -> &'static str {

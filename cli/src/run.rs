@@ -2,6 +2,7 @@
 //! inputs, asks the engine to simulate and decide, and writes every artifact.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -13,15 +14,16 @@ use mmsoak_core::params::Params;
 use mmsoak_core::report::RunSettings;
 use mmsoak_core::soak::{IterSummary, SoakConfig, SoakState};
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
+use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
+use crate::config::{self, Flags, Retention};
 use crate::fsutil::{write_atomic, write_json};
-use crate::{kpis, profiles, replay};
+use crate::{kpis, profiles, replay, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
 pub struct RunPlan {
-    pub settings: RunSettings,
-    pub baseline: Params,
+    pub record: RunRecord,
     pub regime: Regime,
     pub observations: Observations,
     pub out: PathBuf,
@@ -31,6 +33,26 @@ pub struct RunPlan {
     pub sleep: Duration,
     /// `--fail-on kpi`: (window, max fails).
     pub hard_gate: Option<(usize, usize)>,
+    pub retention: Retention,
+    /// `--resume`: the interrupted run's progress, read and checked up front.
+    pub resumed: Option<Progress>,
+}
+
+/// How far an interrupted run got. No state yet means it stopped before its first
+/// iteration completed: it restarts in place.
+pub struct Progress {
+    pub state: Option<SoakState>,
+    pub summaries: Vec<IterSummary>,
+}
+
+/// `latest/RUN.json`: what the run was asked to do, so `--resume` can continue it
+/// exactly as it started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    pub settings: RunSettings,
+    pub baseline: Params,
+    pub thresholds: KpiThresholds,
     pub compare_baseline: bool,
 }
 
@@ -47,67 +69,114 @@ pub struct Outcome {
     pub gate_tripped: Option<String>,
 }
 
+/// The run stopped on Ctrl-C after finishing its current writes.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted after iteration {done}; continue with: mmsoak run --resume --out {out}")]
+pub struct Interrupted {
+    pub done: u32,
+    pub out: String,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 const ITERATION_SECONDS: u32 = 900;
 
 /// Checks every input; any problem is one clear error and nothing is written.
 pub fn plan(args: &RunArgs) -> Result<RunPlan> {
-    if args.iterations == 0 {
-        bail!("--iterations must be at least 1, got 0");
-    }
-    let regime = Regime::parse(&args.regime).with_context(|| {
-        let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
-        format!("unknown --regime {:?}: choose one of {}", args.regime, names.join(", "))
-    })?;
-    let baseline = profiles::load(&args.profile)?;
-    let source = if args.mock { Source::Sim } else { args.source };
-    let observations = match (source, &args.data) {
-        (Source::Replay, Some(path)) => Observations::Replay(replay::load(path)?),
-        (Source::Replay, None) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
-        (Source::Kpis, Some(path)) => {
-            let recorded = kpis::load(path)?;
-            if (recorded.len() as u64) < args.iterations as u64 {
-                bail!(
-                    "--iterations {} but {} holds only {} observations",
-                    args.iterations,
-                    path.display(),
-                    recorded.len()
-                );
-            }
-            Observations::Recorded(recorded)
-        }
-        (Source::Kpis, None) => bail!("--source kpis needs --data FILE (KPI JSON lines)"),
-        (Source::Sim, Some(_)) => bail!("--data is only used with --source replay or kpis"),
-        (Source::Sim, None) => Observations::Simulated,
+    let (record, out, retention) = if args.resume {
+        let out = args.place.out.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_OUT));
+        let eff = config::resolve(
+            &crate::args::ConfigPlace { config: args.place.config.clone(), out: Some(out.clone()) },
+            &Flags::default(),
+        )?;
+        let path = out.join("latest").join("RUN.json");
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("nothing to resume in {}: cannot read {}", out.display(), path.display()))?;
+        let record: RunRecord =
+            serde_json::from_slice(&bytes).with_context(|| format!("{}: not a valid run record", path.display()))?;
+        (record, out, eff.retention)
+    } else {
+        fresh_record(args)?
     };
-    let sleep = sleep_from_env()?;
+    let regime = Regime::parse(&record.settings.regime).with_context(|| {
+        let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
+        format!("unknown --regime {:?}: choose one of {}", record.settings.regime, names.join(", "))
+    })?;
+    let observations = observations(&record.settings, record.settings.iterations)?;
+    let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
     Ok(RunPlan {
-        settings: RunSettings {
-            profile: args.profile.clone(),
-            regime: regime.name().into(),
-            source: match source {
-                Source::Sim => "sim".into(),
-                Source::Replay => "replay".into(),
-                Source::Kpis => "kpis".into(),
-            },
-            data_file: args.data.as_ref().map(|p| p.display().to_string()),
-            seed: args.seed,
-            iterations: args.iterations,
-            auto_tune: args.auto_tune,
-            iteration_seconds: ITERATION_SECONDS,
-        },
-        baseline,
+        resumed,
         regime,
         observations,
-        out: args.out.clone(),
+        out,
         export_md: args.export_md.clone(),
         engine: match args.engine {
             EngineChoice::Wasm => EngineKind::Wasm,
             EngineChoice::Native => EngineKind::Native,
         },
         json: args.json,
-        sleep,
+        sleep: sleep_from_env()?,
         hard_gate: args.fail_on.map(|_| (args.fail_window as usize, args.fail_max as usize)),
+        retention,
+        record,
+    })
+}
+
+fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
+    let flags = Flags {
+        iterations: args.iterations,
+        seed: args.seed,
+        regime: args.regime.clone(),
+        auto_tune: Some(args.auto_tune),
+        profile: args.profile.clone(),
+    };
+    let eff = config::resolve(&args.place, &flags)?;
+    if eff.iterations.value == 0 {
+        bail!("--iterations must be at least 1, got 0 ({})", eff.iterations.origin);
+    }
+    let source = if args.mock { Source::Sim } else { args.source.unwrap_or(Source::Sim) };
+    match (source, &args.data) {
+        (Source::Replay, None) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
+        (Source::Kpis, None) => bail!("--source kpis needs --data FILE (KPI JSON lines)"),
+        (Source::Sim, Some(_)) => bail!("--data is only used with --source replay or kpis"),
+        _ => {}
+    }
+    let settings = RunSettings {
+        profile: eff.profile.as_ref().map_or_else(|| "(layered config)".to_string(), |p| p.value.clone()),
+        regime: eff.regime.value.clone(),
+        source: match source {
+            Source::Sim => "sim".into(),
+            Source::Replay => "replay".into(),
+            Source::Kpis => "kpis".into(),
+        },
+        data_file: args.data.as_ref().map(|p| p.display().to_string()),
+        seed: eff.seed.value,
+        iterations: eff.iterations.value,
+        auto_tune: eff.auto_tune.value,
+        iteration_seconds: ITERATION_SECONDS,
+    };
+    let record = RunRecord {
+        settings,
+        baseline: eff.params,
+        thresholds: eff.thresholds,
         compare_baseline: args.compare_baseline,
+    };
+    Ok((record, eff.out.value, eff.retention))
+}
+
+fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations> {
+    let data = settings.data_file.as_ref().map(PathBuf::from);
+    Ok(match (settings.source.as_str(), data) {
+        ("replay", Some(path)) => Observations::Replay(replay::load(&path)?),
+        ("kpis", Some(path)) => {
+            let recorded = kpis::load(&path)?;
+            if (recorded.len() as u64) < iterations as u64 {
+                bail!("--iterations {iterations} but {} holds only {} observations", path.display(), recorded.len());
+            }
+            Observations::Recorded(recorded)
+        }
+        ("sim", None) => Observations::Simulated,
+        (other, _) => bail!("source {other:?} without its --data file"),
     })
 }
 
@@ -151,27 +220,29 @@ fn prepare_out(out: &Path) -> Result<PathBuf> {
     Ok(latest)
 }
 
-pub async fn execute(plan: RunPlan) -> Result<Outcome> {
+pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+        }
+    });
     let cache = ModuleCache::from_env();
     let mut engine = open_engine(plan.engine, &cache).context("starting the core engine")?;
-    let (summaries, state) = soak(&mut engine, &plan, &plan.out, plan.settings.auto_tune).await?;
-    let baseline = if plan.compare_baseline {
+    let resumed = plan.resumed.take();
+    let s = &plan.record.settings;
+    let (summaries, state) = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed).await?;
+    let baseline = if plan.record.compare_baseline {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
             plan.out.join("baseline").display()
         );
-        soak(&mut engine, &plan, &plan.out.join("baseline"), false).await?.0
+        soak(&mut engine, &plan, &plan.out.join("baseline"), false, None).await?.0
     } else {
         Vec::new()
     };
     let latest = plan.out.join("latest");
-    let report = engine.report(&ReportRequest {
-        settings: plan.settings.clone(),
-        engine: engine.record(),
-        summaries,
-        state,
-        baseline,
-    })?;
+    let report =
+        engine.report(&ReportRequest { settings: s.clone(), engine: engine.record(), summaries, state, baseline })?;
     write_json(&latest.join("TUNING_REPORT.json"), &report)?;
     if let Some(md_path) = &plan.export_md {
         let md = engine.markdown(&report)?;
@@ -180,7 +251,7 @@ pub async fn execute(plan: RunPlan) -> Result<Outcome> {
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(
         "mmsoak: {} iterations done ({}), final verdict {}; artifacts in {}",
-        plan.settings.iterations,
+        s.iterations,
         counts.join(" "),
         report.final_verdict.map_or("-", |v| v.name()),
         latest.display()
@@ -191,11 +262,48 @@ pub async fn execute(plan: RunPlan) -> Result<Outcome> {
             c.net_bps.uplift, c.net_bps.test.p_value, c.risk_ratio.uplift, c.risk_ratio.test.p_value
         );
     }
+    if plan.retention.rotate_after_run {
+        for line in rotate::rotate(&plan.out, &plan.retention)? {
+            eprintln!("mmsoak: {line}");
+        }
+    }
     let gate_tripped = plan.hard_gate.and_then(|(window, max_fails)| {
         let verdicts: Vec<_> = report.rows.iter().map(|r| r.kpi_verdict).collect();
         hard_gate(&verdicts, window, max_fails)
     });
     Ok(Outcome { gate_tripped })
+}
+
+/// Reads back the state and summaries of an interrupted run. A corrupt state file
+/// is an error that leaves every file as it is.
+fn load_progress(latest: &Path) -> Result<Progress> {
+    let path = latest.join("TUNING_STATE.json");
+    // Temp files of writes a crash cut short: never renamed, so never artifacts.
+    for entry in std::fs::read_dir(latest).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".mmsoak-tmp-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    if !path.exists() {
+        return Ok(Progress { state: None, summaries: Vec::new() });
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let state: SoakState = serde_json::from_slice(&bytes).with_context(|| {
+        format!("{} is corrupt (left untouched; the previous good state is in TUNING_STATE.prev.json)", path.display())
+    })?;
+    let mut summaries = rotate::read_history(latest)?;
+    summaries.retain(|s| s.iteration <= state.iteration);
+    let have: std::collections::BTreeSet<u32> = summaries.iter().map(|s| s.iteration).collect();
+    for i in 1..=state.iteration {
+        if have.contains(&i) {
+            continue;
+        }
+        let p = latest.join(format!("ITER_SUMMARY_{i}.json"));
+        let bytes = std::fs::read(&p).with_context(|| format!("cannot resume: {} is missing", p.display()))?;
+        summaries.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", p.display()))?);
+    }
+    summaries.sort_by_key(|s| s.iteration);
+    Ok(Progress { state: Some(state), summaries })
 }
 
 /// One soak into `out`: every iteration's artifacts written as it completes.
@@ -204,20 +312,36 @@ async fn soak(
     plan: &RunPlan,
     out: &Path,
     auto_tune: bool,
+    resumed: Option<Progress>,
 ) -> Result<(Vec<IterSummary>, SoakState)> {
-    let latest = prepare_out(out)?;
+    let s = &plan.record.settings;
     let mut market = MarketConfig { regime: plan.regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new() };
-    let config = SoakConfig {
-        total_iterations: plan.settings.iterations,
-        auto_tune,
-        iterations_per_hour: market.iterations_per_hour(),
-        thresholds: KpiThresholds::default(),
-        safe_params: profiles::load("steady_safe")?,
+    let latest = out.join("latest");
+    let (mut state, mut summaries) = match resumed {
+        Some(Progress { state: Some(state), summaries }) => {
+            eprintln!("mmsoak: resuming {} after iteration {}", out.display(), state.iteration);
+            (state, summaries)
+        }
+        restart => {
+            if restart.is_none() {
+                prepare_out(out)?;
+                write_json(&latest.join("RUN.json"), &plan.record)?;
+            }
+            let config = SoakConfig {
+                total_iterations: s.iterations,
+                auto_tune,
+                iterations_per_hour: market.iterations_per_hour(),
+                thresholds: plan.record.thresholds.clone(),
+                safe_params: profiles::load("steady_safe")?,
+            };
+            let state = engine.init(&InitRequest { config, baseline: plan.record.baseline.clone() })?;
+            (state, Vec::with_capacity(s.iterations as usize))
+        }
     };
-    let mut state = engine.init(&InitRequest { config, baseline: plan.baseline.clone() })?;
-    let n = plan.settings.iterations;
-    let mut summaries: Vec<IterSummary> = Vec::with_capacity(n as usize);
-    for i in 1..=n {
+    // Live parameters always match the state, also after a crash between the two writes.
+    write_json(&out.join("runtime_overrides.json"), &state.overrides)?;
+    let n = s.iterations;
+    for i in state.iteration + 1..=n {
         let edge = match &plan.observations {
             Observations::Recorded(reports) => reports[(i - 1) as usize].clone(),
             Observations::Simulated | Observations::Replay(_) => {
@@ -227,21 +351,34 @@ async fn soak(
                 engine.simulate(&SimulateRequest {
                     params: state.overrides.clone(),
                     market: market.clone(),
-                    seed: plan.settings.seed,
+                    seed: s.seed,
                     iteration: i,
                 })?
             }
         };
+        let previous = state.clone();
         let resp = engine.step(&StepRequest { state, observation: edge })?;
         state = resp.state;
         let summary = resp.summary;
+        // Order matters for crash safety: the summary first, then the state that says it
+        // is done, then the live parameters. A crash anywhere re-runs at most this
+        // iteration, deterministically, on resume.
         write_json(&latest.join(format!("ITER_SUMMARY_{i}.json")), &summary)?;
+        write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
         write_json(&latest.join("TUNING_STATE.json"), &state)?;
         write_json(&out.join("runtime_overrides.json"), &state.overrides)?;
         progress(&summary, n, plan.json)?;
         summaries.push(summary);
+        // Let the Ctrl-C listener run; stop only between iterations.
+        tokio::task::yield_now().await;
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(Interrupted { done: i, out: out.display().to_string() }.into());
+        }
         if i < n && !plan.sleep.is_zero() {
-            tokio::time::sleep(plan.sleep).await;
+            tokio::select! {
+                _ = tokio::time::sleep(plan.sleep) => {}
+                _ = tokio::signal::ctrl_c() => return Err(Interrupted { done: i, out: out.display().to_string() }.into()),
+            }
         }
     }
     Ok((summaries, state))

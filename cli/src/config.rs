@@ -1,0 +1,285 @@
+//! One source of truth: every effective setting and where it came from.
+//!
+//! Parameters, highest first: `--profile` > `MM_RUNTIME_OVERRIDES_JSON` (JSON in the
+//! environment) > `<out>/runtime_overrides.json` > `mmsoak.toml [params]` > built-in
+//! defaults. Soak settings: flags > `mmsoak.toml [soak]` > defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use mmsoak_core::kpi::KpiThresholds;
+use mmsoak_core::params::{Params, APPLY_BOUNDS};
+use serde::Deserialize;
+
+use crate::args::ConfigPlace;
+use crate::profiles;
+
+pub const ENV_OVERRIDES: &str = "MM_RUNTIME_OVERRIDES_JSON";
+pub const DEFAULT_OUT: &str = "artifacts/soak";
+pub const DEFAULT_CONFIG: &str = "mmsoak.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    soak: SoakSection,
+    #[serde(default)]
+    params: toml::Table,
+    #[serde(default)]
+    kpi: KpiSection,
+    #[serde(default)]
+    retention: RetentionSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SoakSection {
+    iterations: Option<u32>,
+    seed: Option<u64>,
+    regime: Option<String>,
+    auto_tune: Option<bool>,
+    profile: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiSection {
+    warn_risk_ratio: Option<f64>,
+    warn_adverse_p95: Option<f64>,
+    fail_risk_ratio: Option<f64>,
+    fail_net_bps: Option<f64>,
+    min_fills: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionSection {
+    keep_summaries: Option<usize>,
+    compress_after_days: Option<u64>,
+    warn_total_mb: Option<u64>,
+    rotate_after_run: Option<bool>,
+}
+
+/// Artifact retention limits (`[retention]` in mmsoak.toml).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    pub keep_summaries: usize,
+    pub compress_after_days: u64,
+    pub warn_total_mb: u64,
+    pub rotate_after_run: bool,
+}
+
+/// A value and the place it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub origin: String,
+}
+
+fn pick<T>(flag: Option<T>, flag_name: &str, file: Option<T>, file_origin: &str, default: T) -> Sourced<T> {
+    match (flag, file) {
+        (Some(v), _) => Sourced { value: v, origin: format!("flag --{flag_name}") },
+        (None, Some(v)) => Sourced { value: v, origin: file_origin.to_string() },
+        (None, None) => Sourced { value: default, origin: "default".into() },
+    }
+}
+
+/// Flags the user typed (None = not given).
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    pub iterations: Option<u32>,
+    pub seed: Option<u64>,
+    pub regime: Option<String>,
+    pub auto_tune: Option<bool>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub config_file: Option<PathBuf>,
+    pub out: Sourced<PathBuf>,
+    pub iterations: Sourced<u32>,
+    pub seed: Sourced<u64>,
+    pub regime: Sourced<String>,
+    pub auto_tune: Sourced<bool>,
+    /// The profile named by the flag or mmsoak.toml, if any.
+    pub profile: Option<Sourced<String>>,
+    pub params: Params,
+    /// Origin of each parameter, in APPLY_BOUNDS order.
+    pub param_origins: Vec<(&'static str, String)>,
+    pub thresholds: KpiThresholds,
+    pub threshold_origins: Vec<(&'static str, String)>,
+    pub retention: Retention,
+}
+
+/// Reads and layers every configuration source. Any bad value is one error naming
+/// the file (or variable), the key path and the value.
+pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
+    let (config_file, file) = load_file(place.config.as_deref())?;
+    let file_label = config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let out = match &place.out {
+        Some(p) => Sourced { value: p.clone(), origin: "flag --out".into() },
+        None => Sourced { value: PathBuf::from(DEFAULT_OUT), origin: "default".into() },
+    };
+
+    let mut params = Params::default();
+    let mut origins: Vec<(&'static str, String)> =
+        APPLY_BOUNDS.iter().map(|s| (s.name, "default".to_string())).collect();
+    let mut mark = |set: Vec<&'static str>, origin: &str| {
+        for name in set {
+            if let Some(o) = origins.iter_mut().find(|(n, _)| *n == name) {
+                o.1 = origin.to_string();
+            }
+        }
+    };
+    if !file.params.is_empty() {
+        let map = toml_to_json(&file.params, &file_label, "params.")?;
+        mark(profiles::apply_map(&mut params, &map, &file_label, "params.")?, &format!("{file_label} [params]"));
+    }
+    let overrides_path = out.value.join("runtime_overrides.json");
+    if overrides_path.exists() {
+        let label = overrides_path.display().to_string();
+        let bytes = std::fs::read(&overrides_path).with_context(|| format!("cannot read {label}"))?;
+        mark(profiles::apply_json(&mut params, &bytes, &label, "")?, &label);
+    }
+    if let Ok(env) = std::env::var(ENV_OVERRIDES) {
+        let label = format!("env {ENV_OVERRIDES}");
+        mark(profiles::apply_json(&mut params, env.as_bytes(), &label, "")?, &label);
+    }
+    let profile = match (&flags.profile, &file.soak.profile) {
+        (Some(p), _) => Some(Sourced { value: p.clone(), origin: "flag --profile".into() }),
+        (None, Some(p)) => Some(Sourced { value: p.clone(), origin: format!("{file_label} [soak]") }),
+        (None, None) => None,
+    };
+    if let Some(p) = &profile {
+        // A profile is a complete parameter set: it replaces every lower layer.
+        params = profiles::load(&p.value).with_context(|| format!("profile named by {}", p.origin))?;
+        mark(APPLY_BOUNDS.iter().map(|s| s.name).collect(), &format!("profile {} ({})", p.value, p.origin));
+    }
+
+    let soak_origin = format!("{file_label} [soak]");
+    let iterations = pick(flags.iterations, "iterations", file.soak.iterations, &soak_origin, 24);
+    let seed = pick(flags.seed, "seed", file.soak.seed, &soak_origin, 1);
+    let regime = pick(flags.regime.clone(), "regime", file.soak.regime.clone(), &soak_origin, "calm".to_string());
+    let auto_tune = pick(flags.auto_tune.filter(|v| *v), "auto-tune", file.soak.auto_tune, &soak_origin, false);
+
+    let (thresholds, threshold_origins) = thresholds(&file.kpi, &format!("{file_label} [kpi]"))?;
+    let r = &file.retention;
+    let retention = Retention {
+        keep_summaries: r.keep_summaries.unwrap_or(100),
+        compress_after_days: r.compress_after_days.unwrap_or(7),
+        warn_total_mb: r.warn_total_mb.unwrap_or(500),
+        rotate_after_run: r.rotate_after_run.unwrap_or(true),
+    };
+    if retention.keep_summaries == 0 {
+        bail!("{file_label}: retention.keep_summaries = 0 must be at least 1");
+    }
+    Ok(Effective {
+        config_file,
+        out,
+        iterations,
+        seed,
+        regime,
+        auto_tune,
+        profile,
+        params,
+        param_origins: origins,
+        thresholds,
+        threshold_origins,
+        retention,
+    })
+}
+
+fn load_file(explicit: Option<&Path>) -> Result<(Option<PathBuf>, FileConfig)> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(DEFAULT_CONFIG).exists() => PathBuf::from(DEFAULT_CONFIG),
+        None => return Ok((None, FileConfig::default())),
+    };
+    let label = path.display().to_string();
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read config file {label}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{label}: not UTF-8 text"))?;
+    let file: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{label}: {}", e.to_string().trim()))?;
+    Ok((Some(path), file))
+}
+
+fn toml_to_json(table: &toml::Table, origin: &str, prefix: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in table {
+        let json = match v {
+            toml::Value::Integer(i) => serde_json::Value::from(*i),
+            toml::Value::Float(f) if f.is_finite() => serde_json::Value::from(*f),
+            toml::Value::Float(f) => bail!("{origin}: {prefix}{k} = {f} is not a finite number"),
+            other => bail!("{origin}: {prefix}{k} must be a number, found {other}"),
+        };
+        map.insert(k.clone(), json);
+    }
+    Ok(map)
+}
+
+fn thresholds(k: &KpiSection, origin: &str) -> Result<(KpiThresholds, Vec<(&'static str, String)>)> {
+    let d = KpiThresholds::default();
+    let mut origins = Vec::new();
+    let mut f = |name: &'static str, v: Option<f64>, default: f64, lo: f64, hi: f64| -> Result<f64> {
+        match v {
+            None => {
+                origins.push((name, "default".to_string()));
+                Ok(default)
+            }
+            Some(x) if !x.is_finite() || x < lo || x > hi => {
+                bail!("{origin}: kpi.{name} = {x} must be a finite number in [{lo}, {hi}]")
+            }
+            Some(x) => {
+                origins.push((name, origin.to_string()));
+                Ok(x)
+            }
+        }
+    };
+    let t = KpiThresholds {
+        warn_risk_ratio: f("warn_risk_ratio", k.warn_risk_ratio, d.warn_risk_ratio, 0.0, 1.0)?,
+        warn_adverse_p95: f("warn_adverse_p95", k.warn_adverse_p95, d.warn_adverse_p95, -1e6, 1e6)?,
+        fail_risk_ratio: f("fail_risk_ratio", k.fail_risk_ratio, d.fail_risk_ratio, 0.0, 1.0)?,
+        fail_net_bps: f("fail_net_bps", k.fail_net_bps, d.fail_net_bps, -1e6, 1e6)?,
+        min_fills: k.min_fills.unwrap_or(d.min_fills),
+    };
+    origins.push(("min_fills", if k.min_fills.is_some() { origin.to_string() } else { "default".into() }));
+    Ok((t, origins))
+}
+
+/// `mmsoak config explain`: every effective value with its origin.
+pub fn explain(e: &Effective) -> String {
+    let mut out = String::new();
+    let file = e.config_file.as_ref().map_or("(none)".to_string(), |p| p.display().to_string());
+    out.push_str(&format!("config file: {file}\n\n[soak]\n"));
+    let row = |k: &str, v: String, o: &str| format!("  {k:<20} = {v:<16} # {o}\n");
+    out.push_str(&row("out", e.out.value.display().to_string(), &e.out.origin));
+    out.push_str(&row("iterations", e.iterations.value.to_string(), &e.iterations.origin));
+    out.push_str(&row("seed", e.seed.value.to_string(), &e.seed.origin));
+    out.push_str(&row("regime", e.regime.value.clone(), &e.regime.origin));
+    out.push_str(&row("auto_tune", e.auto_tune.value.to_string(), &e.auto_tune.origin));
+    if let Some(p) = &e.profile {
+        out.push_str(&row("profile", p.value.clone(), &p.origin));
+    }
+    out.push_str("\n[params]\n");
+    for ((name, value), (_, origin)) in e.params.entries().into_iter().zip(&e.param_origins) {
+        out.push_str(&row(name, value.to_string(), origin));
+    }
+    out.push_str("\n[kpi]\n");
+    let t = &e.thresholds;
+    for ((name, origin), value) in e.threshold_origins.iter().zip([
+        t.warn_risk_ratio.to_string(),
+        t.warn_adverse_p95.to_string(),
+        t.fail_risk_ratio.to_string(),
+        t.fail_net_bps.to_string(),
+        t.min_fills.to_string(),
+    ]) {
+        out.push_str(&row(name, value, origin));
+    }
+    let r = &e.retention;
+    out.push_str("\n[retention]\n");
+    out.push_str(&row("keep_summaries", r.keep_summaries.to_string(), ""));
+    out.push_str(&row("compress_after_days", r.compress_after_days.to_string(), ""));
+    out.push_str(&row("warn_total_mb", r.warn_total_mb.to_string(), ""));
+    out.push_str(&row("rotate_after_run", r.rotate_after_run.to_string(), ""));
+    out
+}

@@ -1,0 +1,317 @@
+//! One source of truth and nothing lost: precedence, crash-safe resume, rotation,
+//! malformed configuration and state.
+
+mod common;
+
+use common::{json, mmsoak, read, run_ok, tree};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn first_min_interval(out: &Path) -> u64 {
+    json(out.join("latest/ITER_SUMMARY_1.json"))["overrides"]["min_interval_ms"].as_u64().unwrap()
+}
+
+#[test]
+fn precedence_flag_over_env_over_overrides_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("soak");
+    let setup = || {
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("runtime_overrides.json"), r#"{"min_interval_ms": 60}"#).unwrap();
+    };
+    let run = |env: bool, profile: bool| {
+        setup();
+        let mut cmd = mmsoak();
+        cmd.args(["run", "--iterations", "1", "--out", out.to_str().unwrap()]);
+        if env {
+            cmd.env("MM_RUNTIME_OVERRIDES_JSON", r#"{"min_interval_ms": 70}"#);
+        }
+        if profile {
+            cmd.args(["--profile", "steady_safe"]);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        first_min_interval(&out)
+    };
+    assert_eq!(run(true, true), 75);
+    assert_eq!(run(true, false), 70);
+    assert_eq!(run(false, false), 60);
+
+    // `config explain` names each value's origin.
+    setup();
+    let o = mmsoak()
+        .args(["config", "explain", "--out", out.to_str().unwrap()])
+        .env("MM_RUNTIME_OVERRIDES_JSON", r#"{"min_interval_ms": 70}"#)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text.lines().find(|l| l.trim_start().starts_with("min_interval_ms")).unwrap();
+    assert!(line.contains("70") && line.contains("env MM_RUNTIME_OVERRIDES_JSON"), "{line}");
+    let line = text.lines().find(|l| l.trim_start().starts_with("base_spread_bps")).unwrap();
+    assert!(line.contains("default"), "{line}");
+}
+
+#[test]
+fn mmsoak_toml_supplies_settings_and_parameters_below_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[soak]\niterations = 3\nregime = \"volatile\"\n\n[params]\nbase_spread_bps = 9.5\n").unwrap();
+    let out = dir.path().join("o");
+    run_ok(&["run", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(out.join("latest/ITER_SUMMARY_3.json").exists() && !out.join("latest/ITER_SUMMARY_4.json").exists());
+    let s = json(out.join("latest/ITER_SUMMARY_1.json"));
+    assert_eq!(s["overrides"]["base_spread_bps"], 9.5);
+    assert_eq!(s["edge"]["regime"], "volatile");
+    let out2 = dir.path().join("o2");
+    run_ok(&["run", "--config", cfg.to_str().unwrap(), "--out", out2.to_str().unwrap(), "--iterations", "2"]);
+    assert!(!out2.join("latest/ITER_SUMMARY_3.json").exists(), "the flag wins over the file");
+}
+
+fn artifacts(out: &Path, n: u32) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = (1..=n)
+        .map(|i| format!("latest/ITER_SUMMARY_{i}.json"))
+        .chain([
+            "latest/TUNING_REPORT.json".to_string(),
+            "latest/TUNING_STATE.json".into(),
+            "runtime_overrides.json".into(),
+        ])
+        .map(|f| (f.clone(), read(out.join(&f))))
+        .collect();
+    v.sort();
+    v
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_at_random_points_then_resume_gives_identical_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 10u32;
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "run",
+            "--iterations",
+            &n.to_string(),
+            "--auto-tune",
+            "--regime",
+            "mixed",
+            "--profile",
+            "aggressive",
+            "--seed",
+            "9",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let reference = dir.path().join("reference");
+    let started = std::time::Instant::now();
+    run_ok(&args(&reference).iter().map(String::as_str).collect::<Vec<_>>());
+    let reference_time = started.elapsed().as_micros() as u64;
+    let expected = artifacts(&reference, n);
+
+    let mut lcg: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut killed_mid_run = 0;
+    for k in 0..24 {
+        lcg = lcg.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let delay = (lcg >> 33) % (reference_time * 12 / 10 + 1);
+        let out = dir.path().join(format!("killed-{k}"));
+        let mut child = mmsoak().args(args(&out)).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(delay));
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let resumed = mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]).output().unwrap();
+        if !resumed.status.success() {
+            let err = String::from_utf8_lossy(&resumed.stderr);
+            assert!(err.contains("nothing to resume"), "resume failed: {err}");
+            // Killed before the run recorded itself: start it again.
+            run_ok(&args(&out).iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        assert_eq!(artifacts(&out, n), expected, "run {k} (killed after {delay} µs) differs after resume");
+    }
+    assert!(killed_mid_run >= 12, "only {killed_mid_run} of 24 kills landed mid-run");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_finishes_the_write_exits_130_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let child = mmsoak()
+        .args(["run", "--iterations", "8", "--out", out.to_str().unwrap()])
+        .env("SOAK_SLEEP_SECONDS", "0.3")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let o: Output = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    let state = json(out.join("latest/TUNING_STATE.json"));
+    let done = state["iteration"].as_u64().unwrap();
+    assert!((1..8).contains(&done), "stopped after {done}");
+    run_ok(&["run", "--resume", "--out", out.to_str().unwrap()]);
+    let reference = dir.path().join("ref");
+    run_ok(&["run", "--iterations", "8", "--out", reference.to_str().unwrap()]);
+    assert_eq!(artifacts(&out, 8), artifacts(&reference, 8));
+}
+
+#[test]
+fn rotation_keeps_the_newest_100_by_number_and_folds_the_rest_into_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_ok(&["run", "--iterations", "1", "--out", out.to_str().unwrap()]);
+    let latest = out.join("latest");
+    let template = json(latest.join("ITER_SUMMARY_1.json"));
+    std::fs::remove_file(latest.join("ITER_SUMMARY_1.json")).unwrap();
+    for i in 0..150 {
+        let mut s = template.clone();
+        s["iteration"] = i.into();
+        std::fs::write(latest.join(format!("ITER_SUMMARY_{i}.json")), serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+    }
+    let o = run_ok(&["artifacts", "rotate", "--out", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("folded 50 ITER_SUMMARY files (iterations 0..49)"));
+    for i in 0..150 {
+        assert_eq!(latest.join(format!("ITER_SUMMARY_{i}.json")).exists(), i >= 50, "iteration {i}");
+    }
+    // The history reads back: every folded summary, whole.
+    let history = read(latest.join("history.jsonl.gz"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&history[..]), &mut text).unwrap();
+    let its: Vec<u64> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["iteration"].as_u64().unwrap())
+        .collect();
+    assert_eq!(its, (0..50).collect::<Vec<_>>());
+    let back: serde_json::Value = serde_json::from_str(text.lines().nth(7).unwrap()).unwrap();
+    let mut expect = template.clone();
+    expect["iteration"] = 7.into();
+    assert_eq!(back, expect);
+    // Rotating again changes nothing.
+    let before = tree(&out);
+    let o = run_ok(&["artifacts", "rotate", "--out", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to rotate"));
+    assert_eq!(tree(&out), before);
+}
+
+/// Every kind of broken file, for every file mmsoak reads.
+fn junk() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("truncated", b"{\"min_interval_ms\": 6".to_vec()),
+        ("nan", b"{\"min_interval_ms\": NaN}".to_vec()),
+        ("negative", b"{\"min_interval_ms\": -5}".to_vec()),
+        ("unknown key", b"{\"min_intervl_ms\": 60}".to_vec()),
+        ("wrong type", b"{\"min_interval_ms\": \"60\"}".to_vec()),
+        ("empty", Vec::new()),
+        ("binary", vec![0xff, 0xfe, 0x00, 0x13, 0x37, 0x80]),
+    ]
+}
+
+fn toml_junk() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("truncated", b"[params]\nmin_interval_ms = ".to_vec()),
+        ("nan", b"[params]\nmin_interval_ms = nan".to_vec()),
+        ("negative", b"[params]\nmin_interval_ms = -5".to_vec()),
+        ("unknown key", b"[soak]\niteratons = 5".to_vec()),
+        ("wrong type", b"[soak]\niterations = \"five\"".to_vec()),
+        ("binary", vec![0xff, 0xfe, 0x00, 0x13, 0x37, 0x80]),
+    ]
+}
+
+fn expect_refused(cmd: &mut std::process::Command, watch: &Path, name: &str, what: &str) {
+    let before = tree(watch);
+    let o = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{what} ({name}) should exit 2: {err}");
+    assert!(!err.contains("panicked"), "{what} ({name}) panicked: {err}");
+    assert!(err.contains(name), "{what}: the error should name {name}: {err}");
+    assert_eq!(tree(watch), before, "{what} ({name}) changed files");
+}
+
+#[test]
+fn malformed_configuration_and_state_are_refused_without_touching_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_ok(&["run", "--iterations", "3", "--out", out.to_str().unwrap()]);
+    let good_overrides = read(out.join("runtime_overrides.json"));
+    let good_state = read(out.join("latest/TUNING_STATE.json"));
+
+    for (what, bytes) in junk() {
+        // runtime_overrides.json
+        std::fs::write(out.join("runtime_overrides.json"), &bytes).unwrap();
+        expect_refused(
+            mmsoak().args(["run", "--iterations", "1", "--out", out.to_str().unwrap()]),
+            dir.path(),
+            "runtime_overrides.json",
+            what,
+        );
+        expect_refused(
+            mmsoak().args(["config", "validate", "--out", out.to_str().unwrap()]),
+            dir.path(),
+            "runtime_overrides.json",
+            what,
+        );
+        std::fs::write(out.join("runtime_overrides.json"), &good_overrides).unwrap();
+        // the environment variable (binary junk cannot be an env value; skip it)
+        if let Ok(text) = String::from_utf8(bytes.clone()) {
+            if !text.contains('\0') {
+                expect_refused(
+                    mmsoak()
+                        .args(["run", "--iterations", "1", "--out", out.to_str().unwrap()])
+                        .env("MM_RUNTIME_OVERRIDES_JSON", &text),
+                    dir.path(),
+                    "MM_RUNTIME_OVERRIDES_JSON",
+                    what,
+                );
+            }
+        }
+        // a profile file
+        let profile = dir.path().join("profile.json");
+        std::fs::write(&profile, &bytes).unwrap();
+        expect_refused(
+            mmsoak().args([
+                "run",
+                "--iterations",
+                "1",
+                "--profile",
+                profile.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ]),
+            dir.path(),
+            "profile.json",
+            what,
+        );
+        std::fs::remove_file(&profile).unwrap();
+        // TUNING_STATE.json, on resume
+        std::fs::write(out.join("latest/TUNING_STATE.json"), &bytes).unwrap();
+        expect_refused(
+            mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]),
+            dir.path(),
+            "TUNING_STATE.json",
+            what,
+        );
+        std::fs::write(out.join("latest/TUNING_STATE.json"), &good_state).unwrap();
+    }
+    for (what, bytes) in toml_junk() {
+        let cfg: PathBuf = dir.path().join("mmsoak.toml");
+        std::fs::write(&cfg, &bytes).unwrap();
+        expect_refused(
+            mmsoak().args(["run", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]),
+            dir.path(),
+            "mmsoak.toml",
+            what,
+        );
+        expect_refused(
+            mmsoak().args(["config", "validate", "--config", cfg.to_str().unwrap()]),
+            dir.path(),
+            "mmsoak.toml",
+            what,
+        );
+    }
+}
