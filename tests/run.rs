@@ -49,6 +49,19 @@ fn default_soak_writes_every_artifact() {
     let rows = iterations.lines().filter(|l| l.split('|').nth(1).is_some_and(|c| c.trim().parse::<u32>().is_ok()));
     assert_eq!(rows.count(), 24);
     assert!(md.contains("| min_interval_ms | 75 |"));
+    // Charts beside the report, referenced relatively, one per metric and parameter.
+    assert!(md.contains("![net edge](report_charts/net_bps.svg)"));
+    for name in ["net_bps", "risk_ratio", "adverse_p95", "slippage_p95", "min_interval_ms", "impact_cap_ratio"] {
+        let svg = String::from_utf8(read(dir.path().join(format!("report_charts/{name}.svg")))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.matches("<circle").count() == 24, "{name}.svg");
+    }
+    // The resource monitor: one sample per iteration, beside (not in) ITER_SUMMARY.
+    let resources = String::from_utf8(read(latest.join("RESOURCES.jsonl"))).unwrap();
+    assert_eq!(resources.lines().count(), 24);
+    let last: serde_json::Value = serde_json::from_str(resources.lines().last().unwrap()).unwrap();
+    assert!(last["artifact_dir_bytes"].as_u64().unwrap() > 10_000);
+    #[cfg(target_os = "linux")]
+    assert!(last["rss_bytes"].as_u64().unwrap() > 1_000_000);
 }
 
 #[test]
@@ -82,7 +95,16 @@ fn same_seed_is_byte_identical_and_different_seeds_differ() {
     soak(&a, &[&args[..], &["--seed", "5"]].concat());
     soak(&b, &[&args[..], &["--seed", "5"]].concat());
     soak(&c, &[&args[..], &["--seed", "6"]].concat());
-    assert_eq!(tree(&a), tree(&b));
+    // Everything but the resource monitor (RSS and sizes vary by machine) is identical.
+    let deterministic = |d: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        tree(d).into_iter().filter(|(p, _)| !p.ends_with("RESOURCES.jsonl")).collect()
+    };
+    let (ta, tb) = (deterministic(&a), deterministic(&b));
+    assert_eq!(ta.len(), tb.len());
+    for ((pa, ba), (pb, bb)) in ta.iter().zip(&tb) {
+        assert_eq!(pa, pb);
+        assert!(ba == bb, "{} differs between two runs of the same seed", pa.display());
+    }
     let net = |d: &Path| -> Vec<f64> {
         (1..=6)
             .map(|i| json(d.join(format!("latest/ITER_SUMMARY_{i}.json")))["summary"]["net_bps"].as_f64().unwrap())

@@ -7,6 +7,7 @@ mod kpis;
 mod market_stats;
 mod profiles;
 mod replay;
+mod resources;
 mod rotate;
 mod run;
 

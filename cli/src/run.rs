@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
 use crate::fsutil::{write_atomic, write_json};
-use crate::{kpis, profiles, replay, rotate};
+use crate::{kpis, profiles, replay, resources, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
 pub struct RunPlan {
@@ -245,7 +245,15 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         engine.report(&ReportRequest { settings: s.clone(), engine: engine.record(), summaries, state, baseline })?;
     write_json(&latest.join("TUNING_REPORT.json"), &report)?;
     if let Some(md_path) = &plan.export_md {
-        let md = engine.markdown(&report)?;
+        // Charts go beside the report: report.md → report_charts/*.svg.
+        let stem = md_path.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().to_string());
+        let charts_dir = format!("{stem}_charts");
+        let dir = md_path.parent().unwrap_or(Path::new("")).join(&charts_dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("--export-md: cannot create {}", dir.display()))?;
+        for chart in engine.charts(&report)? {
+            write_atomic(&dir.join(format!("{}.svg", chart.name)), chart.svg.as_bytes())?;
+        }
+        let md = engine.markdown(&report, Some(&charts_dir))?;
         write_atomic(md_path, md.as_bytes()).with_context(|| format!("--export-md {}", md_path.display()))?;
     }
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -338,6 +346,7 @@ async fn soak(
             (state, Vec::with_capacity(s.iterations as usize))
         }
     };
+    let mut samples = resources::load(&latest, state.iteration);
     // Live parameters always match the state, also after a crash between the two writes.
     write_json(&out.join("runtime_overrides.json"), &state.overrides)?;
     let n = s.iterations;
@@ -367,6 +376,7 @@ async fn soak(
         write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
         write_json(&latest.join("TUNING_STATE.json"), &state)?;
         write_json(&out.join("runtime_overrides.json"), &state.overrides)?;
+        resources::record(&latest, out, i, &mut samples)?;
         progress(&summary, n, plan.json)?;
         summaries.push(summary);
         // Let the Ctrl-C listener run; stop only between iterations.

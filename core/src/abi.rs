@@ -17,7 +17,7 @@ use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 5] = ["simulate", "init", "step", "report", "markdown"];
+pub const CALLS: [&str; 6] = ["simulate", "init", "step", "report", "markdown", "charts"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +64,15 @@ pub struct ReportRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkdownRequest {
+    pub report: TuningReport,
+    /// Directory (relative to the Markdown file) the charts are written to, if any.
+    #[serde(default)]
+    pub charts_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartsRequest {
     pub report: TuningReport,
 }
 
@@ -142,7 +151,10 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
             decode::<ReportRequest>(input)
                 .map(|r| report::build(r.settings, r.engine, &r.summaries, &r.state, &r.baseline)),
         ),
-        "markdown" => respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report))),
+        "markdown" => {
+            respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report, r.charts_dir.as_deref())))
+        }
+        "charts" => respond(decode::<ChartsRequest>(input).map(|r| report::charts(&r.report))),
         other => respond::<()>(Err(AbiError {
             kind: "unknown_call".into(),
             message: format!("no ABI call named {other:?}"),

@@ -6,6 +6,7 @@
 //! where [`abi`] is exposed through `wasm_exports`.
 
 pub mod abi;
+pub mod chart;
 pub mod edge;
 pub mod guards;
 pub mod judge;

@@ -149,8 +149,10 @@ pub fn build(
     }
 }
 
-/// A Markdown report readable on GitHub: settings, one row per iteration, final parameters.
-pub fn markdown(r: &TuningReport) -> String {
+/// A Markdown report readable on GitHub: settings, charts (when `charts_dir` names
+/// where [`charts`] were written, relative to the report), one row per iteration,
+/// final parameters, guard events.
+pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
     let s = &r.settings;
     let mut out = String::new();
     let _ = writeln!(out, "# mmsoak soak report\n");
@@ -198,6 +200,12 @@ pub fn markdown(r: &TuningReport) -> String {
         let counts: Vec<String> = c.baseline_verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "\nBaseline verdicts: {}.\n", counts.join(", "));
     }
+    if let Some(dir) = charts_dir {
+        let _ = writeln!(out, "## Charts\n\nDashed lines mark guard events: blue freeze, amber cooldown, purple oscillation, red panic revert.\n");
+        for c in charts(r) {
+            let _ = writeln!(out, "![{}]({dir}/{}.svg)\n", c.title, c.name);
+        }
+    }
     let _ = writeln!(out, "## Iterations\n");
     let _ = writeln!(out, "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |");
     let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
@@ -242,4 +250,42 @@ pub fn markdown(r: &TuningReport) -> String {
 
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
+}
+
+/// One SVG chart of the report, named for its file (`<name>.svg`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chart {
+    pub name: String,
+    pub title: String,
+    pub svg: String,
+}
+
+/// Charts over iterations: net_bps, risk_ratio, adverse and slippage p95, and each
+/// parameter, with freeze / cooldown / oscillation / panic-revert events marked.
+pub fn charts(r: &TuningReport) -> Vec<Chart> {
+    use crate::chart::{line_chart, marker_color, Marker};
+    let markers: Vec<Marker> = r
+        .guard_events
+        .iter()
+        .filter(|e| matches!(e.guard.as_str(), "freeze" | "cooldown_start" | "panic_revert" | "oscillation"))
+        .map(|e| Marker { iteration: e.iteration, label: e.guard.clone(), color: marker_color(&e.guard) })
+        .collect();
+    let mut out = Vec::new();
+    let mut add = |name: &str, title: &str, unit: &str, values: Vec<f64>| {
+        out.push(Chart {
+            name: name.to_string(),
+            title: title.to_string(),
+            svg: line_chart(title, unit, &values, &markers),
+        });
+    };
+    add("net_bps", "net edge", "bps", r.rows.iter().map(|x| x.net_bps).collect());
+    add("risk_ratio", "risk ratio", "risk blocks / all blocks", r.rows.iter().map(|x| x.risk_ratio).collect());
+    add("adverse_p95", "adverse selection p95", "bps", r.rows.iter().map(|x| x.adverse_p95).collect());
+    add("slippage_p95", "slippage p95", "bps", r.rows.iter().map(|x| x.slippage_p95).collect());
+    for spec in crate::params::APPLY_BOUNDS.iter() {
+        let values = r.rows.iter().map(|x| x.overrides.get(spec.name).unwrap_or(0.0)).collect();
+        add(spec.name, spec.name, "parameter in force", values);
+    }
+    out
 }

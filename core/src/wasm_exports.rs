@@ -81,3 +81,8 @@ pub extern "C" fn mmsoak_report(ptr: *const u8, len: u32) -> *mut u8 {
 pub extern "C" fn mmsoak_markdown(ptr: *const u8, len: u32) -> *mut u8 {
     call("markdown", ptr, len)
 }
+
+#[no_mangle]
+pub extern "C" fn mmsoak_charts(ptr: *const u8, len: u32) -> *mut u8 {
+    call("charts", ptr, len)
+}

@@ -2,10 +2,11 @@
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
 use mmsoak_core::abi::{
-    self, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest, StepResponse,
+    self, ChartsRequest, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest,
+    StepResponse,
 };
 use mmsoak_core::edge::EdgeReport;
-use mmsoak_core::report::{EngineRecord, TuningReport};
+use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
 use mmsoak_core::soak::SoakState;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -60,7 +61,11 @@ impl Engine {
         self.call("report", req)
     }
 
-    pub fn markdown(&mut self, report: &TuningReport) -> Result<String, EngineError> {
-        self.call("markdown", &MarkdownRequest { report: report.clone() })
+    pub fn markdown(&mut self, report: &TuningReport, charts_dir: Option<&str>) -> Result<String, EngineError> {
+        self.call("markdown", &MarkdownRequest { report: report.clone(), charts_dir: charts_dir.map(Into::into) })
+    }
+
+    pub fn charts(&mut self, report: &TuningReport) -> Result<Vec<Chart>, EngineError> {
+        self.call("charts", &ChartsRequest { report: report.clone() })
     }
 }
