@@ -50,9 +50,9 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
     let x = |i: f64| LEFT + (i - 1.0) / ((n as f64 - 1.0).max(1.0)) * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
     let mut s = String::new();
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"11\">"
     );
     let _ = writeln!(s, "<title>{}</title>", esc(title));
     let _ = writeln!(s, "<rect width=\"{W}\" height=\"{H}\" fill=\"#ffffff\"/>");
