@@ -46,7 +46,7 @@ pub const APPLY_BOUNDS: [ParamSpec; 7] = [
     ParamSpec { name: "max_delta_ratio", min: 0.05, max: 0.60, max_step: 0.05, max_per_hour: 0.10, integer: false },
     ParamSpec { name: "concurrency_limit", min: 2.0, max: 8.0, max_step: 1.0, max_per_hour: 2.0, integer: true },
     ParamSpec { name: "tail_age_ms", min: 200.0, max: 5000.0, max_step: 250.0, max_per_hour: 1000.0, integer: true },
-    ParamSpec { name: "inventory_skew", min: 0.0, max: 1.0, max_step: 0.15, max_per_hour: 0.3, integer: false },
+    ParamSpec { name: "inventory_skew", min: 0.0, max: 1.0, max_step: 0.25, max_per_hour: 0.5, integer: false },
 ];
 
 pub fn spec(name: &str) -> Option<&'static ParamSpec> {

@@ -41,8 +41,8 @@ pub struct TuningState {
     /// Changes applied within the last hour of soak time (velocity guard).
     pub recent_changes: Vec<AppliedChange>,
     /// Parameters in force the last time the soak was in trouble (AGGRESSIVE or
-    /// MODERATE zone, or a WARN or FAIL verdict); NORMALIZE does not walk back past
-    /// halfway to them.
+    /// MODERATE zone, or a WARN or FAIL verdict); NORMALIZE keeps one full step
+    /// away from them.
     pub risk_memory: Option<Params>,
 }
 

@@ -121,12 +121,16 @@ pub fn propose(
                 continue;
             };
             let mut target = base;
-            // Never walk back past halfway to where risk last broke out: the baseline
-            // may be exactly what was too risky.
+            // Keep a full step of margin from where trouble last broke out: the
+            // baseline may be exactly what was too risky.
             if let Some(risky) = risk_memory.and_then(|m| m.get(spec.name)) {
                 let toward_risky = (risky - cur) * (base - cur) > 0.0;
-                if toward_risky && (base - cur).abs() > (risky - cur).abs() / 2.0 {
-                    target = cur + (risky - cur) / 2.0;
+                if toward_risky {
+                    let floor = risky + (cur - risky).signum() * spec.max_step;
+                    let past_floor = (floor - cur) * (base - floor) <= 0.0 || (base - cur).abs() > (floor - cur).abs();
+                    if past_floor {
+                        target = if (floor - cur) * (base - cur) > 0.0 { floor } else { cur };
+                    }
                 }
             }
             let gap = target - cur;
