@@ -9,7 +9,6 @@ use std::path::Path;
 
 const STABLE: &str = r#"{"net_bps": 3.0, "risk_ratio": 0.10, "adverse_p95": 1.0}"#;
 const RISKY: &str = r#"{"net_bps": 3.0, "risk_ratio": 0.45, "adverse_p95": 1.0}"#;
-const THIN_EDGE: &str = r#"{"net_bps": 1.5, "risk_ratio": 0.36, "adverse_p95": 1.0}"#;
 const FAILING: &str = r#"{"net_bps": 0.5, "risk_ratio": 0.20, "adverse_p95": 1.0}"#;
 
 /// Runs a soak over recorded KPI lines; returns the out dir.
@@ -234,4 +233,36 @@ fn auto_tune_rescues_an_aggressive_bot_in_a_volatile_market() {
     }
     assert!(held >= 18, "tuned runs that reached and held PASS/WARN: {held} of 20");
     assert!(untuned_fails > 20 * 24 / 2, "untuned FAIL iterations: {untuned_fails} of 480");
+}
+
+/// Re-running a finished soak's last step — here `--resume` on a completed run,
+/// 100 times — re-applies nothing: overrides, state and summaries stay byte-identical.
+#[test]
+fn resuming_a_finished_run_100_times_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    run_ok(&[
+        "run",
+        "--iterations",
+        "4",
+        "--auto-tune",
+        "--profile",
+        "aggressive",
+        "--regime",
+        "volatile",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let files = [
+        "runtime_overrides.json",
+        "latest/TUNING_STATE.json",
+        "latest/ITER_SUMMARY_4.json",
+        "latest/TUNING_REPORT.json",
+    ];
+    let before: Vec<Vec<u8>> = files.iter().map(|f| common::read(out.join(f))).collect();
+    for _ in 0..100 {
+        run_ok(&["run", "--resume", "--out", out.to_str().unwrap()]);
+    }
+    let after: Vec<Vec<u8>> = files.iter().map(|f| common::read(out.join(f))).collect();
+    assert!(before == after, "a resumed, finished run changed its artifacts");
 }

@@ -315,3 +315,24 @@ fn malformed_configuration_and_state_are_refused_without_touching_anything() {
         );
     }
 }
+
+#[test]
+fn old_run_snapshots_are_compressed_and_size_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[retention]\ncompress_after_days = 0\nwarn_total_mb = 0\n").unwrap();
+    run_ok(&["run", "--iterations", "2", "--out", out.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    run_ok(&["run", "--iterations", "2", "--out", out.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    // The first run was moved to runs/ and, older than 0 days, compressed.
+    let o = run_ok(&["artifacts", "rotate", "--out", out.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(stdout.contains("above the 0 MB limit"), "{stdout}");
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].to_string_lossy().ends_with(".tar.gz"), "{runs:?}");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(&runs[0]).unwrap()));
+    let names: Vec<String> =
+        archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().to_string()).collect();
+    assert!(names.iter().any(|n| n.ends_with("ITER_SUMMARY_2.json")), "{names:?}");
+}

@@ -57,32 +57,23 @@ fn call(name: &str, ptr: *const u8, len: u32) -> *mut u8 {
     }
 }
 
-#[no_mangle]
-pub extern "C" fn mmsoak_simulate(ptr: *const u8, len: u32) -> *mut u8 {
-    call("simulate", ptr, len)
+/// One `mmsoak_<call>(ptr, len) -> ptr` export per ABI call.
+macro_rules! exports {
+    ($($export:ident => $call:literal),* $(,)?) => {
+        $(
+            #[no_mangle]
+            pub extern "C" fn $export(ptr: *const u8, len: u32) -> *mut u8 {
+                call($call, ptr, len)
+            }
+        )*
+    };
 }
 
-#[no_mangle]
-pub extern "C" fn mmsoak_init(ptr: *const u8, len: u32) -> *mut u8 {
-    call("init", ptr, len)
-}
-
-#[no_mangle]
-pub extern "C" fn mmsoak_step(ptr: *const u8, len: u32) -> *mut u8 {
-    call("step", ptr, len)
-}
-
-#[no_mangle]
-pub extern "C" fn mmsoak_report(ptr: *const u8, len: u32) -> *mut u8 {
-    call("report", ptr, len)
-}
-
-#[no_mangle]
-pub extern "C" fn mmsoak_markdown(ptr: *const u8, len: u32) -> *mut u8 {
-    call("markdown", ptr, len)
-}
-
-#[no_mangle]
-pub extern "C" fn mmsoak_charts(ptr: *const u8, len: u32) -> *mut u8 {
-    call("charts", ptr, len)
+exports! {
+    mmsoak_simulate => "simulate",
+    mmsoak_init => "init",
+    mmsoak_step => "step",
+    mmsoak_report => "report",
+    mmsoak_markdown => "markdown",
+    mmsoak_charts => "charts",
 }
