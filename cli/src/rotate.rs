@@ -51,14 +51,6 @@ pub fn read_history(latest: &Path) -> Result<Vec<IterSummary>> {
     Ok(out)
 }
 
-fn dir_size(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path).map(|d| d.flatten().map(|e| dir_size(&e.path())).sum()).unwrap_or(0)
-}
-
 /// Applies the retention policy to `out`; returns one line per action taken.
 pub fn rotate(out: &Path, r: &Retention) -> Result<Vec<String>> {
     let mut done = Vec::new();
@@ -113,7 +105,7 @@ pub fn rotate(out: &Path, r: &Retention) -> Result<Vec<String>> {
             }
         }
     }
-    let total = dir_size(out);
+    let total = crate::resources::dir_bytes(out);
     if total > r.warn_total_mb * 1024 * 1024 {
         done.push(format!(
             "warning: {} holds {} MB, above the {} MB limit (retention.warn_total_mb)",
