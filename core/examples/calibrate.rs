@@ -3,33 +3,16 @@
 use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime};
 use mmsoak_core::params::Params;
 
+/// A shipped profile (every profile file is a full parameter set).
+fn profile(text: &str) -> Params {
+    serde_json::from_str(text).expect("profile is a full parameter set")
+}
+
 fn main() {
     let profiles = [
-        ("steady", Params::default()),
-        (
-            "ultra",
-            Params {
-                base_spread_bps: 12.0,
-                min_interval_ms: 120,
-                impact_cap_ratio: 0.06,
-                max_delta_ratio: 0.2,
-                concurrency_limit: 2,
-                tail_age_ms: 2500,
-                inventory_skew: 0.7,
-            },
-        ),
-        (
-            "aggr",
-            Params {
-                base_spread_bps: 3.0,
-                min_interval_ms: 25,
-                impact_cap_ratio: 0.4,
-                max_delta_ratio: 0.55,
-                concurrency_limit: 6,
-                tail_age_ms: 500,
-                inventory_skew: 0.1,
-            },
-        ),
+        ("steady", profile(include_str!("../../profiles/steady_safe.json"))),
+        ("ultra", profile(include_str!("../../profiles/ultra_safe.json"))),
+        ("aggr", profile(include_str!("../../profiles/aggressive.json"))),
     ];
     for regime in Regime::ALL {
         for (name, p) in &profiles {

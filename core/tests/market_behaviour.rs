@@ -6,16 +6,10 @@ use mmsoak_core::market::{minute_returns, simulate_iteration, MarketConfig, Regi
 use mmsoak_core::params::Params;
 use mmsoak_core::stats::{autocorrelation, excess_kurtosis, mean};
 
+/// The shipped `aggressive` profile.
 fn aggressive() -> Params {
-    Params {
-        base_spread_bps: 3.0,
-        min_interval_ms: 25,
-        impact_cap_ratio: 0.4,
-        max_delta_ratio: 0.55,
-        concurrency_limit: 6,
-        tail_age_ms: 500,
-        inventory_skew: 0.1,
-    }
+    serde_json::from_str(include_str!("../../profiles/aggressive.json"))
+        .expect("profiles/aggressive.json is a full parameter set")
 }
 
 /// Runs `iterations` iterations of one configuration over several seeds.
