@@ -145,8 +145,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_within_bounds() {
+    fn defaults_are_within_bounds_and_are_the_steady_safe_profile() {
         assert!(Params::default().out_of_bounds().is_empty());
+        let steady: Params = serde_json::from_str(include_str!("../../profiles/steady_safe.json")).unwrap();
+        assert_eq!(steady, Params::default());
     }
 
     #[test]
