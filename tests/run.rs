@@ -153,8 +153,10 @@ fn replay_of_real_bitstamp_bars_runs_end_to_end() {
     let data = shared_data("btcusd_bitstamp_1min_a.csv");
     soak(&out, &["--source", "replay", "--data", data.to_str().unwrap(), "--iterations", "24", "--auto-tune"]);
     let first = json(out.join("latest/ITER_SUMMARY_1.json"));
-    // The first bar opens at 102228 USD: the mid comes from the data.
-    assert_eq!(first["edge"]["mid_start"], 102228.0);
+    // The mid comes from the data: the first iteration starts at the first bar's open.
+    let csv = std::fs::read_to_string(&data).unwrap();
+    let first_open: f64 = csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
+    assert_eq!(first["edge"]["mid_start"].as_f64().unwrap(), first_open);
     let report = json(out.join("latest/TUNING_REPORT.json"));
     assert_eq!(report["settings"]["source"], "replay");
     assert_eq!(report["rows"].as_array().unwrap().len(), 24);
