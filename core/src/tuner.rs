@@ -126,11 +126,12 @@ pub fn propose(
             if let Some(risky) = risk_memory.and_then(|m| m.get(spec.name)) {
                 let toward_risky = (risky - cur) * (base - cur) > 0.0;
                 if toward_risky {
+                    // Move toward the baseline by at most the room left before the floor,
+                    // and never past the baseline itself.
                     let floor = risky + (cur - risky).signum() * spec.max_step;
-                    let past_floor = (floor - cur) * (base - floor) <= 0.0 || (base - cur).abs() > (floor - cur).abs();
-                    if past_floor {
-                        target = if (floor - cur) * (base - cur) > 0.0 { floor } else { cur };
-                    }
+                    let toward = (base - cur).signum();
+                    let room = ((floor - cur) * toward).clamp(0.0, (base - cur).abs());
+                    target = cur + toward * room;
                 }
             }
             let gap = target - cur;
@@ -141,4 +142,41 @@ pub fn propose(
         }
     }
     (z, p.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edge::KpiObservation;
+
+    fn calm() -> EdgeReport {
+        KpiObservation { net_bps: 3.0, risk_ratio: 0.1, adverse_p95: 1.0, slippage_p95: 0.0, fills: 100, blocks: None }
+            .into_report(1)
+    }
+
+    #[test]
+    fn normalize_stops_at_the_baseline_even_when_the_trouble_floor_lies_beyond_it() {
+        // Spread 10, baseline 9, trouble at 5 (floor 7): NORMALIZE may go down to 9, not toward 7.
+        let current = Params { base_spread_bps: 10.0, ..Params::default() };
+        let baseline = Params { base_spread_bps: 9.0, ..Params::default() };
+        let risky = Params { base_spread_bps: 5.0, ..Params::default() };
+        let near = Params { base_spread_bps: 9.2, ..Params::default() };
+        let (_, p) = propose(&calm(), &near, &baseline, true, Some(&risky));
+        assert_eq!(p.deltas.get("base_spread_bps"), Some(&-0.2));
+        let (_, p) = propose(&calm(), &current, &baseline, true, Some(&risky));
+        assert_eq!(p.deltas.get("base_spread_bps"), Some(&-0.5));
+    }
+
+    #[test]
+    fn normalize_keeps_a_full_step_from_the_trouble_point() {
+        // Spread 11, baseline 3, trouble at 8 (floor 10): one step of room, 0.5 per iteration.
+        let current = Params { base_spread_bps: 11.0, ..Params::default() };
+        let baseline = Params { base_spread_bps: 3.0, ..Params::default() };
+        let risky = Params { base_spread_bps: 8.0, ..Params::default() };
+        let (_, p) = propose(&calm(), &current, &baseline, true, Some(&risky));
+        assert_eq!(p.deltas.get("base_spread_bps"), Some(&-0.5));
+        let at_floor = Params { base_spread_bps: 10.0, ..Params::default() };
+        let (_, p) = propose(&calm(), &at_floor, &baseline, true, Some(&risky));
+        assert_eq!(p.deltas.get("base_spread_bps"), None);
+    }
 }
