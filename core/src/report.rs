@@ -202,8 +202,8 @@ pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
     }
     if let Some(dir) = charts_dir {
         let _ = writeln!(out, "## Charts\n\nDashed lines mark guard events: blue freeze, amber cooldown, purple oscillation, red panic revert.\n");
-        for c in charts(r) {
-            let _ = writeln!(out, "![{}]({dir}/{}.svg)\n", c.title, c.name);
+        for (name, title, _, _) in chart_series(r) {
+            let _ = writeln!(out, "![{title}]({dir}/{name}.svg)\n");
         }
     }
     let _ = writeln!(out, "## Iterations\n");
@@ -271,21 +271,29 @@ pub fn charts(r: &TuningReport) -> Vec<Chart> {
         .filter(|e| matches!(e.guard.as_str(), "freeze" | "cooldown_start" | "panic_revert" | "oscillation"))
         .map(|e| Marker { iteration: e.iteration, label: e.guard.clone(), color: marker_color(&e.guard) })
         .collect();
-    let mut out = Vec::new();
-    let mut add = |name: &str, title: &str, unit: &str, values: Vec<f64>| {
-        out.push(Chart {
+    chart_series(r)
+        .into_iter()
+        .map(|(name, title, unit, values)| Chart {
             name: name.to_string(),
             title: title.to_string(),
             svg: line_chart(title, unit, &values, &markers),
-        });
-    };
-    add("net_bps", "net edge", "bps", r.rows.iter().map(|x| x.net_bps).collect());
-    add("risk_ratio", "risk ratio", "risk blocks / all blocks", r.rows.iter().map(|x| x.risk_ratio).collect());
-    add("adverse_p95", "adverse selection p95", "bps", r.rows.iter().map(|x| x.adverse_p95).collect());
-    add("slippage_p95", "slippage p95", "bps", r.rows.iter().map(|x| x.slippage_p95).collect());
+        })
+        .collect()
+}
+
+/// (file name, title, unit, values) of each chart: what the Markdown links to and
+/// what [`charts`] draws.
+fn chart_series(r: &TuningReport) -> Vec<(&'static str, &'static str, &'static str, Vec<f64>)> {
+    let column = |f: fn(&ReportRow) -> f64| r.rows.iter().map(f).collect::<Vec<f64>>();
+    let mut out = vec![
+        ("net_bps", "net edge", "bps", column(|x| x.net_bps)),
+        ("risk_ratio", "risk ratio", "risk blocks / all blocks", column(|x| x.risk_ratio)),
+        ("adverse_p95", "adverse selection p95", "bps", column(|x| x.adverse_p95)),
+        ("slippage_p95", "slippage p95", "bps", column(|x| x.slippage_p95)),
+    ];
     for spec in crate::params::APPLY_BOUNDS.iter() {
         let values = r.rows.iter().map(|x| x.overrides.get(spec.name).unwrap_or(0.0)).collect();
-        add(spec.name, spec.name, "parameter in force", values);
+        out.push((spec.name, spec.name, "parameter in force", values));
     }
     out
 }

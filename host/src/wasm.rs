@@ -5,11 +5,12 @@ use std::collections::HashMap;
 
 use mmsoak_core::abi::{ABI_VERSION, CALLS};
 use mmsoak_core::report::EngineRecord;
+use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, Instance, Memory, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
 
 use crate::cache::{CacheOutcome, ModuleCache};
 use crate::engine::CoreRuntime;
-use crate::{core_wasm_sha256, EngineError};
+use crate::EngineError;
 
 /// Version of the wasmtime crate this host links, as Cargo.lock pins it.
 pub const WASMTIME_VERSION: &str = env!("MMSOAK_WASMTIME_VERSION");
@@ -81,21 +82,20 @@ impl WasmRuntime {
         for name in CALLS {
             calls.insert(name, typed(&instance, &mut store, &format!("mmsoak_{name}"))?);
         }
-        Ok(WasmRuntime { store, memory, alloc, dealloc, calls, cache_outcome, sha256: core_wasm_sha256_of(wasm) })
+        Ok(WasmRuntime {
+            store,
+            memory,
+            alloc,
+            dealloc,
+            calls,
+            cache_outcome,
+            sha256: hex::encode(Sha256::digest(wasm)),
+        })
     }
 
     /// Whether the compiled module came from the on-disk cache.
     pub fn cache_outcome(&self) -> CacheOutcome {
         self.cache_outcome
-    }
-}
-
-fn core_wasm_sha256_of(wasm: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    if wasm == crate::CORE_WASM {
-        core_wasm_sha256()
-    } else {
-        hex::encode(Sha256::digest(wasm))
     }
 }
 
