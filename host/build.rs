@@ -42,6 +42,8 @@ fn main() {
             "mmsoak-core",
             "--lib",
             "--release",
+            "--features",
+            "wasm-exports",
             "--crate-type",
             "cdylib",
             "--target",

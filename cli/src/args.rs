@@ -167,4 +167,8 @@ pub struct RunArgs {
     /// (Mann-Whitney U) in TUNING_REPORT and the Markdown report.
     #[arg(long)]
     pub compare_baseline: bool,
+    /// A tuning policy plugin (.wasm, policy ABI v1) proposing the deltas in place of
+    /// the built-in tuner; the guards still apply. Needs `--auto-tune`.
+    #[arg(long, value_name = "FILE.wasm", requires = "auto_tune")]
+    pub policy: Option<PathBuf>,
 }

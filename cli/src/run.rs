@@ -11,9 +11,10 @@ use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::kpi::{hard_gate, KpiThresholds};
 use mmsoak_core::market::{Bar, MarketConfig, Regime};
 use mmsoak_core::params::Params;
-use mmsoak_core::report::RunSettings;
+use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
+use mmsoak_core::report::{PolicyRecord, RunSettings};
 use mmsoak_core::soak::{IterSummary, SoakConfig, SoakState};
-use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
+use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, PolicyLimits, PolicyPlugin};
 use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
@@ -36,6 +37,8 @@ pub struct RunPlan {
     pub retention: Retention,
     /// `--resume`: the interrupted run's progress, read and checked up front.
     pub resumed: Option<Progress>,
+    /// `--policy`: the plugin, loaded and checked up front.
+    pub policy: Option<PolicyPlugin>,
 }
 
 /// How far an interrupted run got. No state yet means it stopped before its first
@@ -103,6 +106,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         format!("unknown --regime {:?}: choose one of {}", record.settings.regime, names.join(", "))
     })?;
     let observations = observations(&record.settings, record.settings.iterations)?;
+    let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
     Ok(RunPlan {
         resumed,
@@ -119,7 +123,24 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         hard_gate: args.fail_on.map(|_| (args.fail_window as usize, args.fail_max as usize)),
         retention,
         record,
+        policy,
     })
+}
+
+/// Loads the run's policy plugin. On `--resume` the file must still hold the bytes
+/// the run started with, or the resumed iterations would not be the same run.
+fn load_policy(record: Option<&PolicyRecord>) -> Result<Option<PolicyPlugin>> {
+    let Some(record) = record else { return Ok(None) };
+    let plugin = PolicyPlugin::load(Path::new(&record.file), PolicyLimits::default())?;
+    if !record.sha256.is_empty() && plugin.sha256() != record.sha256 {
+        bail!(
+            "policy plugin {}: its bytes changed since the run started (sha256 {} now, {} recorded)",
+            record.file,
+            plugin.sha256(),
+            record.sha256
+        );
+    }
+    Ok(Some(plugin))
 }
 
 fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
@@ -154,6 +175,17 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         iterations: eff.iterations.value,
         auto_tune: eff.auto_tune.value,
         iteration_seconds: ITERATION_SECONDS,
+        policy: match &args.policy {
+            None => None,
+            Some(path) => {
+                let plugin = PolicyPlugin::load(path, PolicyLimits::default())?;
+                Some(PolicyRecord {
+                    file: path.display().to_string(),
+                    sha256: plugin.sha256().to_string(),
+                    abi_version: POLICY_ABI_VERSION,
+                })
+            }
+        },
     };
     let record = RunRecord {
         settings,
@@ -230,13 +262,14 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let mut engine = open_engine(plan.engine, &cache).context("starting the core engine")?;
     let resumed = plan.resumed.take();
     let s = &plan.record.settings;
-    let (summaries, state) = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed).await?;
+    let mut policy = plan.policy.take();
+    let (summaries, state) = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut()).await?;
     let baseline = if plan.record.compare_baseline {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
             plan.out.join("baseline").display()
         );
-        soak(&mut engine, &plan, &plan.out.join("baseline"), false, None).await?.0
+        soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None).await?.0
     } else {
         Vec::new()
     };
@@ -321,6 +354,7 @@ async fn soak(
     out: &Path,
     auto_tune: bool,
     resumed: Option<Progress>,
+    mut policy: Option<&mut PolicyPlugin>,
 ) -> Result<(Vec<IterSummary>, SoakState)> {
     let s = &plan.record.settings;
     let mut market = MarketConfig { regime: plan.regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new() };
@@ -366,7 +400,16 @@ async fn soak(
             }
         };
         let previous = state.clone();
-        let resp = engine.step(&StepRequest { state, observation: edge })?;
+        let outcome = policy.as_deref_mut().filter(|_| auto_tune).map(|plugin| {
+            match plugin.propose(&policy::request(&state, &edge)) {
+                Ok(response) => PolicyOutcome::Proposal(response),
+                Err(failure) => {
+                    eprintln!("mmsoak: iteration {i}: policy plugin failed: {failure}");
+                    PolicyOutcome::Failed(format!("policy plugin failed: {failure}"))
+                }
+            }
+        });
+        let resp = engine.step(&StepRequest { state, observation: edge, policy: outcome })?;
         state = resp.state;
         let summary = resp.summary;
         // Order matters for crash safety: the summary first, then the state that says it

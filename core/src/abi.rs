@@ -10,6 +10,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::edge::EdgeReport;
 use crate::market::{simulate_iteration, MarketConfig};
 use crate::params::Params;
+use crate::policy::PolicyOutcome;
 use crate::report::{self, EngineRecord, RunSettings, TuningReport};
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
@@ -40,6 +41,10 @@ pub struct InitRequest {
 pub struct StepRequest {
     pub state: SoakState,
     pub observation: EdgeReport,
+    /// What a `--policy` plugin proposed for this observation (the built-in tuner
+    /// decides when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyOutcome>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,7 +149,7 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
         ),
         "init" => respond(decode::<InitRequest>(input).map(|r| soak::init(r.config, r.baseline))),
         "step" => respond(decode::<StepRequest>(input).map(|r| {
-            let (state, summary) = soak::step(r.state, &r.observation);
+            let (state, summary) = soak::step_with_policy(r.state, &r.observation, r.policy.as_ref());
             StepResponse { state, summary }
         })),
         "report" => respond(

@@ -13,11 +13,12 @@ pub mod judge;
 pub mod kpi;
 pub mod market;
 pub mod params;
+pub mod policy;
 pub mod report;
 pub mod rng;
 pub mod soak;
 pub mod stats;
 pub mod tuner;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "wasm-exports"))]
 mod wasm_exports;

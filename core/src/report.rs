@@ -41,6 +41,18 @@ pub struct RunSettings {
     pub iterations: u32,
     pub auto_tune: bool,
     pub iteration_seconds: u32,
+    /// The `--policy` plugin that replaced the built-in tuner, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyRecord>,
+}
+
+/// Identity of a policy plugin: where it was loaded from and its exact bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRecord {
+    pub file: String,
+    pub sha256: String,
+    pub abi_version: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,8 @@ use crate::edge::{round6, EdgeReport};
 use crate::guards::{self, AppliedChange, GuardEvent};
 use crate::kpi::{self, KpiThresholds, KpiVerdict};
 use crate::params::Params;
-use crate::tuner::{self, Zone};
+use crate::policy::{self, PolicyOutcome, POLICY_FAIL_REVERT};
+use crate::tuner::{self, Proposal, Zone};
 
 /// Settings fixed for the whole soak.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +45,13 @@ pub struct TuningState {
     /// MODERATE zone, or a WARN or FAIL verdict); NORMALIZE keeps one full step
     /// away from them.
     pub risk_memory: Option<Params>,
+    /// Consecutive iterations a `--policy` plugin failed (absent without a plugin).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub policy_fail_streak: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +134,19 @@ pub fn validate(state: &mut SoakState) -> Vec<GuardEvent> {
 /// Guard order: validation → KPI verdict → panic revert → stability/freeze →
 /// auto-tune off → proposal → final iteration → cooldown → freeze → oscillation →
 /// velocity → idempotency → apply (bounds) → cooldown start.
-pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary) {
+pub fn step(state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary) {
+    step_with_policy(state, edge, None)
+}
+
+/// [`step`], with the proposal coming from a policy plugin instead of the built-in
+/// tuner when `policy` is given. The guards are the same either way; a failed
+/// policy skips the iteration, and [`POLICY_FAIL_REVERT`] failures in a row revert
+/// to the safe profile.
+pub fn step_with_policy(
+    mut state: SoakState,
+    edge: &EdgeReport,
+    policy: Option<&PolicyOutcome>,
+) -> (SoakState, IterSummary) {
     let i = state.iteration + 1;
     let mut events = validate(&mut state);
     let in_force = state.overrides.clone();
@@ -167,6 +187,7 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
         ));
         t.fail_streak = 0;
         t.stable_streak = 0;
+        t.policy_fail_streak = 0;
         next = cfg.safe_params.clone();
         decision.skipped_reason = Some("panic_revert".into());
         decision.deltas = diff(&in_force, &next);
@@ -186,88 +207,122 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
                 ),
             ));
         }
-        let (zone, proposal) = tuner::propose(
-            edge,
-            &in_force,
-            &state.baseline,
-            t.stable_streak >= guards::FREEZE_AFTER_STABLE,
-            t.risk_memory.as_ref(),
-        );
+        let proposed = match policy {
+            None => Ok(tuner::propose(
+                edge,
+                &in_force,
+                &state.baseline,
+                t.stable_streak >= guards::FREEZE_AFTER_STABLE,
+                t.risk_memory.as_ref(),
+            )),
+            Some(outcome) => policy_proposal(i, outcome, edge.risk_ratio, &mut events),
+        };
+        let zone = tuner::zone(edge.risk_ratio);
         if matches!(zone, Zone::Aggressive | Zone::Moderate) || matches!(verdict, KpiVerdict::Warn | KpiVerdict::Fail) {
             t.risk_memory = Some(in_force.clone());
         }
-        decision.zone = Some(zone);
-        decision.proposed = proposal.deltas.clone();
-        decision.reasons = proposal.reasons;
-        let mut deltas = proposal.deltas;
-        let mut skipped: Vec<String> = Vec::new();
-        if deltas.is_empty() {
-            skipped.push("no_change_needed".into());
-        } else if i >= cfg.total_iterations {
-            events.push(GuardEvent::new(i, "final_iteration", None, "no deltas on the final iteration".into()));
-            skipped.push("final_iteration".into());
-            deltas.clear();
-        } else if i <= t.cooldown_until_iter {
-            events.push(GuardEvent::new(
-                i,
-                "cooldown_active",
-                None,
-                format!("cooling down until iteration {}", t.cooldown_until_iter),
-            ));
-            skipped.push("cooldown_active".into());
-            deltas.clear();
-        } else {
-            for (ev_list, reason) in [
-                (guards::apply_freeze(i, t.frozen_until_iter, &mut deltas), "frozen"),
-                (guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas), "oscillation"),
-                (
-                    guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas),
-                    "velocity_exceeded",
-                ),
-            ] {
-                if !ev_list.is_empty() {
-                    skipped.push(reason.into());
-                    events.extend(ev_list);
+        match proposed {
+            Err(reason) => {
+                t.policy_fail_streak += 1;
+                events.push(GuardEvent::new(i, "policy_error", None, reason));
+                decision.zone = Some(zone);
+                if t.policy_fail_streak >= POLICY_FAIL_REVERT {
+                    events.push(GuardEvent::new(
+                        i,
+                        "policy_revert",
+                        None,
+                        format!("{} policy failures in a row: reverted to the safe profile", t.policy_fail_streak),
+                    ));
+                    t.policy_fail_streak = 0;
+                    next = cfg.safe_params.clone();
+                    decision.deltas = diff(&in_force, &next);
+                    decision.applied = !decision.deltas.is_empty();
+                    decision.skipped_reason = Some("policy_revert".into());
+                } else {
+                    decision.skipped_reason = Some("policy_error".into());
                 }
             }
-            if !deltas.is_empty() {
-                let sig = guards::signature(i, &deltas);
-                if t.last_applied_signature.as_deref() == Some(sig.as_str()) {
-                    events.push(GuardEvent::new(i, "idempotent", None, format!("decision {sig} already applied")));
-                    skipped.push("idempotent".into());
+            Ok((zone, proposal)) => {
+                t.policy_fail_streak = 0;
+                decision.zone = Some(zone);
+                decision.proposed = proposal.deltas.clone();
+                decision.reasons = proposal.reasons;
+                let mut deltas = proposal.deltas;
+                let mut skipped: Vec<String> = Vec::new();
+                if deltas.is_empty() {
+                    skipped.push("no_change_needed".into());
+                } else if i >= cfg.total_iterations {
+                    events.push(GuardEvent::new(i, "final_iteration", None, "no deltas on the final iteration".into()));
+                    skipped.push("final_iteration".into());
+                    deltas.clear();
+                } else if i <= t.cooldown_until_iter {
+                    events.push(GuardEvent::new(
+                        i,
+                        "cooldown_active",
+                        None,
+                        format!("cooling down until iteration {}", t.cooldown_until_iter),
+                    ));
+                    skipped.push("cooldown_active".into());
                     deltas.clear();
                 } else {
-                    for (name, d) in &deltas {
-                        let now = next.get(name).unwrap_or(0.0);
-                        next.set_clamped(name, now + d);
+                    for (ev_list, reason) in [
+                        (guards::apply_freeze(i, t.frozen_until_iter, &mut deltas), "frozen"),
+                        (guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas), "oscillation"),
+                        (
+                            guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas),
+                            "velocity_exceeded",
+                        ),
+                    ] {
+                        if !ev_list.is_empty() {
+                            skipped.push(reason.into());
+                            events.extend(ev_list);
+                        }
                     }
-                    decision.deltas = diff(&in_force, &next);
-                    decision.signature = Some(sig.clone());
-                    decision.applied = !decision.deltas.is_empty();
-                    if decision.applied {
-                        t.last_applied_signature = Some(sig);
-                        t.applied_count += 1;
-                        let magnitude = guards::normalized_magnitude(&decision.deltas);
-                        if magnitude > guards::COOLDOWN_THRESHOLD {
-                            t.cooldown_until_iter = i + guards::COOLDOWN_ITERATIONS;
+                    if !deltas.is_empty() {
+                        let sig = guards::signature(i, &deltas);
+                        if t.last_applied_signature.as_deref() == Some(sig.as_str()) {
                             events.push(GuardEvent::new(
                                 i,
-                                "cooldown_start",
+                                "idempotent",
                                 None,
-                                format!(
-                                    "normalized delta {} > {}: cooling down until iteration {}",
-                                    round6(magnitude),
-                                    guards::COOLDOWN_THRESHOLD,
-                                    t.cooldown_until_iter
-                                ),
+                                format!("decision {sig} already applied"),
                             ));
+                            skipped.push("idempotent".into());
+                            deltas.clear();
+                        } else {
+                            for (name, d) in &deltas {
+                                let now = next.get(name).unwrap_or(0.0);
+                                next.set_clamped(name, now + d);
+                            }
+                            decision.deltas = diff(&in_force, &next);
+                            decision.signature = Some(sig.clone());
+                            decision.applied = !decision.deltas.is_empty();
+                            if decision.applied {
+                                t.last_applied_signature = Some(sig);
+                                t.applied_count += 1;
+                                let magnitude = guards::normalized_magnitude(&decision.deltas);
+                                if magnitude > guards::COOLDOWN_THRESHOLD {
+                                    t.cooldown_until_iter = i + guards::COOLDOWN_ITERATIONS;
+                                    events.push(GuardEvent::new(
+                                        i,
+                                        "cooldown_start",
+                                        None,
+                                        format!(
+                                            "normalized delta {} > {}: cooling down until iteration {}",
+                                            round6(magnitude),
+                                            guards::COOLDOWN_THRESHOLD,
+                                            t.cooldown_until_iter
+                                        ),
+                                    ));
+                                }
+                            }
                         }
                     }
                 }
+                if !skipped.is_empty() {
+                    decision.skipped_reason = Some(skipped.join(","));
+                }
             }
-        }
-        if !skipped.is_empty() {
-            decision.skipped_reason = Some(skipped.join(","));
         }
     }
 
@@ -301,6 +356,28 @@ pub fn step(mut state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary)
         edge: edge.clone(),
     };
     (state, summary)
+}
+
+/// The proposal a policy's outcome amounts to, or why there is none. Deltas past a
+/// parameter's largest step are capped here (a `step_cap` event each), so the
+/// guards downstream see exactly what the built-in tuner could have proposed.
+fn policy_proposal(
+    i: u32,
+    outcome: &PolicyOutcome,
+    risk_ratio: f64,
+    events: &mut Vec<GuardEvent>,
+) -> Result<(Zone, Proposal), String> {
+    match outcome {
+        PolicyOutcome::Failed(reason) => Err(reason.clone()),
+        PolicyOutcome::Proposal(response) => {
+            let (deltas, capped) = policy::check_response(response).map_err(|e| format!("malformed response: {e}"))?;
+            for (name, detail) in capped {
+                events.push(GuardEvent::new(i, "step_cap", Some(&name), detail));
+            }
+            let reasons = response.reasons.iter().map(|r| format!("policy:{r}")).collect();
+            Ok((tuner::zone(risk_ratio), Proposal { deltas, reasons }))
+        }
+    }
 }
 
 /// Per-parameter change from `a` to `b`, rounded; unchanged parameters omitted.

@@ -1,4 +1,6 @@
-//! Properties of the soak step that must hold for any sequence of KPIs.
+//! Properties of the soak step that must hold for any sequence of KPIs, whether the
+//! built-in tuner or a policy plugin proposes the deltas — including a hostile
+//! plugin proposing anything at all, or failing.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +8,8 @@ use mmsoak_core::edge::{EdgeReport, KpiObservation};
 use mmsoak_core::guards::FREEZE_PARAMS;
 use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::params::{Params, APPLY_BOUNDS};
-use mmsoak_core::soak::{init, step, SoakConfig, SoakState};
+use mmsoak_core::policy::{PolicyOutcome, PolicyResponse};
+use mmsoak_core::soak::{init, step, step_with_policy, SoakConfig, SoakState};
 use proptest::prelude::*;
 
 fn observation() -> impl Strategy<Value = KpiObservation> {
@@ -26,6 +29,25 @@ fn params_in_bounds() -> impl Strategy<Value = Params> {
     })
 }
 
+/// Whatever a plugin might answer: any known parameter moved by any amount (far
+/// past its step and bounds), or a failure.
+fn policy_outcome() -> impl Strategy<Value = PolicyOutcome> {
+    let names: Vec<&'static str> = APPLY_BOUNDS.iter().map(|s| s.name).collect();
+    let deltas = prop::collection::btree_map(prop::sample::select(names), -1000.0f64..1000.0, 0..7);
+    prop_oneof![
+        4 => deltas.prop_map(|d| PolicyOutcome::Proposal(PolicyResponse {
+            deltas: d.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            reasons: vec!["fuzz".into()],
+        })),
+        1 => Just(PolicyOutcome::Failed("trap: wasm trap: unreachable".into())),
+    ]
+}
+
+/// `None`: the built-in tuner; `Some`: one plugin answer per iteration.
+fn tuner() -> impl Strategy<Value = Option<Vec<PolicyOutcome>>> {
+    prop::option::of(prop::collection::vec(policy_outcome(), 60))
+}
+
 fn config(total: u32) -> SoakConfig {
     SoakConfig {
         total_iterations: total,
@@ -42,14 +64,15 @@ struct Trace {
     summaries: Vec<mmsoak_core::soak::IterSummary>,
 }
 
-fn run(baseline: Params, obs: Vec<KpiObservation>) -> Trace {
+fn run(baseline: Params, obs: Vec<KpiObservation>, policy: Option<Vec<PolicyOutcome>>) -> Trace {
     let n = obs.len() as u32;
     let mut state = init(config(n), baseline);
     let mut trace = Trace { before: vec![], after: vec![], summaries: vec![] };
     for (k, o) in obs.into_iter().enumerate() {
         let edge: EdgeReport = o.into_report(k as u32 + 1);
         trace.before.push(state.clone());
-        let (next, summary) = step(state, &edge);
+        let outcome = policy.as_ref().map(|p| &p[k % p.len()]);
+        let (next, summary) = step_with_policy(state, &edge, outcome);
         trace.after.push(next.clone());
         trace.summaries.push(summary);
         state = next;
@@ -57,16 +80,17 @@ fn run(baseline: Params, obs: Vec<KpiObservation>) -> Trace {
     trace
 }
 
+/// The panic revert and the policy-failure revert override every other guard.
 fn panicked(s: &mmsoak_core::soak::IterSummary) -> bool {
-    s.tuning.guards.iter().any(|g| g.guard == "panic_revert")
+    s.tuning.guards.iter().any(|g| g.guard == "panic_revert" || g.guard == "policy_revert")
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
-    fn parameters_never_leave_their_bounds(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..40)) {
-        let t = run(baseline, obs);
+    fn parameters_never_leave_their_bounds(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..40), policy in tuner()) {
+        let t = run(baseline, obs, policy);
         for (s, after) in t.summaries.iter().zip(&t.after) {
             prop_assert!(s.overrides.out_of_bounds().is_empty(), "in force at {}: {:?}", s.iteration, s.overrides);
             prop_assert!(after.overrides.out_of_bounds().is_empty());
@@ -77,8 +101,9 @@ proptest! {
     fn nothing_is_applied_on_the_final_iteration_while_cooling_down_or_to_frozen_params(
         baseline in params_in_bounds(),
         obs in prop::collection::vec(observation(), 2..40),
+        policy in tuner(),
     ) {
-        let t = run(baseline, obs);
+        let t = run(baseline, obs, policy);
         let n = t.summaries.len();
         for (k, s) in t.summaries.iter().enumerate() {
             if panicked(s) {
@@ -102,8 +127,8 @@ proptest! {
     }
 
     #[test]
-    fn velocity_is_never_exceeded(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..60)) {
-        let t = run(baseline, obs);
+    fn velocity_is_never_exceeded(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..60), policy in tuner()) {
+        let t = run(baseline, obs, policy);
         let per_iter: Vec<BTreeMap<String, f64>> =
             t.summaries.iter().map(|s| if panicked(s) { BTreeMap::new() } else { s.tuning.deltas.clone() }).collect();
         for end in 0..per_iter.len() {
@@ -113,6 +138,49 @@ proptest! {
                 prop_assert!(used <= spec.max_per_hour + 1e-9, "{} moved {used} within an hour ending at {}", spec.name, end + 1);
             }
         }
+    }
+
+    #[test]
+    fn a_policy_never_moves_a_parameter_more_than_one_step(
+        baseline in params_in_bounds(),
+        obs in prop::collection::vec(observation(), 1..40),
+        policy in prop::collection::vec(policy_outcome(), 60),
+    ) {
+        let t = run(baseline, obs, Some(policy));
+        for s in t.summaries.iter().filter(|s| !panicked(s)) {
+            for (name, d) in &s.tuning.deltas {
+                let spec = APPLY_BOUNDS.iter().find(|p| p.name == name).unwrap();
+                prop_assert!(d.abs() <= spec.max_step + 1e-9, "{name} moved {d} at {}", s.iteration);
+            }
+        }
+    }
+
+    #[test]
+    fn three_policy_failures_in_a_row_revert_to_the_safe_profile(
+        baseline in params_in_bounds(),
+        obs in prop::collection::vec(observation(), 3..20),
+    ) {
+        let failing = vec![PolicyOutcome::Failed("out_of_fuel: stopped".into())];
+        let t = run(baseline, obs, Some(failing));
+        let mut streak = 0;
+        for s in &t.summaries {
+            let has = |guard: &str| s.tuning.guards.iter().any(|g| g.guard == guard);
+            if has("panic_revert") {
+                streak = 0; // the KPI panic revert already went to the safe profile
+                continue;
+            }
+            prop_assert!(has("policy_error"), "iteration {}: failure not recorded", s.iteration);
+            streak += 1;
+            prop_assert_eq!(has("policy_revert"), streak == 3, "iteration {}", s.iteration);
+            if streak == 3 {
+                streak = 0;
+                prop_assert_eq!(s.tuning.skipped_reason.as_deref(), Some("policy_revert"));
+            } else {
+                prop_assert_eq!(s.tuning.skipped_reason.as_deref(), Some("policy_error"));
+            }
+        }
+        // Whichever revert came first, three iterations in the parameters are the safe profile.
+        prop_assert_eq!(&t.after[2].overrides, &Params::default(), "not on the safe profile after three failures");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Measures (prints, never asserts): book events per second natively and through
 //! wasmtime, a 96-iteration volatile soak through wasmtime, and engine start-up
-//! with and without the compiled-module cache.
+//! with and without the compiled-module cache, and how long the policy sandbox
+//! takes to stop a plugin stuck in an endless loop.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::soak::SoakConfig;
-use mmsoak_host::{Engine, ModuleCache, WasmLimits, WasmRuntime, CORE_WASM};
+use mmsoak_host::{Engine, ModuleCache, PolicyLimits, PolicyPlugin, WasmLimits, WasmRuntime, CORE_WASM};
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
@@ -83,7 +84,7 @@ fn main() {
                     iteration: i,
                 })
                 .expect("simulate");
-            state = engine.step(&StepRequest { state, observation: edge }).expect("step").state;
+            state = engine.step(&StepRequest { state, observation: edge, policy: None }).expect("step").state;
         }
     });
     println!("96-iteration volatile soak through wasmtime (engine only): {:.3} s", soak_t.as_secs_f64());
@@ -101,4 +102,55 @@ fn main() {
         cold.as_secs_f64() * 1e3,
         warm.as_secs_f64() * 1e3
     );
+
+    // The policy sandbox: wall time until fuel stops an endless loop.
+    let endless = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+            (func (export "mmsoak_policy_abi_version") (result i32) (i32.const 1))
+            (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+            (func (export "dealloc") (param i32 i32))
+            (func (export "mmsoak_policy_propose") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 0)))"#,
+    )
+    .expect("valid WAT");
+    let mut plugin = PolicyPlugin::from_bytes(&endless, PolicyLimits::default()).expect("plugin");
+    let edge = simulate_iteration(&params, &market, 1, 1);
+    let state = mmsoak_core::soak::init(
+        SoakConfig {
+            total_iterations: 2,
+            auto_tune: true,
+            iterations_per_hour: 4,
+            thresholds: KpiThresholds::default(),
+            safe_params: Params::default(),
+        },
+        params.clone(),
+    );
+    let request = mmsoak_core::policy::request(&state, &edge);
+    let (stop_t, failure) = best_of(5, || plugin.propose(&request).expect_err("an endless loop must be stopped"));
+    let (worst_t, _) = (0..5).fold((Duration::ZERO, ()), |(w, _), _| {
+        let t = Instant::now();
+        let _ = plugin.propose(&request);
+        (w.max(t.elapsed()), ())
+    });
+    println!(
+        "policy sandbox: endless loop stopped ({}) after {:.1} ms (worst of 5: {:.1} ms), fuel budget {}",
+        failure.kind,
+        stop_t.as_secs_f64() * 1e3,
+        worst_t.as_secs_f64() * 1e3,
+        PolicyLimits::default().fuel_per_call
+    );
+
+    // The example policy, if built: how much of the budget a real policy uses.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-unknown-unknown/release/mmsoak_policy_edge_hunter.wasm");
+    match PolicyPlugin::load(&example, PolicyLimits::default()) {
+        Ok(mut plugin) => {
+            let (t, _) = best_of(5, || plugin.propose(&request).expect("example policy answers"));
+            println!(
+                "example policy: {:.2} ms and {} fuel per call",
+                t.as_secs_f64() * 1e3,
+                plugin.last_fuel_used().unwrap_or(0)
+            );
+        }
+        Err(e) => println!("example policy not measured ({e}); build it with `cargo build --release --target wasm32-unknown-unknown -p mmsoak-policy-edge-hunter`"),
+    }
 }

@@ -6,12 +6,14 @@ mod cache;
 mod engine;
 mod error;
 mod native;
+mod policy;
 mod wasm;
 
 pub use cache::{CacheOutcome, ModuleCache};
 pub use engine::{CoreRuntime, Engine};
 pub use error::EngineError;
 pub use native::NativeRuntime;
+pub use policy::{PolicyFailure, PolicyLimits, PolicyLoadError, PolicyPlugin};
 pub use wasm::{WasmLimits, WasmRuntime, WASMTIME_VERSION};
 
 use sha2::{Digest, Sha256};

@@ -55,3 +55,37 @@ pub fn shared_data(name: &str) -> PathBuf {
     assert!(p.exists(), "test data {} is missing (../shared beside the checkout)", p.display());
     p
 }
+
+/// The example policy plugin (`examples/policy-edge-hunter`) built for wasm32, once
+/// per test binary, into its own target directory (so it never waits on the outer build's lock).
+pub fn example_policy_wasm() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let target_dir = root.join("target/policy-wasm");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .current_dir(&root)
+                .args(["build", "--quiet", "--locked", "--release", "--target", "wasm32-unknown-unknown"])
+                .args(["-p", "mmsoak-policy-edge-hunter", "--target-dir"])
+                .arg(&target_dir)
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env_remove("CARGO_TARGET_DIR")
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the example policy for wasm32 failed");
+            let wasm = target_dir.join("wasm32-unknown-unknown/release/mmsoak_policy_edge_hunter.wasm");
+            assert!(wasm.exists(), "{} missing", wasm.display());
+            wasm
+        })
+        .clone()
+}
+
+/// A policy plugin from WAT text, written into `dir`.
+pub fn wat_plugin(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, wat::parse_str(text).expect("valid WAT")).unwrap();
+    path
+}
