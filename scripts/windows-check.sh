@@ -17,22 +17,27 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/nul
 fi
 rustup target add x86_64-pc-windows-gnu wasm32-unknown-unknown >/dev/null
 
-echo "==> building mmsoak for Linux and for Windows"
+echo "==> building mmsoak for Linux and for Windows, and the example policy plugin"
 cargo build --release --locked -p mmsoak
 cargo build --release --locked -p mmsoak --target x86_64-pc-windows-gnu
+cargo build --release --locked -p mmsoak-policy-edge-hunter --target wasm32-unknown-unknown
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp target/x86_64-pc-windows-gnu/release/mmsoak.exe "$work/"
+cp target/wasm32-unknown-unknown/release/mmsoak_policy_edge_hunter.wasm "$work/policy.wasm"
 # Wine 8 lacks bcryptprimitives!ProcessPrng; a test-only stub forwards to RtlGenRandom.
 x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" scripts/windows/bcryptprimitives_stub.c -ladvapi32
 export WINEDEBUG=-all WINEPREFIX="$work/wineprefix"
 
 fail=0
 cd "$work"
-for case in "7 mixed aggressive" "1 volatile steady_safe" "42 flash_crash ultra_safe" "5 liquidity_gap aggressive"; do
-  read -r seed regime profile <<<"$case"
+# The last case tunes with the example policy plugin (its sandbox runs on each side too).
+for case in "7 mixed aggressive" "1 volatile steady_safe" "42 flash_crash ultra_safe" "5 liquidity_gap aggressive" \
+  "9 volatile aggressive policy.wasm"; do
+  read -r seed regime profile policy <<<"$case"
   args=(run --iterations 8 --auto-tune --seed "$seed" --regime "$regime" --profile "$profile")
+  if [ -n "${policy:-}" ]; then args+=(--policy "$policy"); fi
   "$root/target/release/mmsoak" "${args[@]}" --engine native --out "linux-native-$seed" 2>/dev/null
   "$root/target/release/mmsoak" "${args[@]}" --engine wasm --out "linux-wasm-$seed" 2>/dev/null
   wine "$work/mmsoak.exe" "${args[@]}" --engine wasm --out "windows-wasm-$seed" 2>/dev/null
@@ -52,7 +57,7 @@ PY
     then echo "DIFFERENT: seed $seed: TUNING_REPORT beyond its engine record ($side)"; fail=1; fi
   done
   if grep -rlq $'\r' "windows-wasm-$seed"; then echo "CR bytes in Windows artifacts (seed $seed)"; fail=1; fi
-  echo "seed $seed $regime $profile: linux-native = linux-wasm = windows-wasm"
+  echo "seed $seed $regime $profile ${policy:-}: linux-native = linux-wasm = windows-wasm"
 done
 [ "$fail" = 0 ] && echo "==> all artifacts byte-identical on Linux native, Linux wasmtime and Windows (wine) wasmtime"
 exit "$fail"

@@ -24,6 +24,9 @@ pub enum Command {
     /// Manage artifact directories.
     #[command(subcommand)]
     Artifacts(ArtifactsCommand),
+    /// A reference bot: trades the simulator in real time (or faster), applies
+    /// runtime_overrides.json live, writes EDGE_REPORT.json each iteration.
+    Bot(crate::bot::BotArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +99,9 @@ pub enum Source {
     Replay,
     /// Recorded KPIs (`--data FILE.jsonl`, one observation per line) drive the tuner directly.
     Kpis,
+    /// A live bot: each iteration writes runtime_overrides.json, waits
+    /// SOAK_SLEEP_SECONDS, then reads the bot's EDGE_REPORT.json (`--report`).
+    External,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,4 +177,15 @@ pub struct RunArgs {
     /// the built-in tuner; the guards still apply. Needs `--auto-tune`.
     #[arg(long, value_name = "FILE.wasm", requires = "auto_tune")]
     pub policy: Option<PathBuf>,
+    /// `--source external`: the bot's report [default: <out>/EDGE_REPORT.json].
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// `--source external`: launch and supervise the bot with this shell command
+    /// (it gets MMSOAK_OVERRIDES and MMSOAK_EDGE_REPORT; output goes to latest/bot.log).
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// `--source external`: how long to keep retrying for a fresh, valid report
+    /// before the iteration is INCONCLUSIVE.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub report_timeout: f64,
 }

@@ -1,7 +1,9 @@
 //! The `mmsoak` binary: a thin shell over mmsoak-host and mmsoak-core.
 
 mod args;
+mod bot;
 mod config;
+mod external;
 mod fsutil;
 mod kpis;
 mod market_stats;
@@ -88,6 +90,21 @@ fn main() -> ExitCode {
                 Ok(())
             },
         ),
+        Command::Bot(args) => {
+            let plan = match bot::plan(&args) {
+                Ok(p) => p,
+                Err(e) => return fail(EXIT_BAD_INPUT, &e),
+            };
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(bot::execute(&args, plan)));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(EXIT_RUN_FAILED, &e),
+            }
+        }
         Command::Run(args) => {
             let plan = match run::plan(&args) {
                 Ok(p) => p,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, StepRequest};
+use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, SkipRequest, StepRequest};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::kpi::{hard_gate, KpiThresholds};
 use mmsoak_core::market::{Bar, MarketConfig, Regime};
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
+use crate::external::{self, External, Observation};
 use crate::fsutil::{write_atomic, write_json};
 use crate::{kpis, profiles, replay, resources, rotate};
 
@@ -57,6 +58,12 @@ pub struct RunRecord {
     pub baseline: Params,
     pub thresholds: KpiThresholds,
     pub compare_baseline: bool,
+    /// `--source external --exec`: the bot's command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<String>,
+    /// `--source external`: how long to retry for a usable report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_timeout_ms: Option<u64>,
 }
 
 /// Where each iteration's observation comes from.
@@ -64,6 +71,8 @@ pub enum Observations {
     Simulated,
     Replay(Vec<Bar>),
     Recorded(Vec<EdgeReport>),
+    /// A live bot's EDGE_REPORT.json.
+    External(PathBuf),
 }
 
 /// What a finished run reports back to `main`.
@@ -108,6 +117,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     let observations = observations(&record.settings, record.settings.iterations)?;
     let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
+    let sleep = sleep_from_env(matches!(observations, Observations::External(_)))?;
     Ok(RunPlan {
         resumed,
         regime,
@@ -119,7 +129,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             EngineChoice::Native => EngineKind::Native,
         },
         json: args.json,
-        sleep: sleep_from_env()?,
+        sleep,
         hard_gate: args.fail_on.map(|_| (args.fail_window as usize, args.fail_max as usize)),
         retention,
         record,
@@ -159,9 +169,19 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
     match (source, &args.data) {
         (Source::Replay, None) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
         (Source::Kpis, None) => bail!("--source kpis needs --data FILE (KPI JSON lines)"),
-        (Source::Sim, Some(_)) => bail!("--data is only used with --source replay or kpis"),
+        (Source::Sim | Source::External, Some(_)) => bail!("--data is only used with --source replay or kpis"),
         _ => {}
     }
+    if source != Source::External && (args.exec.is_some() || args.report.is_some()) {
+        bail!("--exec and --report are only used with --source external");
+    }
+    if source == Source::External && args.compare_baseline {
+        bail!("--compare-baseline needs a repeatable market; a live bot's is not (use --source sim or replay)");
+    }
+    if !(args.report_timeout.is_finite() && (0.0..=3600.0).contains(&args.report_timeout)) {
+        bail!("--report-timeout must be between 0 and 3600 seconds, got {}", args.report_timeout);
+    }
+    let out_dir = eff.out.value.clone();
     let settings = RunSettings {
         profile: eff.profile.as_ref().map_or_else(|| "(layered config)".to_string(), |p| p.value.clone()),
         regime: eff.regime.value.clone(),
@@ -169,8 +189,14 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             Source::Sim => "sim".into(),
             Source::Replay => "replay".into(),
             Source::Kpis => "kpis".into(),
+            Source::External => "external".into(),
         },
-        data_file: args.data.as_ref().map(|p| p.display().to_string()),
+        data_file: match source {
+            Source::External => {
+                Some(args.report.clone().unwrap_or_else(|| out_dir.join("EDGE_REPORT.json")).display().to_string())
+            }
+            _ => args.data.as_ref().map(|p| p.display().to_string()),
+        },
         seed: eff.seed.value,
         iterations: eff.iterations.value,
         auto_tune: eff.auto_tune.value,
@@ -192,6 +218,8 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         baseline: eff.params,
         thresholds: eff.thresholds,
         compare_baseline: args.compare_baseline,
+        exec: args.exec.clone(),
+        report_timeout_ms: (source == Source::External).then(|| (args.report_timeout * 1000.0) as u64),
     };
     Ok((record, eff.out.value, eff.retention))
 }
@@ -208,13 +236,16 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
             Observations::Recorded(recorded)
         }
         ("sim", None) => Observations::Simulated,
+        ("external", Some(report)) => Observations::External(report),
         (other, _) => bail!("source {other:?} without its --data file"),
     })
 }
 
-/// `SOAK_SLEEP_SECONDS`: pause between iterations (default 0 with the simulator).
-fn sleep_from_env() -> Result<Duration> {
+/// `SOAK_SLEEP_SECONDS`: pause between iterations (default 0 with the simulator; an
+/// iteration's market time, 900 s, with a live bot).
+fn sleep_from_env(external: bool) -> Result<Duration> {
     match std::env::var("SOAK_SLEEP_SECONDS") {
+        Err(_) if external => Ok(Duration::from_secs(ITERATION_SECONDS as u64)),
         Err(_) => Ok(Duration::ZERO),
         Ok(raw) => {
             let secs: f64 =
@@ -382,34 +413,49 @@ async fn soak(
     };
     let mut samples = resources::load(&latest, state.iteration);
     // Live parameters always match the state, also after a crash between the two writes.
-    write_json(&out.join("runtime_overrides.json"), &state.overrides)?;
+    let overrides_path = out.join("runtime_overrides.json");
+    write_json(&overrides_path, &state.overrides)?;
+    let mut external = match &plan.observations {
+        Observations::External(report) => {
+            let timeout = Duration::from_millis(plan.record.report_timeout_ms.unwrap_or(10_000));
+            let mut ext = External::new(report.clone(), timeout);
+            if let Some(cmd) = &plan.record.exec {
+                ext.launch(cmd, &overrides_path, &latest.join("bot.log"))?;
+            }
+            Some(ext)
+        }
+        _ => None,
+    };
     let n = s.iterations;
     for i in state.iteration + 1..=n {
-        let edge = match &plan.observations {
-            Observations::Recorded(reports) => reports[(i - 1) as usize].clone(),
-            Observations::Simulated | Observations::Replay(_) => {
-                if let Observations::Replay(bars) = &plan.observations {
-                    market.bars = replay::window(bars, i, ITERATION_SECONDS / 60);
-                }
-                engine.simulate(&SimulateRequest {
-                    params: state.overrides.clone(),
-                    market: market.clone(),
-                    seed: s.seed,
-                    iteration: i,
-                })?
+        let observed = match external.as_mut() {
+            Some(ext) => {
+                // The bot trades with the overrides for one iteration, then reports.
+                let since = external::now_ms();
+                pause(plan.sleep, i - 1, out).await?;
+                ext.next(since, &state.overrides).await?
             }
+            None => Observation::Report(Box::new(observe(engine, plan, &mut market, &state, i)?)),
         };
         let previous = state.clone();
-        let outcome = policy.as_deref_mut().filter(|_| auto_tune).map(|plugin| {
-            match plugin.propose(&policy::request(&state, &edge)) {
-                Ok(response) => PolicyOutcome::Proposal(response),
-                Err(failure) => {
-                    eprintln!("mmsoak: iteration {i}: policy plugin failed: {failure}");
-                    PolicyOutcome::Failed(format!("policy plugin failed: {failure}"))
-                }
+        let resp = match observed {
+            Observation::Report(edge) => {
+                let outcome = policy.as_deref_mut().filter(|_| auto_tune).map(|plugin| {
+                    match plugin.propose(&policy::request(&state, &edge)) {
+                        Ok(response) => PolicyOutcome::Proposal(response),
+                        Err(failure) => {
+                            eprintln!("mmsoak: iteration {i}: policy plugin failed: {failure}");
+                            PolicyOutcome::Failed(format!("policy plugin failed: {failure}"))
+                        }
+                    }
+                });
+                engine.step(&StepRequest { state, observation: *edge, policy: outcome })?
             }
-        });
-        let resp = engine.step(&StepRequest { state, observation: edge, policy: outcome })?;
+            Observation::Unusable(reason) => {
+                eprintln!("mmsoak: iteration {i}: INCONCLUSIVE: {reason}");
+                engine.skip(&SkipRequest { state, reason })?
+            }
+        };
         state = resp.state;
         let summary = resp.summary;
         // Order matters for crash safety: the summary first, then the state that says it
@@ -418,7 +464,7 @@ async fn soak(
         write_json(&latest.join(format!("ITER_SUMMARY_{i}.json")), &summary)?;
         write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
         write_json(&latest.join("TUNING_STATE.json"), &state)?;
-        write_json(&out.join("runtime_overrides.json"), &state.overrides)?;
+        write_json(&overrides_path, &state.overrides)?;
         resources::record(&latest, out, i, &mut samples)?;
         progress(&summary, n, plan.json)?;
         summaries.push(summary);
@@ -427,14 +473,56 @@ async fn soak(
         if INTERRUPTED.load(Ordering::SeqCst) {
             return Err(Interrupted { done: i, out: out.display().to_string() }.into());
         }
-        if i < n && !plan.sleep.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(plan.sleep) => {}
-                _ = tokio::signal::ctrl_c() => return Err(Interrupted { done: i, out: out.display().to_string() }.into()),
-            }
+        if i < n && external.is_none() {
+            pause(plan.sleep, i, out).await?;
         }
     }
     Ok((summaries, state))
+}
+
+/// Sleeps between iterations; Ctrl-C cuts the pause short and stops the run.
+async fn pause(sleep: Duration, done: u32, out: &Path) -> Result<()> {
+    if sleep.is_zero() {
+        return Ok(());
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(sleep) => Ok(()),
+        _ = tokio::signal::ctrl_c() => Err(Interrupted { done, out: out.display().to_string() }.into()),
+    }
+}
+
+/// Iteration `i`'s observation from the simulator, a replay or a recording.
+fn observe(
+    engine: &mut Engine,
+    plan: &RunPlan,
+    market: &mut MarketConfig,
+    state: &SoakState,
+    i: u32,
+) -> Result<EdgeReport> {
+    Ok(match &plan.observations {
+        Observations::Recorded(reports) => reports[(i - 1) as usize].clone(),
+        Observations::Replay(bars) => {
+            market.bars = replay::window(bars, i, ITERATION_SECONDS / 60);
+            simulate(engine, plan, market, state, i)?
+        }
+        Observations::Simulated => simulate(engine, plan, market, state, i)?,
+        Observations::External(_) => bail!("internal: the external source is read by External"),
+    })
+}
+
+fn simulate(
+    engine: &mut Engine,
+    plan: &RunPlan,
+    market: &MarketConfig,
+    state: &SoakState,
+    i: u32,
+) -> Result<EdgeReport> {
+    Ok(engine.simulate(&SimulateRequest {
+        params: state.overrides.clone(),
+        market: market.clone(),
+        seed: plan.record.settings.seed,
+        iteration: i,
+    })?)
 }
 
 fn progress(s: &IterSummary, total: u32, json: bool) -> Result<()> {

@@ -18,7 +18,7 @@ use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 6] = ["simulate", "init", "step", "report", "markdown", "charts"];
+pub const CALLS: [&str; 7] = ["simulate", "init", "step", "skip", "report", "markdown", "charts"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +45,14 @@ pub struct StepRequest {
     /// decides when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyOutcome>,
+}
+
+/// An iteration without a usable observation (see `soak::skip_unusable`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRequest {
+    pub state: SoakState,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +158,10 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
         "init" => respond(decode::<InitRequest>(input).map(|r| soak::init(r.config, r.baseline))),
         "step" => respond(decode::<StepRequest>(input).map(|r| {
             let (state, summary) = soak::step_with_policy(r.state, &r.observation, r.policy.as_ref());
+            StepResponse { state, summary }
+        })),
+        "skip" => respond(decode::<SkipRequest>(input).map(|r| {
+            let (state, summary) = soak::skip_unusable(r.state, &r.reason);
             StepResponse { state, summary }
         })),
         "report" => respond(

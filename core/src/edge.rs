@@ -93,6 +93,56 @@ impl EdgeReport {
     pub fn fills(&self) -> u64 {
         self.maker_fills + self.taker_fills
     }
+
+    /// The all-zero report recorded for an iteration without a usable observation.
+    pub fn empty(iteration: u32) -> Self {
+        KpiObservation { net_bps: 0.0, risk_ratio: 0.0, adverse_p95: 0.0, slippage_p95: 0.0, fills: 0, blocks: None }
+            .into_report(iteration)
+    }
+
+    /// Checks what a bot's report must satisfy beyond its shape: finite numbers,
+    /// ratios in range, nothing negative that counts or measures a size. The error
+    /// names the field and the bad value.
+    pub fn check(&self) -> Result<(), String> {
+        if self.schema_version != EDGE_REPORT_SCHEMA_VERSION {
+            return Err(format!(
+                "schema_version: {} (this mmsoak reads v{EDGE_REPORT_SCHEMA_VERSION})",
+                self.schema_version
+            ));
+        }
+        let q = |name: &'static str, q: &Quantiles| {
+            [(name, "mean", q.mean), (name, "p50", q.p50), (name, "p95", q.p95), (name, "p99", q.p99)]
+        };
+        let mut fields: Vec<(&str, &str, f64)> = vec![
+            ("", "notional", self.notional),
+            ("", "spread_capture_bps", self.spread_capture_bps),
+            ("", "rebates_bps", self.rebates_bps),
+            ("", "fees_bps", self.fees_bps),
+            ("", "adverse_cost_bps", self.adverse_cost_bps),
+            ("", "hedge_cost_bps", self.hedge_cost_bps),
+            ("", "net_bps", self.net_bps),
+            ("", "risk_ratio", self.risk_ratio),
+            ("", "max_drawdown_bps", self.max_drawdown_bps),
+            ("", "mid_start", self.mid_start),
+            ("", "mid_end", self.mid_end),
+        ];
+        fields.extend(q("adverse.", &self.adverse));
+        fields.extend(q("slippage.", &self.slippage));
+        for (prefix, name, v) in fields {
+            if !v.is_finite() {
+                return Err(format!("{prefix}{name}: must be a finite number, got {v}"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.risk_ratio) {
+            return Err(format!("risk_ratio: must be between 0 and 1, got {}", self.risk_ratio));
+        }
+        for (name, v) in [("notional", self.notional), ("mid_start", self.mid_start), ("mid_end", self.mid_end)] {
+            if v < 0.0 {
+                return Err(format!("{name}: must not be negative, got {v}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Rounds to 6 decimals so artifacts stay readable. Exact IEEE operations only,

@@ -6,6 +6,7 @@
 //! where [`abi`] is exposed through `wasm_exports`.
 
 pub mod abi;
+pub mod bot_report;
 pub mod chart;
 pub mod edge;
 pub mod guards;

@@ -84,10 +84,13 @@ pub fn request(state: &SoakState, edge: &EdgeReport) -> PolicyRequest {
     }
 }
 
+/// (parameter, what was proposed and what it was capped at).
+pub type CappedDelta = (String, String);
+
 /// Checks a response and caps each delta at its parameter's largest single step.
 /// Returns the capped deltas and a note per capped parameter; an unknown
 /// parameter or a non-finite delta makes the whole response malformed.
-pub fn check_response(response: &PolicyResponse) -> Result<(BTreeMap<String, f64>, Vec<(String, String)>), String> {
+pub fn check_response(response: &PolicyResponse) -> Result<(BTreeMap<String, f64>, Vec<CappedDelta>), String> {
     let mut deltas = BTreeMap::new();
     let mut capped = Vec::new();
     for (name, &delta) in &response.deltas {

@@ -326,16 +326,7 @@ pub fn step_with_policy(
         }
     }
 
-    for (name, d) in &decision.deltas {
-        t.recent_changes.push(AppliedChange { iteration: i, param: name.clone(), delta: *d });
-    }
-    let window_start = i.saturating_sub(cfg.iterations_per_hour.saturating_sub(1));
-    t.recent_changes.retain(|c| c.iteration >= window_start);
-    t.recent_params.push(in_force.clone());
-    let keep = guards::OSCILLATION_WINDOW - 1;
-    if t.recent_params.len() > keep {
-        t.recent_params.drain(..t.recent_params.len() - keep);
-    }
+    remember_iteration(t, i, cfg.iterations_per_hour, &in_force, &decision.deltas);
 
     decision.guards = events;
     state.overrides = next;
@@ -356,6 +347,67 @@ pub fn step_with_policy(
         edge: edge.clone(),
     };
     (state, summary)
+}
+
+/// Records an iteration that produced no usable observation (a live bot's report
+/// missing, stale or malformed): INCONCLUSIVE, nothing tuned, the reason kept as an
+/// `observation_unusable` event. The soak goes on.
+pub fn skip_unusable(mut state: SoakState, reason: &str) -> (SoakState, IterSummary) {
+    let i = state.iteration + 1;
+    let mut events = validate(&mut state);
+    events.push(GuardEvent::new(i, "observation_unusable", None, reason.to_string()));
+    let in_force = state.overrides.clone();
+    let per_hour = state.config.iterations_per_hour;
+    let t = &mut state.tuning;
+    t.stable_streak = 0;
+    remember_iteration(t, i, per_hour, &in_force, &BTreeMap::new());
+    state.iteration = i;
+    let summary = IterSummary {
+        schema_version: STATE_SCHEMA_VERSION,
+        iteration: i,
+        summary: IterKpis {
+            net_bps: 0.0,
+            risk_ratio: 0.0,
+            adverse_p95: 0.0,
+            slippage_p95: 0.0,
+            kpi_verdict: KpiVerdict::Inconclusive,
+            fills: 0,
+        },
+        overrides: in_force,
+        tuning: TuningDecision {
+            zone: None,
+            applied: false,
+            skipped_reason: Some("observation_unusable".into()),
+            proposed: BTreeMap::new(),
+            deltas: BTreeMap::new(),
+            signature: None,
+            reasons: Vec::new(),
+            guards: events,
+        },
+        edge: EdgeReport::empty(i),
+    };
+    (state, summary)
+}
+
+/// The bookkeeping every iteration leaves behind, tuned or not: its changes for the
+/// velocity window, its parameters for the oscillation window.
+fn remember_iteration(
+    t: &mut TuningState,
+    i: u32,
+    iterations_per_hour: u32,
+    in_force: &Params,
+    deltas: &BTreeMap<String, f64>,
+) {
+    for (name, d) in deltas {
+        t.recent_changes.push(AppliedChange { iteration: i, param: name.clone(), delta: *d });
+    }
+    let window_start = i.saturating_sub(iterations_per_hour.saturating_sub(1));
+    t.recent_changes.retain(|c| c.iteration >= window_start);
+    t.recent_params.push(in_force.clone());
+    let keep = guards::OSCILLATION_WINDOW - 1;
+    if t.recent_params.len() > keep {
+        t.recent_params.drain(..t.recent_params.len() - keep);
+    }
 }
 
 /// The proposal a policy's outcome amounts to, or why there is none. Deltas past a

@@ -73,6 +73,7 @@ exports! {
     mmsoak_simulate => "simulate",
     mmsoak_init => "init",
     mmsoak_step => "step",
+    mmsoak_skip => "skip",
     mmsoak_report => "report",
     mmsoak_markdown => "markdown",
     mmsoak_charts => "charts",

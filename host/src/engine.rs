@@ -2,8 +2,8 @@
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
 use mmsoak_core::abi::{
-    self, ChartsRequest, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, StepRequest,
-    StepResponse,
+    self, ChartsRequest, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, SkipRequest,
+    StepRequest, StepResponse,
 };
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
@@ -55,6 +55,10 @@ impl Engine {
 
     pub fn step(&mut self, req: &StepRequest) -> Result<StepResponse, EngineError> {
         self.call("step", req)
+    }
+
+    pub fn skip(&mut self, req: &SkipRequest) -> Result<StepResponse, EngineError> {
+        self.call("skip", req)
     }
 
     pub fn report(&mut self, req: &ReportRequest) -> Result<TuningReport, EngineError> {

@@ -77,6 +77,9 @@ pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: u32) {
 
 /// Reads a JSON `PolicyRequest`, returns a length-prefixed JSON `PolicyResponse`.
 /// A request it cannot read gets an empty proposal (no change) rather than a trap.
+// The pointer comes from the host per the ABI; an `unsafe extern` export would
+// promise nothing more to it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[no_mangle]
 pub extern "C" fn mmsoak_policy_propose(ptr: *const u8, len: u32) -> *mut u8 {
     // SAFETY: the host wrote `len` bytes at `ptr`, a buffer from `alloc(len)`.

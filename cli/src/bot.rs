@@ -1,0 +1,149 @@
+//! `mmsoak bot`: a reference market-making bot as its own process — the integration
+//! fixture for `--source external`, and an example for wiring a real bot.
+//!
+//! It trades the simulator in real time (or `--speed` times faster), watches the
+//! overrides file and applies a change as soon as it sees one, and at the end of
+//! each iteration writes EDGE_REPORT.json (schema in `mmsoak_core::bot_report`)
+//! with the parameters it had in force. The simulator computes an iteration at
+//! once, at its end, with the parameters in force then; a change is logged the
+//! moment it is applied.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mmsoak_core::bot_report::{BotReport, BOT_REPORT_SCHEMA_VERSION};
+use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime};
+use mmsoak_core::params::Params;
+
+use crate::fsutil::write_json;
+use crate::profiles;
+
+#[derive(Debug, Args)]
+pub struct BotArgs {
+    /// The overrides file to watch (what `mmsoak run` writes).
+    #[arg(long, env = "MMSOAK_OVERRIDES", default_value = "artifacts/soak/runtime_overrides.json")]
+    pub overrides: PathBuf,
+    /// Where to write each iteration's report.
+    #[arg(long, env = "MMSOAK_EDGE_REPORT", default_value = "artifacts/soak/EDGE_REPORT.json")]
+    pub report: PathBuf,
+    /// Market time per wall-clock time: 60 runs a 15-minute iteration in 15 s.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    #[arg(long, default_value = "calm")]
+    pub regime: String,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop after this many iterations (0: run until stopped).
+    #[arg(long, default_value_t = 0)]
+    pub iterations: u32,
+    /// Parameters to trade with until the overrides file exists.
+    #[arg(long, default_value = "steady_safe")]
+    pub profile: String,
+}
+
+const ITERATION_SECONDS: u32 = 900;
+
+pub struct BotPlan {
+    market: MarketConfig,
+    period: Duration,
+    params: Params,
+}
+
+pub fn plan(args: &BotArgs) -> Result<BotPlan> {
+    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 1e6) {
+        bail!("--speed must be a number above 0 (at most 1000000), got {}", args.speed);
+    }
+    let regime = Regime::parse(&args.regime).with_context(|| format!("unknown --regime {:?}", args.regime))?;
+    Ok(BotPlan {
+        market: MarketConfig::synthetic(regime),
+        period: Duration::from_secs_f64(ITERATION_SECONDS as f64 / args.speed),
+        params: profiles::load(&args.profile)?,
+    })
+}
+
+/// The overrides file's parameters, or why they cannot be used.
+fn read_overrides(path: &Path, bytes: &[u8]) -> Result<Params> {
+    let params: Params =
+        serde_json::from_slice(bytes).with_context(|| format!("{}: not parameters", path.display()))?;
+    if let Some(bad) = params.out_of_bounds().first() {
+        bail!("{}: {} = {} is outside [{}, {}]", path.display(), bad.name, bad.value, bad.min, bad.max);
+    }
+    Ok(params)
+}
+
+fn describe_change(old: &Params, new: &Params) -> String {
+    let changes: Vec<String> = old
+        .entries()
+        .into_iter()
+        .zip(new.entries())
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, a), (_, b))| format!("{name} {a} -> {b}"))
+        .collect();
+    changes.join(", ")
+}
+
+pub async fn execute(args: &BotArgs, mut plan: BotPlan) -> Result<()> {
+    let log = |msg: String| eprintln!("bot: {msg}");
+    let mut seen: Option<Vec<u8>> = None;
+    let poll = plan.period.div_f64(20.0).clamp(Duration::from_millis(5), Duration::from_millis(100));
+    let start = Instant::now();
+    log(format!(
+        "trading {} (seed {}), one iteration every {:.3} s; watching {}; reporting to {}",
+        plan.market.regime.name(),
+        args.seed,
+        plan.period.as_secs_f64(),
+        args.overrides.display(),
+        args.report.display()
+    ));
+    let mut k: u32 = 0;
+    loop {
+        k += 1;
+        let end = start + plan.period.mul_f64(k as f64);
+        loop {
+            // Apply a changed overrides file at once: a live bot does not wait.
+            if let Ok(bytes) = std::fs::read(&args.overrides) {
+                if seen.as_deref() != Some(&bytes[..]) {
+                    match read_overrides(&args.overrides, &bytes) {
+                        Ok(new) if new != plan.params => {
+                            log(format!("iteration {k}: applied overrides: {}", describe_change(&plan.params, &new)));
+                            plan.params = new;
+                        }
+                        Ok(_) => {}
+                        Err(e) => log(format!("iteration {k}: ignored overrides: {e:#}")),
+                    }
+                    seen = Some(bytes);
+                }
+            }
+            let now = Instant::now();
+            if now >= end {
+                break;
+            }
+            tokio::time::sleep(poll.min(end - now)).await;
+        }
+        let edge = simulate_iteration(&plan.params, &plan.market, args.seed, k);
+        let report = BotReport {
+            schema_version: BOT_REPORT_SCHEMA_VERSION,
+            sequence: k as u64,
+            generated_at_ms: unix_ms(),
+            params: plan.params.clone(),
+            edge,
+        };
+        write_json(&args.report, &report)?;
+        log(format!(
+            "iteration {k}: net {:.2} bps, risk {:.3}, {} fills; wrote {}",
+            report.edge.net_bps,
+            report.edge.risk_ratio,
+            report.edge.fills(),
+            args.report.display()
+        ));
+        if args.iterations != 0 && k >= args.iterations {
+            return Ok(());
+        }
+    }
+}
+
+pub fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,156 @@
+//! `--source external`: observations come from a live bot's EDGE_REPORT.json.
+//! Optionally launches and supervises the bot (`--exec`), its output kept in
+//! `<out>/latest/bot.log`.
+//!
+//! A report that is missing, stale or malformed makes the iteration INCONCLUSIVE
+//! with the reason, after retrying with exponential backoff and jitter (the bot may
+//! simply be a moment late). A supervised bot that exits stops the run: every
+//! completed iteration is saved and `--resume` continues.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use mmsoak_core::bot_report::BotReport;
+use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::params::Params;
+use tokio::process::{Child, Command};
+
+use crate::bot::unix_ms;
+
+/// What one wait for the bot produced.
+pub enum Observation {
+    Report(Box<EdgeReport>),
+    Unusable(String),
+}
+
+pub struct External {
+    report: PathBuf,
+    timeout: Duration,
+    last_sequence: Option<u64>,
+    bot: Option<Supervised>,
+}
+
+struct Supervised {
+    child: Child,
+    command: String,
+    log: PathBuf,
+}
+
+/// First retry delay; doubles per attempt up to [`MAX_DELAY`], each scaled by a
+/// random factor in [0.5, 1.5) so many runners never retry in lockstep.
+const FIRST_DELAY: Duration = Duration::from_millis(50);
+const MAX_DELAY: Duration = Duration::from_secs(2);
+
+impl External {
+    pub fn new(report: PathBuf, timeout: Duration) -> Self {
+        External { report, timeout, last_sequence: None, bot: None }
+    }
+
+    /// Launches `command` through the platform shell with the paths it needs in its
+    /// environment; stdout and stderr are appended to `log`. The bot is killed when
+    /// the run ends.
+    pub fn launch(&mut self, command: &str, overrides: &Path, log: &Path) -> Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open the bot log {}", log.display()))?;
+        let err_file = file.try_clone().with_context(|| format!("cannot share {}", log.display()))?;
+        let mut cmd = if cfg!(windows) {
+            let mut c = Command::new("cmd");
+            c.arg("/C").arg(command);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(command);
+            c
+        };
+        let child = cmd
+            .env("MMSOAK_OVERRIDES", overrides)
+            .env("MMSOAK_EDGE_REPORT", &self.report)
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err_file)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("--exec {command:?}: cannot start it"))?;
+        eprintln!("mmsoak: started the bot (pid {}): {command}; log {}", child.id().unwrap_or(0), log.display());
+        self.bot = Some(Supervised { child, command: command.to_string(), log: log.to_path_buf() });
+        Ok(())
+    }
+
+    /// A supervised bot that has exited is fatal: there is nothing left to observe.
+    fn check_bot(&mut self) -> Result<()> {
+        if let Some(bot) = &mut self.bot {
+            if let Some(status) = bot.child.try_wait().context("checking on the bot")? {
+                bail!(
+                    "the bot exited ({status}): --exec {:?}; its output is in {}; completed iterations are saved, \
+                     continue with --resume once it runs again",
+                    bot.command,
+                    bot.log.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for a report the runner can trust: newer than the last one used,
+    /// written after `since_ms`, and made with `in_force`.
+    pub async fn next(&mut self, since_ms: u64, in_force: &Params) -> Result<Observation> {
+        let started = Instant::now();
+        let mut delay = FIRST_DELAY;
+        loop {
+            self.check_bot()?;
+            let reason = match self.read(since_ms, in_force) {
+                Ok(report) => {
+                    self.last_sequence = Some(report.sequence);
+                    return Ok(Observation::Report(Box::new(report.edge)));
+                }
+                Err(reason) => reason,
+            };
+            if started.elapsed() >= self.timeout {
+                return Ok(Observation::Unusable(reason));
+            }
+            let jittered = delay.mul_f64(0.5 + fastrand::f64());
+            tokio::time::sleep(jittered.min(self.timeout.saturating_sub(started.elapsed()))).await;
+            delay = (delay * 2).min(MAX_DELAY);
+        }
+    }
+
+    fn read(&self, since_ms: u64, in_force: &Params) -> Result<BotReport, String> {
+        let path = self.report.display();
+        let bytes = match std::fs::read(&self.report) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("{path}: no report yet")),
+            Err(e) => return Err(format!("{path}: cannot read it: {e}")),
+        };
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        let report: BotReport = serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = e.path().to_string();
+            let at = if at == "." { String::new() } else { format!("{at}: ") };
+            format!("{path}: malformed: {at}{}", e.inner())
+        })?;
+        report.check().map_err(|e| format!("{path}: invalid: {e}"))?;
+        if let Some(last) = self.last_sequence.filter(|last| report.sequence <= *last) {
+            return Err(format!("{path}: stale: sequence {} is not newer than {last}, already used", report.sequence));
+        }
+        if report.generated_at_ms < since_ms {
+            return Err(format!(
+                "{path}: stale: written at {} ms, before this iteration began at {since_ms} ms",
+                report.generated_at_ms
+            ));
+        }
+        if &report.params != in_force {
+            return Err(format!(
+                "{path}: stale: made with other parameters than those in force (the bot has not applied them)"
+            ));
+        }
+        Ok(report)
+    }
+}
+
+pub fn now_ms() -> u64 {
+    unix_ms()
+}

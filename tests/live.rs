@@ -1,0 +1,170 @@
+//! `--source external` against a real second process: the reference bot launched
+//! with `--exec`, and hand-written EDGE_REPORT.json files that are wrong in every way.
+
+mod common;
+
+use std::path::Path;
+
+use common::{json, mmsoak, run_ok};
+use serde_json::{json as j, Value};
+
+fn bin() -> String {
+    env!("CARGO_BIN_EXE_mmsoak").to_string()
+}
+
+#[test]
+fn runner_and_bot_as_two_processes_tune_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("live");
+    let bot = format!("\"{}\" bot --speed 900 --regime volatile --seed 4", bin());
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "1")
+        .args(["run", "--source", "external", "--exec", &bot, "--iterations", "4", "--auto-tune"])
+        .args(["--profile", "aggressive", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let log = String::from_utf8(std::fs::read(out.join("latest/bot.log")).unwrap()).unwrap();
+    let mut changed_at = Vec::new();
+    for i in 1..=4u32 {
+        let s = json(out.join(format!("latest/ITER_SUMMARY_{i}.json")));
+        // The runner takes only a report made with the overrides in force, so a
+        // conclusive verdict means the bot had applied the last change within an iteration.
+        assert_ne!(s["summary"]["kpi_verdict"], "INCONCLUSIVE", "iteration {i}: {}", s["tuning"]["guards"]);
+        if s["tuning"]["applied"] == true {
+            changed_at.push(i);
+        }
+    }
+    assert!(!changed_at.is_empty(), "the tuner changed nothing against an aggressive bot in a volatile market");
+    for i in changed_at.into_iter().filter(|i| *i < 4) {
+        assert!(log.contains(&format!("iteration {}: applied overrides", i + 1)), "bot log:\n{log}");
+    }
+    assert!(out.join("latest/TUNING_REPORT.json").exists());
+    assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["settings"]["source"], "external");
+}
+
+#[test]
+fn a_bot_that_dies_stops_the_run_with_state_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dies");
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "0.2")
+        .args(["run", "--source", "external", "--exec", "echo starting; exit 3", "--iterations", "3"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the bot exited") && stderr.contains("3"), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(out.join("latest/RUN.json").exists());
+    let log = std::fs::read_to_string(out.join("latest/bot.log")).unwrap();
+    assert!(log.contains("starting"), "bot output not kept: {log:?}");
+}
+
+/// A valid report, made by the reference bot with the default (steady_safe) parameters.
+fn valid_report(dir: &Path) -> Value {
+    let report = dir.join("valid.json");
+    run_ok(&[
+        "bot",
+        "--iterations",
+        "1",
+        "--speed",
+        "100000",
+        "--overrides",
+        dir.join("none.json").to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let mut v = json(&report);
+    // Far in the future, so only the cases about freshness are stale.
+    v["generated_at_ms"] = j!(u64::MAX / 2);
+    v
+}
+
+#[test]
+fn malformed_reports_make_iterations_inconclusive_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = valid_report(dir.path());
+    let with = |path: &[&str], value: Value| {
+        let mut v = good.clone();
+        let mut at = &mut v;
+        for k in &path[..path.len() - 1] {
+            at = &mut at[*k];
+        }
+        at[path[path.len() - 1]] = value;
+        serde_json::to_vec(&v).unwrap()
+    };
+    let mut missing = good.clone();
+    missing["edge"].as_object_mut().unwrap().remove("net_bps");
+    let cases: Vec<(&str, Option<Vec<u8>>, &str)> = vec![
+        ("missing_file", None, "no report yet"),
+        ("missing_field", Some(serde_json::to_vec(&missing).unwrap()), "malformed: edge: missing field `net_bps`"),
+        (
+            "nan_literal",
+            Some(
+                String::from_utf8(with(&["edge", "net_bps"], j!(1.0)))
+                    .unwrap()
+                    .replace("\"net_bps\":1.0", "\"net_bps\":NaN")
+                    .into_bytes(),
+            ),
+            "malformed",
+        ),
+        ("null_number", Some(with(&["edge", "net_bps"], Value::Null)), "edge.net_bps: invalid type: null"),
+        (
+            "negative_count",
+            Some(with(&["edge", "maker_fills"], j!(-5))),
+            "edge.maker_fills: invalid value: integer `-5`",
+        ),
+        (
+            "risk_out_of_range",
+            Some(with(&["edge", "risk_ratio"], j!(1.5))),
+            "invalid: edge.risk_ratio: must be between 0 and 1",
+        ),
+        ("stale_timestamp", Some(with(&["generated_at_ms"], j!(1000))), "stale: written at 1000 ms"),
+        ("other_params", Some(with(&["params", "base_spread_bps"], j!(9.5))), "made with other parameters"),
+        ("wrong_schema", Some(with(&["schema_version"], j!(7))), "invalid: schema_version: 7"),
+        ("garbage", Some(b"\x00\x01 not json at all".to_vec()), "malformed"),
+    ];
+    for (name, bytes, expected) in cases {
+        let out = dir.path().join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        let report = out.join("EDGE_REPORT.json");
+        if let Some(b) = &bytes {
+            std::fs::write(&report, b).unwrap();
+        }
+        let o = mmsoak()
+            .env("SOAK_SLEEP_SECONDS", "0")
+            .args(["run", "--source", "external", "--report-timeout", "0.3", "--iterations", "2", "--auto-tune"])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{name}: {stderr}");
+        for i in 1..=2 {
+            let s = json(out.join(format!("latest/ITER_SUMMARY_{i}.json")));
+            assert_eq!(s["summary"]["kpi_verdict"], "INCONCLUSIVE", "{name} at {i}");
+            assert_eq!(s["tuning"]["skipped_reason"], "observation_unusable", "{name} at {i}");
+            let event = &s["tuning"]["guards"][0];
+            assert_eq!(event["guard"], "observation_unusable", "{name}");
+            let detail = event["detail"].as_str().unwrap();
+            assert!(detail.contains(expected) && detail.contains("EDGE_REPORT.json"), "{name}: {detail}");
+        }
+        assert!(out.join("latest/TUNING_REPORT.json").exists(), "{name}");
+        // Nothing tuned on bad data: the parameters are the profile's.
+        assert_eq!(json(out.join("runtime_overrides.json")), json(out.join("latest/ITER_SUMMARY_1.json"))["overrides"]);
+    }
+    // The control: the same report, unspoilt, is used.
+    let out = dir.path().join("control");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("EDGE_REPORT.json"), serde_json::to_vec(&good).unwrap()).unwrap();
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "0")
+        .args(["run", "--source", "external", "--report-timeout", "0.3", "--iterations", "1"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_ne!(json(out.join("latest/ITER_SUMMARY_1.json"))["summary"]["kpi_verdict"], "INCONCLUSIVE");
+}
