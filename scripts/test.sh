@@ -10,6 +10,15 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain: wasm32-unknown-unknown target"
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 
+# Debian's prometheus: promtool checks the /metrics exposition and a real server
+# scrapes a running soak (tests/metrics.rs).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  step "installing Debian's prometheus (apt-get)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 step "cargo test (release, whole workspace)"
 cargo test --release --workspace --locked
 

@@ -27,6 +27,9 @@ pub enum Command {
     /// A reference bot: trades the simulator in real time (or faster), applies
     /// runtime_overrides.json live, writes EDGE_REPORT.json each iteration.
     Bot(crate::bot::BotArgs),
+    /// Serve an artifact directory read-only: JSON API, a live Server-Sent-Events
+    /// feed of iterations, and the web app's files with `--web`.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,4 +191,8 @@ pub struct RunArgs {
     /// before the iteration is INCONCLUSIVE.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub report_timeout: f64,
+    /// Serve Prometheus metrics of the running soak at http://ADDR/metrics
+    /// (e.g. 127.0.0.1:9464; port 0 picks a free one, printed at start).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }

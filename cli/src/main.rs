@@ -7,11 +7,14 @@ mod external;
 mod fsutil;
 mod kpis;
 mod market_stats;
+mod metrics;
 mod profiles;
+mod progress;
 mod replay;
 mod resources;
 mod rotate;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -42,6 +45,15 @@ fn two_phase<P>(check: impl FnOnce() -> Result<P>, act: impl FnOnce(P) -> Result
             Err(e) => fail(EXIT_RUN_FAILED, &e),
         },
     }
+}
+
+/// Runs an async command on a single-threaded runtime.
+fn block_on(fut: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::Error::from(e).context("cannot start the async runtime"))?
+        .block_on(fut)
 }
 
 fn main() -> ExitCode {
@@ -90,21 +102,8 @@ fn main() -> ExitCode {
                 Ok(())
             },
         ),
-        Command::Bot(args) => {
-            let plan = match bot::plan(&args) {
-                Ok(p) => p,
-                Err(e) => return fail(EXIT_BAD_INPUT, &e),
-            };
-            let result = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(bot::execute(&args, plan)));
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(EXIT_RUN_FAILED, &e),
-            }
-        }
+        Command::Bot(args) => two_phase(|| bot::plan(&args), |plan| block_on(bot::execute(&args, plan))),
+        Command::Serve(args) => two_phase(|| serve::plan(&args), |plan| block_on(serve::execute(plan))),
         Command::Run(args) => {
             let plan = match run::plan(&args) {
                 Ok(p) => p,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -21,6 +22,8 @@ use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
 use crate::external::{self, External, Observation};
 use crate::fsutil::{write_atomic, write_json};
+use crate::metrics::{self, Metrics};
+use crate::progress::Reporter;
 use crate::{kpis, profiles, replay, resources, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
@@ -40,6 +43,9 @@ pub struct RunPlan {
     pub resumed: Option<Progress>,
     /// `--policy`: the plugin, loaded and checked up front.
     pub policy: Option<PolicyPlugin>,
+    /// `--metrics-addr`: the bound listener (taken when serving starts) and the metrics.
+    pub metrics_listener: Option<std::net::TcpListener>,
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// How far an interrupted run got. No state yet means it stopped before its first
@@ -118,7 +124,15 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
     let sleep = sleep_from_env(matches!(observations, Observations::External(_)))?;
+    let metrics_listener = match &args.metrics_addr {
+        None => None,
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr).with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?,
+        ),
+    };
     Ok(RunPlan {
+        metrics: metrics_listener.as_ref().map(|_| Arc::new(Metrics::new())),
+        metrics_listener,
         resumed,
         regime,
         observations,
@@ -219,7 +233,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         thresholds: eff.thresholds,
         compare_baseline: args.compare_baseline,
         exec: args.exec.clone(),
-        report_timeout_ms: (source == Source::External).then(|| (args.report_timeout * 1000.0) as u64),
+        report_timeout_ms: (source == Source::External).then_some((args.report_timeout * 1000.0) as u64),
     };
     Ok((record, eff.out.value, eff.retention))
 }
@@ -289,6 +303,11 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
             INTERRUPTED.store(true, Ordering::SeqCst);
         }
     });
+    if let (Some(listener), Some(metrics)) = (plan.metrics_listener.take(), &plan.metrics) {
+        let addr = listener.local_addr().context("--metrics-addr")?;
+        metrics::serve(listener, metrics.clone())?;
+        eprintln!("mmsoak: metrics at http://{addr}/metrics");
+    }
     let cache = ModuleCache::from_env();
     let mut engine = open_engine(plan.engine, &cache).context("starting the core engine")?;
     let resumed = plan.resumed.take();
@@ -427,6 +446,7 @@ async fn soak(
         _ => None,
     };
     let n = s.iterations;
+    let reporter = Reporter::new(n, state.iteration, plan.json);
     for i in state.iteration + 1..=n {
         let observed = match external.as_mut() {
             Some(ext) => {
@@ -444,7 +464,7 @@ async fn soak(
                     match plugin.propose(&policy::request(&state, &edge)) {
                         Ok(response) => PolicyOutcome::Proposal(response),
                         Err(failure) => {
-                            eprintln!("mmsoak: iteration {i}: policy plugin failed: {failure}");
+                            reporter.note(&format!("mmsoak: iteration {i}: policy plugin failed: {failure}"));
                             PolicyOutcome::Failed(format!("policy plugin failed: {failure}"))
                         }
                     }
@@ -452,7 +472,7 @@ async fn soak(
                 engine.step(&StepRequest { state, observation: *edge, policy: outcome })?
             }
             Observation::Unusable(reason) => {
-                eprintln!("mmsoak: iteration {i}: INCONCLUSIVE: {reason}");
+                reporter.note(&format!("mmsoak: iteration {i}: INCONCLUSIVE: {reason}"));
                 engine.skip(&SkipRequest { state, reason })?
             }
         };
@@ -466,7 +486,10 @@ async fn soak(
         write_json(&latest.join("TUNING_STATE.json"), &state)?;
         write_json(&overrides_path, &state.overrides)?;
         resources::record(&latest, out, i, &mut samples)?;
-        progress(&summary, n, plan.json)?;
+        reporter.iteration(&summary)?;
+        if let Some(m) = &plan.metrics {
+            m.observe(&summary, &state.overrides);
+        }
         summaries.push(summary);
         // Let the Ctrl-C listener run; stop only between iterations.
         tokio::task::yield_now().await;
@@ -523,29 +546,4 @@ fn simulate(
         seed: plan.record.settings.seed,
         iteration: i,
     })?)
-}
-
-fn progress(s: &IterSummary, total: u32, json: bool) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(s)?);
-        return Ok(());
-    }
-    let k = &s.summary;
-    let tuning = if s.tuning.applied {
-        let d: Vec<String> = s.tuning.deltas.iter().map(|(n, v)| format!("{n} {v:+}")).collect();
-        format!("applied {}", d.join(", "))
-    } else {
-        s.tuning.skipped_reason.clone().unwrap_or_else(|| "-".into())
-    };
-    eprintln!(
-        "[{:>w$}/{total}] {:<12} net {:>7.2} bps  risk {:.3}  adverse p95 {:>5.2}  slippage p95 {:>5.2}  {tuning}",
-        s.iteration,
-        k.kpi_verdict.name(),
-        k.net_bps,
-        k.risk_ratio,
-        k.adverse_p95,
-        k.slippage_p95,
-        w = total.to_string().len()
-    );
-    Ok(())
 }

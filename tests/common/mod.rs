@@ -89,3 +89,42 @@ pub fn wat_plugin(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, wat::parse_str(text).expect("valid WAT")).unwrap();
     path
 }
+
+/// A long-running mmsoak (serve, or a run with a server) and the address it printed.
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: String,
+    pub stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd` with stderr piped and waits for the first `http://127.0.0.1:PORT` it prints.
+pub fn start_serving(mut cmd: Command) -> Served {
+    use std::io::BufRead;
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().expect("mmsoak starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let line =
+            rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).expect("address printed");
+        if let Some(at) = line.find("http://127.0.0.1:") {
+            let rest = &line[at + 7..];
+            let addr: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+            return Served { child, addr, stderr: rx };
+        }
+    }
+}
