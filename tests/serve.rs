@@ -27,11 +27,9 @@ fn subscribe(url: String, last_event_id: Option<&str>) -> mpsc::Receiver<(u32, V
                 id = v.parse().ok();
             } else if let Some(v) = line.strip_prefix("event: ") {
                 event = v.to_string();
-            } else if let Some(v) = line.strip_prefix("data: ") {
-                if event == "iteration" {
-                    if tx.send((id.unwrap_or(0), serde_json::from_str(v).expect("event data is JSON"))).is_err() {
-                        return;
-                    }
+            } else if let Some(v) = line.strip_prefix("data: ").filter(|_| event == "iteration") {
+                if tx.send((id.unwrap_or(0), serde_json::from_str(v).expect("event data is JSON"))).is_err() {
+                    return;
                 }
             }
         }

@@ -105,6 +105,8 @@ impl Drop for Served {
 }
 
 /// Starts `cmd` with stderr piped and waits for the first `http://127.0.0.1:PORT` it prints.
+// The child is killed and waited for when the returned `Served` drops.
+#[allow(clippy::zombie_processes)]
 pub fn start_serving(mut cmd: Command) -> Served {
     use std::io::BufRead;
     let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().expect("mmsoak starts");
