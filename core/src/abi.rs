@@ -12,13 +12,25 @@ use crate::market::{simulate_iteration, MarketConfig};
 use crate::params::Params;
 use crate::policy::PolicyOutcome;
 use crate::report::{self, EngineRecord, RunSettings, TuningReport};
+use crate::session::{self, SessionIterateRequest, SessionReportRequest, SessionStartRequest};
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
 /// Bump when any request or response changes shape or meaning.
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 7] = ["simulate", "init", "step", "skip", "report", "markdown", "charts"];
+pub const CALLS: [&str; 10] = [
+    "simulate",
+    "init",
+    "step",
+    "skip",
+    "report",
+    "markdown",
+    "charts",
+    "session_start",
+    "session_iterate",
+    "session_report",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +184,15 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
             respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report, r.charts_dir.as_deref())))
         }
         "charts" => respond(decode::<ChartsRequest>(input).map(|r| report::charts(&r.report))),
+        "session_start" => respond(decode::<SessionStartRequest>(input).map(session::start)),
+        "session_iterate" => respond(
+            decode::<SessionIterateRequest>(input)
+                .and_then(|r| session::iterate(r).map_err(|message| AbiError { kind: "bad_request".into(), message })),
+        ),
+        "session_report" => respond(
+            decode::<SessionReportRequest>(input)
+                .and_then(|r| session::report(r).map_err(|message| AbiError { kind: "bad_request".into(), message })),
+        ),
         other => respond::<()>(Err(AbiError {
             kind: "unknown_call".into(),
             message: format!("no ABI call named {other:?}"),

@@ -17,6 +17,7 @@ pub mod params;
 pub mod policy;
 pub mod report;
 pub mod rng;
+pub mod session;
 pub mod soak;
 pub mod stats;
 pub mod tuner;

@@ -140,22 +140,7 @@ pub fn build(
         baseline: state.baseline.clone(),
         final_overrides: state.overrides.clone(),
         applied_count: state.tuning.applied_count,
-        rows: summaries
-            .iter()
-            .map(|s| ReportRow {
-                iteration: s.iteration,
-                kpi_verdict: s.summary.kpi_verdict,
-                net_bps: s.summary.net_bps,
-                risk_ratio: s.summary.risk_ratio,
-                adverse_p95: s.summary.adverse_p95,
-                slippage_p95: s.summary.slippage_p95,
-                fills: s.summary.fills,
-                applied: s.tuning.applied,
-                skipped_reason: s.tuning.skipped_reason.clone(),
-                deltas: s.tuning.deltas.clone(),
-                overrides: s.overrides.clone(),
-            })
-            .collect(),
+        rows: rows_of(summaries),
         guard_events: summaries.iter().flat_map(|s| s.tuning.guards.iter().cloned()).collect(),
         baseline_comparison: (!baseline.is_empty()).then(|| compare(summaries, baseline)),
     }
@@ -214,7 +199,7 @@ pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
     }
     if let Some(dir) = charts_dir {
         let _ = writeln!(out, "## Charts\n\nDashed lines mark guard events: blue freeze, amber cooldown, purple oscillation, red panic revert.\n");
-        for (name, title, _, _) in chart_series(r) {
+        for (name, title, _, _) in chart_series(&r.rows) {
             let _ = writeln!(out, "![{title}]({dir}/{name}.svg)\n");
         }
     }
@@ -276,14 +261,18 @@ pub struct Chart {
 /// Charts over iterations: net_bps, risk_ratio, adverse and slippage p95, and each
 /// parameter, with freeze / cooldown / oscillation / panic-revert events marked.
 pub fn charts(r: &TuningReport) -> Vec<Chart> {
+    charts_of(&r.rows, &r.guard_events)
+}
+
+/// [`charts`] from the rows and events alone (a viewer given only ITER_SUMMARY files).
+pub fn charts_of(rows: &[ReportRow], events: &[GuardEvent]) -> Vec<Chart> {
     use crate::chart::{line_chart, marker_color, Marker};
-    let markers: Vec<Marker> = r
-        .guard_events
+    let markers: Vec<Marker> = events
         .iter()
         .filter(|e| matches!(e.guard.as_str(), "freeze" | "cooldown_start" | "panic_revert" | "oscillation"))
         .map(|e| Marker { iteration: e.iteration, label: e.guard.clone(), color: marker_color(&e.guard) })
         .collect();
-    chart_series(r)
+    chart_series(rows)
         .into_iter()
         .map(|(name, title, unit, values)| Chart {
             name: name.to_string(),
@@ -293,10 +282,30 @@ pub fn charts(r: &TuningReport) -> Vec<Chart> {
         .collect()
 }
 
+/// A report row per summary: what the charts and tables are drawn from.
+pub fn rows_of(summaries: &[IterSummary]) -> Vec<ReportRow> {
+    summaries
+        .iter()
+        .map(|s| ReportRow {
+            iteration: s.iteration,
+            kpi_verdict: s.summary.kpi_verdict,
+            net_bps: s.summary.net_bps,
+            risk_ratio: s.summary.risk_ratio,
+            adverse_p95: s.summary.adverse_p95,
+            slippage_p95: s.summary.slippage_p95,
+            fills: s.summary.fills,
+            applied: s.tuning.applied,
+            skipped_reason: s.tuning.skipped_reason.clone(),
+            deltas: s.tuning.deltas.clone(),
+            overrides: s.overrides.clone(),
+        })
+        .collect()
+}
+
 /// (file name, title, unit, values) of each chart: what the Markdown links to and
 /// what [`charts`] draws.
-fn chart_series(r: &TuningReport) -> Vec<(&'static str, &'static str, &'static str, Vec<f64>)> {
-    let column = |f: fn(&ReportRow) -> f64| r.rows.iter().map(f).collect::<Vec<f64>>();
+fn chart_series(rows: &[ReportRow]) -> Vec<(&'static str, &'static str, &'static str, Vec<f64>)> {
+    let column = |f: fn(&ReportRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let mut out = vec![
         ("net_bps", "net edge", "bps", column(|x| x.net_bps)),
         ("risk_ratio", "risk ratio", "risk blocks / all blocks", column(|x| x.risk_ratio)),
@@ -304,7 +313,7 @@ fn chart_series(r: &TuningReport) -> Vec<(&'static str, &'static str, &'static s
         ("slippage_p95", "slippage p95", "bps", column(|x| x.slippage_p95)),
     ];
     for spec in crate::params::APPLY_BOUNDS.iter() {
-        let values = r.rows.iter().map(|x| x.overrides.get(spec.name).unwrap_or(0.0)).collect();
+        let values = rows.iter().map(|x| x.overrides.get(spec.name).unwrap_or(0.0)).collect();
         out.push((spec.name, spec.name, "parameter in force", values));
     }
     out

@@ -77,4 +77,7 @@ exports! {
     mmsoak_report => "report",
     mmsoak_markdown => "markdown",
     mmsoak_charts => "charts",
+    mmsoak_session_start => "session_start",
+    mmsoak_session_iterate => "session_iterate",
+    mmsoak_session_report => "session_report",
 }

@@ -15,7 +15,7 @@ mod sim;
 pub use facts::{bar_returns, stylized_facts, StylizedFacts, FACT_LAGS};
 pub use price::{minute_returns, PricePath};
 pub use regime::{Regime, RegimeSpec};
-pub use replay::{parse_bars_csv, Bar, BarError};
+pub use replay::{parse_bars_csv, window, Bar, BarError};
 pub use sim::{simulate_iteration, STEP_MS};
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,158 @@
+//! A soak driven from JavaScript (the web app's worker) with artifacts that are
+//! byte-identical to the CLI's. JavaScript parses JSON into doubles and prints them
+//! its own way (`5` for `5.0`), so it must never re-serialize an artifact: these
+//! calls hand it the state and every artifact as finished *strings*, which survive
+//! JSON round trips untouched.
+
+use serde::{Deserialize, Serialize};
+
+use crate::market::{simulate_iteration, window, Bar, MarketConfig, Regime};
+use crate::params::Params;
+use crate::report::{self, EngineRecord, RunSettings};
+use crate::soak::{self, IterSummary, SoakConfig, SoakState};
+
+/// The bytes of an artifact file: pretty JSON, `\n` line endings, final newline.
+/// The CLI writes every JSON artifact with this function.
+pub fn artifact<T: Serialize>(value: &T) -> String {
+    let mut out = serde_json::to_string_pretty(value).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionStartRequest {
+    pub config: SoakConfig,
+    pub baseline: Params,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionStartResponse {
+    /// The soak state, to hand back to the next call as is.
+    pub state_json: String,
+    /// `runtime_overrides.json` before the first iteration.
+    pub overrides_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionIterateRequest {
+    pub state_json: String,
+    pub regime: Regime,
+    pub seed: u64,
+    /// Real 1-minute bars to replay (the whole series; empty for the simulator).
+    #[serde(default)]
+    pub bars: Vec<Bar>,
+}
+
+/// One iteration's artifacts, exactly as `mmsoak run` writes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionIterateResponse {
+    pub state_json: String,
+    pub iteration: u32,
+    /// `ITER_SUMMARY_<iteration>.json`
+    pub summary_file: String,
+    /// `TUNING_STATE.json`
+    pub state_file: String,
+    /// `TUNING_STATE.prev.json`
+    pub prev_state_file: String,
+    /// `runtime_overrides.json`
+    pub overrides_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionReportRequest {
+    pub settings: RunSettings,
+    pub engine: EngineRecord,
+    /// The ITER_SUMMARY files, in order.
+    pub summary_files: Vec<String>,
+    pub state_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionReportResponse {
+    /// `TUNING_REPORT.json`
+    pub report_file: String,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, String> {
+    serde_json::from_str(json).map_err(|e| format!("{what}: {e}"))
+}
+
+pub fn start(req: SessionStartRequest) -> SessionStartResponse {
+    let state = soak::init(req.config, req.baseline);
+    SessionStartResponse { overrides_file: artifact(&state.overrides), state_json: artifact(&state) }
+}
+
+/// Simulates the next iteration with the parameters in force and steps the soak —
+/// what one turn of the CLI's loop does with `--source sim` or `replay`.
+pub fn iterate(req: SessionIterateRequest) -> Result<SessionIterateResponse, String> {
+    let state: SoakState = parse("state_json", &req.state_json)?;
+    let i = state.iteration + 1;
+    let market = MarketConfig { regime: req.regime, iteration_seconds: 900, bars: window(&req.bars, i, 15) };
+    let edge = simulate_iteration(&state.overrides, &market, req.seed, i);
+    let prev_state_file = artifact(&state);
+    let (next, summary) = soak::step(state, &edge);
+    Ok(SessionIterateResponse {
+        iteration: i,
+        summary_file: artifact(&summary),
+        state_file: artifact(&next),
+        prev_state_file,
+        overrides_file: artifact(&next.overrides),
+        state_json: artifact(&next),
+    })
+}
+
+pub fn report(req: SessionReportRequest) -> Result<SessionReportResponse, String> {
+    let state: SoakState = parse("state_json", &req.state_json)?;
+    let summaries = req
+        .summary_files
+        .iter()
+        .enumerate()
+        .map(|(k, f)| parse::<IterSummary>(&format!("summary_files[{k}]"), f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let r = report::build(req.settings, req.engine, &summaries, &state, &[]);
+    Ok(SessionReportResponse { report_file: artifact(&r) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kpi::KpiThresholds;
+
+    #[test]
+    fn a_session_writes_the_bytes_the_cli_loop_writes() {
+        let config = SoakConfig {
+            total_iterations: 4,
+            auto_tune: true,
+            iterations_per_hour: 4,
+            thresholds: KpiThresholds::default(),
+            safe_params: Params::default(),
+        };
+        let baseline = Params { base_spread_bps: 3.0, impact_cap_ratio: 0.4, ..Params::default() };
+        let started = start(SessionStartRequest { config: config.clone(), baseline: baseline.clone() });
+        let mut state_json = started.state_json;
+        // What the CLI does: init, then simulate and step, formatting with `artifact`.
+        let mut state = soak::init(config, baseline);
+        let market = MarketConfig::synthetic(Regime::Volatile);
+        for i in 1..=4 {
+            let r =
+                iterate(SessionIterateRequest { state_json, regime: Regime::Volatile, seed: 9, bars: vec![] }).unwrap();
+            let edge = simulate_iteration(&state.overrides, &market, 9, i);
+            let (next, summary) = soak::step(state, &edge);
+            assert_eq!(r.iteration, i);
+            assert_eq!(r.summary_file, artifact(&summary));
+            assert_eq!(r.state_file, artifact(&next));
+            assert_eq!(r.overrides_file, artifact(&next.overrides));
+            state = next;
+            state_json = r.state_json;
+        }
+        assert!(iterate(SessionIterateRequest { state_json: "{".into(), regime: Regime::Calm, seed: 1, bars: vec![] })
+            .unwrap_err()
+            .starts_with("state_json:"));
+    }
+}
