@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every mmsoak test on a machine that has only a Rust toolchain.
+# Runs every mmsoak test on a machine that has only a Rust toolchain (and the
+# Debian package manager, for prometheus and chromium).
 # Installs what the tests need first (idempotent), then builds once in release
 # (the e2e tests and the soak share that build) and runs the whole workspace.
 set -euo pipefail
@@ -10,16 +11,19 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain: wasm32-unknown-unknown target"
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 
-# Debian's prometheus: promtool checks the /metrics exposition and a real server
-# scrapes a running soak (tests/metrics.rs).
-if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
-  step "installing Debian's prometheus (apt-get)"
+# Debian's prometheus (promtool checks the /metrics exposition, a real server
+# scrapes a running soak: tests/metrics.rs) and chromium (the web app's browser tests).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v chromium >/dev/null; then
+  step "installing Debian's prometheus and chromium (apt-get)"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus chromium >/dev/null
 fi
 
 step "cargo test (release, whole workspace)"
 cargo test --release --workspace --locked
+
+step "web app: trunk build, wasm-bindgen-test, browser tests"
+bash scripts/web-test.sh
 
 step "all tests passed"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the web app with trunk (offline) and tests it: wasm-bindgen-test for the
+# component logic (node), then the Playwright tests in Debian's Chromium against
+# the app served by `mmsoak serve`. Installs trunk, wasm-bindgen-cli (at the
+# version web/Cargo.lock pins), Chromium and playwright-core when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Both tools are built unoptimised (--debug) into one shared target directory:
+# they only shuffle a few files, and that halves the time to install them.
+tools_target="${CARGO_TARGET_DIR:-$PWD/target}/tools"
+wbg=$(grep -A1 '^name = "wasm-bindgen"$' web/Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
+  step "installing wasm-bindgen-cli $wbg (cargo install, a few minutes)"
+  cargo install --quiet --debug --target-dir "$tools_target" wasm-bindgen-cli --version "$wbg"
+fi
+if ! trunk --version 2>/dev/null | grep -q '0\.21\.14'; then
+  step "installing trunk 0.21.14 (cargo install, several minutes)"
+  cargo install --quiet --debug --locked --target-dir "$tools_target" trunk --version 0.21.14
+fi
+if ! command -v chromium >/dev/null; then
+  step "installing Debian's chromium (apt-get)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+step "npm: playwright-core (no browser download)"
+(cd web/tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+
+step "building mmsoak (and the core wasm the page runs)"
+cargo build --release --locked -p mmsoak
+
+step "web: wasm-bindgen-test (component logic, in node)"
+(cd web && cargo test --release --locked --target wasm32-unknown-unknown)
+
+step "web: trunk build --release (offline)"
+(cd web && trunk build --release)
+
+step "web: browser tests (playwright-core + Debian's Chromium)"
+node web/tests/browser.test.mjs

@@ -1,0 +1,309 @@
+//! What-if: choose a profile, regime, seed, iterations, auto-tune and KPI
+//! thresholds; run it (or two configurations side by side) in the worker on
+//! core.wasm; see the same charts; export the artifacts the CLI would write.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use mmsoak_core::kpi::KpiThresholds;
+use mmsoak_core::params::Params;
+use mmsoak_core::report::RunSettings;
+use mmsoak_core::soak::SoakConfig;
+use wasm_bindgen::JsValue;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::download;
+use crate::engine::{CoreWorker, FromWorker};
+use crate::model::RunView;
+use crate::run_panel::RunPanel;
+
+pub const PROFILES: [(&str, &str); 3] = [
+    ("steady_safe", include_str!("../../profiles/steady_safe.json")),
+    ("ultra_safe", include_str!("../../profiles/ultra_safe.json")),
+    ("aggressive", include_str!("../../profiles/aggressive.json")),
+];
+pub const REGIMES: [&str; 6] = ["calm", "volatile", "flash_crash", "liquidity_gap", "trending", "mixed"];
+/// JavaScript numbers hold integers exactly only up to here.
+const MAX_SEED: u64 = (1 << 53) - 1;
+
+/// One what-if configuration, as typed (numbers are checked when it runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhatIfConfig {
+    pub profile: String,
+    pub regime: String,
+    pub seed: String,
+    pub iterations: String,
+    pub auto_tune: bool,
+    pub fail_net_bps: String,
+    pub fail_risk_ratio: String,
+    pub warn_risk_ratio: String,
+    pub warn_adverse_p95: String,
+}
+
+impl Default for WhatIfConfig {
+    fn default() -> Self {
+        let t = KpiThresholds::default();
+        WhatIfConfig {
+            profile: "steady_safe".into(),
+            regime: "calm".into(),
+            seed: "1".into(),
+            iterations: "24".into(),
+            auto_tune: true,
+            fail_net_bps: t.fail_net_bps.to_string(),
+            fail_risk_ratio: t.fail_risk_ratio.to_string(),
+            warn_risk_ratio: t.warn_risk_ratio.to_string(),
+            warn_adverse_p95: t.warn_adverse_p95.to_string(),
+        }
+    }
+}
+
+fn number<T: std::str::FromStr>(field: &str, raw: &str) -> Result<T, String> {
+    raw.trim().parse().map_err(|_| format!("{field}: {raw:?} is not a valid number"))
+}
+
+impl WhatIfConfig {
+    /// The worker's request: what `mmsoak run` would build from the same flags.
+    pub fn request(&self) -> Result<serde_json::Value, String> {
+        let profile = PROFILES.iter().find(|(n, _)| *n == self.profile).ok_or("unknown profile")?;
+        let baseline: Params = serde_json::from_str(profile.1).map_err(|e| e.to_string())?;
+        let safe_params: Params = serde_json::from_str(PROFILES[0].1).map_err(|e| e.to_string())?;
+        let seed: u64 = number("seed", &self.seed)?;
+        if seed > MAX_SEED {
+            return Err(format!("seed: at most {MAX_SEED} in the browser"));
+        }
+        let iterations: u32 = number("iterations", &self.iterations)?;
+        if !(1..=10_000).contains(&iterations) {
+            return Err("iterations: between 1 and 10000".into());
+        }
+        let thresholds = KpiThresholds {
+            fail_net_bps: number("fail net bps", &self.fail_net_bps)?,
+            fail_risk_ratio: number("fail risk ratio", &self.fail_risk_ratio)?,
+            warn_risk_ratio: number("warn risk ratio", &self.warn_risk_ratio)?,
+            warn_adverse_p95: number("warn adverse p95", &self.warn_adverse_p95)?,
+            ..KpiThresholds::default()
+        };
+        let config = SoakConfig { total_iterations: iterations, auto_tune: self.auto_tune, iterations_per_hour: 4, thresholds, safe_params };
+        let settings = RunSettings {
+            profile: self.profile.clone(),
+            regime: self.regime.clone(),
+            source: "sim".into(),
+            data_file: None,
+            seed,
+            iterations,
+            auto_tune: self.auto_tune,
+            iteration_seconds: 900,
+            policy: None,
+        };
+        Ok(serde_json::json!({
+            "config": config, "baseline": baseline, "regime": self.regime, "seed": seed, "settings": settings,
+        }))
+    }
+}
+
+#[derive(Default, PartialEq)]
+pub struct WhatIfState {
+    pub core_sha256: Option<String>,
+    pub progress: BTreeMap<String, (u32, u32)>,
+    pub results: BTreeMap<String, (Rc<RunView>, f64)>,
+    pub error: Option<String>,
+}
+
+impl Reducible for WhatIfState {
+    type Action = FromWorker;
+    fn reduce(self: Rc<Self>, msg: FromWorker) -> Rc<Self> {
+        let mut next = WhatIfState {
+            core_sha256: self.core_sha256.clone(),
+            progress: self.progress.clone(),
+            results: self.results.clone(),
+            error: None,
+        };
+        match msg {
+            FromWorker::Ready { sha256, .. } => next.core_sha256 = Some(sha256),
+            FromWorker::Progress { id, iteration, total, .. } => {
+                next.progress.insert(id, (iteration, total));
+            }
+            FromWorker::Done { id, files, elapsed_ms } => {
+                next.progress.remove(&id);
+                publish(&id, &files, elapsed_ms);
+                match RunView::from_files(&format!("what-if {id}"), files.clone().into_iter().collect()) {
+                    Ok(mut run) => {
+                        // Export under the CLI's paths (latest/ITER_SUMMARY_1.json, …).
+                        run.files = files;
+                        next.results.insert(id, (Rc::new(run), elapsed_ms));
+                    }
+                    Err(e) => next.error = Some(e),
+                }
+            }
+            FromWorker::Error { id, message } => {
+                if let Some(id) = &id {
+                    next.progress.remove(id);
+                }
+                next.error = Some(message);
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+/// `window.mmsoakRuns[id]` = the run's files, `window.mmsoakTimings[id]` = ms: for
+/// scripts (and the browser tests) that want the bytes without a download dialog.
+fn publish(id: &str, files: &BTreeMap<String, String>, elapsed_ms: f64) {
+    let Some(window) = web_sys::window() else { return };
+    let global = |name: &str| {
+        let existing = js_sys::Reflect::get(&window, &name.into()).ok().filter(|v| v.is_object());
+        existing.unwrap_or_else(|| {
+            let obj: JsValue = js_sys::Object::new().into();
+            let _ = js_sys::Reflect::set(&window, &name.into(), &obj);
+            obj
+        })
+    };
+    let obj = js_sys::Object::new();
+    for (name, text) in files {
+        let _ = js_sys::Reflect::set(&obj, &name.into(), &text.into());
+    }
+    let _ = js_sys::Reflect::set(&global("mmsoakRuns"), &id.into(), &obj);
+    let _ = js_sys::Reflect::set(&global("mmsoakTimings"), &id.into(), &elapsed_ms.into());
+}
+
+#[derive(Properties, PartialEq)]
+struct FormProps {
+    id: AttrValue,
+    config: WhatIfConfig,
+    onchange: Callback<WhatIfConfig>,
+}
+
+#[function_component(ConfigForm)]
+fn config_form(props: &FormProps) -> Html {
+    let id = props.id.clone();
+    let text = |field: fn(&mut WhatIfConfig) -> &mut String| {
+        let (config, onchange) = (props.config.clone(), props.onchange.clone());
+        Callback::from(move |e: InputEvent| {
+            let mut c = config.clone();
+            *field(&mut c) = e.target_unchecked_into::<HtmlInputElement>().value();
+            onchange.emit(c);
+        })
+    };
+    let select = |field: fn(&mut WhatIfConfig) -> &mut String| {
+        let (config, onchange) = (props.config.clone(), props.onchange.clone());
+        Callback::from(move |e: Event| {
+            let mut c = config.clone();
+            *field(&mut c) = e.target_unchecked_into::<HtmlSelectElement>().value();
+            onchange.emit(c);
+        })
+    };
+    let toggle = {
+        let (config, onchange) = (props.config.clone(), props.onchange.clone());
+        Callback::from(move |e: Event| {
+            let mut c = config.clone();
+            c.auto_tune = e.target_unchecked_into::<HtmlInputElement>().checked();
+            onchange.emit(c);
+        })
+    };
+    let c = &props.config;
+    let field_id = |name: &str| format!("{id}-{name}");
+    let number_input = |name: &str, label: &str, value: &str, step: &str, cb: Callback<InputEvent>| html! {
+        <label for={field_id(name)}>{ label }
+            <input id={field_id(name)} type="number" step={step.to_string()} value={value.to_string()} oninput={cb} />
+        </label>
+    };
+    html! {
+        <fieldset class="config" data-config={id.clone()}>
+            <legend>{ format!("Configuration {id}") }</legend>
+            <label for={field_id("profile")}>{ "profile" }
+                <select id={field_id("profile")} onchange={select(|c| &mut c.profile)}>
+                    { for PROFILES.iter().map(|(n, _)| html! { <option value={*n} selected={c.profile == *n}>{ *n }</option> }) }
+                </select>
+            </label>
+            <label for={field_id("regime")}>{ "regime" }
+                <select id={field_id("regime")} onchange={select(|c| &mut c.regime)}>
+                    { for REGIMES.iter().map(|n| html! { <option value={*n} selected={c.regime == *n}>{ *n }</option> }) }
+                </select>
+            </label>
+            { number_input("seed", "seed", &c.seed, "1", text(|c| &mut c.seed)) }
+            { number_input("iterations", "iterations (15 min each)", &c.iterations, "1", text(|c| &mut c.iterations)) }
+            <label for={field_id("autotune")}>
+                <input id={field_id("autotune")} type="checkbox" checked={c.auto_tune} onchange={toggle} />{ " auto-tune" }
+            </label>
+            <details>
+                <summary>{ "KPI thresholds" }</summary>
+                { number_input("fail-net", "FAIL below net (bps)", &c.fail_net_bps, "0.1", text(|c| &mut c.fail_net_bps)) }
+                { number_input("fail-risk", "FAIL above risk ratio", &c.fail_risk_ratio, "0.01", text(|c| &mut c.fail_risk_ratio)) }
+                { number_input("warn-risk", "WARN above risk ratio", &c.warn_risk_ratio, "0.01", text(|c| &mut c.warn_risk_ratio)) }
+                { number_input("warn-adverse", "WARN above adverse p95 (bps)", &c.warn_adverse_p95, "0.1", text(|c| &mut c.warn_adverse_p95)) }
+            </details>
+        </fieldset>
+    }
+}
+
+#[function_component(WhatIf)]
+pub fn what_if() -> Html {
+    let state = use_reducer(WhatIfState::default);
+    let worker = {
+        let dispatch = state.dispatcher();
+        use_memo((), move |_| CoreWorker::spawn(Callback::from(move |m| dispatch.dispatch(m))))
+    };
+    let config_a = use_state(WhatIfConfig::default);
+    let config_b = use_state(|| WhatIfConfig { profile: "ultra_safe".into(), ..WhatIfConfig::default() });
+    let ab = use_state(|| false);
+    let form_error = use_state(|| None::<String>);
+    let run = {
+        let (worker, a, b, ab, form_error) = (worker.clone(), config_a.clone(), config_b.clone(), ab.clone(), form_error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Ok(w) = worker.as_ref() else { return };
+            let mut jobs = vec![("A", (*a).clone())];
+            if *ab {
+                jobs.push(("B", (*b).clone()));
+            }
+            for (id, config) in jobs {
+                match config.request() {
+                    Ok(req) => w.run(id, req),
+                    Err(e) => return form_error.set(Some(format!("configuration {id}: {e}"))),
+                }
+            }
+            form_error.set(None);
+        })
+    };
+    let busy = !state.progress.is_empty();
+    let on_a = { let a = config_a.clone(); Callback::from(move |c| a.set(c)) };
+    let on_b = { let b = config_b.clone(); Callback::from(move |c| b.set(c)) };
+    let toggle_ab = { let ab = ab.clone(); Callback::from(move |e: Event| ab.set(e.target_unchecked_into::<HtmlInputElement>().checked())) };
+    html! {
+        <div class="whatif">
+            <p class="engine" id="core-identity">
+                { match (&state.core_sha256, worker.as_ref()) {
+                    (Some(sha), _) => format!("engine: core.wasm sha256 {sha} (the bytes the CLI embeds), ABI v1, in a Web Worker"),
+                    (None, Err(e)) => format!("engine unavailable: {e}"),
+                    (None, Ok(_)) => "loading core.wasm…".to_string(),
+                } }
+            </p>
+            <div class="forms">
+                <ConfigForm id="A" config={(*config_a).clone()} onchange={on_a} />
+                if *ab { <ConfigForm id="B" config={(*config_b).clone()} onchange={on_b} /> }
+            </div>
+            <label for="ab"><input id="ab" type="checkbox" checked={*ab} onchange={toggle_ab} />{ " compare with a second configuration (A/B)" }</label>
+            <button id="run" onclick={run} disabled={busy || state.core_sha256.is_none()}>{ "Run what-if" }</button>
+            { for state.progress.iter().map(|(id, (i, n))| html! {
+                <p class="progress"><label>{ format!("{id}: iteration {i} of {n} ") }
+                    <progress value={i.to_string()} max={n.to_string()} /></label></p>
+            }) }
+            if let Some(e) = &*form_error { <p class="error" role="alert">{ e }</p> }
+            if let Some(e) = &state.error { <p class="error" role="alert">{ e }</p> }
+            <div class="results">
+                { for state.results.iter().map(|(id, (run, ms))| {
+                    let files = run.files.clone();
+                    let export = Callback::from(move |_| {
+                        for (name, text) in &files { let _ = download::save(name, text); }
+                    });
+                    html! {
+                        <div class="result" data-result={id.clone()}>
+                            <p class="timing">{ format!("{} iterations in {:.2} s", run.summaries.len(), ms / 1000.0) }</p>
+                            <button onclick={export}>{ format!("Export run {id} (the CLI's artifact files)") }</button>
+                            <RunPanel run={run.clone()} />
+                        </div>
+                    }
+                }) }
+            </div>
+        </div>
+    }
+}

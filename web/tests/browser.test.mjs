@@ -1,0 +1,130 @@
+// The web app in a real browser: the viewer shows a real run correctly, the live
+// feed follows it, a what-if run in the page writes byte-identical ITER_SUMMARY
+// files to `mmsoak run`, and A/B runs two configurations side by side.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { browser, cliRun, evidence, serve, whatIf } from "./harness.mjs";
+
+const config = { profile: "aggressive", regime: "volatile", seed: 5, iterations: 12 };
+const out = cliRun(config);
+const latest = path.join(out, "latest");
+const read = (f) => fs.readFileSync(path.join(out, f), "utf8");
+fs.mkdirSync(evidence, { recursive: true });
+
+const server = await serve(out);
+const { context, page, errors } = await browser();
+let failed = false;
+async function check(name, body) {
+  try {
+    await body();
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed = true;
+    console.log(`FAIL ${name}\n${e.stack ?? e}`);
+    await page.screenshot({ path: path.join(evidence, `failed-${name.replace(/\W+/g, "-")}.png`), fullPage: true }).catch(() => {});
+  }
+}
+
+try {
+  await page.goto(server.url);
+
+  await check("viewer shows every iteration and the final parameters of a real run", async () => {
+    const files = fs.readdirSync(latest).filter((f) => /^(ITER_SUMMARY_\d+|TUNING_REPORT)\.json$/.test(f));
+    await page.setInputFiles("#run-files", [...files.map((f) => path.join(latest, f)), path.join(out, "runtime_overrides.json")]);
+    const run = page.locator("section.run");
+    await run.waitFor();
+    for (const chart of ["net_bps", "risk_ratio", "adverse_p95", "slippage_p95", "base_spread_bps", "impact_cap_ratio"]) {
+      assert.equal(await run.locator(`figure[data-chart="${chart}"] circle`).count(), config.iterations, `${chart} points`);
+    }
+    const verdicts = await run.locator(".timeline .cell").evaluateAll((cells) => cells.map((c) => c.getAttribute("title")));
+    const report = JSON.parse(read("latest/TUNING_REPORT.json"));
+    assert.deepEqual(verdicts, report.rows.map((r) => `iteration ${r.iteration}: ${r.kpi_verdict}`));
+    const shown = await run.locator("table.final-params tr[data-param]").evaluateAll((rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.param, Number(r.children[1].textContent)])));
+    assert.deepEqual(shown, report.final_overrides);
+    assert.deepEqual(shown, JSON.parse(read("runtime_overrides.json")));
+    assert.match(await run.locator(".engine").textContent(), new RegExp(report.engine.core_sha256));
+    await page.screenshot({ path: path.join(evidence, "viewer.png"), fullPage: true });
+  });
+
+  await check("bad files get one clear error", async () => {
+    const bad = path.join(out, "..", "ITER_SUMMARY_1.json");
+    fs.writeFileSync(bad, "{ not json");
+    await page.setInputFiles("#run-files", [bad]);
+    await page.locator(".viewer .error").waitFor();
+    assert.match(await page.locator(".viewer .error").textContent(), /^ITER_SUMMARY_1\.json: /);
+  });
+
+  await check("the live feed of mmsoak serve shows the run", async () => {
+    await page.click("#live");
+    await page.locator("section.run[data-run='live: latest'] .timeline .cell").nth(config.iterations - 1).waitFor();
+    assert.equal(await page.locator("section.run[data-run='live: latest'] .timeline .cell").count(), config.iterations);
+  });
+
+  await check("a what-if in the browser writes the CLI's bytes", async () => {
+    const { files, ms } = await whatIf(page, config);
+    for (let i = 1; i <= config.iterations; i++) {
+      const name = `latest/ITER_SUMMARY_${i}.json`;
+      assert.ok(files[name] === read(name), `${name} differs from mmsoak run's`);
+    }
+    for (const name of ["latest/TUNING_STATE.json", "runtime_overrides.json"]) {
+      assert.ok(files[name] === read(name), `${name} differs from mmsoak run's`);
+    }
+    const web = JSON.parse(files["latest/TUNING_REPORT.json"]);
+    const cli = JSON.parse(read("latest/TUNING_REPORT.json"));
+    assert.equal(web.engine.core_sha256, cli.engine.core_sha256, "the page ran other core bytes than the CLI");
+    assert.match(web.engine.runtime, /^browser /);
+    delete web.engine;
+    delete cli.engine;
+    assert.deepEqual(web, cli);
+    const shownSha = await page.locator("#core-identity").textContent();
+    assert.ok(shownSha.includes(cli.engine?.core_sha256 ?? JSON.parse(read("latest/TUNING_REPORT.json")).engine.core_sha256));
+    const result = page.locator("[data-result='A'] section.run");
+    assert.equal(await result.locator("figure[data-chart='net_bps'] circle").count(), config.iterations);
+    console.log(`     (${config.iterations} iterations in ${(ms / 1000).toFixed(2)} s)`);
+    await page.screenshot({ path: path.join(evidence, "whatif.png"), fullPage: true });
+  });
+
+  // The cases scripts/windows-check.sh compares across Linux native, Linux wasmtime
+  // and Windows wasmtime: the browser makes it four ways.
+  for (const c of [
+    { profile: "aggressive", regime: "mixed", seed: 7, iterations: 8 },
+    { profile: "steady_safe", regime: "volatile", seed: 1, iterations: 8 },
+    { profile: "ultra_safe", regime: "flash_crash", seed: 42, iterations: 8 },
+    { profile: "aggressive", regime: "liquidity_gap", seed: 5, iterations: 8 },
+    { profile: "aggressive", regime: "volatile", seed: 3, iterations: 8, autoTune: false },
+  ]) {
+    await check(`browser = CLI for seed ${c.seed} ${c.regime} ${c.profile}${c.autoTune === false ? " untuned" : ""}`, async () => {
+      const cli = cliRun(c);
+      const { files } = await whatIf(page, c);
+      const names = Object.keys(files).filter((n) => n !== "latest/TUNING_REPORT.json");
+      assert.equal(names.length, c.iterations + 3);
+      for (const name of names) {
+        assert.ok(files[name] === fs.readFileSync(path.join(cli, name), "utf8"), `${name} differs`);
+      }
+    });
+  }
+
+  await check("A/B runs two configurations side by side", async () => {
+    await page.setChecked("#ab", true);
+    await page.selectOption("#B-profile", "ultra_safe");
+    await page.selectOption("#B-regime", "volatile");
+    await page.fill("#B-seed", "5");
+    await page.fill("#B-iterations", "12");
+    await page.evaluate(() => { delete window.mmsoakRuns.A; delete window.mmsoakRuns.B; });
+    await page.click("#run");
+    await page.waitForFunction(() => window.mmsoakRuns.A && window.mmsoakRuns.B, null, { timeout: 120_000 });
+    const [a, b] = await page.evaluate(() => [window.mmsoakRuns.A, window.mmsoakRuns.B]);
+    assert.notEqual(a["latest/ITER_SUMMARY_1.json"], b["latest/ITER_SUMMARY_1.json"]);
+    assert.equal(await page.locator("[data-result] section.run").count(), 2);
+    await page.screenshot({ path: path.join(evidence, "whatif-ab.png"), fullPage: true });
+  });
+
+  await check("no errors in the page", async () => assert.deepEqual(errors, []));
+} finally {
+  await context.close();
+  server.stop();
+}
+console.log(`screenshots in ${evidence}`);
+process.exit(failed ? 1 : 0);
