@@ -30,7 +30,8 @@ step "npm: playwright-core (no browser download)"
 (cd web/tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 step "building mmsoak (and the core wasm the page runs)"
-cargo build --release --locked -p mmsoak
+# The same build `cargo test --release --workspace` made (so no rebuild after it).
+cargo build --release --locked --workspace --all-targets
 
 step "web: wasm-bindgen-test (component logic, in node)"
 (cd web && cargo test --release --locked --target wasm32-unknown-unknown)

@@ -115,6 +115,25 @@ fn a_swing_back_is_detected_and_held() {
 }
 
 #[test]
+fn with_the_oscillation_guard_off_the_swing_back_goes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[kpi]\nwarn_adverse_p95 = 100.0\n").unwrap();
+    let picked_off = r#"{"net_bps": 3.0, "risk_ratio": 0.10, "adverse_p95": 4.0}"#;
+    let args = ["--profile", "steady_safe", "--config", cfg.to_str().unwrap(), "--guards-off", "oscillation"];
+    let out = soak_kpis(dir.path(), &[picked_off, STABLE, STABLE, STABLE], &args);
+    let s3 = summary(&out, 3);
+    assert_eq!(guards_named(&s3, "oscillation"), 0, "{s3}");
+    assert!(s3["tuning"]["deltas"]["min_interval_ms"].as_f64().unwrap() < 0.0, "the swing back was held: {s3}");
+    assert_eq!(json(out.join("latest/RUN.json"))["guards_off"], serde_json::json!(["oscillation"]));
+
+    let o = mmsoak().args(["run", "--iterations", "2", "--guards-off", "bounds"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no guard called \"bounds\"") && err.contains("oscillation"), "{err}");
+}
+
+#[test]
 fn three_fails_in_a_row_revert_to_the_safe_profile() {
     let dir = tempfile::tempdir().unwrap();
     let out = soak_kpis(dir.path(), &[FAILING, FAILING, FAILING, STABLE, STABLE], &["--profile", "aggressive"]);

@@ -74,27 +74,17 @@ fn the_sse_feed_delivers_each_new_iteration_of_a_running_soak() {
     let ids: Vec<u32> = (0..2).map(|_| again.recv_timeout(Duration::from_secs(10)).unwrap().0).collect();
     assert_eq!(ids, vec![4, 5]);
 
-    let runs: Value =
-        ureq::get(&format!("{base}/api/runs")).call().unwrap().into_string().unwrap().parse::<Value>().unwrap();
+    let runs = get_json(&format!("{base}/api/runs"));
     assert_eq!(runs[0]["id"], "latest");
     assert_eq!(runs[0]["iterations"], 5);
     assert_eq!(runs[0]["finished"], true);
-    let all: Value = ureq::get(&format!("{base}/api/runs/latest/summaries"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap()
-        .parse::<Value>()
-        .unwrap();
-    assert_eq!(all.as_array().unwrap().len(), 5);
-    let latest: Value = ureq::get(&format!("{base}/api/runs/latest/latest"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap()
-        .parse::<Value>()
-        .unwrap();
+    assert_eq!(get_json(&format!("{base}/api/runs/latest/summaries")).as_array().unwrap().len(), 5);
+    let latest = get_json(&format!("{base}/api/runs/latest/latest"));
     assert_eq!(latest["iteration"], 5);
+}
+
+fn get_json(url: &str) -> Value {
+    ureq::get(url).call().unwrap().into_string().unwrap().parse().unwrap()
 }
 
 /// Sends a request line exactly as written (clients would normalise the path).

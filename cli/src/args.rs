@@ -195,4 +195,8 @@ pub struct RunArgs {
     /// (e.g. 127.0.0.1:9464; port 0 picks a free one, printed at start).
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// What-if: switch guards off (comma-separated: panic_revert, freeze, cooldown,
+    /// oscillation, velocity). Bounds, step caps and the final-iteration hold stay on.
+    #[arg(long, value_name = "GUARDS", value_delimiter = ',')]
+    pub guards_off: Vec<String>,
 }

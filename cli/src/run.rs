@@ -14,7 +14,7 @@ use mmsoak_core::market::{Bar, MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
 use mmsoak_core::report::{PolicyRecord, RunSettings};
-use mmsoak_core::soak::{IterSummary, SoakConfig, SoakState};
+use mmsoak_core::soak::{GuardSwitches, IterSummary, SoakConfig, SoakState};
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, PolicyLimits, PolicyPlugin};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +70,20 @@ pub struct RunRecord {
     /// `--source external`: how long to retry for a usable report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_timeout_ms: Option<u64>,
+    /// `--guards-off`: guards switched off for this run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guards_off: Vec<String>,
+}
+
+/// The guard switches `--guards-off` names; an unknown name is an error listing the known ones.
+fn guard_switches(off: &[String]) -> Result<GuardSwitches> {
+    let mut switches = GuardSwitches::default();
+    for name in off {
+        if !switches.switch_off(name) {
+            bail!("--guards-off: no guard called {name:?} (choose from {})", GuardSwitches::NAMES.join(", "));
+        }
+    }
+    Ok(switches)
 }
 
 /// Where each iteration's observation comes from.
@@ -233,6 +247,10 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         thresholds: eff.thresholds,
         compare_baseline: args.compare_baseline,
         exec: args.exec.clone(),
+        guards_off: {
+            guard_switches(&args.guards_off)?;
+            args.guards_off.clone()
+        },
         report_timeout_ms: (source == Source::External).then_some((args.report_timeout * 1000.0) as u64),
     };
     Ok((record, eff.out.value, eff.retention))
@@ -425,6 +443,7 @@ async fn soak(
                 iterations_per_hour: market.iterations_per_hour(),
                 thresholds: plan.record.thresholds.clone(),
                 safe_params: profiles::load("steady_safe")?,
+                guards: guard_switches(&plan.record.guards_off)?,
             };
             let state = engine.init(&InitRequest { config, baseline: plan.record.baseline.clone() })?;
             (state, Vec::with_capacity(s.iterations as usize))

@@ -132,6 +132,7 @@ mod tests {
             iterations_per_hour: 4,
             thresholds: KpiThresholds::default(),
             safe_params: Params::default(),
+            guards: Default::default(),
         };
         let baseline = Params { base_spread_bps: 3.0, impact_cap_ratio: 0.4, ..Params::default() };
         let started = start(SessionStartRequest { config: config.clone(), baseline: baseline.clone() });

@@ -23,6 +23,51 @@ pub struct SoakConfig {
     pub thresholds: KpiThresholds,
     /// Parameters the panic revert falls back to (the `steady_safe` profile).
     pub safe_params: Params,
+    /// Guards switched off for a what-if (all on unless asked; absent from the
+    /// state file then, so ordinary runs' artifacts do not mention it).
+    #[serde(default, skip_serializing_if = "GuardSwitches::all_on")]
+    pub guards: GuardSwitches,
+}
+
+/// The guards a what-if may switch off to see what they are worth. Validation,
+/// bounds, the step cap, the final-iteration hold and idempotency (crash safety)
+/// always apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuardSwitches {
+    pub panic_revert: bool,
+    pub freeze: bool,
+    pub cooldown: bool,
+    pub oscillation: bool,
+    pub velocity: bool,
+}
+
+impl Default for GuardSwitches {
+    fn default() -> Self {
+        GuardSwitches { panic_revert: true, freeze: true, cooldown: true, oscillation: true, velocity: true }
+    }
+}
+
+impl GuardSwitches {
+    pub const NAMES: [&'static str; 5] = ["panic_revert", "freeze", "cooldown", "oscillation", "velocity"];
+
+    pub fn all_on(&self) -> bool {
+        *self == GuardSwitches::default()
+    }
+
+    /// Switches off the guard called `name`; false if there is no such guard.
+    pub fn switch_off(&mut self, name: &str) -> bool {
+        let slot = match name {
+            "panic_revert" => &mut self.panic_revert,
+            "freeze" => &mut self.freeze,
+            "cooldown" => &mut self.cooldown,
+            "oscillation" => &mut self.oscillation,
+            "velocity" => &mut self.velocity,
+            _ => return false,
+        };
+        *slot = false;
+        true
+    }
 }
 
 /// Tuning bookkeeping: TUNING_STATE.json holds the whole [`SoakState`].
@@ -178,7 +223,8 @@ pub fn step_with_policy(
     };
 
     let mut next = in_force.clone();
-    if cfg.auto_tune && t.fail_streak >= guards::PANIC_FAIL_STREAK {
+    let on = cfg.guards;
+    if cfg.auto_tune && on.panic_revert && t.fail_streak >= guards::PANIC_FAIL_STREAK {
         events.push(GuardEvent::new(
             i,
             "panic_revert",
@@ -188,14 +234,11 @@ pub fn step_with_policy(
         t.fail_streak = 0;
         t.stable_streak = 0;
         t.policy_fail_streak = 0;
-        next = cfg.safe_params.clone();
-        decision.skipped_reason = Some("panic_revert".into());
-        decision.deltas = diff(&in_force, &next);
-        decision.applied = !decision.deltas.is_empty();
+        next = revert_to_safe(&mut decision, &in_force, &cfg.safe_params, "panic_revert");
     } else if !cfg.auto_tune {
         decision.skipped_reason = Some("auto_tune_off".into());
     } else {
-        if t.stable_streak >= guards::FREEZE_AFTER_STABLE && i > t.frozen_until_iter {
+        if on.freeze && t.stable_streak >= guards::FREEZE_AFTER_STABLE && i > t.frozen_until_iter {
             t.frozen_until_iter = i + guards::FREEZE_ITERATIONS;
             events.push(GuardEvent::new(
                 i,
@@ -214,10 +257,12 @@ pub fn step_with_policy(
                 &state.baseline,
                 t.stable_streak >= guards::FREEZE_AFTER_STABLE,
                 t.risk_memory.as_ref(),
-            )),
-            Some(outcome) => policy_proposal(i, outcome, edge.risk_ratio, &mut events),
+            )
+            .1),
+            Some(outcome) => policy_proposal(i, outcome, &mut events),
         };
         let zone = tuner::zone(edge.risk_ratio);
+        decision.zone = Some(zone);
         if matches!(zone, Zone::Aggressive | Zone::Moderate) || matches!(verdict, KpiVerdict::Warn | KpiVerdict::Fail) {
             t.risk_memory = Some(in_force.clone());
         }
@@ -225,7 +270,6 @@ pub fn step_with_policy(
             Err(reason) => {
                 t.policy_fail_streak += 1;
                 events.push(GuardEvent::new(i, "policy_error", None, reason));
-                decision.zone = Some(zone);
                 if t.policy_fail_streak >= POLICY_FAIL_REVERT {
                     events.push(GuardEvent::new(
                         i,
@@ -234,17 +278,13 @@ pub fn step_with_policy(
                         format!("{} policy failures in a row: reverted to the safe profile", t.policy_fail_streak),
                     ));
                     t.policy_fail_streak = 0;
-                    next = cfg.safe_params.clone();
-                    decision.deltas = diff(&in_force, &next);
-                    decision.applied = !decision.deltas.is_empty();
-                    decision.skipped_reason = Some("policy_revert".into());
+                    next = revert_to_safe(&mut decision, &in_force, &cfg.safe_params, "policy_revert");
                 } else {
                     decision.skipped_reason = Some("policy_error".into());
                 }
             }
-            Ok((zone, proposal)) => {
+            Ok(proposal) => {
                 t.policy_fail_streak = 0;
-                decision.zone = Some(zone);
                 decision.proposed = proposal.deltas.clone();
                 decision.reasons = proposal.reasons;
                 let mut deltas = proposal.deltas;
@@ -255,7 +295,7 @@ pub fn step_with_policy(
                     events.push(GuardEvent::new(i, "final_iteration", None, "no deltas on the final iteration".into()));
                     skipped.push("final_iteration".into());
                     deltas.clear();
-                } else if i <= t.cooldown_until_iter {
+                } else if on.cooldown && i <= t.cooldown_until_iter {
                     events.push(GuardEvent::new(
                         i,
                         "cooldown_active",
@@ -265,14 +305,21 @@ pub fn step_with_policy(
                     skipped.push("cooldown_active".into());
                     deltas.clear();
                 } else {
-                    for (ev_list, reason) in [
-                        (guards::apply_freeze(i, t.frozen_until_iter, &mut deltas), "frozen"),
-                        (guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas), "oscillation"),
-                        (
-                            guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas),
-                            "velocity_exceeded",
-                        ),
-                    ] {
+                    let frozen =
+                        if on.freeze { guards::apply_freeze(i, t.frozen_until_iter, &mut deltas) } else { Vec::new() };
+                    let oscillating = if on.oscillation {
+                        guards::apply_oscillation(i, &t.recent_params, &in_force, &mut deltas)
+                    } else {
+                        Vec::new()
+                    };
+                    let too_fast = if on.velocity {
+                        guards::apply_velocity(i, cfg.iterations_per_hour, &t.recent_changes, &mut deltas)
+                    } else {
+                        Vec::new()
+                    };
+                    for (ev_list, reason) in
+                        [(frozen, "frozen"), (oscillating, "oscillation"), (too_fast, "velocity_exceeded")]
+                    {
                         if !ev_list.is_empty() {
                             skipped.push(reason.into());
                             events.extend(ev_list);
@@ -301,7 +348,7 @@ pub fn step_with_policy(
                                 t.last_applied_signature = Some(sig);
                                 t.applied_count += 1;
                                 let magnitude = guards::normalized_magnitude(&decision.deltas);
-                                if magnitude > guards::COOLDOWN_THRESHOLD {
+                                if on.cooldown && magnitude > guards::COOLDOWN_THRESHOLD {
                                     t.cooldown_until_iter = i + guards::COOLDOWN_ITERATIONS;
                                     events.push(GuardEvent::new(
                                         i,
@@ -413,12 +460,7 @@ fn remember_iteration(
 /// The proposal a policy's outcome amounts to, or why there is none. Deltas past a
 /// parameter's largest step are capped here (a `step_cap` event each), so the
 /// guards downstream see exactly what the built-in tuner could have proposed.
-fn policy_proposal(
-    i: u32,
-    outcome: &PolicyOutcome,
-    risk_ratio: f64,
-    events: &mut Vec<GuardEvent>,
-) -> Result<(Zone, Proposal), String> {
+fn policy_proposal(i: u32, outcome: &PolicyOutcome, events: &mut Vec<GuardEvent>) -> Result<Proposal, String> {
     match outcome {
         PolicyOutcome::Failed(reason) => Err(reason.clone()),
         PolicyOutcome::Proposal(response) => {
@@ -427,9 +469,17 @@ fn policy_proposal(
                 events.push(GuardEvent::new(i, "step_cap", Some(&name), detail));
             }
             let reasons = response.reasons.iter().map(|r| format!("policy:{r}")).collect();
-            Ok((tuner::zone(risk_ratio), Proposal { deltas, reasons }))
+            Ok(Proposal { deltas, reasons })
         }
     }
+}
+
+/// Reverts to the safe profile, recording the change as the iteration's decision.
+fn revert_to_safe(decision: &mut TuningDecision, in_force: &Params, safe: &Params, reason: &str) -> Params {
+    decision.skipped_reason = Some(reason.into());
+    decision.deltas = diff(in_force, safe);
+    decision.applied = !decision.deltas.is_empty();
+    safe.clone()
 }
 
 /// Per-parameter change from `a` to `b`, rounded; unchanged parameters omitted.

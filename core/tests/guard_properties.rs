@@ -9,7 +9,7 @@ use mmsoak_core::guards::FREEZE_PARAMS;
 use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::params::{Params, APPLY_BOUNDS};
 use mmsoak_core::policy::{PolicyOutcome, PolicyResponse};
-use mmsoak_core::soak::{init, step, step_with_policy, SoakConfig, SoakState};
+use mmsoak_core::soak::{init, step, step_with_policy, GuardSwitches, SoakConfig, SoakState};
 use proptest::prelude::*;
 
 fn observation() -> impl Strategy<Value = KpiObservation> {
@@ -48,6 +48,12 @@ fn tuner() -> impl Strategy<Value = Option<Vec<PolicyOutcome>>> {
     prop::option::of(prop::collection::vec(policy_outcome(), 60))
 }
 
+fn switches() -> impl Strategy<Value = GuardSwitches> {
+    prop::array::uniform5(any::<bool>()).prop_map(|[panic_revert, freeze, cooldown, oscillation, velocity]| {
+        GuardSwitches { panic_revert, freeze, cooldown, oscillation, velocity }
+    })
+}
+
 fn config(total: u32) -> SoakConfig {
     SoakConfig {
         total_iterations: total,
@@ -55,6 +61,7 @@ fn config(total: u32) -> SoakConfig {
         iterations_per_hour: 4,
         thresholds: KpiThresholds::default(),
         safe_params: Params::default(),
+        guards: Default::default(),
     }
 }
 
@@ -184,6 +191,28 @@ proptest! {
     }
 
     #[test]
+    fn bounds_and_step_caps_hold_whatever_guards_are_switched_off(
+        baseline in params_in_bounds(),
+        obs in prop::collection::vec(observation(), 1..40),
+        guards in switches(),
+        policy in tuner(),
+    ) {
+        let mut state = init(SoakConfig { guards, ..config(obs.len() as u32) }, baseline);
+        for (k, o) in obs.into_iter().enumerate() {
+            let outcome = policy.as_ref().map(|p| &p[k % p.len()]);
+            let (next, s) = step_with_policy(state, &o.into_report(k as u32 + 1), outcome);
+            prop_assert!(next.overrides.out_of_bounds().is_empty());
+            if !panicked(&s) {
+                for (name, d) in &s.tuning.deltas {
+                    let spec = APPLY_BOUNDS.iter().find(|p| p.name == name).unwrap();
+                    prop_assert!(d.abs() <= spec.max_step + 1e-9, "{name} moved {d}");
+                }
+            }
+            state = next;
+        }
+    }
+
+    #[test]
     fn without_auto_tune_nothing_ever_changes(baseline in params_in_bounds(), obs in prop::collection::vec(observation(), 1..30)) {
         let n = obs.len() as u32;
         let mut state = init(SoakConfig { auto_tune: false, ..config(n) }, baseline.clone());
@@ -195,6 +224,29 @@ proptest! {
         }
         prop_assert_eq!(state.overrides, baseline);
     }
+}
+
+/// Switching a guard off lets through exactly what it would have stopped.
+#[test]
+fn a_guard_switched_off_stops_nothing() {
+    let stable =
+        KpiObservation { net_bps: 3.0, risk_ratio: 0.1, adverse_p95: 1.0, slippage_p95: 0.0, fills: 100, blocks: None };
+    let failing = KpiObservation { net_bps: 0.5, ..stable.clone() };
+    let run_with = |guards: GuardSwitches, obs: &KpiObservation| {
+        let mut state = init(SoakConfig { guards, ..config(8) }, Params::default());
+        let mut names = Vec::new();
+        for i in 1..=8 {
+            let (next, s) = step(state, &obs.clone().into_report(i));
+            names.extend(s.tuning.guards.into_iter().map(|g| g.guard));
+            state = next;
+        }
+        names
+    };
+    let on = GuardSwitches::default();
+    assert!(run_with(on, &stable).iter().any(|g| g == "freeze"));
+    assert!(!run_with(GuardSwitches { freeze: false, ..on }, &stable).iter().any(|g| g == "freeze" || g == "frozen"));
+    assert!(run_with(on, &failing).iter().any(|g| g == "panic_revert"));
+    assert!(!run_with(GuardSwitches { panic_revert: false, ..on }, &failing).iter().any(|g| g == "panic_revert"));
 }
 
 /// A decision re-delivered after a crash (overrides written, state not yet

@@ -73,6 +73,7 @@ fn main() {
             iterations_per_hour: 4,
             thresholds: KpiThresholds::default(),
             safe_params: Params::default(),
+            guards: Default::default(),
         };
         let mut state = engine.init(&InitRequest { config, baseline: params.clone() }).expect("init");
         for i in 1..=96 {
@@ -121,6 +122,7 @@ fn main() {
             iterations_per_hour: 4,
             thresholds: KpiThresholds::default(),
             safe_params: Params::default(),
+            guards: Default::default(),
         },
         params.clone(),
     );

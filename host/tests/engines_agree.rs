@@ -19,6 +19,7 @@ fn soak_config(auto_tune: bool) -> SoakConfig {
         iterations_per_hour: 4,
         thresholds: KpiThresholds::default(),
         safe_params: Params::default(),
+        guards: Default::default(),
     }
 }
 

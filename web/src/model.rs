@@ -116,6 +116,7 @@ mod tests {
             iterations_per_hour: 4,
             thresholds: KpiThresholds::default(),
             safe_params: Params::default(),
+            guards: Default::default(),
         };
         let mut state = init(config, Params::default());
         let mut files = Vec::new();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::params::Params;
 use mmsoak_core::report::RunSettings;
-use mmsoak_core::soak::SoakConfig;
+use mmsoak_core::soak::{GuardSwitches, SoakConfig};
 use wasm_bindgen::JsValue;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -39,6 +39,7 @@ pub struct WhatIfConfig {
     pub fail_risk_ratio: String,
     pub warn_risk_ratio: String,
     pub warn_adverse_p95: String,
+    pub guards: GuardSwitches,
 }
 
 impl Default for WhatIfConfig {
@@ -54,6 +55,7 @@ impl Default for WhatIfConfig {
             fail_risk_ratio: t.fail_risk_ratio.to_string(),
             warn_risk_ratio: t.warn_risk_ratio.to_string(),
             warn_adverse_p95: t.warn_adverse_p95.to_string(),
+            guards: GuardSwitches::default(),
         }
     }
 }
@@ -83,7 +85,14 @@ impl WhatIfConfig {
             warn_adverse_p95: number("warn adverse p95", &self.warn_adverse_p95)?,
             ..KpiThresholds::default()
         };
-        let config = SoakConfig { total_iterations: iterations, auto_tune: self.auto_tune, iterations_per_hour: 4, thresholds, safe_params };
+        let config = SoakConfig {
+            total_iterations: iterations,
+            auto_tune: self.auto_tune,
+            iterations_per_hour: 4,
+            thresholds,
+            safe_params,
+            guards: self.guards,
+        };
         let settings = RunSettings {
             profile: self.profile.clone(),
             regime: self.regime.clone(),
@@ -166,6 +175,17 @@ fn publish(id: &str, files: &BTreeMap<String, String>, elapsed_ms: f64) {
     let _ = js_sys::Reflect::set(&global("mmsoakTimings"), &id.into(), &elapsed_ms.into());
 }
 
+fn guard_on(g: &GuardSwitches, name: &str) -> bool {
+    match name {
+        "panic_revert" => g.panic_revert,
+        "freeze" => g.freeze,
+        "cooldown" => g.cooldown,
+        "oscillation" => g.oscillation,
+        "velocity" => g.velocity,
+        _ => true,
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct FormProps {
     id: AttrValue,
@@ -200,6 +220,22 @@ fn config_form(props: &FormProps) -> Html {
             onchange.emit(c);
         })
     };
+    let guard_toggle = |name: &'static str| {
+        let (config, onchange) = (props.config.clone(), props.onchange.clone());
+        Callback::from(move |e: Event| {
+            let mut c = config.clone();
+            let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+            let mut switches = GuardSwitches::default();
+            for other in GuardSwitches::NAMES {
+                let keep_on = if other == name { on } else { guard_on(&c.guards, other) };
+                if !keep_on {
+                    switches.switch_off(other);
+                }
+            }
+            c.guards = switches;
+            onchange.emit(c);
+        })
+    };
     let c = &props.config;
     let field_id = |name: &str| format!("{id}-{name}");
     let number_input = |name: &str, label: &str, value: &str, step: &str, cb: Callback<InputEvent>| html! {
@@ -231,6 +267,15 @@ fn config_form(props: &FormProps) -> Html {
                 { number_input("fail-risk", "FAIL above risk ratio", &c.fail_risk_ratio, "0.01", text(|c| &mut c.fail_risk_ratio)) }
                 { number_input("warn-risk", "WARN above risk ratio", &c.warn_risk_ratio, "0.01", text(|c| &mut c.warn_risk_ratio)) }
                 { number_input("warn-adverse", "WARN above adverse p95 (bps)", &c.warn_adverse_p95, "0.1", text(|c| &mut c.warn_adverse_p95)) }
+            </details>
+            <details>
+                <summary>{ "Guards (bounds, step caps and the final-iteration hold always apply)" }</summary>
+                { for GuardSwitches::NAMES.iter().map(|name| html! {
+                    <label for={field_id(&format!("guard-{name}"))}>
+                        <input id={field_id(&format!("guard-{name}"))} type="checkbox"
+                            checked={guard_on(&c.guards, name)} onchange={guard_toggle(name)} />{ format!(" {name}") }
+                    </label>
+                }) }
             </details>
         </fieldset>
     }

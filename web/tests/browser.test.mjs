@@ -94,11 +94,15 @@ try {
     { profile: "ultra_safe", regime: "flash_crash", seed: 42, iterations: 8 },
     { profile: "aggressive", regime: "liquidity_gap", seed: 5, iterations: 8 },
     { profile: "aggressive", regime: "volatile", seed: 3, iterations: 8, autoTune: false },
+    // The main run's configuration with three guards off: a different run, still the CLI's bytes.
+    { ...config, guardsOff: ["cooldown", "oscillation", "freeze"] },
   ]) {
-    await check(`browser = CLI for seed ${c.seed} ${c.regime} ${c.profile}${c.autoTune === false ? " untuned" : ""}`, async () => {
+    const variant = (c.autoTune === false ? " untuned" : "") + (c.guardsOff ? ` without ${c.guardsOff.join(",")}` : "");
+    await check(`browser = CLI for seed ${c.seed} ${c.regime} ${c.profile}${variant}`, async () => {
       const cli = cliRun(c);
       const { files } = await whatIf(page, c);
       const names = Object.keys(files).filter((n) => n !== "latest/TUNING_REPORT.json");
+      if (c.guardsOff) assert.notEqual(files["runtime_overrides.json"], read("runtime_overrides.json"), "switching guards off changed nothing");
       assert.equal(names.length, c.iterations + 3);
       for (const name of names) {
         assert.ok(files[name] === fs.readFileSync(path.join(cli, name), "utf8"), `${name} differs`);

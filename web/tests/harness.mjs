@@ -18,10 +18,11 @@ export function tempDir(prefix) {
 }
 
 /** `mmsoak run` with these settings into a fresh directory; returns it. */
-export function cliRun({ profile, regime, seed, iterations, autoTune = true }) {
+export function cliRun({ profile, regime, seed, iterations, autoTune = true, guardsOff = [] }) {
   const out = path.join(tempDir("mmsoak-web-run-"), "soak");
   const args = ["run", "--iterations", String(iterations), "--profile", profile, "--regime", regime, "--seed", String(seed), "--out", out];
   if (autoTune) args.push("--auto-tune");
+  if (guardsOff.length) args.push("--guards-off", guardsOff.join(","));
   execFileSync(bin, args, { stdio: ["ignore", "ignore", "inherit"], env });
   return out;
 }
@@ -56,7 +57,9 @@ export async function browser() {
 }
 
 /** Runs a what-if with configuration A set to these values; resolves to its files and ms. */
-export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true }, id = "A") {
+export const GUARDS = ["panic_revert", "freeze", "cooldown", "oscillation", "velocity"];
+
+export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true, guardsOff = [] }, id = "A") {
   await page.click("#tab-whatif");
   await page.waitForSelector("#core-identity:has-text('sha256')");
   await page.selectOption(`#${id}-profile`, profile);
@@ -64,6 +67,8 @@ export async function whatIf(page, { profile, regime, seed, iterations, autoTune
   await page.fill(`#${id}-seed`, String(seed));
   await page.fill(`#${id}-iterations`, String(iterations));
   await page.setChecked(`#${id}-autotune`, autoTune);
+  await page.locator(`[data-config="${id}"] details:has(#${id}-guard-freeze)`).evaluate((d) => { d.open = true; });
+  for (const g of GUARDS) await page.setChecked(`#${id}-guard-${g}`, !guardsOff.includes(g));
   await page.evaluate((id) => { if (window.mmsoakRuns) delete window.mmsoakRuns[id]; }, id);
   await page.click("#run");
   await page.waitForFunction((id) => window.mmsoakRuns && window.mmsoakRuns[id], id, { timeout: 120_000 });
