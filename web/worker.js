@@ -44,7 +44,7 @@ function run(id, req) {
   files["runtime_overrides.json"] = start.overrides_file;
   const summaries = [];
   for (let i = 1; i <= total; i++) {
-    const r = call("session_iterate", { state_json: state, regime: req.regime, seed: req.seed });
+    const r = call("session_iterate", { state_json: state, regime: req.regime, seed: req.seed, bars: req.bars ?? [] });
     state = r.state_json;
     files[`latest/ITER_SUMMARY_${r.iteration}.json`] = r.summary_file;
     files["latest/TUNING_STATE.prev.json"] = r.prev_state_file;

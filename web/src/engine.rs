@@ -14,10 +14,25 @@ use yew::Callback;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromWorker {
     /// core.wasm is loaded: its sha256 (hex) and ABI version.
-    Ready { sha256: String, abi_version: u32 },
-    Progress { id: String, iteration: u32, total: u32, summary_file: String },
-    Done { id: String, files: BTreeMap<String, String>, elapsed_ms: f64 },
-    Error { id: Option<String>, message: String },
+    Ready {
+        sha256: String,
+        abi_version: u32,
+    },
+    Progress {
+        id: String,
+        iteration: u32,
+        total: u32,
+        summary_file: String,
+    },
+    Done {
+        id: String,
+        files: BTreeMap<String, String>,
+        elapsed_ms: f64,
+    },
+    Error {
+        id: Option<String>,
+        message: String,
+    },
 }
 
 pub struct CoreWorker {

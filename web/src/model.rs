@@ -121,7 +121,14 @@ mod tests {
         let mut state = init(config, Params::default());
         let mut files = Vec::new();
         for (i, risk) in [(1, 0.7), (2, 0.2), (3, 0.1)] {
-            let obs = KpiObservation { net_bps: 3.0, risk_ratio: risk, adverse_p95: 1.0, slippage_p95: 0.0, fills: 50, blocks: None };
+            let obs = KpiObservation {
+                net_bps: 3.0,
+                risk_ratio: risk,
+                adverse_p95: 1.0,
+                slippage_p95: 0.0,
+                fills: 50,
+                blocks: None,
+            };
             let (next, s) = step(state, &obs.into_report(i));
             files.push((format!("latest/ITER_SUMMARY_{i}.json"), artifact(&s)));
             state = next;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use mmsoak_core::kpi::KpiThresholds;
+use mmsoak_core::market::{parse_bars_csv, Bar};
 use mmsoak_core::params::Params;
 use mmsoak_core::report::RunSettings;
 use mmsoak_core::soak::{GuardSwitches, SoakConfig};
@@ -24,6 +25,9 @@ pub const PROFILES: [(&str, &str); 3] = [
     ("aggressive", include_str!("../../profiles/aggressive.json")),
 ];
 pub const REGIMES: [&str; 6] = ["calm", "volatile", "flash_crash", "liquidity_gap", "trending", "mixed"];
+/// The regime select's entry for replaying real bars (the book and flow are `calm`'s,
+/// as with `mmsoak run --source replay`).
+const REPLAY: &str = "replay";
 /// JavaScript numbers hold integers exactly only up to here.
 const MAX_SEED: u64 = (1 << 53) - 1;
 
@@ -40,6 +44,8 @@ pub struct WhatIfConfig {
     pub warn_risk_ratio: String,
     pub warn_adverse_p95: String,
     pub guards: GuardSwitches,
+    /// Real 1-minute bars to replay (regime `replay`): the CSV's file name and its bars.
+    pub replay: Option<(String, Rc<Vec<Bar>>)>,
 }
 
 impl Default for WhatIfConfig {
@@ -56,6 +62,7 @@ impl Default for WhatIfConfig {
             warn_risk_ratio: t.warn_risk_ratio.to_string(),
             warn_adverse_p95: t.warn_adverse_p95.to_string(),
             guards: GuardSwitches::default(),
+            replay: None,
         }
     }
 }
@@ -93,11 +100,16 @@ impl WhatIfConfig {
             safe_params,
             guards: self.guards,
         };
+        let (regime, source, data_file, bars) = match (self.regime.as_str(), &self.replay) {
+            (REPLAY, None) => return Err("replay: choose a CSV of 1-minute bars first".into()),
+            (REPLAY, Some((name, bars))) => ("calm", "replay", Some(name.clone()), bars.as_slice()),
+            (regime, _) => (regime, "sim", None, &[][..]),
+        };
         let settings = RunSettings {
             profile: self.profile.clone(),
-            regime: self.regime.clone(),
-            source: "sim".into(),
-            data_file: None,
+            regime: regime.to_string(),
+            source: source.into(),
+            data_file,
             seed,
             iterations,
             auto_tune: self.auto_tune,
@@ -105,7 +117,7 @@ impl WhatIfConfig {
             policy: None,
         };
         Ok(serde_json::json!({
-            "config": config, "baseline": baseline, "regime": self.regime, "seed": seed, "settings": settings,
+            "config": config, "baseline": baseline, "regime": regime, "seed": seed, "settings": settings, "bars": bars,
         }))
     }
 }
@@ -236,12 +248,37 @@ fn config_form(props: &FormProps) -> Html {
             onchange.emit(c);
         })
     };
+    let bars_error = use_state(|| None::<String>);
+    let load_bars = {
+        let (config, onchange, bars_error) = (props.config.clone(), props.onchange.clone(), bars_error.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|l| l.get(0)) else { return };
+            let (config, onchange, bars_error) = (config.clone(), onchange.clone(), bars_error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let file = gloo_file::File::from(file);
+                let parsed = gloo_file::futures::read_as_text(&file)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| parse_bars_csv(&text).map_err(|e| e.to_string()));
+                match parsed {
+                    Ok(bars) => {
+                        bars_error.set(None);
+                        onchange.emit(WhatIfConfig { replay: Some((file.name(), Rc::new(bars))), ..config });
+                    }
+                    Err(e) => bars_error.set(Some(format!("{}: {e}", file.name()))),
+                }
+            });
+        })
+    };
     let c = &props.config;
     let field_id = |name: &str| format!("{id}-{name}");
-    let number_input = |name: &str, label: &str, value: &str, step: &str, cb: Callback<InputEvent>| html! {
-        <label for={field_id(name)}>{ label }
-            <input id={field_id(name)} type="number" step={step.to_string()} value={value.to_string()} oninput={cb} />
-        </label>
+    let number_input = |name: &str, label: &str, value: &str, step: &str, cb: Callback<InputEvent>| {
+        html! {
+            <label for={field_id(name)}>{ label }
+                <input id={field_id(name)} type="number" step={step.to_string()} value={value.to_string()} oninput={cb} />
+            </label>
+        }
     };
     html! {
         <fieldset class="config" data-config={id.clone()}>
@@ -254,8 +291,17 @@ fn config_form(props: &FormProps) -> Html {
             <label for={field_id("regime")}>{ "regime" }
                 <select id={field_id("regime")} onchange={select(|c| &mut c.regime)}>
                     { for REGIMES.iter().map(|n| html! { <option value={*n} selected={c.regime == *n}>{ *n }</option> }) }
+                    <option value={REPLAY} selected={c.regime == REPLAY}>{ "replay real 1-minute bars (CSV)" }</option>
                 </select>
             </label>
+            if c.regime == REPLAY {
+                <label for={field_id("bars")}>{ c.replay.as_ref().map_or_else(
+                        || "bars CSV (timestamp,open,high,low,close,volume)".to_string(),
+                        |(name, bars)| format!("{name}: {} bars", bars.len())) }
+                    <input id={field_id("bars")} type="file" accept=".csv,text/csv" onchange={load_bars} />
+                </label>
+                if let Some(e) = &*bars_error { <span class="error" role="alert">{ e }</span> }
+            }
             { number_input("seed", "seed", &c.seed, "1", text(|c| &mut c.seed)) }
             { number_input("iterations", "iterations (15 min each)", &c.iterations, "1", text(|c| &mut c.iterations)) }
             <label for={field_id("autotune")}>
@@ -293,7 +339,8 @@ pub fn what_if() -> Html {
     let ab = use_state(|| false);
     let form_error = use_state(|| None::<String>);
     let run = {
-        let (worker, a, b, ab, form_error) = (worker.clone(), config_a.clone(), config_b.clone(), ab.clone(), form_error.clone());
+        let (worker, a, b, ab, form_error) =
+            (worker.clone(), config_a.clone(), config_b.clone(), ab.clone(), form_error.clone());
         Callback::from(move |_: MouseEvent| {
             let Ok(w) = worker.as_ref() else { return };
             let mut jobs = vec![("A", (*a).clone())];
@@ -310,9 +357,18 @@ pub fn what_if() -> Html {
         })
     };
     let busy = !state.progress.is_empty();
-    let on_a = { let a = config_a.clone(); Callback::from(move |c| a.set(c)) };
-    let on_b = { let b = config_b.clone(); Callback::from(move |c| b.set(c)) };
-    let toggle_ab = { let ab = ab.clone(); Callback::from(move |e: Event| ab.set(e.target_unchecked_into::<HtmlInputElement>().checked())) };
+    let on_a = {
+        let a = config_a.clone();
+        Callback::from(move |c| a.set(c))
+    };
+    let on_b = {
+        let b = config_b.clone();
+        Callback::from(move |c| b.set(c))
+    };
+    let toggle_ab = {
+        let ab = ab.clone();
+        Callback::from(move |e: Event| ab.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
+    };
     html! {
         <div class="whatif">
             <p class="engine" id="core-identity">

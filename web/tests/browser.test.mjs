@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { browser, cliRun, evidence, serve, whatIf } from "./harness.mjs";
+import { browser, cliRun, evidence, realBars, serve, whatIf } from "./harness.mjs";
 
 const config = { profile: "aggressive", regime: "volatile", seed: 5, iterations: 12 };
 const out = cliRun(config);
@@ -94,10 +94,13 @@ try {
     { profile: "ultra_safe", regime: "flash_crash", seed: 42, iterations: 8 },
     { profile: "aggressive", regime: "liquidity_gap", seed: 5, iterations: 8 },
     { profile: "aggressive", regime: "volatile", seed: 3, iterations: 8, autoTune: false },
+    // Real Bitstamp BTC/USD bars replayed, as `mmsoak run --source replay --data`.
+    { profile: "aggressive", regime: "calm", seed: 11, iterations: 8, data: realBars },
     // The main run's configuration with three guards off: a different run, still the CLI's bytes.
     { ...config, guardsOff: ["cooldown", "oscillation", "freeze"] },
   ]) {
-    const variant = (c.autoTune === false ? " untuned" : "") + (c.guardsOff ? ` without ${c.guardsOff.join(",")}` : "");
+    const variant = (c.autoTune === false ? " untuned" : "") + (c.guardsOff ? ` without ${c.guardsOff.join(",")}` : "") +
+      (c.data ? " replaying real bars" : "");
     await check(`browser = CLI for seed ${c.seed} ${c.regime} ${c.profile}${variant}`, async () => {
       const cli = cliRun(c);
       const { files } = await whatIf(page, c);

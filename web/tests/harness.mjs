@@ -18,9 +18,11 @@ export function tempDir(prefix) {
 }
 
 /** `mmsoak run` with these settings into a fresh directory; returns it. */
-export function cliRun({ profile, regime, seed, iterations, autoTune = true, guardsOff = [] }) {
+export function cliRun({ profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null }) {
   const out = path.join(tempDir("mmsoak-web-run-"), "soak");
-  const args = ["run", "--iterations", String(iterations), "--profile", profile, "--regime", regime, "--seed", String(seed), "--out", out];
+  const args = ["run", "--iterations", String(iterations), "--profile", profile, "--seed", String(seed), "--out", out];
+  if (data) args.push("--source", "replay", "--data", data);
+  else args.push("--regime", regime);
   if (autoTune) args.push("--auto-tune");
   if (guardsOff.length) args.push("--guards-off", guardsOff.join(","));
   execFileSync(bin, args, { stdio: ["ignore", "ignore", "inherit"], env });
@@ -59,11 +61,18 @@ export async function browser() {
 /** Runs a what-if with configuration A set to these values; resolves to its files and ms. */
 export const GUARDS = ["panic_revert", "freeze", "cooldown", "oscillation", "velocity"];
 
-export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true, guardsOff = [] }, id = "A") {
+/** The real-data sample beside the checkout (../shared/data). */
+export const realBars = path.join(root, "../shared/data/btcusd_bitstamp_1min_a.csv");
+
+export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null }, id = "A") {
   await page.click("#tab-whatif");
   await page.waitForSelector("#core-identity:has-text('sha256')");
   await page.selectOption(`#${id}-profile`, profile);
-  await page.selectOption(`#${id}-regime`, regime);
+  await page.selectOption(`#${id}-regime`, data ? "replay" : regime);
+  if (data) {
+    await page.setInputFiles(`#${id}-bars`, data);
+    await page.locator(`label[for="${id}-bars"]:has-text("bars")`).filter({ hasText: /\d+ bars/ }).waitFor();
+  }
   await page.fill(`#${id}-seed`, String(seed));
   await page.fill(`#${id}-iterations`, String(iterations));
   await page.setChecked(`#${id}-autotune`, autoTune);
