@@ -174,3 +174,30 @@ fn a_previous_run_is_moved_aside_not_mixed_in() {
     let old = runs[0].as_ref().unwrap().path();
     assert!(old.join("ITER_SUMMARY_5.json").exists());
 }
+
+#[test]
+fn a_terminal_gets_a_progress_bar_logs_get_lines_and_json_gets_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    // util-linux `script` gives the run a pseudo-terminal.
+    let out = dir.path().join("tty");
+    let cmd = format!("'{}' run --iterations 3 --out '{}'", env!("CARGO_BIN_EXE_mmsoak"), out.display());
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("MMSOAK_CACHE_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache"))
+        .env("SOAK_SLEEP_SECONDS", "0.3")
+        .output()
+        .expect("util-linux script runs");
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(shown.contains("/3 iterations") && shown.contains("ETA"), "no progress bar on a terminal:\n{shown}");
+
+    let piped = run_ok(&["run", "--iterations", "3", "--out", dir.path().join("piped").to_str().unwrap()]);
+    let lines = String::from_utf8_lossy(&piped.stderr);
+    assert!(!lines.contains("ETA"), "a progress bar in a log:\n{lines}");
+    assert_eq!(lines.lines().filter(|l| l.starts_with("[")).count(), 3, "{lines}");
+
+    let json_out = run_ok(&["run", "--iterations", "3", "--json", "--out", dir.path().join("json").to_str().unwrap()]);
+    let objects: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&json_out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.iter().map(|o| o["iteration"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
+}
