@@ -336,3 +336,28 @@ fn old_run_snapshots_are_compressed_and_size_is_warned_about() {
         archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().to_string()).collect();
     assert!(names.iter().any(|n| n.ends_with("ITER_SUMMARY_2.json")), "{names:?}");
 }
+
+#[test]
+fn a_second_run_into_the_same_out_is_refused_while_the_first_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shared-out");
+    let mut first = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "0.5")
+        .args(["run", "--iterations", "3", "--out", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !out.join("latest/ITER_SUMMARY_1.json").exists() {
+        assert!(started.elapsed().as_secs() < 30, "the first run never wrote an iteration");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = mmsoak().args(["run", "--iterations", "1", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(err.contains("another mmsoak is writing to") && err.contains("mmsoak.lock"), "{err}");
+    assert!(first.wait().unwrap().success(), "the first run was disturbed");
+    assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["rows"].as_array().unwrap().len(), 3);
+    // Once it has finished, the directory is free again.
+    run_ok(&["run", "--iterations", "1", "--out", out.to_str().unwrap()]);
+}

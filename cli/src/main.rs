@@ -8,6 +8,7 @@ mod fsutil;
 mod kpis;
 mod market_stats;
 mod metrics;
+mod outlock;
 mod profiles;
 mod progress;
 mod replay;
@@ -92,6 +93,7 @@ fn main() -> ExitCode {
         Command::Artifacts(ArtifactsCommand::Rotate { place }) => two_phase(
             || config::resolve(&place, &config::Flags::default()),
             |eff| {
+                let _lock = outlock::acquire(&eff.out.value)?;
                 let lines = rotate::rotate(&eff.out.value, &eff.retention)?;
                 if lines.is_empty() {
                     println!("nothing to rotate in {}", eff.out.value.display());

@@ -24,7 +24,7 @@ use crate::external::{self, External, Observation};
 use crate::fsutil::{write_atomic, write_json};
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
-use crate::{kpis, profiles, replay, resources, rotate};
+use crate::{kpis, outlock, profiles, replay, resources, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
 pub struct RunPlan {
@@ -321,6 +321,7 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
             INTERRUPTED.store(true, Ordering::SeqCst);
         }
     });
+    let _lock = outlock::acquire(&plan.out)?;
     if let (Some(listener), Some(metrics)) = (plan.metrics_listener.take(), &plan.metrics) {
         let addr = listener.local_addr().context("--metrics-addr")?;
         metrics::serve(listener, metrics.clone())?;
