@@ -86,6 +86,15 @@ pub fn parse_bars_csv(text: &str) -> Result<Vec<Bar>, BarError> {
     Ok(bars)
 }
 
+/// The bars for 1-based `iteration`, `minutes` long, wrapping around the data.
+pub fn window(bars: &[Bar], iteration: u32, minutes: u32) -> Vec<Bar> {
+    if bars.is_empty() {
+        return Vec::new();
+    }
+    let start = (iteration.saturating_sub(1) as usize) * minutes as usize;
+    (0..minutes as usize).map(|k| bars[(start + k) % bars.len()]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,13 +118,4 @@ mod tests {
         let e = parse_bars_csv("ts,o\n").unwrap_err();
         assert_eq!(e.line, 1);
     }
-}
-
-/// The bars for 1-based `iteration`, `minutes` long, wrapping around the data.
-pub fn window(bars: &[Bar], iteration: u32, minutes: u32) -> Vec<Bar> {
-    if bars.is_empty() {
-        return Vec::new();
-    }
-    let start = (iteration.saturating_sub(1) as usize) * minutes as usize;
-    (0..minutes as usize).map(|k| bars[(start + k) % bars.len()]).collect()
 }
