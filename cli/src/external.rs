@@ -17,8 +17,6 @@ use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::params::Params;
 use tokio::process::{Child, Command};
 
-use crate::bot::unix_ms;
-
 /// What one wait for the bot produced.
 pub enum Observation {
     Report(Box<EdgeReport>),
@@ -149,8 +147,4 @@ impl External {
         }
         Ok(report)
     }
-}
-
-pub fn now_ms() -> u64 {
-    unix_ms()
 }

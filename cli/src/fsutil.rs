@@ -26,8 +26,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Pretty JSON with `\n` line endings and a final newline, on every platform.
 /// The core's formatting, so the web app's artifacts (made by the core) are the same bytes.
 pub fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_value(value).context("serializing an artifact")?;
-    Ok(mmsoak_core::session::artifact(value).into_bytes())
+    Ok(mmsoak_core::session::try_artifact(value).context("serializing an artifact")?.into_bytes())
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {

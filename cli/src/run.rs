@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
-use crate::external::{self, External, Observation};
+use crate::external::{External, Observation};
 use crate::fsutil::{write_atomic, write_json};
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
@@ -471,7 +471,7 @@ async fn soak(
         let observed = match external.as_mut() {
             Some(ext) => {
                 // The bot trades with the overrides for one iteration, then reports.
-                let since = external::now_ms();
+                let since = crate::bot::unix_ms();
                 pause(plan.sleep, i - 1, out).await?;
                 ext.next(since, &state.overrides).await?
             }

@@ -13,10 +13,16 @@ use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
 /// The bytes of an artifact file: pretty JSON, `\n` line endings, final newline.
 /// The CLI writes every JSON artifact with this function.
-pub fn artifact<T: Serialize>(value: &T) -> String {
-    let mut out = serde_json::to_string_pretty(value).unwrap_or_default();
+pub fn try_artifact<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    let mut out = serde_json::to_string_pretty(value)?;
     out.push('\n');
-    out
+    Ok(out)
+}
+
+/// [`try_artifact`] for the core's own artifact types, which always serialize
+/// (plain structs, maps keyed by strings).
+pub fn artifact<T: Serialize>(value: &T) -> String {
+    try_artifact(value).unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
