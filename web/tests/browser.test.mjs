@@ -62,6 +62,22 @@ try {
     assert.equal(await page.locator("section.run[data-run='live: latest'] .timeline .cell").count(), config.iterations);
   });
 
+  await check("dropping a run's files on the viewer opens it", async () => {
+    const files = fs.readdirSync(latest).filter((f) => /^ITER_SUMMARY_\d+\.json$/.test(f));
+    const entries = files.map((f) => [f, fs.readFileSync(path.join(latest, f), "utf8")]);
+    const dataTransfer = await page.evaluateHandle((entries) => {
+      const dt = new DataTransfer();
+      for (const [name, text] of entries) dt.items.add(new File([text], name, { type: "application/json" }));
+      return dt;
+    }, entries);
+    await page.dispatchEvent(".dropzone", "drop", { dataTransfer });
+    const run = page.locator("section.run[data-run='opened run']");
+    await run.locator(".timeline .cell").nth(config.iterations - 1).waitFor();
+    assert.equal(await run.locator("figure[data-chart='risk_ratio'] circle").count(), config.iterations);
+    // Without TUNING_REPORT or runtime_overrides.json the last iteration's parameters are shown, and said so.
+    assert.match(await run.locator("table.final-params caption").textContent(), /last iteration/);
+  });
+
   await check("a what-if in the browser writes the CLI's bytes", async () => {
     const { files, ms } = await whatIf(page, config);
     for (let i = 1; i <= config.iterations; i++) {
