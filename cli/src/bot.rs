@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mmsoak_core::bot_report::{BotReport, BOT_REPORT_SCHEMA_VERSION};
-use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime};
+use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime, ITERATION_SECONDS};
 use mmsoak_core::params::Params;
 
 use crate::fsutil::write_json;
@@ -42,8 +42,6 @@ pub struct BotArgs {
     #[arg(long, default_value = "steady_safe")]
     pub profile: String,
 }
-
-const ITERATION_SECONDS: u32 = 900;
 
 pub struct BotPlan {
     market: MarketConfig,

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, SkipRequest, StepRequest};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::kpi::{hard_gate, KpiThresholds};
-use mmsoak_core::market::{Bar, MarketConfig, Regime};
+use mmsoak_core::market::{Bar, MarketConfig, Regime, ITERATION_SECONDS};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
 use mmsoak_core::report::{PolicyRecord, RunSettings};
@@ -110,8 +110,6 @@ pub struct Interrupted {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-const ITERATION_SECONDS: u32 = 900;
 
 /// Checks every input; any problem is one clear error and nothing is written.
 pub fn plan(args: &RunArgs) -> Result<RunPlan> {

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::market::{simulate_iteration, window, Bar, MarketConfig, Regime};
+use crate::market::{simulate_iteration, window, Bar, MarketConfig, Regime, ITERATION_SECONDS};
 use crate::params::Params;
 use crate::report::{self, EngineRecord, RunSettings};
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
@@ -99,7 +99,11 @@ pub fn start(req: SessionStartRequest) -> SessionStartResponse {
 pub fn iterate(req: SessionIterateRequest) -> Result<SessionIterateResponse, String> {
     let state: SoakState = parse("state_json", &req.state_json)?;
     let i = state.iteration + 1;
-    let market = MarketConfig { regime: req.regime, iteration_seconds: 900, bars: window(&req.bars, i, 15) };
+    let market = MarketConfig {
+        regime: req.regime,
+        iteration_seconds: ITERATION_SECONDS,
+        bars: window(&req.bars, i, ITERATION_SECONDS / 60),
+    };
     let edge = simulate_iteration(&state.overrides, &market, req.seed, i);
     let prev_state_file = artifact(&state);
     let (next, summary) = soak::step(state, &edge);

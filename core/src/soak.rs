@@ -55,18 +55,31 @@ impl GuardSwitches {
         *self == GuardSwitches::default()
     }
 
-    /// Switches off the guard called `name`; false if there is no such guard.
-    pub fn switch_off(&mut self, name: &str) -> bool {
-        let slot = match name {
+    fn slot(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
             "panic_revert" => &mut self.panic_revert,
             "freeze" => &mut self.freeze,
             "cooldown" => &mut self.cooldown,
             "oscillation" => &mut self.oscillation,
             "velocity" => &mut self.velocity,
-            _ => return false,
-        };
-        *slot = false;
-        true
+            _ => return None,
+        })
+    }
+
+    /// Switches the guard called `name` on or off; false if there is no such guard.
+    pub fn set(&mut self, name: &str, on: bool) -> bool {
+        self.slot(name).map(|s| *s = on).is_some()
+    }
+
+    /// Switches off the guard called `name`; false if there is no such guard.
+    pub fn switch_off(&mut self, name: &str) -> bool {
+        self.set(name, false)
+    }
+
+    /// Whether the guard called `name` is on (unknown names: on).
+    pub fn is_on(&self, name: &str) -> bool {
+        let mut copy = *self;
+        copy.slot(name).is_none_or(|s| *s)
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use mmsoak_core::kpi::KpiThresholds;
-use mmsoak_core::market::{parse_bars_csv, Bar};
+use mmsoak_core::market::{parse_bars_csv, Bar, ITERATION_SECONDS};
 use mmsoak_core::params::Params;
 use mmsoak_core::report::RunSettings;
 use mmsoak_core::soak::{GuardSwitches, SoakConfig};
@@ -113,7 +113,7 @@ impl WhatIfConfig {
             seed,
             iterations,
             auto_tune: self.auto_tune,
-            iteration_seconds: 900,
+            iteration_seconds: ITERATION_SECONDS,
             policy: None,
         };
         Ok(serde_json::json!({
@@ -187,17 +187,6 @@ fn publish(id: &str, files: &BTreeMap<String, String>, elapsed_ms: f64) {
     let _ = js_sys::Reflect::set(&global("mmsoakTimings"), &id.into(), &elapsed_ms.into());
 }
 
-fn guard_on(g: &GuardSwitches, name: &str) -> bool {
-    match name {
-        "panic_revert" => g.panic_revert,
-        "freeze" => g.freeze,
-        "cooldown" => g.cooldown,
-        "oscillation" => g.oscillation,
-        "velocity" => g.velocity,
-        _ => true,
-    }
-}
-
 #[derive(Properties, PartialEq)]
 struct FormProps {
     id: AttrValue,
@@ -236,15 +225,7 @@ fn config_form(props: &FormProps) -> Html {
         let (config, onchange) = (props.config.clone(), props.onchange.clone());
         Callback::from(move |e: Event| {
             let mut c = config.clone();
-            let on = e.target_unchecked_into::<HtmlInputElement>().checked();
-            let mut switches = GuardSwitches::default();
-            for other in GuardSwitches::NAMES {
-                let keep_on = if other == name { on } else { guard_on(&c.guards, other) };
-                if !keep_on {
-                    switches.switch_off(other);
-                }
-            }
-            c.guards = switches;
+            c.guards.set(name, e.target_unchecked_into::<HtmlInputElement>().checked());
             onchange.emit(c);
         })
     };
@@ -319,7 +300,7 @@ fn config_form(props: &FormProps) -> Html {
                 { for GuardSwitches::NAMES.iter().map(|name| html! {
                     <label for={field_id(&format!("guard-{name}"))}>
                         <input id={field_id(&format!("guard-{name}"))} type="checkbox"
-                            checked={guard_on(&c.guards, name)} onchange={guard_toggle(name)} />{ format!(" {name}") }
+                            checked={c.guards.is_on(name)} onchange={guard_toggle(name)} />{ format!(" {name}") }
                     </label>
                 }) }
             </details>

@@ -20,6 +20,10 @@ pub use sim::{simulate_iteration, STEP_MS};
 
 use serde::{Deserialize, Serialize};
 
+/// Market seconds in one soak iteration: 96 iterations make a 24 h canary. The CLI,
+/// the reference bot and the web app all use this one value.
+pub const ITERATION_SECONDS: u32 = 900;
+
 /// Where the mid comes from and how long an iteration lasts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +40,7 @@ pub struct MarketConfig {
 
 impl MarketConfig {
     pub fn synthetic(regime: Regime) -> Self {
-        MarketConfig { regime, iteration_seconds: 900, bars: Vec::new() }
+        MarketConfig { regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new() }
     }
 
     pub fn iterations_per_hour(&self) -> u32 {
