@@ -1,0 +1,263 @@
+//! Market data formats, normalized.
+//!
+//! Every format decodes, one line at a time, into the same [`Event`]: a book
+//! change, a trade or a best quote (plus L3 order events where the data carries
+//! order ids), with an exchange and a local timestamp in nanoseconds and prices
+//! in integer ticks. Parsers are pure and incremental: the shell reads and
+//! decompresses files and hands the core chunks of lines, so memory stays
+//! O(book depth + chunk), never O(file).
+//!
+//! One file per format: [`lobster`] (LOBSTER message + orderbook pairs),
+//! [`tardis`] (Tardis.dev downloadable CSV), [`binance`] (raw websocket
+//! captures as hftbacktest's collector writes them). [`stream`] merges several
+//! files by time.
+
+pub mod binance;
+pub mod lobster;
+pub mod stream;
+pub mod tardis;
+
+use serde::{Deserialize, Serialize};
+
+/// Prices before tick conversion are integers in units of 10⁻⁸ of the quote
+/// currency, so every decimal price with up to 8 decimals is exact.
+pub const PRICE_SCALE: i64 = 100_000_000;
+
+/// The side of an order (for a trade: the aggressor's side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// A bid; for a trade, a buyer lifted the offer.
+    Buy,
+    /// An ask; for a trade, a seller hit the bid.
+    Sell,
+}
+
+impl Side {
+    /// +1 for buy, −1 for sell.
+    pub fn sign(self) -> f64 {
+        match self {
+            Side::Buy => 1.0,
+            Side::Sell => -1.0,
+        }
+    }
+
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+/// One normalized market event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Exchange (matching-engine) time, ns. LOBSTER: ns after midnight, exchange local time.
+    pub exch_ns: i64,
+    /// Capture (receive) time, ns; equal to `exch_ns` when the format has one stamp.
+    pub local_ns: i64,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// L2: the total quantity resting at `price` on `side` is now `qty` (0 removes the level).
+    Level { side: Side, price: i64, qty: f64 },
+    /// A snapshot begins: every level is dropped; `Level` events follow.
+    Clear,
+    /// Best bid and offer from a quote stream (Tardis `quotes`, Binance `bookTicker`).
+    /// A missing side is `None`.
+    Quote { bid: Option<(i64, f64)>, ask: Option<(i64, f64)> },
+    /// A trade printed at `price` for `qty`. `aggressor` is the side that took liquidity
+    /// (`None` when the data does not say). `maker_order` is the resting order it executed,
+    /// where the data has order ids (LOBSTER type 4); `None` for hidden executions.
+    Trade { aggressor: Option<Side>, price: i64, qty: f64, maker_order: Option<u64> },
+    /// L3: a new resting limit order.
+    Add { id: u64, side: Side, price: i64, qty: f64 },
+    /// L3: `qty` removed from resting order `id` by a cancel (partial or full delete).
+    Cancel { id: u64, side: Side, price: i64, qty: f64 },
+    /// Trading halted (`true`) or resumed (`false`).
+    Halt { halted: bool },
+    /// A sequence number skipped. `book`: the L2 book is unknown from here until the
+    /// next `Clear` (a depth-diff chain broke); otherwise a trade id jumped.
+    SequenceGap { book: bool },
+}
+
+/// The tick size, in [`PRICE_SCALE`] units (0.01 → 1_000_000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TickSize(pub i64);
+
+impl TickSize {
+    /// The raw scale: one tick = 10⁻⁸ (used to scan prices before the tick is known).
+    pub const RAW: TickSize = TickSize(1);
+
+    /// Converts a price in [`PRICE_SCALE`] units to ticks, rounding to the nearest tick.
+    pub fn ticks(self, scaled: i64) -> i64 {
+        let t = self.0.max(1);
+        let half = t / 2;
+        if scaled >= 0 {
+            (scaled + half) / t
+        } else {
+            -((-scaled + half) / t)
+        }
+    }
+
+    /// A price in ticks as a decimal number of the quote currency.
+    pub fn price(self, ticks: i64) -> f64 {
+        (ticks as f64) * (self.0 as f64) / (PRICE_SCALE as f64)
+    }
+}
+
+/// Parses a decimal string (`"63943.90"`, `"9682"`, `"-1.5"`, `"1e-3"` is refused) into
+/// [`PRICE_SCALE`] units exactly. More than 8 decimals are an error unless they are zeros.
+pub fn parse_scaled(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (body, ""),
+    };
+    let digits_ok = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits_ok(int) || !digits_ok(frac) {
+        return Err(format!("{s:?} is not a decimal number"));
+    }
+    let frac_trim = frac.trim_end_matches('0');
+    if frac_trim.len() > 8 {
+        return Err(format!("{s:?} has more than 8 decimals"));
+    }
+    let mut v: i64 = 0;
+    for b in int.bytes() {
+        v = v.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i64)).ok_or_else(|| format!("{s:?} is too large"))?;
+    }
+    let mut f: i64 = 0;
+    for k in 0..8 {
+        let d = frac_trim.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64);
+        f = f * 10 + d;
+    }
+    let scaled = v.checked_mul(PRICE_SCALE).and_then(|v| v.checked_add(f)).ok_or_else(|| format!("{s:?} is too large"))?;
+    Ok(if neg { -scaled } else { scaled })
+}
+
+/// Parses a price string into ticks.
+pub fn parse_price(s: &str, tick: TickSize) -> Result<i64, String> {
+    parse_scaled(s).map(|p| tick.ticks(p))
+}
+
+/// Parses a quantity: a finite, non-negative decimal.
+pub fn parse_qty(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a non-negative quantity")),
+    }
+}
+
+/// Parses decimal seconds (`"34200.017459617"`, up to 9 decimals) into nanoseconds exactly.
+pub fn parse_seconds_ns(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits_ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits_ok(int) || !(frac.is_empty() || digits_ok(frac)) || frac.len() > 9 {
+        return Err(format!("{s:?} is not a time in seconds with at most 9 decimals"));
+    }
+    let secs: i64 = int.parse().map_err(|_| format!("{s:?} is out of range"))?;
+    let mut ns: i64 = 0;
+    for k in 0..9 {
+        ns = ns * 10 + frac.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64);
+    }
+    secs.checked_mul(1_000_000_000).and_then(|v| v.checked_add(ns)).ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+/// What one line of a format decodes into. Implemented by each format's decoder.
+pub trait LineDecoder {
+    /// Decodes one line (without its line ending) and pushes its events, in order.
+    /// `paired` is the same row of the companion file, for formats that come in
+    /// pairs (LOBSTER's orderbook file); `None` otherwise.
+    ///
+    /// Errors name the field and the bad value; the caller adds file and line.
+    fn decode(&mut self, line: &str, paired: Option<&str>, out: &mut Vec<Event>) -> Result<(), String>;
+
+    /// The stream ended: flush what is buffered, or fail if the data leaves
+    /// something unresolved (a Binance depth-diff chain no snapshot ever bridged).
+    fn finish(&mut self, out: &mut Vec<Event>) -> Result<(), String>;
+}
+
+/// The formats `--source ticks` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// LOBSTER message file (its orderbook file is the paired stream).
+    Lobster,
+    /// Tardis.dev downloadable CSV (trades, quotes, book_snapshot_N, incremental_book_L2).
+    Tardis,
+    /// A Binance websocket capture: `<local ns> <json>` lines.
+    Binance,
+}
+
+impl Format {
+    pub const NAMES: [&'static str; 3] = ["lobster", "tardis", "binance"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Lobster => "lobster",
+            Format::Tardis => "tardis",
+            Format::Binance => "binance",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "lobster" => Some(Format::Lobster),
+            "tardis" => Some(Format::Tardis),
+            "binance" => Some(Format::Binance),
+            _ => None,
+        }
+    }
+
+    /// Tells the format from a file's first line (content, not name).
+    pub fn detect(first_line: &str) -> Option<Format> {
+        let line = first_line.trim_start_matches('\u{feff}');
+        if binance::looks_like(line) {
+            Some(Format::Binance)
+        } else if tardis::looks_like(line) {
+            Some(Format::Tardis)
+        } else if lobster::looks_like_message(line) {
+            Some(Format::Lobster)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(parse_scaled("63943.90").unwrap(), 6_394_390_000_000);
+        assert_eq!(parse_scaled("9682").unwrap(), 968_200_000_000);
+        assert_eq!(parse_scaled("-0.5").unwrap(), -50_000_000);
+        assert!(parse_scaled("1e3").is_err());
+        assert!(parse_scaled("").is_err());
+        assert!(parse_scaled("0.123456789").is_err());
+        assert_eq!(parse_scaled("0.123456780").unwrap(), 12_345_678);
+        let tick = TickSize(10_000_000); // 0.1
+        assert_eq!(parse_price("63943.90", tick).unwrap(), 639_439);
+        assert_eq!(tick.price(639_439), 63943.9);
+    }
+
+    #[test]
+    fn seconds_to_ns() {
+        assert_eq!(parse_seconds_ns("34200.017459617").unwrap(), 34_200_017_459_617);
+        assert_eq!(parse_seconds_ns("34200.18960767").unwrap(), 34_200_189_607_670);
+        assert_eq!(parse_seconds_ns("5").unwrap(), 5_000_000_000);
+        assert!(parse_seconds_ns("1.0000000001").is_err());
+        assert!(parse_seconds_ns("-1").is_err());
+    }
+}

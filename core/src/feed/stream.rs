@@ -1,0 +1,1 @@
+//! Several files merged by time (being written).
