@@ -102,6 +102,9 @@ pub enum Source {
     Replay,
     /// Recorded KPIs (`--data FILE.jsonl`, one observation per line) drive the tuner directly.
     Kpis,
+    /// Real tick data (`--data FILE...`: LOBSTER, Tardis.dev CSV, Binance captures):
+    /// the real book and the real trades; our quotes fill only from real prints.
+    Ticks,
     /// A live bot: each iteration writes runtime_overrides.json, waits
     /// SOAK_SLEEP_SECONDS, then reads the bot's EDGE_REPORT.json (`--report`).
     External,
@@ -121,6 +124,34 @@ pub enum EngineChoice {
     Native,
 }
 
+/// `--source ticks`: data format and exchange models (flags over mmsoak.toml `[ticks]`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TickFlags {
+    /// Force the data format instead of detecting it from content: lobster, tardis, binance.
+    #[arg(long, value_name = "FORMAT")]
+    pub data_format: Option<String>,
+    /// Queue position model: auto (fifo on data with order ids, else prob:3), fifo,
+    /// risk-averse, prob, prob:N (power-law, hftbacktest's family) [default: auto].
+    #[arg(long, value_name = "MODEL")]
+    pub queue_model: Option<String>,
+    /// Latency: constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS
+    /// (feed delay measured from exchange vs local stamps) [default: constant:25:25].
+    #[arg(long, value_name = "MODEL")]
+    pub latency: Option<String>,
+    /// Maker fee in bps of notional; negative is a rebate [default: -0.2].
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
+    pub maker_fee_bps: Option<f64>,
+    /// Taker fee in bps of notional [default: 2].
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
+    pub taker_fee_bps: Option<f64>,
+    /// Tick size as a decimal price [default: measured from the data's book prices].
+    #[arg(long, value_name = "PRICE")]
+    pub tick_size: Option<String>,
+    /// How far timestamps may step back within one file before it is an error [default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub backstep_tolerance_ms: Option<f64>,
+}
+
 /// Flags left out fall back, in order, to `mmsoak.toml` and the built-in defaults.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -137,9 +168,15 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub source: Option<Source>,
     /// OHLCV CSV for `--source replay` (timestamp,open,high,low,close,volume),
-    /// or KPI JSON lines for `--source kpis`.
-    #[arg(long, value_name = "FILE")]
-    pub data: Option<PathBuf>,
+    /// KPI JSON lines for `--source kpis`, or tick data files for `--source ticks`
+    /// (several allowed; gzip is read transparently).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Market seconds per iteration, for every source [default: 900; 96 = a 24 h canary].
+    #[arg(long, value_name = "SECONDS")]
+    pub iteration_seconds: Option<u32>,
+    #[command(flatten)]
+    pub ticks: TickFlags,
     /// Starting parameters: a built-in profile (steady_safe, ultra_safe, aggressive) or a
     /// .json path. Overrides every other parameter source.
     #[arg(long)]

@@ -29,6 +29,21 @@ struct FileConfig {
     kpi: KpiSection,
     #[serde(default)]
     retention: RetentionSection,
+    #[serde(default)]
+    ticks: TicksSection,
+}
+
+/// `[ticks]`: tick-replay data format and exchange models (flags win).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicksSection {
+    pub data_format: Option<String>,
+    pub queue_model: Option<String>,
+    pub latency: Option<String>,
+    pub maker_fee_bps: Option<f64>,
+    pub taker_fee_bps: Option<f64>,
+    pub tick_size: Option<String>,
+    pub backstep_tolerance_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +54,7 @@ struct SoakSection {
     regime: Option<String>,
     auto_tune: Option<bool>,
     profile: Option<String>,
+    iteration_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +108,7 @@ pub struct Flags {
     pub regime: Option<String>,
     pub auto_tune: Option<bool>,
     pub profile: Option<String>,
+    pub iteration_seconds: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +119,9 @@ pub struct Effective {
     pub seed: Sourced<u64>,
     pub regime: Sourced<String>,
     pub auto_tune: Sourced<bool>,
+    pub iteration_seconds: Sourced<u32>,
+    /// `[ticks]` as the file has it (flags are laid over it by the tick planner).
+    pub ticks: TicksSection,
     /// The profile named by the flag or mmsoak.toml, if any.
     pub profile: Option<Sourced<String>>,
     pub params: Params,
@@ -162,6 +182,20 @@ pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
     let seed = pick(flags.seed, "seed", file.soak.seed, &soak_origin, 1);
     let regime = pick(flags.regime.clone(), "regime", file.soak.regime.clone(), &soak_origin, "calm".to_string());
     let auto_tune = pick(flags.auto_tune.filter(|v| *v), "auto-tune", file.soak.auto_tune, &soak_origin, false);
+    let iteration_seconds = pick(
+        flags.iteration_seconds,
+        "iteration-seconds",
+        file.soak.iteration_seconds,
+        &soak_origin,
+        mmsoak_core::market::ITERATION_SECONDS,
+    );
+    if !(1..=86_400).contains(&iteration_seconds.value) {
+        bail!(
+            "iteration_seconds = {} ({}) must be between 1 and 86400",
+            iteration_seconds.value,
+            iteration_seconds.origin
+        );
+    }
 
     let (thresholds, threshold_origins) = thresholds(&file.kpi, &format!("{file_label} [kpi]"))?;
     let r = &file.retention;
@@ -181,6 +215,8 @@ pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
         seed,
         regime,
         auto_tune,
+        iteration_seconds,
+        ticks: file.ticks.clone(),
         profile,
         params,
         param_origins: origins,
@@ -257,6 +293,7 @@ pub fn explain(e: &Effective) -> String {
     out.push_str(&row("seed", e.seed.value.to_string(), &e.seed.origin));
     out.push_str(&row("regime", e.regime.value.clone(), &e.regime.origin));
     out.push_str(&row("auto_tune", e.auto_tune.value.to_string(), &e.auto_tune.origin));
+    out.push_str(&row("iteration_seconds", e.iteration_seconds.value.to_string(), &e.iteration_seconds.origin));
     if let Some(p) = &e.profile {
         out.push_str(&row("profile", p.value.clone(), &p.origin));
     }

@@ -3,6 +3,7 @@
 mod args;
 mod bot;
 mod config;
+mod data;
 mod external;
 mod fsutil;
 mod kpis;
@@ -16,6 +17,7 @@ mod resources;
 mod rotate;
 mod run;
 mod serve;
+mod ticks;
 
 use std::process::ExitCode;
 

@@ -89,6 +89,8 @@ fn guard_switches(off: &[String]) -> Result<GuardSwitches> {
 /// Where each iteration's observation comes from.
 pub enum Observations {
     Simulated,
+    /// A tick replay (`--source ticks`), advanced one iteration per call.
+    Ticks(std::cell::RefCell<crate::ticks::TickRun>),
     Replay(Vec<Bar>),
     Recorded(Vec<EdgeReport>),
     /// A live bot's EDGE_REPORT.json.
@@ -186,18 +188,53 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         regime: args.regime.clone(),
         auto_tune: Some(args.auto_tune),
         profile: args.profile.clone(),
+        iteration_seconds: args.iteration_seconds,
     };
     let eff = config::resolve(&args.place, &flags)?;
     if eff.iterations.value == 0 {
         bail!("--iterations must be at least 1, got 0 ({})", eff.iterations.origin);
     }
     let source = if args.mock { Source::Sim } else { args.source.unwrap_or(Source::Sim) };
-    match (source, &args.data) {
-        (Source::Replay, None) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
-        (Source::Kpis, None) => bail!("--source kpis needs --data FILE (KPI JSON lines)"),
-        (Source::Sim | Source::External, Some(_)) => bail!("--data is only used with --source replay or kpis"),
+    match (source, args.data.len()) {
+        (Source::Replay, 0) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
+        (Source::Kpis, 0) => bail!("--source kpis needs --data FILE (KPI JSON lines)"),
+        (Source::Ticks, 0) => bail!("--source ticks needs --data FILE... (LOBSTER, Tardis.dev CSV or Binance capture files)"),
+        (Source::Sim | Source::External, n) if n > 0 => {
+            bail!("--data is only used with --source replay, kpis or ticks")
+        }
+        (Source::Replay | Source::Kpis, n) if n > 1 => bail!("--source replay and kpis read one --data file, got {n}"),
         _ => {}
     }
+    let t = &args.ticks;
+    let tick_flags_given = t.data_format.is_some()
+        || t.queue_model.is_some()
+        || t.latency.is_some()
+        || t.maker_fee_bps.is_some()
+        || t.taker_fee_bps.is_some()
+        || t.tick_size.is_some()
+        || t.backstep_tolerance_ms.is_some();
+    if source != Source::Ticks && tick_flags_given {
+        bail!("--data-format, --queue-model, --latency, --maker/taker-fee-bps, --tick-size and --backstep-tolerance-ms are only used with --source ticks");
+    }
+    let iteration_seconds = eff.iteration_seconds.value;
+    if source == Source::Replay && iteration_seconds % 60 != 0 {
+        bail!("--source replay cuts 1-minute bars: --iteration-seconds must be a multiple of 60, got {iteration_seconds}");
+    }
+    let ticks = if source == Source::Ticks {
+        let f = &eff.ticks;
+        let choices = crate::ticks::TickChoices {
+            format: t.data_format.clone().or(f.data_format.clone()),
+            queue_model: t.queue_model.clone().or(f.queue_model.clone()),
+            latency: t.latency.clone().or(f.latency.clone()),
+            maker_fee_bps: t.maker_fee_bps.or(f.maker_fee_bps),
+            taker_fee_bps: t.taker_fee_bps.or(f.taker_fee_bps),
+            tick_size: t.tick_size.clone().or(f.tick_size.clone()),
+            backstep_tolerance_ms: t.backstep_tolerance_ms.or(f.backstep_tolerance_ms),
+        };
+        Some(crate::ticks::plan(&args.data, &choices, eff.iterations.value, iteration_seconds)?.settings())
+    } else {
+        None
+    };
     if source != Source::External && (args.exec.is_some() || args.report.is_some()) {
         bail!("--exec and --report are only used with --source external");
     }
@@ -215,18 +252,20 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             Source::Sim => "sim".into(),
             Source::Replay => "replay".into(),
             Source::Kpis => "kpis".into(),
+            Source::Ticks => "ticks".into(),
             Source::External => "external".into(),
         },
         data_file: match source {
             Source::External => {
                 Some(args.report.clone().unwrap_or_else(|| out_dir.join("EDGE_REPORT.json")).display().to_string())
             }
-            _ => args.data.as_ref().map(|p| p.display().to_string()),
+            _ => args.data.first().map(|p| p.display().to_string()),
         },
         seed: eff.seed.value,
         iterations: eff.iterations.value,
         auto_tune: eff.auto_tune.value,
-        iteration_seconds: ITERATION_SECONDS,
+        iteration_seconds,
+        ticks,
         policy: match &args.policy {
             None => None,
             Some(path) => {
@@ -257,7 +296,10 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
 fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations> {
     let data = settings.data_file.as_ref().map(PathBuf::from);
     Ok(match (settings.source.as_str(), data) {
-        ("replay", Some(path)) => Observations::Replay(replay::load(&path)?),
+        ("replay", Some(path)) => {
+            let bars = replay::load(&path)?;
+            Observations::Replay(bars)
+        }
         ("kpis", Some(path)) => {
             let recorded = kpis::load(&path)?;
             if (recorded.len() as u64) < iterations as u64 {
@@ -266,6 +308,21 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
             Observations::Recorded(recorded)
         }
         ("sim", None) => Observations::Simulated,
+        ("ticks", Some(_)) => {
+            let Some(t) = &settings.ticks else { bail!("RUN.json: a tick replay without its [ticks] settings") };
+            // The data is read and checked again (a resumed run's files must not have changed).
+            let files: Vec<PathBuf> = t
+                .streams
+                .iter()
+                .flat_map(|s| s.iter().map(PathBuf::from))
+                .collect();
+            let specs = crate::data::streams::group(&files, None)?;
+            let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
+            if formats != t.config.formats {
+                bail!("the tick data files no longer group into the streams the run started with");
+            }
+            Observations::Ticks(std::cell::RefCell::new(crate::ticks::TickRun::new(t.config.clone(), specs)))
+        }
         ("external", Some(report)) => Observations::External(report),
         (other, _) => bail!("source {other:?} without its --data file"),
     })
@@ -276,6 +333,7 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
 fn sleep_from_env(external: bool) -> Result<Duration> {
     match std::env::var("SOAK_SLEEP_SECONDS") {
         Err(_) if external => Ok(Duration::from_secs(ITERATION_SECONDS as u64)),
+        // (the default pause is a 900 s iteration of market time)
         Err(_) => Ok(Duration::ZERO),
         Ok(raw) => {
             let secs: f64 =
@@ -424,7 +482,10 @@ async fn soak(
     mut policy: Option<&mut PolicyPlugin>,
 ) -> Result<(Vec<IterSummary>, SoakState)> {
     let s = &plan.record.settings;
-    let mut market = MarketConfig { regime: plan.regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new() };
+    let mut market = MarketConfig { regime: plan.regime, iteration_seconds: s.iteration_seconds, bars: Vec::new() };
+    if let Observations::Ticks(run) = &plan.observations {
+        run.borrow_mut().rewind();
+    }
     let latest = out.join("latest");
     let (mut state, mut summaries) = match resumed {
         Some(Progress { state: Some(state), summaries }) => {
@@ -543,9 +604,10 @@ fn observe(
     Ok(match &plan.observations {
         Observations::Recorded(reports) => reports[(i - 1) as usize].clone(),
         Observations::Replay(bars) => {
-            market.bars = replay::window(bars, i, ITERATION_SECONDS / 60);
+            market.bars = replay::window(bars, i, market.iteration_seconds / 60);
             simulate(engine, plan, market, state, i)?
         }
+        Observations::Ticks(run) => run.borrow_mut().iteration(engine, &state.overrides, i)?,
         Observations::Simulated => simulate(engine, plan, market, state, i)?,
         Observations::External(_) => bail!("internal: the external source is read by External"),
     })

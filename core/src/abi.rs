@@ -8,6 +8,8 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::edge::EdgeReport;
+use crate::exchange::{Advance, TickConfig, TickReplay};
+use crate::feed::stream::{Chunk, Consumed, FeedError};
 use crate::market::{simulate_iteration, MarketConfig};
 use crate::params::Params;
 use crate::policy::PolicyOutcome;
@@ -19,7 +21,7 @@ use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 10] = [
+pub const CALLS: [&str; 11] = [
     "simulate",
     "init",
     "step",
@@ -30,7 +32,44 @@ pub const CALLS: [&str; 10] = [
     "session_start",
     "session_iterate",
     "session_report",
+    "tick_replay",
 ];
+
+/// One step of a tick replay (`--source ticks`): the streams' pending text in, the
+/// replay's new state, how much text it consumed, and either the finished
+/// iteration or which stream needs more text. Bad data comes back as `error`
+/// (stream and line), so the shell can name the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickReplayRequest {
+    pub config: TickConfig,
+    /// `None` starts a replay from the beginning of the data.
+    pub state: Option<TickReplay>,
+    pub params: Params,
+    pub iteration: u32,
+    pub chunks: Vec<Chunk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickReplayResponse {
+    pub state: TickReplay,
+    pub consumed: Vec<Consumed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advance: Option<Advance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FeedError>,
+}
+
+/// Runs a [`TickReplayRequest`].
+pub fn tick_replay(r: TickReplayRequest) -> TickReplayResponse {
+    let mut state = r.state.unwrap_or_else(|| TickReplay::new(&r.config));
+    let mut consumed = vec![Consumed::default(); r.chunks.len()];
+    match state.advance(&r.config, &r.params, r.iteration, &r.chunks, &mut consumed) {
+        Ok(a) => TickReplayResponse { state, consumed, advance: Some(a), error: None },
+        Err(e) => TickReplayResponse { state, consumed, advance: None, error: Some(e) },
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,6 +232,7 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
             decode::<SessionReportRequest>(input)
                 .and_then(|r| session::report(r).map_err(|message| AbiError { kind: "bad_request".into(), message })),
         ),
+        "tick_replay" => respond(decode::<TickReplayRequest>(input).map(tick_replay)),
         other => respond::<()>(Err(AbiError {
             kind: "unknown_call".into(),
             message: format!("no ABI call named {other:?}"),

@@ -87,6 +87,39 @@ pub struct EdgeReport {
     pub max_drawdown_bps: f64,
     pub mid_start: f64,
     pub mid_end: f64,
+    /// Tick replays only: the real data behind this iteration and how clean it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_quality: Option<DataQuality>,
+}
+
+/// Per-iteration facts of replayed tick data (`--source ticks`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataQuality {
+    /// The iteration's market-time window, exchange time in ns (LOBSTER: after midnight).
+    pub window_start_ns: i64,
+    pub window_end_ns: i64,
+    /// Normalized events replayed (book changes, quotes, trades, L3 orders).
+    pub events: u64,
+    /// Market trades printed, and their total quantity.
+    pub trades: u64,
+    pub traded_volume: f64,
+    /// Traded quantity of prints whose price reached one of our live quotes.
+    pub volume_reaching_quotes: f64,
+    /// Our passive (maker) filled quantity; never above `volume_reaching_quotes`.
+    pub maker_volume: f64,
+    /// Times the book became crossed or locked (best bid >= best ask).
+    pub crossed_or_locked: u64,
+    /// Sequence numbers skipped (depth-diff chain breaks and trade-id jumps).
+    pub sequence_gaps: u64,
+    /// Book rebuilt from a snapshot after a chain break.
+    pub resyncs: u64,
+    /// Cancels and executions of orders the data never showed arriving.
+    pub unknown_order_ids: u64,
+    /// Timestamps that stepped back (within the tolerance).
+    pub out_of_order: u64,
+    /// Trading halts.
+    pub halts: u64,
 }
 
 impl EdgeReport {
@@ -226,6 +259,7 @@ impl KpiObservation {
             max_drawdown_bps: 0.0,
             mid_start: 0.0,
             mid_end: 0.0,
+            data_quality: None,
         }
     }
 }

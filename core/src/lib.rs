@@ -9,6 +9,7 @@ pub mod abi;
 pub mod bot_report;
 pub mod chart;
 pub mod edge;
+pub mod exchange;
 pub mod feed;
 pub mod guards;
 pub mod judge;

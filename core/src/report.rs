@@ -44,6 +44,19 @@ pub struct RunSettings {
     /// The `--policy` plugin that replaced the built-in tuner, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyRecord>,
+    /// `--source ticks`: the files replayed and the exchange models in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks: Option<TickSettings>,
+}
+
+/// A tick replay's data and models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickSettings {
+    /// One entry per stream: its files in replay order (a LOBSTER stream names its
+    /// message file, then its orderbook file).
+    pub streams: Vec<Vec<String>>,
+    pub config: crate::exchange::TickConfig,
 }
 
 /// Identity of a policy plugin: where it was loaded from and its exact bytes.
@@ -164,6 +177,23 @@ pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
         ("auto-tune", if s.auto_tune { "on".into() } else { "off".into() }),
         ("simulated time per iteration", format!("{} s", s.iteration_seconds)),
         (
+            "tick replay",
+            s.ticks.as_ref().map_or_else(String::new, |t| {
+                let c = &t.config;
+                format!(
+                    "{} ({} files); tick {}; lot {}; queue {}; latency {}; fees maker {} / taker {} bps",
+                    c.formats.iter().map(|f| f.name()).collect::<Vec<_>>().join("+"),
+                    t.streams.iter().map(|s| s.len()).sum::<usize>(),
+                    c.tick.price(1),
+                    c.lot,
+                    c.queue.name(),
+                    c.latency.name(),
+                    c.fees.maker_bps,
+                    c.fees.taker_bps
+                )
+            }),
+        ),
+        (
             "engine",
             format!(
                 "{} (core sha256 `{}`, ABI v{})",
@@ -173,6 +203,9 @@ pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
             ),
         ),
     ] {
+        if v.is_empty() {
+            continue;
+        }
         let _ = writeln!(out, "| {k} | {v} |");
     }
     let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -3,7 +3,7 @@
 
 use mmsoak_core::abi::{
     self, ChartsRequest, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, SkipRequest,
-    StepRequest, StepResponse,
+    StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
 };
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
@@ -67,6 +67,11 @@ impl Engine {
 
     pub fn markdown(&mut self, report: &TuningReport, charts_dir: Option<&str>) -> Result<String, EngineError> {
         self.call("markdown", &MarkdownRequest { report: report.clone(), charts_dir: charts_dir.map(Into::into) })
+    }
+
+    /// One step of a tick replay (see [`abi::tick_replay`]).
+    pub fn tick_replay(&mut self, req: &TickReplayRequest) -> Result<TickReplayResponse, EngineError> {
+        self.call("tick_replay", req)
     }
 
     pub fn charts(&mut self, report: &TuningReport) -> Result<Vec<Chart>, EngineError> {

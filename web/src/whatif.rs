@@ -115,6 +115,7 @@ impl WhatIfConfig {
             auto_tune: self.auto_tune,
             iteration_seconds: ITERATION_SECONDS,
             policy: None,
+            ticks: None,
         };
         Ok(serde_json::json!({
             "config": config, "baseline": baseline, "regime": regime, "seed": seed, "settings": settings, "bars": bars,

@@ -1,1 +1,300 @@
-//! Several files merged by time (being written).
+//! Several files, one market: each stream is one format's decoder over one file
+//! (or files of one kind laid end to end), and [`Merger`] interleaves the streams
+//! by local (arrival) time, the order a recorder saw them in.
+//!
+//! The shell hands text in chunks ([`Chunk`]); the merger consumes complete lines
+//! only and says which stream it needs more of ([`Pull::Need`]), so memory is
+//! O(chunk + decoded head), never O(file).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::binance::BinanceDecoder;
+use super::lobster::LobsterDecoder;
+use super::tardis::TardisDecoder;
+use super::{Event, Format, LineDecoder, TickSize};
+
+/// One format's decoder, whichever it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnyDecoder {
+    Lobster(LobsterDecoder),
+    Tardis(TardisDecoder),
+    Binance(BinanceDecoder),
+}
+
+impl AnyDecoder {
+    pub fn new(format: Format, tick: TickSize) -> Self {
+        match format {
+            Format::Lobster => AnyDecoder::Lobster(LobsterDecoder::new(tick)),
+            Format::Tardis => AnyDecoder::Tardis(TardisDecoder::new(tick)),
+            Format::Binance => AnyDecoder::Binance(BinanceDecoder::new(tick)),
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn LineDecoder {
+        match self {
+            AnyDecoder::Lobster(d) => d,
+            AnyDecoder::Tardis(d) => d,
+            AnyDecoder::Binance(d) => d,
+        }
+    }
+}
+
+/// A new piece of one stream's text, as the shell read it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// Text not yet consumed (the merger consumes whole lines only).
+    pub text: String,
+    /// The companion file's unconsumed text (LOBSTER's orderbook file), if the stream is paired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<String>,
+    /// No more text will come for this stream.
+    pub eof: bool,
+}
+
+/// Where the merger stands in a chunk: bytes consumed of `text` and of `paired`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumed {
+    pub text: usize,
+    pub paired: usize,
+}
+
+/// A stream's place, serialized between calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamState {
+    pub format: Format,
+    pub decoder: AnyDecoder,
+    /// Lines consumed so far (the next line is `line + 1`).
+    pub line: u64,
+    /// Events of the last decoded line not yet handed out.
+    pub head: VecDeque<Event>,
+    /// Line the head came from.
+    pub head_line: u64,
+    pub finished: bool,
+    /// Latest local time seen, for the backwards check.
+    pub last_local_ns: Option<i64>,
+}
+
+/// Bad data: which stream, which 1-based line of it, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedError {
+    pub stream: usize,
+    pub line: u64,
+    /// The error is in the companion (orderbook) file's line.
+    #[serde(default)]
+    pub paired: bool,
+    pub message: String,
+}
+
+/// What the merger produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pull {
+    /// The next event in arrival order (and the stream it came from).
+    Event(Event),
+    /// Stream `k` has no complete line left in its chunk: hand it more text (or eof).
+    Need(usize),
+    /// Every stream has ended.
+    End,
+}
+
+/// Interleaves streams by local time; ties go to the lower stream index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merger {
+    pub streams: Vec<StreamState>,
+    /// How far a stream's local time may step back before it is an error, ns.
+    pub backstep_tolerance_ns: i64,
+    /// Steps back within the tolerance (counted, then tolerated).
+    pub out_of_order: u64,
+}
+
+/// Takes the next complete line of `text` from `*pos`; a final line without a
+/// newline counts only at eof. Carriage returns are dropped.
+fn next_line<'a>(text: &'a str, pos: &mut usize, eof: bool) -> Option<&'a str> {
+    let rest = text.get(*pos..)?;
+    if rest.is_empty() {
+        return None;
+    }
+    match rest.find('\n') {
+        Some(n) => {
+            *pos += n + 1;
+            Some(rest[..n].trim_end_matches('\r'))
+        }
+        None if eof => {
+            *pos = text.len();
+            Some(rest.trim_end_matches('\r'))
+        }
+        None => None,
+    }
+}
+
+impl Merger {
+    pub fn new(formats: &[Format], tick: TickSize, backstep_tolerance_ns: i64) -> Self {
+        let streams = formats
+            .iter()
+            .map(|&format| StreamState {
+                format,
+                decoder: AnyDecoder::new(format, tick),
+                line: 0,
+                head: VecDeque::new(),
+                head_line: 0,
+                finished: false,
+                last_local_ns: None,
+            })
+            .collect();
+        Merger { streams, backstep_tolerance_ns, out_of_order: 0 }
+    }
+
+    /// Fills stream `k`'s head from its chunk. `Ok(false)`: needs more text.
+    fn fill(&mut self, k: usize, chunk: &Chunk, at: &mut Consumed) -> Result<bool, FeedError> {
+        let tolerance = self.backstep_tolerance_ns;
+        let s = &mut self.streams[k];
+        while s.head.is_empty() && !s.finished {
+            let (mut p, mut q) = (at.text, at.paired);
+            let line = next_line(&chunk.text, &mut p, chunk.eof);
+            let paired_line = match &chunk.paired {
+                None => None,
+                Some(pt) => match next_line(pt, &mut q, chunk.eof) {
+                    Some(l) => Some(l),
+                    None if chunk.eof => None,
+                    None => return Ok(false),
+                },
+            };
+            let Some(line) = line else {
+                if !chunk.eof {
+                    return Ok(false);
+                }
+                if let Some(extra) = paired_line {
+                    let _ = extra;
+                    return Err(FeedError {
+                        stream: k,
+                        line: s.line + 1,
+                        paired: true,
+                        message: format!(
+                            "the orderbook file has more rows than the message file's {} (row counts must match)",
+                            s.line
+                        ),
+                    });
+                }
+                let mut out = Vec::new();
+                s.decoder.inner().finish(&mut out).map_err(|message| FeedError {
+                    stream: k,
+                    line: s.line,
+                    paired: false,
+                    message,
+                })?;
+                s.head.extend(out);
+                s.finished = true;
+                break;
+            };
+            if chunk.paired.is_some() && paired_line.is_none() {
+                return Err(FeedError {
+                    stream: k,
+                    line: s.line + 1,
+                    paired: true,
+                    message: format!(
+                        "the orderbook file ends after {} rows but the message file goes on (row counts must match)",
+                        s.line
+                    ),
+                });
+            }
+            at.text = p;
+            at.paired = q;
+            s.line += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut out = Vec::new();
+            s.decoder.inner().decode(line, paired_line, &mut out).map_err(|message| FeedError {
+                stream: k,
+                line: s.line,
+                paired: false,
+                message,
+            })?;
+            if let Some(first) = out.first() {
+                if let Some(last) = s.last_local_ns {
+                    if first.local_ns < last {
+                        let back = last - first.local_ns;
+                        if back > tolerance {
+                            return Err(FeedError {
+                                stream: k,
+                                line: s.line,
+                                paired: false,
+                                message: format!(
+                                    "timestamp goes backwards by {:.3} ms (tolerance {:.3} ms)",
+                                    back as f64 / 1e6,
+                                    tolerance as f64 / 1e6
+                                ),
+                            });
+                        }
+                        self.out_of_order += 1;
+                    }
+                }
+                let newest = out.iter().map(|e| e.local_ns).max().unwrap_or(first.local_ns);
+                s.last_local_ns = Some(s.last_local_ns.map_or(newest, |l| l.max(newest)));
+            }
+            s.head_line = s.line;
+            s.head.extend(out);
+        }
+        Ok(true)
+    }
+
+    /// The stream whose head comes first, after making sure every stream has a head.
+    fn pick(&mut self, chunks: &[Chunk], at: &mut [Consumed]) -> Result<Result<Option<usize>, usize>, FeedError> {
+        if chunks.len() != self.streams.len() || at.len() != self.streams.len() {
+            return Err(FeedError {
+                stream: 0,
+                line: 0,
+                paired: false,
+                message: format!("{} streams but {} chunks", self.streams.len(), chunks.len()),
+            });
+        }
+        let mut best: Option<(i64, usize)> = None;
+        for k in 0..self.streams.len() {
+            if !self.fill(k, &chunks[k], &mut at[k])? {
+                return Ok(Err(k));
+            }
+            if let Some(e) = self.streams[k].head.front() {
+                if best.is_none_or(|(t, _)| e.local_ns < t) {
+                    best = Some((e.local_ns, k));
+                }
+            }
+        }
+        Ok(Ok(best.map(|(_, k)| k)))
+    }
+
+    /// The next event without taking it.
+    pub fn peek(&mut self, chunks: &[Chunk], at: &mut [Consumed]) -> Result<Option<Result<&Event, usize>>, FeedError> {
+        match self.pick(chunks, at)? {
+            Err(k) => Ok(Some(Err(k))),
+            Ok(None) => Ok(None),
+            Ok(Some(k)) => Ok(self.streams[k].head.front().map(Ok)),
+        }
+    }
+
+    /// Takes the next event in arrival order.
+    pub fn next(&mut self, chunks: &[Chunk], at: &mut [Consumed]) -> Result<Pull, FeedError> {
+        match self.pick(chunks, at)? {
+            Err(k) => Ok(Pull::Need(k)),
+            Ok(None) => Ok(Pull::End),
+            Ok(Some(k)) => Ok(self.streams[k].head.pop_front().map_or(Pull::End, Pull::Event)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_need_a_newline_until_eof() {
+        let mut pos = 0;
+        assert_eq!(next_line("a\nb", &mut pos, false), Some("a"));
+        assert_eq!(next_line("a\nb", &mut pos, false), None);
+        assert_eq!(next_line("a\nb", &mut pos, true), Some("b"));
+        assert_eq!(next_line("a\nb", &mut pos, true), None);
+        let mut pos = 0;
+        assert_eq!(next_line("x\r\n", &mut pos, false), Some("x"));
+    }
+}

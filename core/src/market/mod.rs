@@ -17,6 +17,7 @@ pub use price::{minute_returns, PricePath};
 pub use regime::{Regime, RegimeSpec};
 pub use replay::{parse_bars_csv, window, Bar, BarError};
 pub use sim::{simulate_iteration, STEP_MS};
+pub(crate) use sim::quantiles;
 
 use serde::{Deserialize, Serialize};
 

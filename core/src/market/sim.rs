@@ -210,10 +210,11 @@ fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
         max_drawdown_bps: round6(max_drawdown / limit_notional * 1e4),
         mid_start: round6(mid_start),
         mid_end: round6(mid_end),
+        data_quality: None,
     }
 }
 
-fn quantiles(mut xs: Vec<f64>) -> Quantiles {
+pub(crate) fn quantiles(mut xs: Vec<f64>) -> Quantiles {
     xs.sort_by(f64::total_cmp);
     Quantiles {
         mean: round6(mean(&xs)),

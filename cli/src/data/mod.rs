@@ -1,0 +1,62 @@
+//! Reading market data files: transparent gzip, first lines for format
+//! detection, LOBSTER's message/orderbook pairing by name, grouping files into
+//! the streams the core merges ([`streams`]), and the chunked reader that hands
+//! the core whole lines ([`reader`]).
+
+pub mod reader;
+pub mod streams;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Opens a file for reading lines, decompressing gzip (told by its magic bytes,
+/// not its name). Several gzip members in a row are read as one stream.
+pub fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    let mut f = File::open(path).with_context(|| format!("cannot open market data {}", path.display()))?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic).with_context(|| format!("cannot read {}", path.display()))?;
+    let f = File::open(path).with_context(|| format!("cannot open market data {}", path.display()))?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(f))))
+    } else {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
+    }
+}
+
+/// Reads one line (without its line ending) or `None` at the end. A read error
+/// (a truncated or corrupt gzip, bytes that are not UTF-8) names the file and line.
+pub fn read_line(r: &mut dyn BufRead, buf: &mut String, path: &Path, line_no: u64) -> Result<bool> {
+    buf.clear();
+    let n = r.read_line(buf).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the gzip stream is truncated".to_string(),
+            std::io::ErrorKind::InvalidData => format!("not readable text ({e})"),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("{}: line {}: {what}", path.display(), line_no)
+    })?;
+    if n == 0 {
+        return Ok(false);
+    }
+    while buf.ends_with('\n') || buf.ends_with('\r') {
+        buf.pop();
+    }
+    Ok(true)
+}
+
+/// The first non-empty line of a file (decompressed), for detecting its format.
+pub fn first_line(path: &Path) -> Result<String> {
+    let mut r = open(path)?;
+    let mut buf = String::new();
+    let mut n = 0;
+    while read_line(r.as_mut(), &mut buf, path, n + 1)? {
+        n += 1;
+        if !buf.trim().is_empty() {
+            return Ok(buf.trim_start_matches('\u{feff}').to_string());
+        }
+    }
+    anyhow::bail!("{}: the file is empty", path.display())
+}

@@ -1,0 +1,30 @@
+//! Trading fees in bps of traded notional; a negative maker rate is a rebate.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fees {
+    /// Charged on our passive (maker) fills, bps; negative = rebate paid to us.
+    pub maker_bps: f64,
+    /// Charged on our aggressive (taker) hedges, bps.
+    pub taker_bps: f64,
+}
+
+impl Default for Fees {
+    /// The simulator's schedule: a 0.2 bps maker rebate, a 2 bps taker fee.
+    fn default() -> Self {
+        Fees { maker_bps: -0.2, taker_bps: 2.0 }
+    }
+}
+
+impl Fees {
+    pub fn check(&self) -> Result<(), String> {
+        let ok = |x: f64| x.is_finite() && (-100.0..=100.0).contains(&x);
+        if ok(self.maker_bps) && ok(self.taker_bps) {
+            Ok(())
+        } else {
+            Err(format!("fees must be between -100 and 100 bps, got maker {} taker {}", self.maker_bps, self.taker_bps))
+        }
+    }
+}
