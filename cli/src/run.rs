@@ -231,7 +231,9 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             tick_size: t.tick_size.clone().or(f.tick_size.clone()),
             backstep_tolerance_ms: t.backstep_tolerance_ms.or(f.backstep_tolerance_ms),
         };
-        Some(crate::ticks::plan(&args.data, &choices, eff.iterations.value, iteration_seconds)?.settings())
+        let tick_plan = crate::ticks::plan(&args.data, &choices, eff.iterations.value, iteration_seconds)?;
+        eprintln!("mmsoak: tick data: {}", tick_plan.summary());
+        Some(tick_plan.settings())
     } else {
         None
     };

@@ -91,6 +91,24 @@ pub struct TickPlan {
 }
 
 impl TickPlan {
+    /// One line for the terminal: what the data holds.
+    pub fn summary(&self) -> String {
+        let f = &self.facts;
+        let (a, b) = f.common_span().unwrap_or((0, 0));
+        format!(
+            "{} events ({} trades) over {:.1} min; tick {}; lot {}; queue {}; latency {}",
+            f.events,
+            f.trades,
+            (b - a) as f64 / 60e9,
+            self.config.tick.price(1),
+            self.config.lot,
+            self.config.queue.name(),
+            self.config.latency.name()
+        )
+    }
+}
+
+impl TickPlan {
     pub fn settings(&self) -> TickSettings {
         TickSettings { streams: self.specs.iter().map(|s| s.names()).collect(), config: self.config.clone() }
     }
@@ -135,8 +153,11 @@ pub fn plan(files: &[PathBuf], choices: &TickChoices, iterations: u32, iteration
     let tolerance_ns = (tolerance_ms * 1e6) as i64;
     let facts = scan(&specs, tolerance_ns)?;
     let names = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-    let (Some(first), Some(last)) = (facts.first_ns, facts.last_ns) else {
+    if facts.events == 0 {
         bail!("{names}: no market events in the data");
+    }
+    let Some((first, last)) = facts.common_span() else {
+        bail!("{names}: the files do not overlap in time (each stream must cover the replayed window)");
     };
     let tick = match &choices.tick_size {
         Some(s) => match parse_scaled(s) {
@@ -150,7 +171,7 @@ pub fn plan(files: &[PathBuf], choices: &TickChoices, iterations: u32, iteration
         bail!("{names}: the data never shows both a best bid and a best ask: nothing to quote against");
     }
     let len_s = iteration_seconds as f64;
-    let span_s = (last - first) as f64 / 1e9;
+    let span_s = (last - (first - first.rem_euclid(1_000_000_000))) as f64 / 1e9;
     let holds = (span_s / len_s + SPAN_SLACK).floor() as u64;
     if (iterations as u64) > holds {
         bail!(
@@ -176,7 +197,8 @@ pub fn plan(files: &[PathBuf], choices: &TickChoices, iterations: u32, iteration
         formats: specs.iter().map(|s| s.format).collect(),
         tick,
         lot,
-        start_ns: first,
+        // Windows start on a whole second of exchange time (a LOBSTER day at 09:30:00).
+        start_ns: first - first.rem_euclid(1_000_000_000),
         iteration_seconds,
         queue,
         latency,

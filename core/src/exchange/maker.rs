@@ -54,6 +54,19 @@ pub struct Fill {
     pub markout_mid: Option<f64>,
 }
 
+/// A market trade as our orders see it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Print {
+    pub t_ns: i64,
+    /// The mid just before the trade, quote currency.
+    pub mid_before: f64,
+    pub aggressor: Side,
+    /// Ticks.
+    pub price: i64,
+    pub qty: f64,
+    pub executed: Executed,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Blocks {
     pub risk: u64,
@@ -132,16 +145,8 @@ impl TickMaker {
     /// A market trade of `qty` at `price` by `aggressor`: quotes priced better than the
     /// print fill first (price priority), a quote at the print's price fills only
     /// with what passes its queue. Fills never exceed the print. Returns the volume filled.
-    pub fn on_trade(
-        &mut self,
-        t_ns: i64,
-        mid_before: f64,
-        aggressor: Side,
-        price: i64,
-        qty: f64,
-        executed: Executed,
-        model: &QueueModel,
-    ) -> f64 {
+    pub fn on_trade(&mut self, print: &Print, model: &QueueModel) -> f64 {
+        let Print { t_ns, mid_before, aggressor, price, qty, executed } = *print;
         let passive = aggressor.opposite();
         let mut idx: Vec<usize> =
             (0..self.orders.len()).filter(|&i| self.orders[i].active && self.orders[i].side == passive).collect();

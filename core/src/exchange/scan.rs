@@ -17,6 +17,8 @@ pub struct ScanFacts {
     /// Exchange time of the first and last event, ns.
     pub first_ns: Option<i64>,
     pub last_ns: Option<i64>,
+    /// Each stream's first and last exchange time, ns.
+    pub stream_spans: Vec<Option<(i64, i64)>>,
     /// The greatest common divisor of every book price (Level, Quote, Add), in
     /// 10⁻⁸ units: the tick size the data trades on.
     pub tick: i64,
@@ -48,6 +50,17 @@ fn gcd(a: i64, b: i64) -> i64 {
     a
 }
 
+impl ScanFacts {
+    /// The market time every stream covers: from the latest first event to the
+    /// earliest last one (a quotes file that stops early ends the usable book).
+    pub fn common_span(&self) -> Option<(i64, i64)> {
+        let spans: Vec<(i64, i64)> = self.stream_spans.iter().map(|s| s.unwrap_or((i64::MAX, i64::MIN))).collect();
+        let start = spans.iter().map(|s| s.0).max()?;
+        let end = spans.iter().map(|s| s.1).min()?;
+        (start <= end).then_some((start, end))
+    }
+}
+
 impl Scanner {
     pub fn new(formats: &[Format], backstep_tolerance_ns: i64) -> Self {
         Scanner {
@@ -72,6 +85,14 @@ impl Scanner {
                 Pull::Event(e) => e,
             };
             let f = &mut self.facts;
+            let k = self.merger.last_stream;
+            if f.stream_spans.len() <= k {
+                f.stream_spans.resize(k + 1, None);
+            }
+            f.stream_spans[k] = Some(match f.stream_spans[k] {
+                None => (e.exch_ns, e.exch_ns),
+                Some((a, b)) => (a.min(e.exch_ns), b.max(e.exch_ns)),
+            });
             f.events += 1;
             f.first_ns.get_or_insert(e.exch_ns);
             f.last_ns = Some(f.last_ns.map_or(e.exch_ns, |l| l.max(e.exch_ns)));

@@ -107,6 +107,9 @@ pub struct Merger {
     pub backstep_tolerance_ns: i64,
     /// Steps back within the tolerance (counted, then tolerated).
     pub out_of_order: u64,
+    /// The stream the last event handed out came from.
+    #[serde(default)]
+    pub last_stream: usize,
 }
 
 /// Takes the next complete line of `text` from `*pos`; a final line without a
@@ -143,7 +146,7 @@ impl Merger {
                 last_local_ns: None,
             })
             .collect();
-        Merger { streams, backstep_tolerance_ns, out_of_order: 0 }
+        Merger { streams, backstep_tolerance_ns, out_of_order: 0, last_stream: 0 }
     }
 
     /// Fills stream `k`'s head from its chunk. `Ok(false)`: needs more text.
@@ -278,7 +281,10 @@ impl Merger {
         match self.pick(chunks, at)? {
             Err(k) => Ok(Pull::Need(k)),
             Ok(None) => Ok(Pull::End),
-            Ok(Some(k)) => Ok(self.streams[k].head.pop_front().map_or(Pull::End, Pull::Event)),
+            Ok(Some(k)) => {
+                self.last_stream = k;
+                Ok(self.streams[k].head.pop_front().map_or(Pull::End, Pull::Event))
+            }
         }
     }
 }
