@@ -222,16 +222,21 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
     }
     let ticks = if source == Source::Ticks {
         let f = &eff.ticks;
-        let choices = crate::ticks::TickChoices {
-            format: t.data_format.clone().or(f.data_format.clone()),
+        let choices = mmsoak_core::exchange::plan::TickChoices {
             queue_model: t.queue_model.clone().or(f.queue_model.clone()),
             latency: t.latency.clone().or(f.latency.clone()),
             maker_fee_bps: t.maker_fee_bps.or(f.maker_fee_bps),
             taker_fee_bps: t.taker_fee_bps.or(f.taker_fee_bps),
             tick_size: t.tick_size.clone().or(f.tick_size.clone()),
-            backstep_tolerance_ms: t.backstep_tolerance_ms.or(f.backstep_tolerance_ms),
         };
-        let tick_plan = crate::ticks::plan(&args.data, &choices, eff.iterations.value, iteration_seconds)?;
+        let tick_plan = crate::ticks::plan(
+            &args.data,
+            t.data_format.as_deref().or(f.data_format.as_deref()),
+            t.backstep_tolerance_ms.or(f.backstep_tolerance_ms),
+            &choices,
+            eff.iterations.value,
+            iteration_seconds,
+        )?;
         eprintln!("mmsoak: tick data: {}", tick_plan.summary());
         Some(tick_plan.settings())
     } else {

@@ -8,7 +8,10 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::edge::EdgeReport;
+use crate::exchange::plan::{plan_config, TickChoices};
+use crate::exchange::scan::{ScanFacts, Scanner};
 use crate::exchange::{Advance, TickConfig, TickReplay};
+use crate::feed::Format;
 use crate::feed::stream::{Chunk, Consumed, FeedError};
 use crate::market::{simulate_iteration, MarketConfig};
 use crate::params::Params;
@@ -21,7 +24,7 @@ use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 11] = [
+pub const CALLS: [&str; 12] = [
     "simulate",
     "init",
     "step",
@@ -33,7 +36,74 @@ pub const CALLS: [&str; 11] = [
     "session_iterate",
     "session_report",
     "tick_replay",
+    "tick_scan",
 ];
+
+/// One step of the scan that checks tick data and measures it before a replay
+/// (see [`crate::exchange::scan`]). When every stream has ended, `facts` and, if
+/// the data supports the choices, `config` come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickScanRequest {
+    pub formats: Vec<Format>,
+    pub state: Option<Scanner>,
+    pub chunks: Vec<Chunk>,
+    pub choices: TickChoices,
+    pub iterations: u32,
+    pub iteration_seconds: u32,
+    pub backstep_tolerance_ns: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickScanResponse {
+    pub state: Scanner,
+    pub consumed: Vec<Consumed>,
+    /// The stream that needs more text, while the scan goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<ScanFacts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<TickConfig>,
+    /// Bad data (stream and line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FeedError>,
+    /// The data cannot support the run as asked (too short, no book, a model it lacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_error: Option<String>,
+}
+
+/// Runs a [`TickScanRequest`].
+pub fn tick_scan(r: TickScanRequest) -> TickScanResponse {
+    let mut state = r.state.unwrap_or_else(|| Scanner::new(&r.formats, r.backstep_tolerance_ns));
+    let mut consumed = vec![Consumed::default(); r.chunks.len()];
+    let mut out = TickScanResponse {
+        state: state.clone(),
+        consumed: Vec::new(),
+        need: None,
+        facts: None,
+        config: None,
+        error: None,
+        plan_error: None,
+    };
+    match state.advance(&r.chunks, &mut consumed) {
+        Err(e) => out.error = Some(e),
+        Ok(Some(k)) => out.need = Some(k),
+        Ok(None) => {
+            let facts = state.facts.clone();
+            match plan_config(&r.formats, &facts, &r.choices, r.iterations, r.iteration_seconds, r.backstep_tolerance_ns)
+            {
+                Ok(c) => out.config = Some(c),
+                Err(e) => out.plan_error = Some(e),
+            }
+            out.facts = Some(facts);
+        }
+    }
+    out.state = state;
+    out.consumed = consumed;
+    out
+}
 
 /// One step of a tick replay (`--source ticks`): the streams' pending text in, the
 /// replay's new state, how much text it consumed, and either the finished
@@ -233,6 +303,7 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
                 .and_then(|r| session::report(r).map_err(|message| AbiError { kind: "bad_request".into(), message })),
         ),
         "tick_replay" => respond(decode::<TickReplayRequest>(input).map(tick_replay)),
+        "tick_scan" => respond(decode::<TickScanRequest>(input).map(tick_scan)),
         other => respond::<()>(Err(AbiError {
             kind: "unknown_call".into(),
             message: format!("no ABI call named {other:?}"),

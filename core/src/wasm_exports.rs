@@ -80,4 +80,6 @@ exports! {
     mmsoak_session_start => "session_start",
     mmsoak_session_iterate => "session_iterate",
     mmsoak_session_report => "session_report",
+    mmsoak_tick_replay => "tick_replay",
+    mmsoak_tick_scan => "tick_scan",
 }

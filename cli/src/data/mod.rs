@@ -1,7 +1,6 @@
-//! Reading market data files: transparent gzip, first lines for format
-//! detection, LOBSTER's message/orderbook pairing by name, grouping files into
-//! the streams the core merges ([`streams`]), and the chunked reader that hands
-//! the core whole lines ([`reader`]).
+//! Reading market data files: transparent gzip, line by line with errors that
+//! name file and line; grouping files into the streams the core merges
+//! ([`streams`]); the chunked reader that hands the core whole lines ([`reader`]).
 
 pub mod reader;
 pub mod streams;
@@ -45,18 +44,4 @@ pub fn read_line(r: &mut dyn BufRead, buf: &mut String, path: &Path, line_no: u6
         buf.pop();
     }
     Ok(true)
-}
-
-/// The first non-empty line of a file (decompressed), for detecting its format.
-pub fn first_line(path: &Path) -> Result<String> {
-    let mut r = open(path)?;
-    let mut buf = String::new();
-    let mut n = 0;
-    while read_line(r.as_mut(), &mut buf, path, n + 1)? {
-        n += 1;
-        if !buf.trim().is_empty() {
-            return Ok(buf.trim_start_matches('\u{feff}').to_string());
-        }
-    }
-    anyhow::bail!("{}: the file is empty", path.display())
 }

@@ -11,6 +11,7 @@ pub mod book;
 pub mod fees;
 pub mod latency;
 pub mod maker;
+pub mod plan;
 pub mod queue;
 pub mod replay;
 pub mod scan;

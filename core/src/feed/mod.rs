@@ -13,6 +13,7 @@
 //! files by time.
 
 pub mod binance;
+pub mod group;
 pub mod lobster;
 pub mod stream;
 pub mod tardis;

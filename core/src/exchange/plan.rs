@@ -1,0 +1,180 @@
+//! From a scanned data set and the user's choices to a [`TickConfig`]: the same
+//! function for the CLI and the browser, so both replay with the same numbers.
+
+use serde::{Deserialize, Serialize};
+
+use super::scan::ScanFacts;
+use super::{Fees, LatencyModel, QueueModel, TickConfig};
+use crate::feed::{parse_scaled, Format, TickSize};
+
+/// What a user chose for a tick replay (flags, mmsoak.toml `[ticks]`, or the web form).
+/// `None` takes the default named in each field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TickChoices {
+    /// `auto` (default: `fifo` on data with order ids, else `prob:3`), `fifo`,
+    /// `risk-averse`, `prob`, `prob:N`.
+    #[serde(default)]
+    pub queue_model: Option<String>,
+    /// `constant:ENTRY_MS:RESPONSE_MS` (default `constant:25:25`), `constant:MS`,
+    /// `data`, `data:ENTRY_MS`.
+    #[serde(default)]
+    pub latency: Option<String>,
+    /// Default −0.2 (a rebate).
+    #[serde(default)]
+    pub maker_fee_bps: Option<f64>,
+    /// Default 2.
+    #[serde(default)]
+    pub taker_fee_bps: Option<f64>,
+    /// A decimal price (default: measured from the data's book prices).
+    #[serde(default)]
+    pub tick_size: Option<String>,
+}
+
+/// The last window may end this fraction of an iteration after the data's last event.
+pub const SPAN_SLACK: f64 = 0.01;
+
+pub fn parse_queue(s: &str, has_ids: bool) -> Result<QueueModel, String> {
+    Ok(match s {
+        "auto" if has_ids => QueueModel::Fifo,
+        "auto" | "prob" => QueueModel::default(),
+        "fifo" if has_ids => QueueModel::Fifo,
+        "fifo" => return Err("queue model fifo needs data with order ids (LOBSTER); this data has none".into()),
+        "risk-averse" | "risk_averse" => QueueModel::RiskAverse,
+        other => match other.strip_prefix("prob:").map(str::parse::<f64>) {
+            Some(Ok(n)) if n.is_finite() && n > 0.0 && n <= 10.0 => QueueModel::PowerProb { n },
+            _ => return Err(format!("queue model {other:?}: choose auto, fifo, risk-averse, prob or prob:N (0 < N <= 10)")),
+        },
+    })
+}
+
+pub fn parse_latency(s: &str, two_stamps: bool) -> Result<LatencyModel, String> {
+    let num = |x: &str| -> Result<f64, String> {
+        x.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && (0.0..=60_000.0).contains(v))
+            .ok_or_else(|| format!("latency {s:?}: {x:?} is not a number of milliseconds in [0, 60000]"))
+    };
+    let parts: Vec<&str> = s.split(':').collect();
+    let m = match parts.as_slice() {
+        ["constant", ms] => LatencyModel::Constant { entry_ms: num(ms)?, response_ms: num(ms)? },
+        ["constant", e, r] => LatencyModel::Constant { entry_ms: num(e)?, response_ms: num(r)? },
+        ["data"] => LatencyModel::Data { entry_ms: 0.0 },
+        ["data", e] => LatencyModel::Data { entry_ms: num(e)? },
+        _ => return Err(format!("latency {s:?}: choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS")),
+    };
+    if matches!(m, LatencyModel::Data { .. }) && !two_stamps {
+        return Err("latency data needs exchange and local timestamps in the data; this data has one stamp (use constant)".into());
+    }
+    Ok(m)
+}
+
+/// The replay's configuration: windows start on the whole second at or before
+/// the first moment every stream has data; the data must hold `iterations` windows.
+pub fn plan_config(
+    formats: &[Format],
+    facts: &ScanFacts,
+    choices: &TickChoices,
+    iterations: u32,
+    iteration_seconds: u32,
+    backstep_tolerance_ns: i64,
+) -> Result<TickConfig, String> {
+    if facts.events == 0 {
+        return Err("no market events in the data".into());
+    }
+    let Some((first, last)) = facts.common_span() else {
+        return Err("the files do not overlap in time (each stream must cover the replayed window)".into());
+    };
+    let tick = match &choices.tick_size {
+        Some(s) => match parse_scaled(s) {
+            Ok(t) if t > 0 => TickSize(t),
+            _ => return Err(format!("tick size {s:?} must be a positive decimal price")),
+        },
+        None if facts.tick > 0 => TickSize(facts.tick),
+        None => return Err("no book prices in the data to tell the tick size from (give a tick size)".into()),
+    };
+    if facts.lot <= 0.0 {
+        return Err("the data never shows both a best bid and a best ask: nothing to quote against".into());
+    }
+    if iteration_seconds == 0 {
+        return Err("iteration seconds must be at least 1".into());
+    }
+    let start = first - first.rem_euclid(1_000_000_000);
+    let len_s = iteration_seconds as f64;
+    let span_s = (last - start) as f64 / 1e9;
+    let holds = libm::floor(span_s / len_s + SPAN_SLACK) as u64;
+    if iterations as u64 > holds {
+        return Err(format!(
+            "{iterations} iterations of {iteration_seconds} s need {:.1} min of market time but the data holds {:.1} min \
+             ({holds} iterations)",
+            iterations as f64 * len_s / 60.0,
+            span_s / 60.0
+        ));
+    }
+    let queue = parse_queue(choices.queue_model.as_deref().unwrap_or("auto"), facts.has_order_ids)?;
+    let latency = match &choices.latency {
+        None => LatencyModel::default(),
+        Some(s) => parse_latency(s, facts.has_two_stamps)?,
+    };
+    let fees = Fees {
+        maker_bps: choices.maker_fee_bps.unwrap_or(Fees::default().maker_bps),
+        taker_bps: choices.taker_fee_bps.unwrap_or(Fees::default().taker_bps),
+    };
+    fees.check()?;
+    Ok(TickConfig {
+        formats: formats.to_vec(),
+        tick,
+        // Rounded so that it prints and reads back exactly.
+        lot: libm::round(facts.lot * 1e6) / 1e6,
+        start_ns: start,
+        iteration_seconds,
+        queue,
+        latency,
+        fees,
+        backstep_tolerance_ns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> ScanFacts {
+        ScanFacts {
+            events: 10,
+            trades: 2,
+            first_ns: Some(1_500_000_000),
+            last_ns: Some(181_000_000_000),
+            stream_spans: vec![Some((1_500_000_000, 181_000_000_000))],
+            tick: 1_000_000,
+            lot: 2.5,
+            has_order_ids: false,
+            has_two_stamps: false,
+            sequence_gaps: 0,
+        }
+    }
+
+    #[test]
+    fn windows_fit_the_data_or_the_plan_says_how_much_it_holds() {
+        let f = facts();
+        let c = plan_config(&[Format::Tardis], &f, &TickChoices::default(), 3, 60, 0).unwrap();
+        assert_eq!(c.start_ns, 1_000_000_000);
+        assert_eq!(c.queue, QueueModel::PowerProb { n: 3.0 });
+        let e = plan_config(&[Format::Tardis], &f, &TickChoices::default(), 4, 60, 0).unwrap_err();
+        assert!(e.contains("holds 3.0 min (3 iterations)"), "{e}");
+    }
+
+    #[test]
+    fn models_parse_and_refuse_what_the_data_cannot_support() {
+        assert_eq!(parse_queue("prob:2", false).unwrap(), QueueModel::PowerProb { n: 2.0 });
+        assert!(parse_queue("fifo", false).unwrap_err().contains("order ids"));
+        assert_eq!(parse_queue("auto", true).unwrap(), QueueModel::Fifo);
+        assert!(parse_queue("prob:-1", false).is_err());
+        assert_eq!(
+            parse_latency("constant:10:20", false).unwrap(),
+            LatencyModel::Constant { entry_ms: 10.0, response_ms: 20.0 }
+        );
+        assert!(parse_latency("data", false).unwrap_err().contains("one stamp"));
+        assert!(parse_latency("fast", true).is_err());
+    }
+}
