@@ -48,8 +48,11 @@ pub struct Fill {
     /// Taker only: bps beyond the touch, and half the spread crossed.
     pub slippage_bps: f64,
     pub cross_bps: f64,
-    /// Maker only: the displayed volume ahead when the quote joined its queue.
+    /// Maker only: the displayed volume ahead when the quote joined its queue, and when it joined.
     pub front_at_entry: f64,
+    pub joined_ns: i64,
+    /// Price in ticks.
+    pub price_ticks: i64,
     /// Mid at fill time + markout horizon, once known.
     pub markout_mid: Option<f64>,
 }
@@ -181,6 +184,8 @@ impl TickMaker {
                 slippage_bps: 0.0,
                 cross_bps: 0.0,
                 front_at_entry: o.queue.front_at_entry,
+                joined_ns: o.live_ns,
+                price_ticks: o.price,
                 markout_mid: None,
             });
         }
@@ -350,6 +355,8 @@ impl TickMaker {
             slippage_bps,
             cross_bps,
             front_at_entry: 0.0,
+            joined_ns: now,
+            price_ticks: libm::round(avg_ticks) as i64,
             markout_mid: None,
         });
         self.last_hedge_ns = Some(now);

@@ -61,6 +61,10 @@ pub struct TickReplay {
     /// A book chain broke and no snapshot has rebuilt it yet.
     pub awaiting_resync: bool,
     pub last_mid: Option<f64>,
+    /// The last finished iteration's fills, for audits and tests in-process (not
+    /// carried across ABI calls).
+    #[serde(skip)]
+    pub finished_fills: Vec<super::maker::Fill>,
 }
 
 /// What an iteration gathers besides the maker's own books.
@@ -101,6 +105,7 @@ impl TickReplay {
             acc: Accum::default(),
             awaiting_resync: false,
             last_mid: None,
+            finished_fills: Vec::new(),
         }
     }
 
@@ -348,6 +353,7 @@ impl TickReplay {
             concurrency: maker.blocks.concurrency,
         };
         let limit_notional = INVENTORY_LIMIT_LOTS * config.lot * mid_start;
+        self.finished_fills = maker.fills.clone();
         EdgeReport {
             schema_version: EDGE_REPORT_SCHEMA_VERSION,
             iteration: self.iteration,
