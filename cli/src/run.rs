@@ -198,7 +198,9 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
     match (source, args.data.len()) {
         (Source::Replay, 0) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
         (Source::Kpis, 0) => bail!("--source kpis needs --data FILE (KPI JSON lines)"),
-        (Source::Ticks, 0) => bail!("--source ticks needs --data FILE... (LOBSTER, Tardis.dev CSV or Binance capture files)"),
+        (Source::Ticks, 0) => {
+            bail!("--source ticks needs --data FILE... (LOBSTER, Tardis.dev CSV or Binance capture files)")
+        }
         (Source::Sim | Source::External, n) if n > 0 => {
             bail!("--data is only used with --source replay, kpis or ticks")
         }
@@ -218,7 +220,9 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
     }
     let iteration_seconds = eff.iteration_seconds.value;
     if source == Source::Replay && iteration_seconds % 60 != 0 {
-        bail!("--source replay cuts 1-minute bars: --iteration-seconds must be a multiple of 60, got {iteration_seconds}");
+        bail!(
+            "--source replay cuts 1-minute bars: --iteration-seconds must be a multiple of 60, got {iteration_seconds}"
+        );
     }
     let ticks = if source == Source::Ticks {
         let f = &eff.ticks;
@@ -318,11 +322,7 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
         ("ticks", Some(_)) => {
             let Some(t) = &settings.ticks else { bail!("RUN.json: a tick replay without its [ticks] settings") };
             // The data is read and checked again (a resumed run's files must not have changed).
-            let files: Vec<PathBuf> = t
-                .streams
-                .iter()
-                .flat_map(|s| s.iter().map(PathBuf::from))
-                .collect();
+            let files: Vec<PathBuf> = t.streams.iter().flat_map(|s| s.iter().map(PathBuf::from)).collect();
             let specs = crate::data::streams::group(&files, None)?;
             let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
             if formats != t.config.formats {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use mmsoak_core::abi::TickReplayRequest;
 use mmsoak_core::edge::EdgeReport;
-use mmsoak_core::exchange::scan::{ScanFacts, Scanner};
 use mmsoak_core::exchange::plan::{plan_config, TickChoices};
+use mmsoak_core::exchange::scan::{ScanFacts, Scanner};
 use mmsoak_core::exchange::{Advance, TickConfig, TickReplay};
 use mmsoak_core::feed::stream::Consumed;
 use mmsoak_core::feed::Format;
@@ -87,9 +87,10 @@ pub fn plan(
 ) -> Result<TickPlan> {
     let forced = match format {
         None => None,
-        Some(name) => Some(Format::parse(name).with_context(|| {
-            format!("--data-format {name:?}: choose one of {}", Format::NAMES.join(", "))
-        })?),
+        Some(name) => Some(
+            Format::parse(name)
+                .with_context(|| format!("--data-format {name:?}: choose one of {}", Format::NAMES.join(", ")))?,
+        ),
     };
     let specs = group(files, forced)?;
     let tolerance_ms = backstep_tolerance_ms.unwrap_or(DEFAULT_BACKSTEP_MS);

@@ -48,7 +48,8 @@ fn fills_never_exceed_the_real_volume_that_reached_our_quotes() {
                 let ours: f64 = fs.iter().filter(|f| f.maker).map(|f| f.size).sum();
                 assert!((ours - dq.maker_volume).abs() < 1e-6, "{ours} vs {}", dq.maker_volume);
                 assert!(
-                    dq.maker_volume <= dq.volume_reaching_quotes + 1e-9 && dq.volume_reaching_quotes <= dq.traded_volume + 1e-9,
+                    dq.maker_volume <= dq.volume_reaching_quotes + 1e-9
+                        && dq.volume_reaching_quotes <= dq.traded_volume + 1e-9,
                     "{:?} {q} iteration {}: filled {} of {} reaching our quotes ({} traded)",
                     ds.formats,
                     r.iteration,
@@ -178,7 +179,13 @@ fn a_maker_rebate_raises_net_edge_by_exactly_its_bps() {
     for ((ra, _), (rb, _)) in a.iter().zip(&b) {
         assert_eq!(ra.maker_fills, rb.maker_fills, "fees must not change what trades");
         let expect = if ra.maker_fills > 0 { 1.5 } else { 0.0 };
-        assert!((rb.net_bps - ra.net_bps - expect).abs() < 2e-6, "iteration {}: {} vs {}", ra.iteration, rb.net_bps, ra.net_bps);
+        assert!(
+            (rb.net_bps - ra.net_bps - expect).abs() < 2e-6,
+            "iteration {}: {} vs {}",
+            ra.iteration,
+            rb.net_bps,
+            ra.net_bps
+        );
         assert_eq!(rb.rebates_bps, expect);
         with_fills += (ra.maker_fills > 0) as u32;
     }

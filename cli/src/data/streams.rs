@@ -66,7 +66,11 @@ pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec
                 if !p.exists() {
                     let kind = if p.display().to_string().contains("_orderbook_") { "message" } else { "orderbook" };
                     let other = if kind == "message" { "orderbook" } else { "message" };
-                    bail!("{}: LOBSTER {kind} file without its {other} file (looked for {})", path.display(), p.display());
+                    bail!(
+                        "{}: LOBSTER {kind} file without its {other} file (looked for {})",
+                        path.display(),
+                        p.display()
+                    );
                 }
                 heads.push(head(&p)?);
                 paths.push(p);

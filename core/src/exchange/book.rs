@@ -39,11 +39,21 @@ pub struct MarketBook {
 pub enum Effect {
     None,
     /// The quantity at (side, price) went from `prev` to `new`.
-    Depth { side: Side, price: i64, prev: f64, new: f64 },
+    Depth {
+        side: Side,
+        price: i64,
+        prev: f64,
+        new: f64,
+    },
     /// The top of the book was replaced wholesale (a snapshot or a quote).
     Reset,
     /// A cancel of an order: `ahead_seq` is its time priority (`None`: unknown to the file).
-    Cancel { side: Side, price: i64, qty: f64, seq: Option<u64> },
+    Cancel {
+        side: Side,
+        price: i64,
+        qty: f64,
+        seq: Option<u64>,
+    },
 }
 
 fn levels(book: &mut MarketBook, side: Side) -> &mut BTreeMap<i64, f64> {
@@ -254,7 +264,9 @@ mod tests {
     fn levels_quotes_and_walks() {
         let mut b = MarketBook::default();
         let mut u = 0;
-        for e in [lvl(Side::Buy, 99, 2.0), lvl(Side::Buy, 98, 5.0), lvl(Side::Sell, 101, 1.0), lvl(Side::Sell, 103, 4.0)] {
+        for e in
+            [lvl(Side::Buy, 99, 2.0), lvl(Side::Buy, 98, 5.0), lvl(Side::Sell, 101, 1.0), lvl(Side::Sell, 103, 4.0)]
+        {
             b.apply(&e, &mut u);
         }
         assert_eq!(b.touch(), Some((99, 101)));

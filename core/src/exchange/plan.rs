@@ -43,7 +43,11 @@ pub fn parse_queue(s: &str, has_ids: bool) -> Result<QueueModel, String> {
         "risk-averse" | "risk_averse" => QueueModel::RiskAverse,
         other => match other.strip_prefix("prob:").map(str::parse::<f64>) {
             Some(Ok(n)) if n.is_finite() && n > 0.0 && n <= 10.0 => QueueModel::PowerProb { n },
-            _ => return Err(format!("queue model {other:?}: choose auto, fifo, risk-averse, prob or prob:N (0 < N <= 10)")),
+            _ => {
+                return Err(format!(
+                    "queue model {other:?}: choose auto, fifo, risk-averse, prob or prob:N (0 < N <= 10)"
+                ))
+            }
         },
     })
 }
@@ -61,10 +65,17 @@ pub fn parse_latency(s: &str, two_stamps: bool) -> Result<LatencyModel, String> 
         ["constant", e, r] => LatencyModel::Constant { entry_ms: num(e)?, response_ms: num(r)? },
         ["data"] => LatencyModel::Data { entry_ms: 0.0 },
         ["data", e] => LatencyModel::Data { entry_ms: num(e)? },
-        _ => return Err(format!("latency {s:?}: choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS")),
+        _ => {
+            return Err(format!(
+                "latency {s:?}: choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS"
+            ))
+        }
     };
     if matches!(m, LatencyModel::Data { .. }) && !two_stamps {
-        return Err("latency data needs exchange and local timestamps in the data; this data has one stamp (use constant)".into());
+        return Err(
+            "latency data needs exchange and local timestamps in the data; this data has one stamp (use constant)"
+                .into(),
+        );
     }
     Ok(m)
 }

@@ -97,8 +97,9 @@ enum Depth {
     /// No usable snapshot yet (the start, or after a chain break): diffs wait.
     /// `unbridged` is `(U, u)` of the first diff that arrived in this state.
     Buffering { buffer: VecDeque<Diff>, unbridged: Option<(u64, u64)> },
-    /// A snapshot was applied; the next non-stale diff must bridge it.
-    Bridging { last_update_id: u64 },
+    /// A snapshot was applied; the next non-stale diff must bridge it. `stale` is
+    /// `(U, u)` of the last diff dropped as older than the snapshot.
+    Bridging { last_update_id: u64, stale: Option<(u64, u64)> },
     /// In sync; `last` is the previous diff's `u`.
     Synced { last: u64 },
 }
@@ -242,11 +243,12 @@ impl BinanceDecoder {
                 }
                 buffer.push_back(diff);
             }
-            Depth::Bridging { last_update_id } => {
+            Depth::Bridging { last_update_id, stale } => {
                 let id = *last_update_id;
                 let futures = diff.is_futures();
-                let stale = if futures { diff.last < id } else { diff.last <= id };
-                if stale {
+                let is_stale = if futures { diff.last < id } else { diff.last <= id };
+                if is_stale {
+                    *stale = Some((diff.first, diff.last));
                     return Ok(());
                 }
                 let (bridges, rule) = if futures {
@@ -301,7 +303,7 @@ impl BinanceDecoder {
             local_ns,
             kind: EventKind::Level { side, price, qty },
         }));
-        self.depth = Depth::Bridging { last_update_id };
+        self.depth = Depth::Bridging { last_update_id, stale: None };
         for diff in buffered {
             self.apply_diff(diff, Some((exch_ns, local_ns)), out)?;
         }
@@ -361,6 +363,9 @@ impl LineDecoder for BinanceDecoder {
         match &self.depth {
             Depth::Buffering { unbridged: Some((first, last)), .. } => Err(format!(
                 "the depth diffs were never bridged by a snapshot (first unbridged diff: U {first}, u {last})"
+            )),
+            Depth::Bridging { last_update_id, stale: Some((first, last)) } => Err(format!(
+                "the depth snapshot (lastUpdateId {last_update_id}) was never bridged: every diff after it is older                  (last: U {first}, u {last})"
             )),
             _ => Ok(()),
         }

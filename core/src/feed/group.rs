@@ -146,7 +146,11 @@ pub fn group(files: &[FileHead], forced: Option<Format>) -> Result<Vec<StreamGro
     }
     if !binance.is_empty() {
         binance.sort();
-        out.push(StreamGroup { format: Format::Binance, files: binance.into_iter().map(|x| x.2).collect(), paired: None });
+        out.push(StreamGroup {
+            format: Format::Binance,
+            files: binance.into_iter().map(|x| x.2).collect(),
+            paired: None,
+        });
     }
     Ok(out)
 }

@@ -133,14 +133,18 @@ pub fn parse_scaled(s: &str) -> Result<i64, String> {
     }
     let mut v: i64 = 0;
     for b in int.bytes() {
-        v = v.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i64)).ok_or_else(|| format!("{s:?} is too large"))?;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((b - b'0') as i64))
+            .ok_or_else(|| format!("{s:?} is too large"))?;
     }
     let mut f: i64 = 0;
     for k in 0..8 {
         let d = frac_trim.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64);
         f = f * 10 + d;
     }
-    let scaled = v.checked_mul(PRICE_SCALE).and_then(|v| v.checked_add(f)).ok_or_else(|| format!("{s:?} is too large"))?;
+    let scaled =
+        v.checked_mul(PRICE_SCALE).and_then(|v| v.checked_add(f)).ok_or_else(|| format!("{s:?} is too large"))?;
     Ok(if neg { -scaled } else { scaled })
 }
 

@@ -76,7 +76,11 @@ impl Feeder {
     fn new(ds: &DataSet) -> Self {
         let mut f = Feeder {
             pos: vec![(0, 0); ds.streams.len()],
-            chunks: ds.streams.iter().map(|s| Chunk { text: String::new(), paired: s.1.as_ref().map(|_| String::new()), eof: false }).collect(),
+            chunks: ds
+                .streams
+                .iter()
+                .map(|s| Chunk { text: String::new(), paired: s.1.as_ref().map(|_| String::new()), eof: false })
+                .collect(),
         };
         for k in 0..ds.streams.len() {
             f.more(ds, k);

@@ -1,0 +1,280 @@
+//! `--source ticks` end to end: real LOBSTER, Binance and Tardis data replayed
+//! through the built binary; bad data refused with one line naming file and line.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const LOBSTER_MSG: &str = "lobster/AMZN_2012-06-21_34200000_57600000_message_5.csv.gz";
+const LOBSTER_BOOK: &str = "lobster/AMZN_2012-06-21_34200000_57600000_orderbook_5.csv.gz";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn artifacts_complete(out: &Path, n: u32) -> serde_json::Value {
+    for i in 1..=n {
+        let summary = json(out.join(format!("latest/ITER_SUMMARY_{i}.json")));
+        let edge = &summary["edge"];
+        assert!(edge.is_object(), "ITER_SUMMARY_{i} has no edge report: {summary}");
+        assert!(edge["data_quality"]["events"].as_u64().unwrap() > 0, "iteration {i} replayed no events");
+    }
+    for f in ["latest/TUNING_STATE.json", "latest/RUN.json", "runtime_overrides.json"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let report = json(out.join("latest/TUNING_REPORT.json"));
+    assert_eq!(report["iterations_completed"], n);
+    assert_eq!(report["settings"]["source"], "ticks");
+    report
+}
+
+#[test]
+fn a_lobster_day_runs_as_26_iterations_with_every_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let md = dir.path().join("report.md");
+    run_ok(&[
+        "run",
+        "--source",
+        "ticks",
+        "--data",
+        s(&shared_data(LOBSTER_MSG)),
+        "--iterations",
+        "26",
+        "--auto-tune",
+        "--out",
+        s(&out),
+        "--export-md",
+        s(&md),
+    ]);
+    let report = artifacts_complete(&out, 26);
+    let ticks = &report["settings"]["ticks"];
+    assert_eq!(ticks["config"]["queue"]["model"], "fifo", "order ids in the data: exact FIFO by default");
+    assert_eq!(ticks["streams"][0].as_array().unwrap().len(), 2, "the orderbook file was found by name");
+    // 09:30:00 to 16:00:00 in 15-minute windows.
+    let first = json(out.join("latest/ITER_SUMMARY_1.json"));
+    assert_eq!(first["edge"]["data_quality"]["window_start_ns"].as_i64().unwrap(), 34_200_000_000_000);
+    let last = json(out.join("latest/ITER_SUMMARY_26.json"));
+    assert_eq!(last["edge"]["data_quality"]["window_end_ns"].as_i64().unwrap(), 57_600_000_000_000);
+    let fills: u64 = (1..=26)
+        .map(|i| json(out.join(format!("latest/ITER_SUMMARY_{i}.json")))["edge"]["maker_fills"].as_u64().unwrap())
+        .sum();
+    assert!(fills > 100, "a day of AMZN prints filled only {fills} quotes");
+    assert!(std::fs::read_to_string(&md).unwrap().contains("| tick replay | lobster"));
+}
+
+#[test]
+fn a_binance_capture_and_tardis_files_run_in_short_iterations() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b");
+    run_ok(&[
+        "run",
+        "--source",
+        "ticks",
+        "--data",
+        s(&shared_data("binance_usdm_raw/btcusdt_20240719.gz")),
+        s(&shared_data("binance_usdm_raw/btcusdt_20240718.gz")),
+        "--iterations",
+        "8",
+        "--iteration-seconds",
+        "60",
+        "--auto-tune",
+        "--latency",
+        "data:5",
+        "--out",
+        s(&b),
+    ]);
+    let report = artifacts_complete(&b, 8);
+    assert_eq!(report["settings"]["ticks"]["config"]["tick"], 10_000_000, "0.1 USDT measured from the book");
+    assert!(report["settings"]["ticks"]["streams"][0][0].as_str().unwrap().ends_with("btcusdt_20240718.gz"));
+    let t = dir.path().join("t");
+    run_ok(&[
+        "run",
+        "--source",
+        "ticks",
+        "--data",
+        s(&shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv")),
+        s(&shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv")),
+        "--iterations",
+        "3",
+        "--iteration-seconds",
+        "60",
+        "--queue-model",
+        "risk-averse",
+        "--out",
+        s(&t),
+    ]);
+    let report = artifacts_complete(&t, 3);
+    assert_eq!(report["settings"]["ticks"]["config"]["queue"]["model"], "risk_averse");
+    // The quotes file ends after 3.8 minutes: the replay covers only what both files cover.
+    let o = mmsoak()
+        .args(["run", "--source", "ticks", "--iteration-seconds", "60", "--iterations", "4", "--out"])
+        .arg(dir.path().join("t4"))
+        .arg("--data")
+        .arg(shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv"))
+        .arg(shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("(3 iterations)"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_tick_replay_is_byte_identical_under_wasmtime_and_natively_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = [
+        s(&shared_data("binance_usdm_raw/btcusdt_20240718.gz")).to_string(),
+        s(&shared_data("binance_usdm_raw/btcusdt_20240719.gz")).to_string(),
+    ];
+    let run = |out: &Path, engine: &str| {
+        run_ok(&[
+            "run",
+            "--source",
+            "ticks",
+            "--data",
+            &data[0],
+            &data[1],
+            "--iterations",
+            "6",
+            "--iteration-seconds",
+            "60",
+            "--auto-tune",
+            "--profile",
+            "aggressive",
+            "--engine",
+            engine,
+            "--out",
+            s(out),
+        ]);
+    };
+    let (w, n) = (dir.path().join("w"), dir.path().join("n"));
+    run(&w, "wasm");
+    run(&n, "native");
+    for i in 1..=6 {
+        let f = format!("latest/ITER_SUMMARY_{i}.json");
+        assert_eq!(read(w.join(&f)), read(n.join(&f)), "{f} differs between wasm and native");
+    }
+    assert_eq!(read(w.join("latest/TUNING_STATE.json")), read(n.join("latest/TUNING_STATE.json")));
+    // A crash after iteration 5: the state rolls back one step; --resume replays the
+    // market through five windows without trading and gives iteration 6 the same bytes.
+    let latest = w.join("latest");
+    let expected = read(latest.join("ITER_SUMMARY_6.json"));
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_6.json")).unwrap();
+    std::fs::remove_file(latest.join("TUNING_REPORT.json")).unwrap();
+    run_ok(&["run", "--resume", "--out", s(&w)]);
+    assert_eq!(read(latest.join("ITER_SUMMARY_6.json")), expected, "resumed iteration differs");
+}
+
+/// Runs a tick soak that must be refused: exit 2, one line naming `expect`, nothing written.
+fn refused(data: &[&Path], extra: &[&str], expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let mut cmd = mmsoak();
+    cmd.args([
+        "run",
+        "--source",
+        "ticks",
+        "--iteration-seconds",
+        "60",
+        "--iterations",
+        "1",
+        "--out",
+        s(&out),
+        "--data",
+    ]);
+    cmd.args(data).args(extra);
+    let o = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "should exit 2: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(errors.len(), 1, "one error line expected:\n{err}");
+    for e in expect {
+        assert!(errors[0].contains(e), "expected {e:?} in {:?}", errors[0]);
+    }
+    assert!(!out.exists(), "nothing may be written on bad input");
+}
+
+fn gz(path: &Path, text: &str) {
+    let mut e = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap();
+}
+
+fn gunzip(p: &Path) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap()).read_to_string(&mut s).unwrap();
+    s
+}
+
+fn head(text: &str, n: usize) -> String {
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn bad_tick_data_is_one_error_naming_file_and_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = |name: &str| -> PathBuf { d.join(name) };
+
+    // A truncated gzip.
+    let bytes = read(shared_data("binance_usdm_raw/btcusdt_20240718.gz"));
+    std::fs::write(file("cut.gz"), &bytes[..bytes.len() / 2]).unwrap();
+    refused(&[&file("cut.gz")], &[], &["cut.gz: line ", "gzip stream is truncated"]);
+
+    // LOBSTER: a message file without its orderbook file, then with a different row count.
+    let msgs = gunzip(&shared_data(LOBSTER_MSG));
+    let books = gunzip(&shared_data(LOBSTER_BOOK));
+    let m = file("AMZN_2012-06-21_34200000_57600000_message_5.csv");
+    std::fs::write(&m, head(&msgs, 5000)).unwrap();
+    refused(&[&m], &[], &["message_5.csv", "without its orderbook file"]);
+    let b = file("AMZN_2012-06-21_34200000_57600000_orderbook_5.csv");
+    std::fs::write(&b, head(&books, 4000)).unwrap();
+    refused(&[&m], &[], &["orderbook_5.csv: line 4001", "row counts must match"]);
+
+    // Tardis: an unknown header.
+    let t = file("tardis_derivative_ticker.csv");
+    std::fs::write(&t, "exchange,symbol,timestamp,local_timestamp,funding_rate\nbinance-futures,BTCUSDT,1,1,0.01\n")
+        .unwrap();
+    refused(&[&t], &[], &["tardis_derivative_ticker.csv", "unknown market data format"]);
+
+    // Tardis: timestamps going backwards past the tolerance (5 s back on line 101).
+    let trades =
+        std::fs::read_to_string(shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv")).unwrap();
+    let mut lines: Vec<String> = trades.lines().map(String::from).collect();
+    let mut f: Vec<String> = lines[100].split(',').map(String::from).collect();
+    f[3] = (f[3].parse::<i64>().unwrap() - 5_000_000).to_string();
+    lines[100] = f.join(",");
+    let back = file("trades_back.csv");
+    std::fs::write(&back, lines.join("\n") + "\n").unwrap();
+    refused(&[&back], &[], &["trades_back.csv: line 101", "timestamp goes backwards by 4", "tolerance 1000.000 ms"]);
+
+    // Binance: a depth snapshot that does not bridge the diffs.
+    let cap = gunzip(&shared_data("binance_usdm_raw/btcusdt_20240718.gz"));
+    let broken: String = cap
+        .lines()
+        .map(|l| {
+            if l.contains("lastUpdateId") {
+                l.replacen("\"lastUpdateId\":", "\"lastUpdateId\":1", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    gz(&file("nobridge.gz"), &broken);
+    refused(&[&file("nobridge.gz")], &[], &["nobridge.gz: line ", "lastUpdateId 14984028384061) was never bridged"]);
+
+    // A wrong --data-format.
+    refused(&[&back], &["--data-format", "lobster"], &["trades_back.csv", "given as lobster", "tardis data"]);
+    refused(&[&back], &["--data-format", "csv"], &["--data-format \"csv\"", "lobster, tardis, binance"]);
+    // A model the data cannot support.
+    let good = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    refused(&[&good], &["--queue-model", "fifo"], &["fifo needs data with order ids"]);
+    refused(&[&good], &["--latency", "warp"], &["latency \"warp\""]);
+}
