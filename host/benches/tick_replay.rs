@@ -1,0 +1,196 @@
+//! Measures (prints, never asserts) tick-replay throughput on the real samples in
+//! ../shared/data: replayed market events per second through the JSON ABI, with
+//! the core linked natively and under wasmtime, chunked as the CLI chunks.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use mmsoak_core::abi::TickReplayRequest;
+use mmsoak_core::exchange::plan::{plan_config, TickChoices};
+use mmsoak_core::exchange::scan::Scanner;
+use mmsoak_core::exchange::{Advance, TickConfig};
+use mmsoak_core::feed::group::{group, FileHead};
+use mmsoak_core::feed::stream::{Chunk, Consumed};
+use mmsoak_core::params::Params;
+use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
+
+const CHUNK: usize = 256 * 1024;
+
+fn text(rel: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut s = String::new();
+        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_string(&mut s).expect("gzip");
+        s
+    } else {
+        String::from_utf8(bytes).expect("utf-8")
+    }
+}
+
+struct Streams {
+    data: Vec<(String, Option<String>)>,
+    pos: Vec<(usize, usize)>,
+    chunks: Vec<Chunk>,
+}
+
+fn cut(s: &str, from: usize) -> (String, usize) {
+    let mut end = (from + CHUNK).min(s.len());
+    while !s.is_char_boundary(end) {
+        end += 1;
+    }
+    (s[from..end].to_string(), end)
+}
+
+impl Streams {
+    fn new(data: Vec<(String, Option<String>)>) -> Self {
+        let n = data.len();
+        let mut s = Streams {
+            chunks: data.iter().map(|d| Chunk { text: String::new(), paired: d.1.as_ref().map(|_| String::new()), eof: false }).collect(),
+            data,
+            pos: vec![(0, 0); n],
+        };
+        for k in 0..n {
+            s.more(k);
+        }
+        s
+    }
+    fn more(&mut self, k: usize) {
+        let (t, e) = cut(&self.data[k].0, self.pos[k].0);
+        self.chunks[k].text.push_str(&t);
+        self.pos[k].0 = e;
+        if let Some(p) = &self.data[k].1 {
+            let (t, e) = cut(p, self.pos[k].1);
+            self.chunks[k].paired.as_mut().expect("paired").push_str(&t);
+            self.pos[k].1 = e;
+        }
+        let d = &self.data[k];
+        self.chunks[k].eof = self.pos[k].0 >= d.0.len() && d.1.as_ref().is_none_or(|p| self.pos[k].1 >= p.len());
+    }
+    fn consume(&mut self, c: &[Consumed]) {
+        for (ch, n) in self.chunks.iter_mut().zip(c) {
+            ch.text.drain(..n.text);
+            if let Some(p) = ch.paired.as_mut() {
+                p.drain(..n.paired);
+            }
+        }
+    }
+}
+
+fn load(files: &[&str]) -> (Vec<mmsoak_core::feed::Format>, Vec<(String, Option<String>)>) {
+    let texts: Vec<String> = files.iter().map(|f| text(f)).collect();
+    let heads: Vec<FileHead> = files
+        .iter()
+        .zip(&texts)
+        .map(|(f, t)| FileHead { name: f.to_string(), lines: t.lines().take(4).map(String::from).collect() })
+        .collect();
+    let groups = group(&heads, None).expect("grouping");
+    let data = groups
+        .iter()
+        .map(|g| {
+            (
+                g.files.iter().map(|&i| texts[i].as_str()).collect::<String>(),
+                g.paired.as_ref().map(|p| p.iter().map(|&i| texts[i].as_str()).collect::<String>()),
+            )
+        })
+        .collect();
+    (groups.iter().map(|g| g.format).collect(), data)
+}
+
+fn plan(formats: &[mmsoak_core::feed::Format], data: &[(String, Option<String>)], n: u32, secs: u32) -> TickConfig {
+    let mut s = Streams::new(data.to_vec());
+    let mut scanner = Scanner::new(formats, 1_000_000_000);
+    loop {
+        let mut c = vec![Consumed::default(); data.len()];
+        let r = scanner.advance(&s.chunks, &mut c).expect("scan");
+        s.consume(&c);
+        match r {
+            Some(k) => s.more(k),
+            None => break,
+        }
+    }
+    plan_config(formats, &scanner.facts, &TickChoices::default(), n, secs, 1_000_000_000).expect("plan")
+}
+
+/// Replays every iteration; returns (events, seconds).
+fn run(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+    let start = Instant::now();
+    let mut s = Streams::new(data.to_vec());
+    let mut state = None;
+    let mut events = 0;
+    for i in 1..=n {
+        loop {
+            let resp = engine
+                .tick_replay(&TickReplayRequest {
+                    config: config.clone(),
+                    state: state.take(),
+                    params: Params::default(),
+                    iteration: i,
+                    chunks: s.chunks.clone(),
+                })
+                .expect("tick_replay");
+            s.consume(&resp.consumed);
+            state = Some(resp.state);
+            match resp.advance.expect("no data errors") {
+                Advance::Need(k) => s.more(k),
+                Advance::Done(r) => {
+                    events += r.data_quality.map_or(0, |q| q.events);
+                    break;
+                }
+            }
+        }
+    }
+    (events, start.elapsed().as_secs_f64())
+}
+
+fn main() {
+    let samples: [(&str, &[&str], u32, u32); 3] = [
+        (
+            "LOBSTER AMZN day (26 x 900 s)",
+            &[
+                "lobster/AMZN_2012-06-21_34200000_57600000_message_5.csv.gz",
+                "lobster/AMZN_2012-06-21_34200000_57600000_orderbook_5.csv.gz",
+            ],
+            26,
+            900,
+        ),
+        (
+            "Binance USD-M capture (8 x 60 s)",
+            &["binance_usdm_raw/btcusdt_20240718.gz", "binance_usdm_raw/btcusdt_20240719.gz"],
+            8,
+            60,
+        ),
+        (
+            "Tardis trades + quotes (3 x 60 s)",
+            &[
+                "tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv",
+                "tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv",
+            ],
+            3,
+            60,
+        ),
+    ];
+    let cache_dir = tempfile::tempdir().expect("temp dir");
+    let cache = ModuleCache::at(cache_dir.path());
+    for (name, files, n, secs) in samples {
+        let (formats, data) = load(files);
+        let config = plan(&formats, &data, n, secs);
+        for kind in [EngineKind::Native, EngineKind::Wasm] {
+            let mut engine = open_engine(kind, &cache).expect("engine");
+            let mut best = f64::MAX;
+            let mut events = 0;
+            for _ in 0..3 {
+                let (e, t) = run(&mut engine, &config, &data, n);
+                events = e;
+                best = best.min(t);
+            }
+            println!(
+                "{name:<36} {:<6} {events:>8} events  {:>7.3} s  {:>6.2} M events/s",
+                format!("{kind:?}").to_lowercase(),
+                best,
+                events as f64 / best / 1e6
+            );
+        }
+    }
+}
