@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, SkipRequest, StepRequest};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::kpi::{hard_gate, KpiThresholds};
-use mmsoak_core::market::{Bar, MarketConfig, Regime, ITERATION_SECONDS};
+use mmsoak_core::market::{Bar, MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
 use mmsoak_core::report::{PolicyRecord, RunSettings};
@@ -137,7 +137,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     let observations = observations(&record.settings, record.settings.iterations)?;
     let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
-    let sleep = sleep_from_env(matches!(observations, Observations::External(_)))?;
+    let sleep = sleep_from_env(matches!(observations, Observations::External(_)), record.settings.iteration_seconds)?;
     let metrics_listener = match &args.metrics_addr {
         None => None,
         Some(addr) => Some(
@@ -336,11 +336,10 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
 }
 
 /// `SOAK_SLEEP_SECONDS`: pause between iterations (default 0 with the simulator; an
-/// iteration's market time, 900 s, with a live bot).
-fn sleep_from_env(external: bool) -> Result<Duration> {
+/// iteration's market time, `--iteration-seconds`, with a live bot).
+fn sleep_from_env(external: bool, iteration_seconds: u32) -> Result<Duration> {
     match std::env::var("SOAK_SLEEP_SECONDS") {
-        Err(_) if external => Ok(Duration::from_secs(ITERATION_SECONDS as u64)),
-        // (the default pause is a 900 s iteration of market time)
+        Err(_) if external => Ok(Duration::from_secs(iteration_seconds as u64)),
         Err(_) => Ok(Duration::ZERO),
         Ok(raw) => {
             let secs: f64 =
