@@ -14,7 +14,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a soak: simulate (or replay) iterations, tune between them, write artifacts.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Look at the market model.
     #[command(subcommand)]
     Market(MarketCommand),

@@ -90,7 +90,7 @@ fn guard_switches(off: &[String]) -> Result<GuardSwitches> {
 pub enum Observations {
     Simulated,
     /// A tick replay (`--source ticks`), advanced one iteration per call.
-    Ticks(std::cell::RefCell<crate::ticks::TickRun>),
+    Ticks(Box<std::cell::RefCell<crate::ticks::TickRun>>),
     Replay(Vec<Bar>),
     Recorded(Vec<EdgeReport>),
     /// A live bot's EDGE_REPORT.json.
@@ -328,7 +328,7 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
             if formats != t.config.formats {
                 bail!("the tick data files no longer group into the streams the run started with");
             }
-            Observations::Ticks(std::cell::RefCell::new(crate::ticks::TickRun::new(t.config.clone(), specs)))
+            Observations::Ticks(Box::new(std::cell::RefCell::new(crate::ticks::TickRun::new(t.config.clone(), specs))))
         }
         ("external", Some(report)) => Observations::External(report),
         (other, _) => bail!("source {other:?} without its --data file"),

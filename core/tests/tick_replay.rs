@@ -64,7 +64,10 @@ fn fills_never_exceed_the_real_volume_that_reached_our_quotes() {
 
 /// What the message file says happened ahead of a quote: arrival time of every
 /// order id, and every cancel or execution (time, side, price, id, qty).
-fn lobster_messages() -> (BTreeMap<u64, i64>, Vec<(i64, Side, i64, u64, f64)>) {
+/// A cancel or an execution: (exchange ns, resting side, price in ticks, order id, qty).
+type Removal = (i64, Side, i64, u64, f64);
+
+fn lobster_messages() -> (BTreeMap<u64, i64>, Vec<Removal>) {
     let text = |p: &str| {
         let mut s = String::new();
         flate2::read::MultiGzDecoder::new(std::fs::File::open(data(p)).unwrap()).read_to_string(&mut s).unwrap();

@@ -95,9 +95,11 @@ fn first_time(format: Format, h: &FileHead) -> i64 {
 /// Groups files into streams. Every LOBSTER file's partner must be among `files`
 /// (the CLI adds it from disk; the browser asks the user to pick both).
 pub fn group(files: &[FileHead], forced: Option<Format>) -> Result<Vec<StreamGroup>, String> {
+    // Files sort by (first time, name); each entry keeps its index into `files`.
+    type Ordered = Vec<(i64, String, usize)>;
     let mut pairs: Vec<(String, usize, usize)> = Vec::new();
-    let mut binance: Vec<(i64, String, usize)> = Vec::new();
-    let mut tardis: Vec<(String, Vec<(i64, String, usize)>)> = Vec::new();
+    let mut binance: Ordered = Vec::new();
+    let mut tardis: Vec<(String, Ordered)> = Vec::new();
     for (i, h) in files.iter().enumerate() {
         let format = format_of(h, forced)?;
         match format {
