@@ -47,7 +47,10 @@ impl Streams {
     fn new(data: Vec<(String, Option<String>)>) -> Self {
         let n = data.len();
         let mut s = Streams {
-            chunks: data.iter().map(|d| Chunk { text: String::new(), paired: d.1.as_ref().map(|_| String::new()), eof: false }).collect(),
+            chunks: data
+                .iter()
+                .map(|d| Chunk { text: String::new(), paired: d.1.as_ref().map(|_| String::new()), eof: false })
+                .collect(),
             data,
             pos: vec![(0, 0); n],
         };
