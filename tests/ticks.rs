@@ -278,3 +278,29 @@ fn bad_tick_data_is_one_error_naming_file_and_line_and_nothing_is_written() {
     refused(&[&good], &["--queue-model", "fifo"], &["fifo needs data with order ids"]);
     refused(&[&good], &["--latency", "warp"], &["latency \"warp\""]);
 }
+
+#[test]
+fn exchange_models_come_from_mmsoak_toml_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[soak]\niteration_seconds = 60\n[ticks]\nqueue_model = \"risk-averse\"\nmaker_fee_bps = 0.5\n").unwrap();
+    let trades = shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv");
+    let quotes = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["run", "--config", s(&cfg), "--source", "ticks", "--iterations", "2", "--out", s(out)];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--data", s(&trades), s(&quotes)]);
+        run_ok(&args);
+        json(out.join("latest/TUNING_REPORT.json"))["settings"].clone()
+    };
+    let a = run(&dir.path().join("a"), &[]);
+    assert_eq!(a["iteration_seconds"], 60);
+    assert_eq!(a["ticks"]["config"]["queue"]["model"], "risk_averse");
+    assert_eq!(a["ticks"]["config"]["fees"]["maker_bps"], 0.5);
+    let b = run(&dir.path().join("b"), &["--queue-model", "prob:2", "--maker-fee-bps", "-1"]);
+    assert_eq!(b["ticks"]["config"]["queue"], serde_json::json!({"model": "power_prob", "n": 2.0}));
+    assert_eq!(b["ticks"]["config"]["fees"]["maker_bps"], -1.0);
+    let explain = mmsoak().args(["config", "explain", "--config", s(&cfg)]).output().unwrap();
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(text.contains("queue_model          = risk-averse"), "{text}");
+}

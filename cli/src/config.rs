@@ -312,6 +312,24 @@ pub fn explain(e: &Effective) -> String {
     ]) {
         out.push_str(&row(name, value, origin));
     }
+    out.push_str("\n[ticks]  # --source ticks; flags win\n");
+    let label = e.config_file.as_ref().map_or(String::new(), |p| format!("{} [ticks]", p.display()));
+    let t = &e.ticks;
+    let opt = |v: Option<String>, default: &str| match v {
+        Some(v) => (v, label.clone()),
+        None => (default.to_string(), "default".to_string()),
+    };
+    for (k, (v, o)) in [
+        ("data_format", opt(t.data_format.clone(), "detected")),
+        ("queue_model", opt(t.queue_model.clone(), "auto")),
+        ("latency", opt(t.latency.clone(), "constant:25:25")),
+        ("maker_fee_bps", opt(t.maker_fee_bps.map(|x| x.to_string()), "-0.2")),
+        ("taker_fee_bps", opt(t.taker_fee_bps.map(|x| x.to_string()), "2")),
+        ("tick_size", opt(t.tick_size.clone(), "measured")),
+        ("backstep_tolerance_ms", opt(t.backstep_tolerance_ms.map(|x| x.to_string()), "1000")),
+    ] {
+        out.push_str(&row(k, v, &o));
+    }
     let r = &e.retention;
     out.push_str("\n[retention]\n");
     out.push_str(&row("keep_summaries", r.keep_summaries.to_string(), ""));
