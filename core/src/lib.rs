@@ -22,6 +22,7 @@ pub mod rng;
 pub mod session;
 pub mod soak;
 pub mod stats;
+pub mod tally;
 pub mod tuner;
 
 #[cfg(all(target_arch = "wasm32", feature = "wasm-exports"))]

@@ -70,29 +70,14 @@ impl StreamReader {
             if got {
                 self.chunk.text.push_str(&self.line);
                 self.chunk.text.push('\n');
-                if let (Some(r), Some(paired)) = (self.cur_paired.as_mut(), self.spec.paired.as_ref()) {
-                    let ppath = paired[self.file].clone();
-                    if super::read_line(r.as_mut(), &mut self.line, &ppath, line_no)? {
-                        if let Some(t) = self.chunk.paired.as_mut() {
-                            t.push_str(&self.line);
-                            t.push('\n');
-                        }
-                    }
-                }
+                self.read_paired(line_no)?;
                 self.lines_in_file += 1;
                 self.lines_total += 1;
             } else {
                 // This file is done; an orderbook file with rows left over is the core's to report.
-                if let (Some(r), Some(paired)) = (self.cur_paired.as_mut(), self.spec.paired.as_ref()) {
-                    let ppath = paired[self.file].clone();
-                    if super::read_line(r.as_mut(), &mut self.line, &ppath, line_no)? {
-                        if let Some(t) = self.chunk.paired.as_mut() {
-                            t.push_str(&self.line);
-                            t.push('\n');
-                        }
-                        self.chunk.eof = true;
-                        break;
-                    }
+                if self.read_paired(line_no)? {
+                    self.chunk.eof = true;
+                    break;
                 }
                 self.cur = None;
                 self.cur_paired = None;
@@ -102,6 +87,19 @@ impl StreamReader {
             }
         }
         Ok(())
+    }
+
+    /// Appends the companion file's next row to the paired text; false at its end.
+    fn read_paired(&mut self, line_no: u64) -> Result<bool> {
+        let (Some(r), Some(paired)) = (self.cur_paired.as_mut(), self.spec.paired.as_ref()) else {
+            return Ok(false);
+        };
+        let got = super::read_line(r.as_mut(), &mut self.line, &paired[self.file], line_no)?;
+        if let (true, Some(t)) = (got, self.chunk.paired.as_mut()) {
+            t.push_str(&self.line);
+            t.push('\n');
+        }
+        Ok(got)
     }
 
     /// Drops the text the core consumed.

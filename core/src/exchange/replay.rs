@@ -17,7 +17,8 @@ use super::queue::{Executed, QueueModel};
 use crate::edge::{round6, BlockCounts, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
-use crate::market::{quantiles, Regime, STEP_MS};
+use crate::market::{Regime, STEP_MS};
+use crate::tally::EdgeTally;
 use crate::params::Params;
 
 const STEP_NS: i64 = STEP_MS as i64 * 1_000_000;
@@ -313,40 +314,16 @@ impl TickReplay {
         quality.traded_volume = round6(quality.traded_volume);
         quality.volume_reaching_quotes = round6(quality.volume_reaching_quotes);
         quality.maker_volume = round6(quality.maker_volume);
-        let fees = config.fees;
-        let (mut maker_notional, mut taker_notional, mut capture, mut adverse_cost, mut hedge_cost) =
-            (0.0, 0.0, 0.0, 0.0, 0.0);
-        let (mut adverse, mut slippage) = (Vec::new(), Vec::new());
-        let (mut maker_fills, mut taker_fills) = (0u64, 0u64);
-        let (mut inv, mut max_abs_inv) = (0.0f64, 0.0f64);
+        let mut tally = EdgeTally::default();
         for f in &maker.fills {
-            let n = f.price * f.size;
-            inv += f.side * f.size;
-            max_abs_inv = max_abs_inv.max(inv.abs());
             if f.maker {
-                maker_fills += 1;
-                maker_notional += n;
-                let later = f.markout_mid.unwrap_or(mid_end);
-                if f.mid_before > 0.0 && f.price > 0.0 {
-                    capture += n * f.side * (f.mid_before - f.price) / f.mid_before * 1e4;
-                    adverse_cost += n * f.side * (f.mid_before - later) / f.mid_before * 1e4;
-                    adverse.push(f.side * (f.price - later) / f.price * 1e4);
-                }
+                tally.maker(f.side, f.price, f.size, f.mid_before, f.markout_mid.unwrap_or(mid_end));
             } else {
-                taker_fills += 1;
-                taker_notional += n;
-                hedge_cost += n * (f.cross_bps + f.slippage_bps);
-                slippage.push(f.slippage_bps);
+                tally.taker(f.side, f.price, f.size, f.cross_bps, f.slippage_bps, config.fees.taker_bps);
             }
         }
-        let per_maker = |x: f64| if maker_notional > 0.0 { x / maker_notional } else { 0.0 };
-        let spread_capture_bps = per_maker(capture);
-        let rebates_bps = if maker_notional > 0.0 { (-fees.maker_bps).max(0.0) } else { 0.0 };
-        let maker_fee_bps = if maker_notional > 0.0 { fees.maker_bps.max(0.0) } else { 0.0 };
-        let fees_bps = per_maker(taker_notional * fees.taker_bps) + maker_fee_bps;
-        let adverse_cost_bps = per_maker(adverse_cost);
-        let hedge_cost_bps = per_maker(hedge_cost);
-        let net_bps = spread_capture_bps + rebates_bps - adverse_cost_bps - fees_bps - hedge_cost_bps;
+        let (maker_fills, taker_fills, max_abs_inv) = (tally.maker_fills, tally.taker_fills, tally.max_abs_inventory);
+        let e = tally.finish(config.fees.maker_bps, config.fees.taker_bps);
         let blocks = BlockCounts {
             risk: maker.blocks.risk,
             min_interval: maker.blocks.min_interval,
@@ -361,15 +338,15 @@ impl TickReplay {
             duration_s: config.iteration_seconds,
             maker_fills,
             taker_fills,
-            notional: round6(maker_notional + taker_notional),
-            spread_capture_bps: round6(spread_capture_bps),
-            rebates_bps: round6(rebates_bps),
-            fees_bps: round6(fees_bps),
-            adverse_cost_bps: round6(adverse_cost_bps),
-            hedge_cost_bps: round6(hedge_cost_bps),
-            net_bps: round6(net_bps),
-            adverse: quantiles(adverse),
-            slippage: quantiles(slippage),
+            notional: e.notional,
+            spread_capture_bps: e.spread_capture_bps,
+            rebates_bps: e.rebates_bps,
+            fees_bps: e.fees_bps,
+            adverse_cost_bps: e.adverse_cost_bps,
+            hedge_cost_bps: e.hedge_cost_bps,
+            net_bps: e.net_bps,
+            adverse: e.adverse,
+            slippage: e.slippage,
             risk_ratio: round6(blocks.risk_ratio()),
             blocks,
             market_trades: quality.trades,

@@ -16,7 +16,6 @@ pub use facts::{bar_returns, stylized_facts, StylizedFacts, FACT_LAGS};
 pub use price::{minute_returns, PricePath};
 pub use regime::{Regime, RegimeSpec};
 pub use replay::{parse_bars_csv, window, Bar, BarError};
-pub(crate) use sim::quantiles;
 pub use sim::{simulate_iteration, STEP_MS};
 
 use serde::{Deserialize, Serialize};

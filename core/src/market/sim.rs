@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 
 use super::price::{MarketTick, PricePath};
 use super::MarketConfig;
-use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, Quantiles, EDGE_REPORT_SCHEMA_VERSION};
+use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
+use crate::tally::EdgeTally;
 use crate::params::Params;
 use crate::rng::{derive_seed, Rng};
-use crate::stats::{mean, percentile_sorted};
 
 /// Simulator time step. Fine enough that `min_interval_ms` values differ.
 pub const STEP_MS: u64 = 25;
@@ -133,47 +133,17 @@ struct Tape {
 fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
     let Tape { ref mids, iteration, regime, duration_s, mid_start, mid_end, max_drawdown, .. } = activity;
     let last = mids.len() - 1;
-    let (mut maker_notional, mut capture, mut adverse_cost, mut hedge_cost, mut notional) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    let mut adverse = Vec::new();
-    let mut slippage = Vec::new();
-    let (mut maker_fills, mut taker_fills) = (0u64, 0u64);
-    let mut max_abs_inv = 0.0f64;
-    let mut inv = 0.0;
+    let mut tally = EdgeTally::default();
     for f in &maker.fills {
-        let n = f.price * f.size;
-        notional += n;
-        inv += f.side * f.size;
-        max_abs_inv = max_abs_inv.max(inv.abs());
         if f.maker {
-            maker_fills += 1;
-            maker_notional += n;
-            capture += n * f.side * (f.mid_before - f.price) / f.mid_before * 1e4;
             let later = mids[((f.step + 1 + ADVERSE_HORIZON_STEPS) as usize).min(last)];
-            // Cost: the mid's move against us from the mid at the fill (capture is separate).
-            adverse_cost += n * f.side * (f.mid_before - later) / f.mid_before * 1e4;
-            // Distribution: the move against the fill measured from its price, i.e. the
-            // markout loss; a wider quote must be run over by more before it loses.
-            adverse.push(f.side * (f.price - later) / f.price * 1e4);
+            tally.maker(f.side, f.price, f.size, f.mid_before, later);
         } else {
-            taker_fills += 1;
-            hedge_cost += n * (f.cross_bps + f.slippage_bps + TAKER_FEE_BPS);
-            slippage.push(f.slippage_bps);
+            tally.taker(f.side, f.price, f.size, f.cross_bps, f.slippage_bps, TAKER_FEE_BPS);
         }
     }
-    let per_maker = |x: f64| {
-        if maker_notional > 0.0 {
-            x / maker_notional
-        } else {
-            0.0
-        }
-    };
-    let taker_notional = notional - maker_notional;
-    let spread_capture_bps = per_maker(capture);
-    let rebates_bps = if maker_notional > 0.0 { MAKER_REBATE_BPS } else { 0.0 };
-    let fees_bps = per_maker(taker_notional * TAKER_FEE_BPS);
-    let adverse_cost_bps = per_maker(adverse_cost);
-    let hedge_cost_bps = per_maker(hedge_cost) - fees_bps;
-    let net_bps = spread_capture_bps + rebates_bps - adverse_cost_bps - fees_bps - hedge_cost_bps;
+    let (maker_fills, taker_fills, max_abs_inv) = (tally.maker_fills, tally.taker_fills, tally.max_abs_inventory);
+    let e = tally.finish(-MAKER_REBATE_BPS, TAKER_FEE_BPS);
     let blocks = BlockCounts {
         risk: maker.blocks.risk,
         min_interval: maker.blocks.min_interval,
@@ -187,15 +157,15 @@ fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
         duration_s,
         maker_fills,
         taker_fills,
-        notional: round6(notional),
-        spread_capture_bps: round6(spread_capture_bps),
-        rebates_bps: round6(rebates_bps),
-        fees_bps: round6(fees_bps),
-        adverse_cost_bps: round6(adverse_cost_bps),
-        hedge_cost_bps: round6(hedge_cost_bps),
-        net_bps: round6(net_bps),
-        adverse: quantiles(adverse),
-        slippage: quantiles(slippage),
+        notional: e.notional,
+        spread_capture_bps: e.spread_capture_bps,
+        rebates_bps: e.rebates_bps,
+        fees_bps: e.fees_bps,
+        adverse_cost_bps: e.adverse_cost_bps,
+        hedge_cost_bps: e.hedge_cost_bps,
+        net_bps: e.net_bps,
+        adverse: e.adverse,
+        slippage: e.slippage,
         risk_ratio: round6(blocks.risk_ratio()),
         blocks,
         market_trades: activity.market_trades,
@@ -211,15 +181,5 @@ fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
         mid_start: round6(mid_start),
         mid_end: round6(mid_end),
         data_quality: None,
-    }
-}
-
-pub(crate) fn quantiles(mut xs: Vec<f64>) -> Quantiles {
-    xs.sort_by(f64::total_cmp);
-    Quantiles {
-        mean: round6(mean(&xs)),
-        p50: round6(percentile_sorted(&xs, 50.0)),
-        p95: round6(percentile_sorted(&xs, 95.0)),
-        p99: round6(percentile_sorted(&xs, 99.0)),
     }
 }
