@@ -2,6 +2,10 @@
 // embeds — with no imports, and drives a soak through its JSON ABI (v1).
 // Artifacts come back from the core as finished strings and are never
 // re-serialized here, so they are byte-identical to what `mmsoak run` writes.
+// A tick replay reads the picked files here (gzip through DecompressionStream)
+// and hands the core whole lines, as `mmsoak run --source ticks` does; the scan,
+// the replay and the plan stay opaque strings (their i64 nanoseconds do not fit
+// in a JavaScript number).
 "use strict";
 
 const ABI_VERSION = 1;
@@ -59,12 +63,411 @@ function run(id, req) {
   post({ type: "done", id, files, elapsed_ms: performance.now() - started });
 }
 
+// ---- Tick data: files → lines → chunks, as cli/src/data does. ----
+
+/** Characters of text read ahead per stream (the CLI reads 256 KiB). */
+const CHUNK_CHARS = 256 * 1024;
+
+/** Bad data or an unreadable file: shown to the user as it is. */
+class DataError extends Error {}
+
+/**
+ * The first place at or after `from` where a gzip member could begin: its magic
+ * bytes and method (1f 8b 08), valid flags, after a trailer whose ISIZE is at least
+ * the `size` bytes the member before it has already given. Null when there is none.
+ */
+async function nextMember(file, from, size) {
+  const reader = file.slice(from - 4).stream().getReader();
+  let tail = new Uint8Array(0);
+  let base = from - 4; // file offset of tail[0]
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return null;
+      const buf = new Uint8Array(tail.length + value.length);
+      buf.set(tail);
+      buf.set(value, tail.length);
+      const view = new DataView(buf.buffer);
+      for (let i = 4; i + 4 <= buf.length; i++) {
+        if (buf[i] === 0x1f && buf[i + 1] === 0x8b && buf[i + 2] === 0x08 && (buf[i + 3] & 0xe0) === 0 &&
+          (size >= 2 ** 32 || view.getUint32(i - 4, true) >= size)) {
+          return base + i;
+        }
+      }
+      const keep = Math.min(buf.length, 7);
+      base += buf.length - keep;
+      tail = buf.slice(buf.length - keep);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * A gzip file's bytes, every member in a row, as the CLI's MultiGzDecoder reads
+ * them. A browser's DecompressionStream inflates one member and calls whatever
+ * follows junk (dropping what it had not handed out yet), so when it fails the
+ * member is inflated again up to the next place a member could begin, skipping
+ * what was already given: a member that ends cleanly there was the whole member.
+ */
+class Gunzip {
+  constructor(file) {
+    this.file = file;
+    this.start = 0; // where the member begins
+    this.end = null; // where it is taken to end (null: the file's end)
+    this.reader = null;
+    this.given = 0; // bytes of the member handed out
+    this.made = 0; // bytes inflated by the current reader
+  }
+
+  async read() {
+    for (;;) {
+      if (!this.reader) {
+        const blob = this.end === null ? this.file.slice(this.start) : this.file.slice(this.start, this.end);
+        this.reader = blob.stream().pipeThrough(new DecompressionStream("gzip")).getReader();
+        this.made = 0;
+      }
+      let part;
+      try {
+        part = await this.reader.read();
+      } catch (e) {
+        // Junk after the member, or cut short: try the next place another member could begin.
+        this.end = await nextMember(this.file, this.end === null ? this.start + 18 : this.end + 1, this.given);
+        this.reader = null;
+        if (this.end === null) throw e;
+        continue;
+      }
+      if (part.done) {
+        if (this.end === null) return part;
+        this.start = this.end;
+        this.end = null;
+        this.given = 0;
+        this.reader = null;
+        continue;
+      }
+      const from = this.made;
+      this.made += part.value.length;
+      if (this.made <= this.given) continue;
+      const value = from < this.given ? part.value.subarray(this.given - from) : part.value;
+      this.given = this.made;
+      return { value, done: false };
+    }
+  }
+
+  cancel() {
+    return this.reader ? this.reader.cancel() : Promise.resolve();
+  }
+}
+
+/** Where a UTF-8 character that `bytes` may cut short begins (else its length). */
+function utf8Boundary(bytes) {
+  for (let i = bytes.length - 1; i >= Math.max(0, bytes.length - 3); i--) {
+    const b = bytes[i];
+    if (b < 0x80) return bytes.length;
+    if (b >= 0xc0) return bytes.length - i < (b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2) ? i : bytes.length;
+  }
+  return bytes.length;
+}
+
+/** The longest start of `bytes` that is valid UTF-8 so far (a cut-short character may end it). */
+function validPrefix(bytes) {
+  let [lo, hi] = [0, bytes.length];
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+/**
+ * One file's lines (decompressed when it starts with gzip's magic bytes), without
+ * line endings, read as the CLI reads them: text must be UTF-8 (the line holding
+ * the first byte that is not is an error), a BOM stays in the text.
+ */
+class LineSource {
+  static async open(file) {
+    const magic = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+    const src = new LineSource();
+    src.name = file.name;
+    src.gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    src.reader = src.gzip ? new Gunzip(file) : file.stream().getReader();
+    src.decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    src.carry = new Uint8Array(0); // the start of a character the last chunk cut short
+    src.buf = "";
+    src.pos = 0;
+    src.done = false;
+    src.bad = null; // where in `buf` the text stops being UTF-8
+    return src;
+  }
+
+  /** Appends `bytes` (and what was carried) as text, up to the first byte that is not UTF-8. */
+  append(bytes, last) {
+    let data = bytes;
+    if (this.carry.length) {
+      data = new Uint8Array(this.carry.length + bytes.length);
+      data.set(this.carry);
+      data.set(bytes, this.carry.length);
+    }
+    const end = last ? data.length : utf8Boundary(data);
+    this.carry = data.slice(end);
+    try {
+      this.buf += this.decoder.decode(data.subarray(0, end));
+    } catch {
+      const ok = validPrefix(data.subarray(0, end));
+      this.buf += new TextDecoder("utf-8", { ignoreBOM: true }).decode(data.subarray(0, ok), { stream: true });
+      this.bad = this.buf.length;
+    }
+  }
+
+  /** The next line, or null at the end; `lineNo` names it in a read error. */
+  async next(lineNo) {
+    for (;;) {
+      const nl = this.buf.indexOf("\n", this.pos);
+      if (this.bad !== null && (nl < 0 || nl >= this.bad)) {
+        // The CLI's words (Rust's read_line on bytes that are not UTF-8).
+        throw new DataError(`${this.name}: line ${lineNo}: not readable text (stream did not contain valid UTF-8)`);
+      }
+      if (nl >= 0) {
+        const line = this.buf.slice(this.pos, nl);
+        this.pos = nl + 1;
+        return line.replace(/\r+$/, "");
+      }
+      if (this.done) {
+        if (this.pos >= this.buf.length) return null;
+        const line = this.buf.slice(this.pos);
+        this.pos = this.buf.length;
+        return line.replace(/\r+$/, "");
+      }
+      this.buf = this.buf.slice(this.pos);
+      this.pos = 0;
+      let part;
+      try {
+        part = await this.reader.read();
+      } catch (e) {
+        // A browser drops what it inflated but had not handed out when a stream fails,
+        // so the line the CLI would name is not known here: say what was read intact.
+        const why = e && e.message ? e.message : String(e);
+        const what = this.gzip ? "the gzip stream is truncated or corrupt" : "the file cannot be read";
+        throw new DataError(`${this.name}: ${what} (${why}); read intact through line ${lineNo - 1}`);
+      }
+      if (part.done) this.done = true;
+      this.append(part.done ? new Uint8Array(0) : part.value, part.done);
+    }
+  }
+
+  close() {
+    this.reader.cancel().catch(() => {});
+  }
+}
+
+/** The first few non-empty lines of a file: what the core groups files by. */
+async function head(file) {
+  const src = await LineSource.open(file);
+  const lines = [];
+  let n = 0;
+  try {
+    while (lines.length < 4) {
+      const line = await src.next(n + 1);
+      if (line === null) break;
+      n++;
+      if (line.trim() !== "") lines.push(line);
+    }
+  } finally {
+    src.close();
+  }
+  return { name: file.name, lines };
+}
+
+/** One stream's text for the core, whole lines at a time (cli/src/data/reader.rs). */
+class StreamReader {
+  constructor(spec) {
+    this.spec = spec;
+    this.file = 0;
+    this.cur = null;
+    this.curPaired = null;
+    this.linesInFile = 0;
+    this.starts = [0];
+    this.linesTotal = 0;
+    this.chunk = spec.paired ? { text: "", paired: "", eof: false } : { text: "", eof: false };
+  }
+
+  async refill() {
+    const target = this.chunk.text.length + CHUNK_CHARS;
+    while (this.chunk.text.length < target && !this.chunk.eof) {
+      if (!this.cur) {
+        if (this.file >= this.spec.files.length) {
+          this.chunk.eof = true;
+          break;
+        }
+        this.cur = await LineSource.open(this.spec.files[this.file]);
+        if (this.spec.paired) this.curPaired = await LineSource.open(this.spec.paired[this.file]);
+      }
+      const lineNo = this.linesInFile + 1;
+      const line = await this.cur.next(lineNo);
+      if (line !== null) {
+        this.chunk.text += line + "\n";
+        if (this.curPaired) {
+          const p = await this.curPaired.next(lineNo);
+          if (p !== null) this.chunk.paired += p + "\n";
+        }
+        this.linesInFile++;
+        this.linesTotal++;
+      } else {
+        // This file is done; an orderbook file with rows left over is the core's to report.
+        if (this.curPaired) {
+          const p = await this.curPaired.next(lineNo);
+          if (p !== null) {
+            this.chunk.paired += p + "\n";
+            this.chunk.eof = true;
+            break;
+          }
+        }
+        this.cur = null;
+        this.curPaired = null;
+        this.file++;
+        this.linesInFile = 0;
+        this.starts.push(this.linesTotal);
+      }
+    }
+  }
+
+  /** Drops what the core consumed (UTF-16 code units). */
+  consume(c) {
+    this.chunk.text = this.chunk.text.slice(c.text);
+    if (this.spec.paired) this.chunk.paired = this.chunk.paired.slice(c.paired);
+  }
+
+  /** The file name and its line for the stream's line `line` (1-based). */
+  locate(line, paired) {
+    let k = 0;
+    this.starts.forEach((s, i) => {
+      if (s < line && i < this.spec.files.length) k = i;
+    });
+    const files = paired && this.spec.paired ? this.spec.paired : this.spec.files;
+    const file = files[k] ?? files[files.length - 1];
+    return [file ? file.name : "market data", line - (this.starts[k] ?? 0)];
+  }
+
+  close() {
+    this.cur?.close();
+    this.curPaired?.close();
+  }
+}
+
+/** One error line for bad data: `FILE: line N: message`. */
+function describe(readers, e) {
+  const r = readers[e.stream];
+  if (!r) return new DataError(`market data: ${e.message}`);
+  const [name, line] = r.locate(e.line, e.paired);
+  return new DataError(`${name}: line ${line}: ${e.message}`);
+}
+
+async function openStreams(specs) {
+  const readers = specs.map((s) => new StreamReader(s));
+  for (const r of readers) await r.refill();
+  return readers;
+}
+
+/** Hands the readers' chunks to `step` until it returns something other than `need`. */
+async function drive(readers, step) {
+  for (;;) {
+    const r = step(readers.map((x) => x.chunk));
+    r.consumed.forEach((c, k) => readers[k].consume(c));
+    if (r.error) throw describe(readers, r.error);
+    if (r.need === undefined || r.need === null) return r;
+    const reader = readers[r.need];
+    if (!reader || reader.chunk.eof) throw new Error(`internal: the core asked for more of stream ${r.need}, which has ended`);
+    await reader.refill();
+  }
+}
+
+/** A tick replay: group, scan and plan, then one replayed window per iteration. */
+async function runTicks(id, req, picked) {
+  const started = performance.now();
+  const total = req.config.total_iterations;
+  const t = req.ticks;
+  post({ type: "progress", id, iteration: 0, total, note: "reading the tick data" });
+  const heads = [];
+  for (const f of picked) heads.push(await head(f));
+  const grouped = call("tick_group", { files: heads });
+  if (grouped.error) throw new DataError(grouped.error);
+  const specs = grouped.streams.map((g) => ({
+    format: g.format,
+    files: g.files.map((i) => picked[i]),
+    paired: g.paired ? g.paired.map((i) => picked[i]) : null,
+  }));
+  const streams = specs.map((s) => s.files.flatMap((f, i) => (s.paired ? [f.name, s.paired[i].name] : [f.name])));
+  const formats = specs.map((s) => s.format);
+
+  // The scan: every line decoded and checked before anything runs; the plan.
+  let readers = await openStreams(specs);
+  let scannerJson;
+  let scan;
+  try {
+    scan = await drive(readers, (chunks) => {
+      const r = call("session_tick_scan", {
+        formats, scanner_json: scannerJson, chunks, choices: t.choices,
+        iterations: total, iteration_seconds: t.iteration_seconds, backstep_tolerance_ns: t.backstep_tolerance_ns,
+      });
+      scannerJson = r.scanner_json;
+      return r;
+    });
+  } finally {
+    readers.forEach((r) => r.close());
+  }
+  if (scan.plan_error) throw new DataError(`${picked.map((f) => f.name).join(", ")}: ${scan.plan_error}`);
+  const configJson = scan.config_json;
+  const note = `tick data: ${scan.summary}`;
+
+  const files = {};
+  const start = call("session_start", { config: req.config, baseline: req.baseline });
+  let state = start.state_json;
+  files["runtime_overrides.json"] = start.overrides_file;
+  const summaries = [];
+  readers = await openStreams(specs);
+  let replayJson;
+  try {
+    for (let i = 1; i <= total; i++) {
+      post({ type: "progress", id, iteration: i - 1, total, note: `replaying iteration ${i} of ${total}` });
+      const out = await drive(readers, (chunks) => {
+        const r = call("session_tick_iterate", { state_json: state, replay_json: replayJson, config_json: configJson, chunks });
+        replayJson = r.replay_json;
+        return r;
+      });
+      const r = out.done;
+      state = r.state_json;
+      files[`latest/ITER_SUMMARY_${r.iteration}.json`] = r.summary_file;
+      files["latest/TUNING_STATE.prev.json"] = r.prev_state_file;
+      files["latest/TUNING_STATE.json"] = r.state_file;
+      files["runtime_overrides.json"] = r.overrides_file;
+      summaries.push(r.summary_file);
+      post({ type: "progress", id, iteration: r.iteration, total, summary_file: r.summary_file });
+    }
+  } finally {
+    readers.forEach((r) => r.close());
+  }
+  const engine = { kind: "wasm", core_sha256: sha256, abi_version: ABI_VERSION, runtime: `browser ${navigator.userAgent}` };
+  const report = call("session_report", {
+    settings: req.settings, engine, summary_files: summaries, state_json: state, ticks: { streams, config_json: configJson },
+  });
+  files["latest/TUNING_REPORT.json"] = report.report_file;
+  post({ type: "done", id, files, elapsed_ms: performance.now() - started, note });
+}
+
+// Messages are JSON strings; a tick replay's comes as { json, files } with the picked File objects.
 onmessage = async (event) => {
   let msg = {};
   try {
-    msg = JSON.parse(event.data);
+    const files = typeof event.data === "string" ? [] : event.data.files;
+    msg = JSON.parse(typeof event.data === "string" ? event.data : event.data.json);
     await load();
     if (msg.type === "hello") post({ type: "ready", sha256, abi_version: ABI_VERSION });
+    else if (msg.type === "run" && msg.request.ticks) await runTicks(msg.id, msg.request, files);
     else if (msg.type === "run") run(msg.id, msg.request);
   } catch (err) {
     post({ type: "error", id: msg.id ?? null, message: String(err && err.message ? err.message : err) });

@@ -30,20 +30,9 @@ pub struct TickPlan {
 }
 
 impl TickPlan {
-    /// One line for the terminal: what the data holds.
+    /// One line for the terminal: what the data holds (the browser prints the same).
     pub fn summary(&self) -> String {
-        let f = &self.facts;
-        let (a, b) = f.common_span().unwrap_or((0, 0));
-        format!(
-            "{} events ({} trades) over {:.1} min; tick {}; lot {}; queue {}; latency {}",
-            f.events,
-            f.trades,
-            (b - a) as f64 / 60e9,
-            self.config.tick.price(1),
-            self.config.lot,
-            self.config.queue.name(),
-            self.config.latency.name()
-        )
+        mmsoak_core::session_ticks::describe(&self.facts, &self.config)
     }
 }
 

@@ -11,20 +11,21 @@ use crate::edge::EdgeReport;
 use crate::exchange::plan::{plan_config, TickChoices};
 use crate::exchange::scan::{ScanFacts, Scanner};
 use crate::exchange::{Advance, TickConfig, TickReplay};
-use crate::feed::Format;
 use crate::feed::stream::{Chunk, Consumed, FeedError};
+use crate::feed::Format;
 use crate::market::{simulate_iteration, MarketConfig};
 use crate::params::Params;
 use crate::policy::PolicyOutcome;
 use crate::report::{self, EngineRecord, RunSettings, TuningReport};
 use crate::session::{self, SessionIterateRequest, SessionReportRequest, SessionStartRequest};
+use crate::session_ticks;
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
 /// Bump when any request or response changes shape or meaning.
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 12] = [
+pub const CALLS: [&str; 15] = [
     "simulate",
     "init",
     "step",
@@ -37,6 +38,9 @@ pub const CALLS: [&str; 12] = [
     "session_report",
     "tick_replay",
     "tick_scan",
+    "tick_group",
+    "session_tick_scan",
+    "session_tick_iterate",
 ];
 
 /// One step of the scan that checks tick data and measures it before a replay
@@ -92,8 +96,14 @@ pub fn tick_scan(r: TickScanRequest) -> TickScanResponse {
         Ok(Some(k)) => out.need = Some(k),
         Ok(None) => {
             let facts = state.facts.clone();
-            match plan_config(&r.formats, &facts, &r.choices, r.iterations, r.iteration_seconds, r.backstep_tolerance_ns)
-            {
+            match plan_config(
+                &r.formats,
+                &facts,
+                &r.choices,
+                r.iterations,
+                r.iteration_seconds,
+                r.backstep_tolerance_ns,
+            ) {
                 Ok(c) => out.config = Some(c),
                 Err(e) => out.plan_error = Some(e),
             }
@@ -304,6 +314,13 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
         ),
         "tick_replay" => respond(decode::<TickReplayRequest>(input).map(tick_replay)),
         "tick_scan" => respond(decode::<TickScanRequest>(input).map(tick_scan)),
+        "tick_group" => respond(decode::<session_ticks::TickGroupRequest>(input).map(session_ticks::tick_group)),
+        "session_tick_scan" => respond(decode::<session_ticks::SessionTickScanRequest>(input).and_then(|r| {
+            session_ticks::tick_scan(r).map_err(|message| AbiError { kind: "bad_request".into(), message })
+        })),
+        "session_tick_iterate" => respond(decode::<session_ticks::SessionTickIterateRequest>(input).and_then(|r| {
+            session_ticks::tick_iterate(r).map_err(|message| AbiError { kind: "bad_request".into(), message })
+        })),
         other => respond::<()>(Err(AbiError {
             kind: "unknown_call".into(),
             message: format!("no ABI call named {other:?}"),

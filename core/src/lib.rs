@@ -20,6 +20,7 @@ pub mod policy;
 pub mod report;
 pub mod rng;
 pub mod session;
+pub mod session_ticks;
 pub mod soak;
 pub mod stats;
 pub mod tally;

@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::edge::EdgeReport;
 use crate::market::{simulate_iteration, window, Bar, MarketConfig, Regime, ITERATION_SECONDS};
 use crate::params::Params;
-use crate::report::{self, EngineRecord, RunSettings};
+use crate::report::{self, EngineRecord, RunSettings, TickSettings};
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
 /// The bytes of an artifact file: pretty JSON, `\n` line endings, final newline.
@@ -76,6 +77,20 @@ pub struct SessionReportRequest {
     /// The ITER_SUMMARY files, in order.
     pub summary_files: Vec<String>,
     pub state_json: String,
+    /// A tick replay's files and models (`RunSettings::ticks`), given this way because
+    /// its configuration must reach the core as the scan's opaque `config_json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks: Option<SessionTickSettings>,
+}
+
+/// [`crate::report::TickSettings`] with the configuration as the string
+/// `session_tick_scan` returned (JavaScript cannot hold its i64 `start_ns`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionTickSettings {
+    /// One entry per stream: its files in replay order.
+    pub streams: Vec<Vec<String>>,
+    pub config_json: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,16 +120,22 @@ pub fn iterate(req: SessionIterateRequest) -> Result<SessionIterateResponse, Str
         bars: window(&req.bars, i, ITERATION_SECONDS / 60),
     };
     let edge = simulate_iteration(&state.overrides, &market, req.seed, i);
+    Ok(step(state, &edge))
+}
+
+/// Steps the soak with an iteration's observation and formats what the CLI writes.
+pub fn step(state: SoakState, edge: &EdgeReport) -> SessionIterateResponse {
+    let iteration = state.iteration + 1;
     let prev_state_file = artifact(&state);
-    let (next, summary) = soak::step(state, &edge);
-    Ok(SessionIterateResponse {
-        iteration: i,
+    let (next, summary) = soak::step(state, edge);
+    SessionIterateResponse {
+        iteration,
         summary_file: artifact(&summary),
         state_file: artifact(&next),
         prev_state_file,
         overrides_file: artifact(&next.overrides),
         state_json: artifact(&next),
-    })
+    }
 }
 
 pub fn report(req: SessionReportRequest) -> Result<SessionReportResponse, String> {
@@ -125,7 +146,12 @@ pub fn report(req: SessionReportRequest) -> Result<SessionReportResponse, String
         .enumerate()
         .map(|(k, f)| parse::<IterSummary>(&format!("summary_files[{k}]"), f))
         .collect::<Result<Vec<_>, _>>()?;
-    let r = report::build(req.settings, req.engine, &summaries, &state, &[]);
+    let mut settings = req.settings;
+    if let Some(t) = req.ticks {
+        let config = parse("ticks.config_json", &t.config_json)?;
+        settings.ticks = Some(TickSettings { streams: t.streams, config });
+    }
+    let r = report::build(settings, req.engine, &summaries, &state, &[]);
     Ok(SessionReportResponse { report_file: artifact(&r) })
 }
 

@@ -82,4 +82,7 @@ exports! {
     mmsoak_session_report => "session_report",
     mmsoak_tick_replay => "tick_replay",
     mmsoak_tick_scan => "tick_scan",
+    mmsoak_tick_group => "tick_group",
+    mmsoak_session_tick_scan => "session_tick_scan",
+    mmsoak_session_tick_iterate => "session_tick_iterate",
 }

@@ -22,12 +22,20 @@ pub enum FromWorker {
         id: String,
         iteration: u32,
         total: u32,
+        /// The iteration's ITER_SUMMARY (absent while a tick replay reads its data).
+        #[serde(default)]
         summary_file: String,
+        /// What the worker is doing, when it is more than stepping iterations.
+        #[serde(default)]
+        note: Option<String>,
     },
     Done {
         id: String,
         files: BTreeMap<String, String>,
         elapsed_ms: f64,
+        /// A line on the data replayed (a tick replay's events, tick, lot and models).
+        #[serde(default)]
+        note: Option<String>,
     },
     Error {
         id: Option<String>,
@@ -62,8 +70,20 @@ impl CoreWorker {
     }
 
     /// Starts a what-if soak; progress and the result come back as messages with `id`.
-    pub fn run(&self, id: &str, request: serde_json::Value) {
-        self.post(&serde_json::json!({ "type": "run", "id": id, "request": request }));
+    /// `files`: a tick replay's data, read by the worker (File objects, not JSON).
+    pub fn run(&self, id: &str, request: serde_json::Value, files: &[web_sys::File]) {
+        let msg = serde_json::json!({ "type": "run", "id": id, "request": request });
+        if files.is_empty() {
+            return self.post(&msg);
+        }
+        let list = js_sys::Array::new();
+        for f in files {
+            list.push(f);
+        }
+        let obj = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&obj, &"json".into(), &JsValue::from_str(&msg.to_string()));
+        let _ = js_sys::Reflect::set(&obj, &"files".into(), &list);
+        let _ = self.worker.post_message(&obj);
     }
 }
 

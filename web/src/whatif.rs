@@ -1,10 +1,12 @@
 //! What-if: choose a profile, regime, seed, iterations, auto-tune and KPI
-//! thresholds; run it (or two configurations side by side) in the worker on
-//! core.wasm; see the same charts; export the artifacts the CLI would write.
+//! thresholds — or replay real bars or real tick data (the files picked here,
+//! read by the worker); run it (or two configurations side by side) in the worker
+//! on core.wasm; see the same charts; export the artifacts the CLI would write.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use mmsoak_core::exchange::plan::TickChoices;
 use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::market::{parse_bars_csv, Bar, ITERATION_SECONDS};
 use mmsoak_core::params::Params;
@@ -28,6 +30,10 @@ pub const REGIMES: [&str; 6] = ["calm", "volatile", "flash_crash", "liquidity_ga
 /// The regime select's entry for replaying real bars (the book and flow are `calm`'s,
 /// as with `mmsoak run --source replay`).
 const REPLAY: &str = "replay";
+/// The regime select's entry for replaying tick data (`mmsoak run --source ticks`).
+const TICKS: &str = "ticks";
+/// `--backstep-tolerance-ms`' default, in ns.
+const BACKSTEP_TOLERANCE_NS: i64 = 1_000_000_000;
 /// JavaScript numbers hold integers exactly only up to here.
 const MAX_SEED: u64 = (1 << 53) - 1;
 
@@ -46,6 +52,16 @@ pub struct WhatIfConfig {
     pub guards: GuardSwitches,
     /// Real 1-minute bars to replay (regime `replay`): the CSV's file name and its bars.
     pub replay: Option<(String, Rc<Vec<Bar>>)>,
+    /// Tick data to replay (regime `ticks`): the files as picked, read by the worker.
+    pub ticks: Option<Rc<Vec<web_sys::File>>>,
+    /// A tick replay's iteration length, seconds (`--iteration-seconds`).
+    pub iteration_seconds: String,
+    /// A tick replay's exchange models; empty takes the CLI's default.
+    pub queue_model: String,
+    pub latency: String,
+    pub maker_fee_bps: String,
+    pub taker_fee_bps: String,
+    pub tick_size: String,
 }
 
 impl Default for WhatIfConfig {
@@ -63,8 +79,20 @@ impl Default for WhatIfConfig {
             warn_adverse_p95: t.warn_adverse_p95.to_string(),
             guards: GuardSwitches::default(),
             replay: None,
+            ticks: None,
+            iteration_seconds: "60".into(),
+            queue_model: String::new(),
+            latency: String::new(),
+            maker_fee_bps: String::new(),
+            taker_fee_bps: String::new(),
+            tick_size: String::new(),
         }
     }
+}
+
+/// An optional text field: empty means "the default".
+fn optional(raw: &str) -> Option<String> {
+    Some(raw.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 fn number<T: std::str::FromStr>(field: &str, raw: &str) -> Result<T, String> {
@@ -72,8 +100,9 @@ fn number<T: std::str::FromStr>(field: &str, raw: &str) -> Result<T, String> {
 }
 
 impl WhatIfConfig {
-    /// The worker's request: what `mmsoak run` would build from the same flags.
-    pub fn request(&self) -> Result<serde_json::Value, String> {
+    /// The worker's request — what `mmsoak run` would build from the same flags —
+    /// and the tick data files it reads.
+    pub fn request(&self) -> Result<(serde_json::Value, Vec<web_sys::File>), String> {
         let profile = PROFILES.iter().find(|(n, _)| *n == self.profile).ok_or("unknown profile")?;
         let baseline: Params = serde_json::from_str(profile.1).map_err(|e| e.to_string())?;
         let safe_params: Params = serde_json::from_str(PROFILES[0].1).map_err(|e| e.to_string())?;
@@ -92,18 +121,30 @@ impl WhatIfConfig {
             warn_adverse_p95: number("warn adverse p95", &self.warn_adverse_p95)?,
             ..KpiThresholds::default()
         };
+        let ticks = self.regime == TICKS;
+        let iteration_seconds = if ticks {
+            let s: u32 = number("iteration seconds", &self.iteration_seconds)?;
+            if !(1..=86_400).contains(&s) {
+                return Err("iteration seconds: between 1 and 86400".into());
+            }
+            s
+        } else {
+            ITERATION_SECONDS
+        };
         let config = SoakConfig {
             total_iterations: iterations,
             auto_tune: self.auto_tune,
-            iterations_per_hour: 4,
+            iterations_per_hour: (3600 / iteration_seconds).max(1),
             thresholds,
             safe_params,
             guards: self.guards,
         };
-        let (regime, source, data_file, bars) = match (self.regime.as_str(), &self.replay) {
-            (REPLAY, None) => return Err("replay: choose a CSV of 1-minute bars first".into()),
-            (REPLAY, Some((name, bars))) => ("calm", "replay", Some(name.clone()), bars.as_slice()),
-            (regime, _) => (regime, "sim", None, &[][..]),
+        let (regime, source, data_file, bars) = match (self.regime.as_str(), &self.replay, &self.ticks) {
+            (REPLAY, None, _) => return Err("replay: choose a CSV of 1-minute bars first".into()),
+            (REPLAY, Some((name, bars)), _) => ("calm", "replay", Some(name.clone()), bars.as_slice()),
+            (TICKS, _, Some(files)) if !files.is_empty() => ("calm", "ticks", Some(files[0].name()), &[][..]),
+            (TICKS, _, _) => return Err("tick replay: choose the tick data files first".into()),
+            (regime, _, _) => (regime, "sim", None, &[][..]),
         };
         let settings = RunSettings {
             profile: self.profile.clone(),
@@ -113,21 +154,44 @@ impl WhatIfConfig {
             seed,
             iterations,
             auto_tune: self.auto_tune,
-            iteration_seconds: ITERATION_SECONDS,
+            iteration_seconds,
             policy: None,
+            // The worker hands the core the streams and the scan's configuration.
             ticks: None,
         };
-        Ok(serde_json::json!({
+        let mut request = serde_json::json!({
             "config": config, "baseline": baseline, "regime": regime, "seed": seed, "settings": settings, "bars": bars,
-        }))
+        });
+        let files = match (&self.ticks, ticks) {
+            (Some(files), true) => {
+                let fee = |field: &str, raw: &str| -> Result<Option<f64>, String> {
+                    optional(raw).map(|v| number::<f64>(field, &v)).transpose()
+                };
+                let choices = TickChoices {
+                    queue_model: optional(&self.queue_model),
+                    latency: optional(&self.latency),
+                    maker_fee_bps: fee("maker fee", &self.maker_fee_bps)?,
+                    taker_fee_bps: fee("taker fee", &self.taker_fee_bps)?,
+                    tick_size: optional(&self.tick_size),
+                };
+                request["ticks"] = serde_json::json!({
+                    "choices": choices, "iteration_seconds": iteration_seconds,
+                    "backstep_tolerance_ns": BACKSTEP_TOLERANCE_NS,
+                });
+                files.to_vec()
+            }
+            _ => Vec::new(),
+        };
+        Ok((request, files))
     }
 }
 
 #[derive(Default, PartialEq)]
 pub struct WhatIfState {
     pub core_sha256: Option<String>,
-    pub progress: BTreeMap<String, (u32, u32)>,
-    pub results: BTreeMap<String, (Rc<RunView>, f64)>,
+    pub progress: BTreeMap<String, (u32, u32, Option<String>)>,
+    /// Each finished run, its time in ms and a line on the data it replayed.
+    pub results: BTreeMap<String, (Rc<RunView>, f64, Option<String>)>,
     pub error: Option<String>,
 }
 
@@ -142,17 +206,17 @@ impl Reducible for WhatIfState {
         };
         match msg {
             FromWorker::Ready { sha256, .. } => next.core_sha256 = Some(sha256),
-            FromWorker::Progress { id, iteration, total, .. } => {
-                next.progress.insert(id, (iteration, total));
+            FromWorker::Progress { id, iteration, total, note, .. } => {
+                next.progress.insert(id, (iteration, total, note));
             }
-            FromWorker::Done { id, files, elapsed_ms } => {
+            FromWorker::Done { id, files, elapsed_ms, note } => {
                 next.progress.remove(&id);
                 publish(&id, &files, elapsed_ms);
                 match RunView::from_files(&format!("what-if {id}"), files.clone().into_iter().collect()) {
                     Ok(mut run) => {
                         // Export under the CLI's paths (latest/ITER_SUMMARY_1.json, …).
                         run.files = files;
-                        next.results.insert(id, (Rc::new(run), elapsed_ms));
+                        next.results.insert(id, (Rc::new(run), elapsed_ms, note));
                     }
                     Err(e) => next.error = Some(e),
                 }
@@ -160,6 +224,7 @@ impl Reducible for WhatIfState {
             FromWorker::Error { id, message } => {
                 if let Some(id) = &id {
                     next.progress.remove(id);
+                    publish_error(id, &message);
                 }
                 next.error = Some(message);
             }
@@ -168,24 +233,34 @@ impl Reducible for WhatIfState {
     }
 }
 
+/// `window.<name>`, an object, created when missing.
+fn global(name: &str) -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let existing = js_sys::Reflect::get(&window, &name.into()).ok().filter(|v| v.is_object());
+    Some(existing.unwrap_or_else(|| {
+        let obj: JsValue = js_sys::Object::new().into();
+        let _ = js_sys::Reflect::set(&window, &name.into(), &obj);
+        obj
+    }))
+}
+
 /// `window.mmsoakRuns[id]` = the run's files, `window.mmsoakTimings[id]` = ms: for
 /// scripts (and the browser tests) that want the bytes without a download dialog.
 fn publish(id: &str, files: &BTreeMap<String, String>, elapsed_ms: f64) {
-    let Some(window) = web_sys::window() else { return };
-    let global = |name: &str| {
-        let existing = js_sys::Reflect::get(&window, &name.into()).ok().filter(|v| v.is_object());
-        existing.unwrap_or_else(|| {
-            let obj: JsValue = js_sys::Object::new().into();
-            let _ = js_sys::Reflect::set(&window, &name.into(), &obj);
-            obj
-        })
-    };
+    let (Some(runs), Some(timings)) = (global("mmsoakRuns"), global("mmsoakTimings")) else { return };
     let obj = js_sys::Object::new();
     for (name, text) in files {
         let _ = js_sys::Reflect::set(&obj, &name.into(), &text.into());
     }
-    let _ = js_sys::Reflect::set(&global("mmsoakRuns"), &id.into(), &obj);
-    let _ = js_sys::Reflect::set(&global("mmsoakTimings"), &id.into(), &elapsed_ms.into());
+    let _ = js_sys::Reflect::set(&runs, &id.into(), &obj);
+    let _ = js_sys::Reflect::set(&timings, &id.into(), &elapsed_ms.into());
+}
+
+/// `window.mmsoakErrors[id]` = why the run stopped (bad data, for one), for scripts.
+fn publish_error(id: &str, message: &str) {
+    if let Some(errors) = global("mmsoakErrors") {
+        let _ = js_sys::Reflect::set(&errors, &id.into(), &message.into());
+    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -253,8 +328,26 @@ fn config_form(props: &FormProps) -> Html {
             });
         })
     };
+    let load_ticks = {
+        let (config, onchange) = (props.config.clone(), props.onchange.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(list) = input.files() else { return };
+            let files: Vec<web_sys::File> = (0..list.length()).filter_map(|k| list.get(k)).collect();
+            let ticks = (!files.is_empty()).then(|| Rc::new(files));
+            onchange.emit(WhatIfConfig { ticks, ..config.clone() });
+        })
+    };
     let c = &props.config;
     let field_id = |name: &str| format!("{id}-{name}");
+    let text_input = |name: &str, label: &str, value: &str, placeholder: &str, cb: Callback<InputEvent>| {
+        html! {
+            <label for={field_id(name)}>{ label }
+                <input id={field_id(name)} type="text" value={value.to_string()}
+                    placeholder={placeholder.to_string()} oninput={cb} />
+            </label>
+        }
+    };
     let number_input = |name: &str, label: &str, value: &str, step: &str, cb: Callback<InputEvent>| {
         html! {
             <label for={field_id(name)}>{ label }
@@ -274,6 +367,7 @@ fn config_form(props: &FormProps) -> Html {
                 <select id={field_id("regime")} onchange={select(|c| &mut c.regime)}>
                     { for REGIMES.iter().map(|n| html! { <option value={*n} selected={c.regime == *n}>{ *n }</option> }) }
                     <option value={REPLAY} selected={c.regime == REPLAY}>{ "replay real 1-minute bars (CSV)" }</option>
+                    <option value={TICKS} selected={c.regime == TICKS}>{ "replay tick data (LOBSTER, Tardis.dev, Binance)" }</option>
                 </select>
             </label>
             if c.regime == REPLAY {
@@ -284,8 +378,26 @@ fn config_form(props: &FormProps) -> Html {
                 </label>
                 if let Some(e) = &*bars_error { <span class="error" role="alert">{ e }</span> }
             }
+            if c.regime == TICKS {
+                <label for={field_id("ticks")}>{ match c.ticks.as_deref() {
+                        Some(files) => format!("tick files: {}", files.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")),
+                        None => "tick files (LOBSTER message + orderbook, Tardis.dev CSV, Binance captures; .gz too)".to_string(),
+                    } }
+                    <input id={field_id("ticks")} type="file" multiple=true onchange={load_ticks} />
+                </label>
+                { number_input("iteration-seconds", "iteration length (s)", &c.iteration_seconds, "1", text(|c| &mut c.iteration_seconds)) }
+                <details>
+                    <summary>{ "Exchange models (empty: the CLI's defaults)" }</summary>
+                    { text_input("queue-model", "queue model", &c.queue_model, "auto", text(|c| &mut c.queue_model)) }
+                    { text_input("latency", "latency", &c.latency, "constant:25:25", text(|c| &mut c.latency)) }
+                    { text_input("maker-fee", "maker fee (bps)", &c.maker_fee_bps, "-0.2", text(|c| &mut c.maker_fee_bps)) }
+                    { text_input("taker-fee", "taker fee (bps)", &c.taker_fee_bps, "2", text(|c| &mut c.taker_fee_bps)) }
+                    { text_input("tick-size", "tick size", &c.tick_size, "from the data", text(|c| &mut c.tick_size)) }
+                </details>
+            }
             { number_input("seed", "seed", &c.seed, "1", text(|c| &mut c.seed)) }
-            { number_input("iterations", "iterations (15 min each)", &c.iterations, "1", text(|c| &mut c.iterations)) }
+            { number_input("iterations", if c.regime == TICKS { "iterations" } else { "iterations (15 min each)" },
+                &c.iterations, "1", text(|c| &mut c.iterations)) }
             <label for={field_id("autotune")}>
                 <input id={field_id("autotune")} type="checkbox" checked={c.auto_tune} onchange={toggle} />{ " auto-tune" }
             </label>
@@ -331,7 +443,7 @@ pub fn what_if() -> Html {
             }
             for (id, config) in jobs {
                 match config.request() {
-                    Ok(req) => w.run(id, req),
+                    Ok((req, files)) => w.run(id, req, &files),
                     Err(e) => return form_error.set(Some(format!("configuration {id}: {e}"))),
                 }
             }
@@ -366,14 +478,17 @@ pub fn what_if() -> Html {
             </div>
             <label for="ab"><input id="ab" type="checkbox" checked={*ab} onchange={toggle_ab} />{ " compare with a second configuration (A/B)" }</label>
             <button id="run" onclick={run} disabled={busy || state.core_sha256.is_none()}>{ "Run what-if" }</button>
-            { for state.progress.iter().map(|(id, (i, n))| html! {
-                <p class="progress"><label>{ format!("{id}: iteration {i} of {n} ") }
+            { for state.progress.iter().map(|(id, (i, n, note))| html! {
+                <p class="progress"><label>{ match note {
+                        Some(note) => format!("{id}: {note} "),
+                        None => format!("{id}: iteration {i} of {n} "),
+                    } }
                     <progress value={i.to_string()} max={n.to_string()} /></label></p>
             }) }
             if let Some(e) = &*form_error { <p class="error" role="alert">{ e }</p> }
             if let Some(e) = &state.error { <p class="error" role="alert">{ e }</p> }
             <div class="results">
-                { for state.results.iter().map(|(id, (run, ms))| {
+                { for state.results.iter().map(|(id, (run, ms, note))| {
                     let files = run.files.clone();
                     let export = Callback::from(move |_| {
                         for (name, text) in &files { let _ = download::save(name, text); }
@@ -381,6 +496,7 @@ pub fn what_if() -> Html {
                     html! {
                         <div class="result" data-result={id.clone()}>
                             <p class="timing">{ format!("{} iterations in {:.2} s", run.summaries.len(), ms / 1000.0) }</p>
+                            if let Some(note) = note { <p class="data-note">{ note }</p> }
                             <button onclick={export}>{ format!("Export run {id} (the CLI's artifact files)") }</button>
                             <RunPanel run={run.clone()} />
                         </div>

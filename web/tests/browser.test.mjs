@@ -1,10 +1,12 @@
 // The web app in a real browser: the viewer shows a real run correctly, the live
 // feed follows it, a what-if run in the page writes byte-identical ITER_SUMMARY
-// files to `mmsoak run`, and A/B runs two configurations side by side.
+// files to `mmsoak run` (simulated, replaying bars, replaying tick data), bad tick
+// data gets the CLI's error, and A/B runs two configurations side by side.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { browser, cliRun, evidence, realBars, serve, whatIf } from "./harness.mjs";
+import zlib from "node:zlib";
+import { browser, cliRun, cliTicks, evidence, realBars, serve, tempDir, tickData, whatIf } from "./harness.mjs";
 
 const config = { profile: "aggressive", regime: "volatile", seed: 5, iterations: 12 };
 const out = cliRun(config);
@@ -100,6 +102,113 @@ try {
     assert.equal(await result.locator("figure[data-chart='net_bps'] circle").count(), config.iterations);
     console.log(`     (${config.iterations} iterations in ${(ms / 1000).toFixed(2)} s)`);
     await page.screenshot({ path: path.join(evidence, "whatif.png"), fullPage: true });
+  });
+
+  // Every artifact of a run, byte for byte; TUNING_REPORT.json but its engine record
+  // (which runtime ran the core), whose core bytes must be the same all the same.
+  const engineRecord = /\n  "engine": \{[^}]*\},\n/;
+  const coreSha = (text) => text.match(engineRecord)[0].match(/"core_sha256": "(\w+)"/)[1];
+  function sameArtifacts(files, dir, what) {
+    for (const [name, text] of Object.entries(files)) {
+      const want = fs.readFileSync(path.join(dir, name), "utf8");
+      if (name === "latest/TUNING_REPORT.json") {
+        assert.equal(coreSha(text), coreSha(want), `${what}: another core's bytes`);
+        assert.ok(text.replace(engineRecord, "\n") === want.replace(engineRecord, "\n"), `${name} differs from ${what}'s`);
+      } else {
+        assert.ok(text === want, `${name} differs from ${what}'s`);
+      }
+    }
+  }
+
+  // The Tardis.dev CSVs gzipped, the trades in two gzip members that part mid-line
+  // (`cat a.gz b.gz`): the CLI reads on across members, and so must the page.
+  const multiMember = (() => {
+    const dir = tempDir("mmsoak-gz-members-");
+    const [quotes, trades] = tickData.tardis.map((f) => fs.readFileSync(f));
+    const cut = Math.floor(trades.length / 2) + 17;
+    fs.writeFileSync(path.join(dir, "quotes.csv.gz"), zlib.gzipSync(quotes));
+    fs.writeFileSync(path.join(dir, "trades.csv.gz"),
+      Buffer.concat([zlib.gzipSync(trades.subarray(0, cut)), zlib.gzipSync(trades.subarray(cut))]));
+    return ["quotes.csv.gz", "trades.csv.gz"].map((f) => path.join(dir, f));
+  })();
+
+  // Real tick data replayed in the page (files picked, gzip through DecompressionStream)
+  // against `mmsoak run --source ticks` on the same files, under wasmtime and natively.
+  for (const c of [
+    { name: "Tardis.dev CSVs", profile: "aggressive", seed: 1, iterations: 3, iterationSeconds: 60, ticks: tickData.tardis },
+    { name: "Binance captures (.gz)", profile: "aggressive", seed: 1, iterations: 8, iterationSeconds: 60, ticks: tickData.binance,
+      models: { "queue-model": "risk-averse", latency: "constant:10:30" } },
+    { name: "a LOBSTER message + orderbook pair (.gz)", profile: "aggressive", seed: 1, iterations: 3, iterationSeconds: 60,
+      ticks: tickData.lobster },
+    { name: "Tardis.dev CSVs gzipped in several members", profile: "steady_safe", seed: 1, iterations: 3, iterationSeconds: 60,
+      ticks: multiMember, autoTune: false },
+  ]) {
+    await check(`a tick replay of ${c.name} in the browser = mmsoak run --source ticks, wasmtime and native`, async () => {
+      const wasmtime = cliTicks(c);
+      const native = cliTicks(c, "native");
+      assert.equal(typeof wasmtime, "string", `mmsoak run refused: ${wasmtime.error}`);
+      const { files, ms } = await whatIf(page, c);
+      assert.deepEqual(Object.keys(files).sort(), [
+        ...Array.from({ length: c.iterations }, (_, i) => `latest/ITER_SUMMARY_${i + 1}.json`),
+        "latest/TUNING_REPORT.json", "latest/TUNING_STATE.json", "latest/TUNING_STATE.prev.json", "runtime_overrides.json",
+      ].sort());
+      sameArtifacts(files, wasmtime, "mmsoak run (wasmtime)");
+      sameArtifacts(files, native, "mmsoak run --engine native");
+      // The i64 nanoseconds JavaScript cannot hold went through untouched (LOBSTER's
+      // count from midnight), and the data was really replayed.
+      const report = files["latest/TUNING_REPORT.json"];
+      assert.match(report, /"source": "ticks"/);
+      if (c.ticks !== tickData.lobster) {
+        assert.match(report, /"start_ns": 1\d{18},/);
+        assert.match(files["latest/ITER_SUMMARY_1.json"], /"window_start_ns": 1\d{18},/);
+      }
+      assert.doesNotMatch(files["latest/ITER_SUMMARY_1.json"], /"market_trades": 0,/);
+      const note = await page.locator("[data-result='A'] .data-note").textContent();
+      assert.match(note, /^tick data: \d+ events \(\d+ trades\)/);
+      console.log(`     (${c.iterations} × ${c.iterationSeconds} s of ticks in ${(ms / 1000).toFixed(2)} s)`);
+      await page.screenshot({ path: path.join(evidence, `whatif-ticks-${c.name.replace(/\W+/g, "-")}.png`), fullPage: true });
+    });
+  }
+
+  // Bad tick data: one error in the page naming the file and the line, in the CLI's words.
+  const spoiled = (name, spoil) => {
+    const dir = tempDir("mmsoak-bad-ticks-");
+    const files = tickData.tardis.map((f) => path.join(dir, path.basename(f)));
+    fs.copyFileSync(tickData.tardis[0], files[0]);
+    const lines = fs.readFileSync(tickData.tardis[1]).toString("latin1").split("\n");
+    lines[4999] = spoil(lines[4999]);
+    fs.writeFileSync(files[1], Buffer.from(lines.join("\n"), "latin1"));
+    return { name, files };
+  };
+  for (const bad of [
+    spoiled("a value out of place", (l) => l.replace(/,(buy|sell),/, ",sideways,")),
+    spoiled("bytes that are not UTF-8", (l) => l.replace("BTCUSDT", "BTC\xe9USDT")),
+  ]) {
+    await check(`bad tick data (${bad.name}) gets one clear error naming the file and line, as the CLI's`, async () => {
+      const c = { profile: "aggressive", seed: 1, iterations: 3, iterationSeconds: 60, ticks: bad.files };
+      const cli = cliTicks(c);
+      assert.equal(typeof cli, "object", "mmsoak run accepted bad data");
+      assert.match(cli.error, /^binance-futures_trades_2020-02-22_BTCUSDT_first9999\.csv: line 5000: /);
+      const { error, shown } = await whatIf(page, c, "A", { expectError: true });
+      assert.equal(error, cli.error);
+      assert.deepEqual(shown, [cli.error]);
+      await page.screenshot({ path: path.join(evidence, `whatif-ticks-bad-${bad.name.replace(/\W+/g, "-")}.png`), fullPage: true });
+    });
+  }
+
+  await check("tick files the page cannot replay get one clear error naming the file", async () => {
+    // A LOBSTER message file needs its orderbook file picked with it.
+    const c = { profile: "aggressive", seed: 1, iterations: 3, iterationSeconds: 60, ticks: [tickData.lobster[0]] };
+    let { error } = await whatIf(page, c, "A", { expectError: true });
+    assert.match(error, /^AMZN_2012-06-21_34200000_57600000_message_5\.csv\.gz: LOBSTER message file without its orderbook file/);
+    // A gzip file cut short.
+    const dir = tempDir("mmsoak-cut-gz-");
+    const cut = path.join(dir, path.basename(tickData.binance[1]));
+    const bytes = fs.readFileSync(tickData.binance[1]);
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+    ({ error } = await whatIf(page, { ...c, ticks: [cut] }, "A", { expectError: true }));
+    assert.match(error, /^btcusdt_20240719\.gz: the gzip stream is truncated or corrupt \(.*\); read intact through line \d+$/);
+    assert.ok(cliTicks({ ...c, ticks: [cut] }).error.startsWith("btcusdt_20240719.gz: line "), "mmsoak run accepted a cut gzip");
   });
 
   // The cases scripts/windows-check.sh compares across Linux native, Linux wasmtime

@@ -64,22 +64,73 @@ export const GUARDS = ["panic_revert", "freeze", "cooldown", "oscillation", "vel
 /** The real-data sample beside the checkout (../shared/data). */
 export const realBars = path.join(root, "../shared/data/btcusd_bitstamp_1min_a.csv");
 
-export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null }, id = "A") {
+/** Real tick data beside the checkout (../shared/data): Tardis.dev CSVs, Binance captures and a LOBSTER pair (gzip). */
+export const tickData = {
+  tardis: ["binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv", "binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv"]
+    .map((f) => path.join(root, "../shared/data/tardis", f)),
+  binance: ["btcusdt_20240718.gz", "btcusdt_20240719.gz"].map((f) => path.join(root, "../shared/data/binance_usdm_raw", f)),
+  lobster: ["message", "orderbook"].map((k) => path.join(root, `../shared/data/lobster/AMZN_2012-06-21_34200000_57600000_${k}_5.csv.gz`)),
+};
+
+/** Command-line flags for a tick replay's exchange models (the what-if form's fields, by id suffix). */
+const MODEL_FLAGS = { "queue-model": "--queue-model", latency: "--latency", "maker-fee": "--maker-fee-bps",
+  "taker-fee": "--taker-fee-bps", "tick-size": "--tick-size" };
+
+/**
+ * `mmsoak run --source ticks --data FILE...` run in the files' directory with their
+ * bare names, so the run records the names a browser knows (File.name). Returns the
+ * output directory, or { error } with the message mmsoak printed when it refused.
+ */
+export function cliTicks({ profile, seed, iterations, iterationSeconds, autoTune = true, ticks, models = {} }, engine = "wasm") {
+  const out = path.join(tempDir("mmsoak-web-ticks-"), "soak");
+  const dir = path.dirname(ticks[0]);
+  const args = ["run", "--source", "ticks", "--data", ...ticks.map((f) => path.basename(f)), "--iterations", String(iterations),
+    "--iteration-seconds", String(iterationSeconds), "--profile", profile, "--seed", String(seed), "--out", out,
+    "--engine", engine];
+  if (autoTune) args.push("--auto-tune");
+  for (const [field, value] of Object.entries(models)) args.push(MODEL_FLAGS[field], value);
+  try {
+    execFileSync(bin, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env });
+  } catch (e) {
+    return { error: String(e.stderr).trim().replace(/^mmsoak: error: /, "") };
+  }
+  return out;
+}
+
+export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null, ticks = null,
+  iterationSeconds = 60, models = {} }, id = "A", { expectError = false } = {}) {
   await page.click("#tab-whatif");
   await page.waitForSelector("#core-identity:has-text('sha256')");
   await page.selectOption(`#${id}-profile`, profile);
-  await page.selectOption(`#${id}-regime`, data ? "replay" : regime);
+  await page.selectOption(`#${id}-regime`, data ? "replay" : ticks ? "ticks" : regime);
   if (data) {
     await page.setInputFiles(`#${id}-bars`, data);
     await page.locator(`label[for="${id}-bars"]:has-text("bars")`).filter({ hasText: /\d+ bars/ }).waitFor();
+  }
+  if (ticks) {
+    await page.setInputFiles(`#${id}-ticks`, ticks);
+    await page.locator(`label[for="${id}-ticks"]`).filter({ hasText: `tick files: ${ticks.map((f) => path.basename(f)).join(", ")}` }).waitFor();
+    await page.fill(`#${id}-iteration-seconds`, String(iterationSeconds));
+    await page.locator(`[data-config="${id}"] details:has(#${id}-queue-model)`).evaluate((d) => { d.open = true; });
+    for (const field of Object.keys(MODEL_FLAGS)) await page.fill(`#${id}-${field}`, models[field] ?? "");
   }
   await page.fill(`#${id}-seed`, String(seed));
   await page.fill(`#${id}-iterations`, String(iterations));
   await page.setChecked(`#${id}-autotune`, autoTune);
   await page.locator(`[data-config="${id}"] details:has(#${id}-guard-freeze)`).evaluate((d) => { d.open = true; });
   for (const g of GUARDS) await page.setChecked(`#${id}-guard-${g}`, !guardsOff.includes(g));
-  await page.evaluate((id) => { if (window.mmsoakRuns) delete window.mmsoakRuns[id]; }, id);
+  await page.evaluate((id) => {
+    if (window.mmsoakRuns) delete window.mmsoakRuns[id];
+    if (window.mmsoakErrors) delete window.mmsoakErrors[id];
+  }, id);
   await page.click("#run");
+  if (expectError) {
+    // The run's own error (window.mmsoakErrors), then the page showing it, alone.
+    await page.waitForFunction((id) => window.mmsoakErrors && window.mmsoakErrors[id], id, { timeout: 120_000 });
+    const message = await page.evaluate((id) => window.mmsoakErrors[id], id);
+    await page.locator(".whatif > p.error").filter({ hasText: message }).waitFor();
+    return { error: message, shown: await page.locator(".whatif p.error").allTextContents() };
+  }
   await page.waitForFunction((id) => window.mmsoakRuns && window.mmsoakRuns[id], id, { timeout: 120_000 });
   return page.evaluate((id) => ({ files: window.mmsoakRuns[id], ms: window.mmsoakTimings[id] }), id);
 }

@@ -18,8 +18,8 @@ use crate::edge::{round6, BlockCounts, DataQuality, EdgeReport, InventoryStats, 
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
 use crate::market::{Regime, STEP_MS};
-use crate::tally::EdgeTally;
 use crate::params::Params;
+use crate::tally::EdgeTally;
 
 const STEP_NS: i64 = STEP_MS as i64 * 1_000_000;
 /// Markout horizon for adverse selection (as in the simulator).

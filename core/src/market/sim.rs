@@ -7,9 +7,9 @@ use std::collections::VecDeque;
 use super::price::{MarketTick, PricePath};
 use super::MarketConfig;
 use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
-use crate::tally::EdgeTally;
 use crate::params::Params;
 use crate::rng::{derive_seed, Rng};
+use crate::tally::EdgeTally;
 
 /// Simulator time step. Fine enough that `min_interval_ms` values differ.
 pub const STEP_MS: u64 = 25;
