@@ -283,7 +283,11 @@ fn bad_tick_data_is_one_error_naming_file_and_line_and_nothing_is_written() {
 fn exchange_models_come_from_mmsoak_toml_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("mmsoak.toml");
-    std::fs::write(&cfg, "[soak]\niteration_seconds = 60\n[ticks]\nqueue_model = \"risk-averse\"\nmaker_fee_bps = 0.5\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[soak]\niteration_seconds = 60\n[ticks]\nqueue_model = \"risk-averse\"\nmaker_fee_bps = 0.5\n",
+    )
+    .unwrap();
     let trades = shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv");
     let quotes = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
     let run = |out: &Path, extra: &[&str]| {
