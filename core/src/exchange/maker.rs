@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::book::MarketBook;
 use super::queue::{Executed, QueueModel, QueuePos};
+use crate::edge::BlockCounts;
 use crate::feed::{Side, TickSize};
 use crate::params::Params;
 
@@ -70,13 +71,6 @@ pub struct Print {
     pub executed: Executed,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Blocks {
-    pub risk: u64,
-    pub min_interval: u64,
-    pub concurrency: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TickMaker {
     pub params: Params,
@@ -87,7 +81,7 @@ pub struct TickMaker {
     pub inventory: f64,
     pub cash: f64,
     pub fills: Vec<Fill>,
-    pub blocks: Blocks,
+    pub blocks: BlockCounts,
     pub quotes_placed: u64,
     pub cancels: u64,
     last_quote_ns: Option<i64>,
@@ -110,7 +104,7 @@ impl TickMaker {
             inventory: 0.0,
             cash: 0.0,
             fills: Vec::new(),
-            blocks: Blocks::default(),
+            blocks: BlockCounts::default(),
             quotes_placed: 0,
             cancels: 0,
             last_quote_ns: None,

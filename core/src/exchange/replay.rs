@@ -14,7 +14,7 @@ use super::fees::Fees;
 use super::latency::{FeedClock, LatencyModel};
 use super::maker::{mid_ticks, Print, TickMaker, INVENTORY_LIMIT_LOTS};
 use super::queue::{Executed, QueueModel};
-use crate::edge::{round6, BlockCounts, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
+use crate::edge::{round6, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
 use crate::market::{Regime, STEP_MS};
@@ -324,11 +324,7 @@ impl TickReplay {
         }
         let (maker_fills, taker_fills, max_abs_inv) = (tally.maker_fills, tally.taker_fills, tally.max_abs_inventory);
         let e = tally.finish(config.fees.maker_bps, config.fees.taker_bps);
-        let blocks = BlockCounts {
-            risk: maker.blocks.risk,
-            min_interval: maker.blocks.min_interval,
-            concurrency: maker.blocks.concurrency,
-        };
+        let blocks = maker.blocks;
         let limit_notional = INVENTORY_LIMIT_LOTS * config.lot * mid_start;
         self.finished_fills = maker.fills.clone();
         EdgeReport {
