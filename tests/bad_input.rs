@@ -74,7 +74,10 @@ fn bad_sleep_env_and_bad_replay_rows_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("bars.csv");
     std::fs::write(&csv, "timestamp,open,high,low,close,volume\n60,10,12,9,11,1\n120,10,9,12,10,1\n").unwrap();
-    let err = fails(&["run", "--source", "replay", "--data", csv.to_str().unwrap()], "line 3: inconsistent bar");
+    let err = fails(
+        &["run", "--source", "replay", "--data", csv.to_str().unwrap()],
+        "line 3, column 3: high 9 is below low 12",
+    );
     assert!(err.contains("bars.csv"), "{err}");
     fails(&["run", "--source", "replay"], "--source replay needs --data FILE");
 }

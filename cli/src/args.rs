@@ -74,6 +74,41 @@ pub enum ConfigCommand {
 pub enum MarketCommand {
     /// Stylized facts (tails, volatility clustering) of simulated regimes beside real data.
     Stats(StatsArgs),
+    /// Fit the simulator's market to real bars or tick data: writes a regime file
+    /// (`--regime FILE` takes it) and a fit report; `--holdout F` also checks the
+    /// tuner out of sample.
+    Fit(FitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Bar files (any layout `--source replay` reads) or tick files (LOBSTER,
+    /// Tardis.dev CSV, Binance captures; several merge into one data set).
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Where to write the regime file.
+    #[arg(long, value_name = "FILE", default_value = "my_market.json")]
+    pub out: PathBuf,
+    /// Also write the fit report (Markdown) here; it is printed either way.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write the fit report as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Bars only: fit on the first (1 − F) of the market time, tune on the fitted
+    /// simulator, then replay the held-out rest with the tuned parameters and with
+    /// `--profile`, and judge the uplift (Mann-Whitney U).
+    #[arg(long, value_name = "F")]
+    pub holdout: Option<f64>,
+    /// `--holdout`: the starting profile (built-in name or .json).
+    #[arg(long, default_value = "steady_safe")]
+    pub profile: String,
+    /// `--holdout`: iterations of the tuning soak on the fitted simulator.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub iterations: u32,
+    /// Seed of the simulations the fit runs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -167,11 +202,16 @@ pub struct RunArgs {
     /// Where observations come from [default: sim].
     #[arg(long, value_enum)]
     pub source: Option<Source>,
-    /// OHLCV CSV for `--source replay` (timestamp,open,high,low,close,volume),
-    /// KPI JSON lines for `--source kpis`, or tick data files for `--source ticks`
-    /// (several allowed; gzip is read transparently).
+    /// OHLCV bars for `--source replay` (CSV in the usual layouts: a header with
+    /// timestamp/open/high/low/close/volume or aliases, Binance klines, Kaggle,
+    /// CryptoDataDownload; .gz and .zip read), KPI JSON lines for `--source kpis`,
+    /// or tick data files for `--source ticks` (several allowed; gzip is read transparently).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub data: Vec<PathBuf>,
+    /// `--source replay`: wrap to the data's start when the run needs more market
+    /// time than the bars hold (without it, that is an error).
+    #[arg(long)]
+    pub loop_data: bool,
     /// Market seconds per iteration, for every source [default: 900; 96 = a 24 h canary].
     #[arg(long, value_name = "SECONDS")]
     pub iteration_seconds: Option<u32>,
@@ -184,7 +224,8 @@ pub struct RunArgs {
     /// [default: 1]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Market regime: calm, volatile, flash_crash, liquidity_gap, trending, mixed [default: calm].
+    /// Market regime: calm, volatile, flash_crash, liquidity_gap, trending, mixed, or a
+    /// regime file written by `mmsoak market fit` (a .json path) [default: calm].
     #[arg(long)]
     pub regime: Option<String>,
     #[command(flatten)]

@@ -7,6 +7,7 @@ mod data;
 mod external;
 mod fsutil;
 mod kpis;
+mod market_fit;
 mod market_stats;
 mod metrics;
 mod outlock;
@@ -64,6 +65,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Market(MarketCommand::Stats(args)) => {
             two_phase(|| market_stats::plan(&args), |rows| market_stats::execute(&args, rows))
+        }
+        Command::Market(MarketCommand::Fit(args)) => {
+            two_phase(|| market_fit::plan(&args), |input| market_fit::execute(&args, input))
         }
         Command::Config(ConfigCommand::Explain { place, profile }) => two_phase(
             || config::resolve(&place, &config::Flags { profile, ..Default::default() }),

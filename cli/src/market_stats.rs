@@ -4,12 +4,11 @@ use anyhow::{Context, Result};
 use mmsoak_core::market::{bar_returns, minute_returns, stylized_facts, Regime, StylizedFacts};
 
 use crate::args::StatsArgs;
-use crate::replay;
 
 pub fn plan(args: &StatsArgs) -> Result<Vec<(String, Source)>> {
     let mut rows = Vec::new();
     if let Some(path) = &args.data {
-        rows.push((path.display().to_string(), Source::Bars(replay::load(path)?)));
+        rows.push((path.display().to_string(), Source::Bars(crate::data::bars::load(path)?.bars)));
     }
     for name in &args.regime {
         let regime = Regime::parse(name).with_context(|| format!("unknown --regime {name:?}"))?;
@@ -40,7 +39,8 @@ pub fn execute(args: &StatsArgs, rows: Vec<(String, Source)>) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&obj)?);
         return Ok(());
     }
-    println!("| series | minutes | std (bps/min) | excess kurtosis | acf(r) lag 1 | max |acf(r)| lags 1-10 | acf(|r|) lag 1 | lag 5 | lag 10 |");
+    // `|` inside a cell is escaped, or Markdown renders the columns shifted.
+    println!("| series | minutes | std (bps/min) | excess kurtosis | acf(r) lag 1 | max \\|acf(r)\\| lags 1-10 | acf(\\|r\\|) lag 1 | lag 5 | lag 10 |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (label, f) in &facts {
         let max_raw = f.acf_returns.iter().fold(0.0f64, |m, x| m.max(x.abs()));

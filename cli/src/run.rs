@@ -9,11 +9,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, SkipRequest, StepRequest};
 use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::feed::bars::BarSeries;
 use mmsoak_core::kpi::{hard_gate, KpiThresholds};
-use mmsoak_core::market::{Bar, MarketConfig, Regime};
+use mmsoak_core::market::{MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
-use mmsoak_core::report::{PolicyRecord, RunSettings};
+use mmsoak_core::report::{BarSettings, PolicyRecord, RunSettings};
 use mmsoak_core::soak::{GuardSwitches, IterSummary, SoakConfig, SoakState};
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, PolicyLimits, PolicyPlugin};
 use serde::{Deserialize, Serialize};
@@ -86,12 +87,29 @@ fn guard_switches(off: &[String]) -> Result<GuardSwitches> {
     Ok(switches)
 }
 
+/// `--regime`: a named regime (`None`), or a regime file's numbers. A value that
+/// names no built-in regime and looks like a path must be a readable, valid file.
+fn regime_file(value: &str) -> Result<Option<mmsoak_core::market::RegimeSpec>> {
+    if Regime::parse(value).is_some() {
+        return Ok(None);
+    }
+    let path = Path::new(value);
+    let looks_like_path = value.ends_with(".json") || value.contains('/') || value.contains('\\') || path.exists();
+    if !looks_like_path {
+        return Ok(None); // an unknown name: plan() reports it with the list of names
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--regime {value}: cannot read the regime file"))?;
+    let file = mmsoak_core::market::RegimeFile::parse(&text).map_err(|e| anyhow::anyhow!("--regime {value}: {e}"))?;
+    Ok(Some(file.spec))
+}
+
 /// Where each iteration's observation comes from.
 pub enum Observations {
     Simulated,
     /// A tick replay (`--source ticks`), advanced one iteration per call.
     Ticks(Box<std::cell::RefCell<crate::ticks::TickRun>>),
-    Replay(Vec<Bar>),
+    Replay(Box<BarSeries>, BarSettings),
     Recorded(Vec<EdgeReport>),
     /// A live bot's EDGE_REPORT.json.
     External(PathBuf),
@@ -130,10 +148,17 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     } else {
         fresh_record(args)?
     };
-    let regime = Regime::parse(&record.settings.regime).with_context(|| {
-        let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
-        format!("unknown --regime {:?}: choose one of {}", record.settings.regime, names.join(", "))
-    })?;
+    let regime = match record.settings.regime_spec {
+        Some(_) => Regime::Fitted,
+        None => Regime::parse(&record.settings.regime).with_context(|| {
+            let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
+            format!(
+                "unknown --regime {:?}: choose one of {}, or give a regime file (.json) from `mmsoak market fit`",
+                record.settings.regime,
+                names.join(", ")
+            )
+        })?,
+    };
     let observations = observations(&record.settings, record.settings.iterations)?;
     let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
@@ -219,11 +244,17 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         bail!("--data-format, --queue-model, --latency, --maker/taker-fee-bps, --tick-size and --backstep-tolerance-ms are only used with --source ticks");
     }
     let iteration_seconds = eff.iteration_seconds.value;
-    if source == Source::Replay && iteration_seconds % 60 != 0 {
-        bail!(
-            "--source replay cuts 1-minute bars: --iteration-seconds must be a multiple of 60, got {iteration_seconds}"
-        );
+    if args.loop_data && source != Source::Replay {
+        bail!("--loop-data is only used with --source replay");
     }
+    let bars = if source == Source::Replay {
+        let (series, settings) = replay::plan(&args.data[0], eff.iterations.value, iteration_seconds, args.loop_data)?;
+        eprintln!("mmsoak: bars: {}: {}", args.data[0].display(), series.info.describe());
+        Some(settings)
+    } else {
+        None
+    };
+    let regime_spec = regime_file(&eff.regime.value)?;
     let ticks = if source == Source::Ticks {
         let f = &eff.ticks;
         let choices = mmsoak_core::exchange::plan::TickChoices {
@@ -277,6 +308,8 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         auto_tune: eff.auto_tune.value,
         iteration_seconds,
         ticks,
+        bars,
+        regime_spec,
         policy: match &args.policy {
             None => None,
             Some(path) => {
@@ -308,8 +341,17 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
     let data = settings.data_file.as_ref().map(PathBuf::from);
     Ok(match (settings.source.as_str(), data) {
         ("replay", Some(path)) => {
-            let bars = replay::load(&path)?;
-            Observations::Replay(bars)
+            let Some(recorded) = &settings.bars else { bail!("RUN.json: a bar replay without its bar settings") };
+            let series = crate::data::bars::load(&path)?;
+            // A resumed run must replay the bars it started with.
+            if series.info != recorded.file {
+                bail!(
+                    "{}: the bar file changed since the run started ({} now)",
+                    path.display(),
+                    series.info.describe()
+                );
+            }
+            Observations::Replay(Box::new(series), recorded.clone())
         }
         ("kpis", Some(path)) => {
             let recorded = kpis::load(&path)?;
@@ -488,7 +530,13 @@ async fn soak(
     mut policy: Option<&mut PolicyPlugin>,
 ) -> Result<(Vec<IterSummary>, SoakState)> {
     let s = &plan.record.settings;
-    let mut market = MarketConfig { regime: plan.regime, iteration_seconds: s.iteration_seconds, bars: Vec::new() };
+    let mut market = MarketConfig {
+        regime: plan.regime,
+        iteration_seconds: s.iteration_seconds,
+        bars: Vec::new(),
+        clock: None,
+        spec: s.regime_spec,
+    };
     if let Observations::Ticks(run) = &plan.observations {
         run.borrow_mut().rewind();
     }
@@ -609,8 +657,10 @@ fn observe(
 ) -> Result<EdgeReport> {
     Ok(match &plan.observations {
         Observations::Recorded(reports) => reports[(i - 1) as usize].clone(),
-        Observations::Replay(bars) => {
-            market.bars = replay::window(bars, i, market.iteration_seconds / 60);
+        Observations::Replay(series, settings) => {
+            let (bars, clock) = replay::window(series, settings, i, market.iteration_seconds)?;
+            market.bars = bars;
+            market.clock = Some(clock);
             simulate(engine, plan, market, state, i)?
         }
         Observations::Ticks(run) => run.borrow_mut().iteration(engine, &state.overrides, i)?,

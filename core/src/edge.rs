@@ -90,6 +90,30 @@ pub struct EdgeReport {
     /// Tick replays only: the real data behind this iteration and how clean it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_quality: Option<DataQuality>,
+    /// Bar replays only: the bars behind this iteration, and the time without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bar_window: Option<BarWindow>,
+}
+
+/// Per-iteration facts of replayed bars (`--source replay`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarWindow {
+    /// The iteration's market time, Unix seconds `[start, end)` (on a looped pass,
+    /// the data's times shifted by whole data spans).
+    pub start: i64,
+    pub end: i64,
+    pub bar_seconds: u32,
+    /// Bars overlapping the window.
+    pub bars: u32,
+    /// Market seconds of the window no bar covers: time without trading.
+    pub gap_seconds: u32,
+    /// Bars without volume (no market trades in them).
+    pub zero_volume_bars: u32,
+    /// Base volume traded in the window (bars straddling its edges pro rata).
+    pub volume: f64,
+    /// 0 on the data's first pass; 1 and more when `--loop-data` wrapped it.
+    pub pass: u32,
 }
 
 /// Per-iteration facts of replayed tick data (`--source ticks`).
@@ -260,6 +284,7 @@ impl KpiObservation {
             mid_start: 0.0,
             mid_end: 0.0,
             data_quality: None,
+            bar_window: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::edge::round6;
-use crate::stats::{mean, percentile};
+use crate::stats::{cmp_nan_last, mean, percentile};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +21,7 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> MannWhitney {
         return MannWhitney { u: 0.0, p_value: 1.0 };
     }
     let mut all: Vec<(f64, bool)> = a.iter().map(|&x| (x, true)).chain(b.iter().map(|&x| (x, false))).collect();
-    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    all.sort_by(|x, y| cmp_nan_last(&x.0, &y.0));
     // Average ranks over ties; accumulate the tie correction term Σ(t³ − t).
     let mut rank_sum_a = 0.0;
     let mut tie_term = 0.0;

@@ -47,6 +47,21 @@ pub struct RunSettings {
     /// `--source ticks`: the files replayed and the exchange models in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticks: Option<TickSettings>,
+    /// `--source replay`: how the bar file was read, and whether it may loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bars: Option<BarSettings>,
+    /// `--regime FILE`: the fitted market's numbers, as the run used them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime_spec: Option<crate::market::RegimeSpec>,
+}
+
+/// A bar replay's data as read, and `--loop-data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarSettings {
+    pub file: crate::feed::bars::BarFileInfo,
+    /// Wrap to the data's start when the run outlasts it.
+    pub loop_data: bool,
 }
 
 /// A tick replay's data and models.

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::edge::EdgeReport;
-use crate::market::{simulate_iteration, window, Bar, MarketConfig, Regime, ITERATION_SECONDS};
+use crate::market::{simulate_iteration, window_by_time, Bar, MarketConfig, Regime, ITERATION_SECONDS};
 use crate::params::Params;
 use crate::report::{self, EngineRecord, RunSettings, TickSettings};
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
@@ -48,7 +48,9 @@ pub struct SessionIterateRequest {
     pub state_json: String,
     pub regime: Regime,
     pub seed: u64,
-    /// Real 1-minute bars to replay (the whole series; empty for the simulator).
+    /// Real bars to replay (the whole series, oldest first, any interval; empty for
+    /// the simulator). The what-if loops them when the soak outlasts them (the
+    /// edge report's `bar_window.pass` says so).
     #[serde(default)]
     pub bars: Vec<Bar>,
 }
@@ -114,11 +116,12 @@ pub fn start(req: SessionStartRequest) -> SessionStartResponse {
 pub fn iterate(req: SessionIterateRequest) -> Result<SessionIterateResponse, String> {
     let state: SoakState = parse("state_json", &req.state_json)?;
     let i = state.iteration + 1;
-    let market = MarketConfig {
-        regime: req.regime,
-        iteration_seconds: ITERATION_SECONDS,
-        bars: window(&req.bars, i, ITERATION_SECONDS / 60),
+    let interval = crate::feed::bars::interval_of(&req.bars);
+    let (bars, clock) = match window_by_time(&req.bars, interval, i, ITERATION_SECONDS, true) {
+        Some((bars, clock)) => (bars, Some(clock)),
+        None => (Vec::new(), None),
     };
+    let market = MarketConfig { regime: req.regime, iteration_seconds: ITERATION_SECONDS, bars, clock, spec: None };
     let edge = simulate_iteration(&state.overrides, &market, req.seed, i);
     Ok(step(state, &edge))
 }

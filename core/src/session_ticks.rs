@@ -469,6 +469,8 @@ mod tests {
             iteration_seconds: 60,
             policy: None,
             ticks: None,
+            bars: None,
+            regime_spec: None,
         };
         let engine = EngineRecord { kind: "wasm".into(), core_sha256: "x".into(), abi_version: 1, runtime: None };
         let web = session::report(SessionReportRequest {

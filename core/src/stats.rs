@@ -1,5 +1,17 @@
 //! Small, exact statistics used by the simulator, the KPI gate and the tests.
-//! Deterministic: sums run in a fixed order, sorting uses `total_cmp`.
+//! Deterministic: sums run in a fixed order, sorting uses [`cmp_nan_last`].
+
+use core::cmp::Ordering;
+
+/// The order floats are sorted in: `total_cmp`, except that every NaN equals every
+/// other and sorts after +∞. `total_cmp` alone puts a NaN first or last by its sign
+/// bit, which WebAssembly leaves nondeterministic (docs/nan-determinism.md).
+pub fn cmp_nan_last(a: &f64, b: &f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (false, false) => a.total_cmp(b),
+        (a_nan, b_nan) => a_nan.cmp(&b_nan),
+    }
+}
 
 /// Percentile by linear interpolation between closest ranks (numpy's default).
 /// `q` in [0, 100]. Empty input gives 0.0: "no observations, nothing measured".
@@ -8,7 +20,7 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
         return 0.0;
     }
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_by(cmp_nan_last);
     percentile_sorted(&sorted, q)
 }
 
@@ -88,6 +100,19 @@ mod tests {
         assert_eq!(percentile(&v, 100.0), 4.0);
         assert!((percentile(&v, 95.0) - 3.85).abs() < 1e-12);
         assert_eq!(percentile(&[], 95.0), 0.0);
+    }
+
+    #[test]
+    fn a_nans_sign_does_not_move_percentiles() {
+        // As x86 hardware makes it (0/0 = −NaN) and as canonicalized wasm does (+NaN).
+        let neg = [3.0, -f64::NAN, 1.0, 2.0];
+        let pos = [3.0, f64::NAN, 1.0, 2.0];
+        assert_eq!(percentile(&neg, 50.0), 2.5);
+        assert_eq!(percentile(&pos, 50.0), 2.5);
+        let mut v = [f64::NAN, 1.0, -f64::NAN, f64::NEG_INFINITY, -0.0, 0.0, f64::INFINITY];
+        v.sort_by(cmp_nan_last);
+        assert_eq!(&v[..5], &[f64::NEG_INFINITY, -0.0, 0.0, 1.0, f64::INFINITY]);
+        assert!(v[5].is_nan() && v[6].is_nan());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! hedging cost (half-spread crossed plus slippage beyond the touch).
 
 use crate::edge::{round6, Quantiles};
-use crate::stats::{mean, percentile_sorted};
+use crate::stats::{cmp_nan_last, mean, percentile_sorted};
 
 /// Accumulates fills in the order they happened.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +44,7 @@ pub struct EdgeFigures {
 
 /// Mean and percentiles of a per-fill quantity, rounded for artifacts.
 pub fn quantiles(mut xs: Vec<f64>) -> Quantiles {
-    xs.sort_by(f64::total_cmp);
+    xs.sort_by(cmp_nan_last);
     Quantiles {
         mean: round6(mean(&xs)),
         p50: round6(percentile_sorted(&xs, 50.0)),

@@ -41,17 +41,41 @@ pub struct WasmRuntime {
     sha256: String,
 }
 
-/// Wasmtime configured per its deterministic-execution guidance.
+/// Wasmtime configured per its deterministic-execution guidance, NaN
+/// canonicalization included: for wasm whose float code we have not audited
+/// (policy plugins).
 pub fn deterministic_config() -> Config {
+    config(true)
+}
+
+/// Deterministic relaxed SIMD always; Cranelift's NaN canonicalization as asked.
+fn config(nan_canonicalization: bool) -> Config {
     let mut config = Config::new();
-    config.cranelift_nan_canonicalization(true);
+    config.cranelift_nan_canonicalization(nan_canonicalization);
     config.relaxed_simd_deterministic(true);
     config
 }
 
 impl WasmRuntime {
+    /// The shipped engine: no NaN canonicalization. The core never lets a NaN's
+    /// sign or payload bits reach its output (docs/nan-determinism.md), so the bytes
+    /// are the same either way, and canonicalizing after every float operation
+    /// made the simulator about 3.5x slower.
     pub fn new(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits) -> Result<Self, EngineError> {
-        let engine = Engine::new(&deterministic_config()).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
+        Self::with_nan_canonicalization(wasm, cache, limits, false)
+    }
+
+    /// As [`WasmRuntime::new`], with Cranelift's NaN canonicalization on or off
+    /// (`host/tests/nan_canonicalization.rs` checks that both give the same bytes).
+    /// The two compile to different modules, cached separately.
+    pub fn with_nan_canonicalization(
+        wasm: &[u8],
+        cache: &ModuleCache,
+        limits: WasmLimits,
+        nan_canonicalization: bool,
+    ) -> Result<Self, EngineError> {
+        let engine =
+            Engine::new(&config(nan_canonicalization)).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
         let (module, cache_outcome) = cache.load_or_compile(&engine, wasm)?;
         if let Some(import) = module.imports().next() {
             return Err(EngineError::wasm(

@@ -158,6 +158,8 @@ impl WhatIfConfig {
             policy: None,
             // The worker hands the core the streams and the scan's configuration.
             ticks: None,
+            bars: None,
+            regime_spec: None,
         };
         let mut request = serde_json::json!({
             "config": config, "baseline": baseline, "regime": regime, "seed": seed, "settings": settings, "bars": bars,

@@ -2,6 +2,7 @@
 //! name file and line; grouping files into the streams the core merges
 //! ([`streams`]); the chunked reader that hands the core whole lines ([`reader`]).
 
+pub mod bars;
 pub mod reader;
 pub mod streams;
 

@@ -362,6 +362,7 @@ impl TickReplay {
             mid_start: round6(mid_start),
             mid_end: round6(mid_end),
             data_quality: Some(quality),
+            bar_window: None,
         }
     }
 }

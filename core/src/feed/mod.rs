@@ -12,6 +12,7 @@
 //! captures as hftbacktest's collector writes them). [`stream`] merges several
 //! files by time.
 
+pub mod bars;
 pub mod binance;
 pub mod group;
 pub mod lobster;

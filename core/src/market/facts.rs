@@ -38,3 +38,12 @@ pub fn stylized_facts(returns_bps: &[f64]) -> StylizedFacts {
 pub fn bar_returns(bars: &[Bar]) -> Vec<f64> {
     bars.windows(2).map(|w| libm::log(w[1].close / w[0].close) * 1e4).collect()
 }
+
+/// Log-returns between consecutive bars exactly `interval_s` apart, bps: none
+/// spans a gap (a gap's move is not one interval's).
+pub fn gapless_returns(bars: &[Bar], interval_s: u32) -> Vec<f64> {
+    bars.windows(2)
+        .filter(|w| w[1].timestamp - w[0].timestamp == interval_s as i64)
+        .map(|w| libm::log(w[1].close / w[0].close) * 1e4)
+        .collect()
+}

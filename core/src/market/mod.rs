@@ -6,17 +6,20 @@
 
 mod book;
 mod facts;
+pub mod fit;
+pub mod holdout;
 mod maker;
 mod price;
 mod regime;
 mod replay;
 mod sim;
+pub mod tick_sample;
 
-pub use facts::{bar_returns, stylized_facts, StylizedFacts, FACT_LAGS};
-pub use price::{minute_returns, PricePath};
-pub use regime::{Regime, RegimeSpec};
-pub use replay::{parse_bars_csv, window, Bar, BarError};
-pub use sim::{simulate_iteration, STEP_MS};
+pub use facts::{bar_returns, gapless_returns, stylized_facts, StylizedFacts, FACT_LAGS};
+pub use price::{minute_returns, minute_returns_for, PricePath};
+pub use regime::{Regime, RegimeFile, RegimeSpec, REGIME_FILE_SCHEMA};
+pub use replay::{bar_window_facts, parse_bars_csv, span_s, window_by_time, Bar, BarClock, BarError};
+pub use sim::{simulate_iteration, trade_counts, STEP_MS};
 
 use serde::{Deserialize, Serialize};
 
@@ -33,14 +36,26 @@ pub struct MarketConfig {
     pub regime: Regime,
     /// Simulated seconds per iteration; 900 makes 96 iterations a 24 h canary.
     pub iteration_seconds: u32,
-    /// Real 1-minute bars for this iteration's window (`--source replay`), oldest first.
+    /// Real bars for this iteration's window (`--source replay`), oldest first:
+    /// see [`window_by_time`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bars: Vec<Bar>,
+    /// Where `bars` sit in time. Absent: 1-minute bars, the window opening at the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<BarClock>,
+    /// A fitted market (`--regime FILE`) in place of the named regime's numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<RegimeSpec>,
 }
 
 impl MarketConfig {
     pub fn synthetic(regime: Regime) -> Self {
-        MarketConfig { regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new() }
+        MarketConfig { regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new(), clock: None, spec: None }
+    }
+
+    /// The numbers of the regime in force: the fitted ones if given, else the named regime's.
+    pub fn spec_for(&self, regime: Regime) -> RegimeSpec {
+        self.spec.unwrap_or_else(|| regime.spec())
     }
 
     pub fn iterations_per_hour(&self) -> u32 {

@@ -5,6 +5,7 @@
 use super::regime::{Regime, RegimeSpec};
 use super::replay::Bar;
 use super::sim::STEP_MS;
+use super::MarketConfig;
 use crate::rng::Rng;
 
 const DT_S: f64 = STEP_MS as f64 / 1000.0;
@@ -42,17 +43,26 @@ pub struct PricePath {
     crash: Option<Crash>,
     gap_until: u64,
     step: u64,
-    /// Replay: bars and the intra-bar anchors of the current bar.
+    /// Replay: bars, the step each opens at (relative to the window's start, so
+    /// negative for a bar that began before it), and the intra-bar anchors of
+    /// the current bar.
     bars: Vec<Bar>,
+    bar_starts: Vec<i64>,
+    steps_per_bar: i64,
+    /// The bar whose anchors are set, and the next bar not yet entered.
+    current: Option<usize>,
+    next_bar: usize,
     mean_volume: f64,
-    anchors: [(u64, f64); 4],
+    anchors: [(i64, f64); 4],
     vol_decay: f64,
     vol_noise: f64,
 }
 
 impl PricePath {
-    pub fn new(regime: Regime, bars: &[Bar], total_steps: u64, rng: &mut Rng) -> Self {
-        let spec = regime.spec();
+    /// The path for a window of `total_steps` steps with `spec`'s numbers; in replay
+    /// (`market.bars` non-empty) a path through the bars at their true times.
+    pub fn new(spec: RegimeSpec, market: &MarketConfig, total_steps: u64, rng: &mut Rng) -> Self {
+        let bars = &market.bars;
         let drift_sign = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
         let crash = rng.bernoulli(spec.flash_crash_prob).then(|| {
             let drop_steps = (20_000 / STEP_MS) + (rng.uniform() * (40_000 / STEP_MS) as f64) as u64;
@@ -64,16 +74,28 @@ impl PricePath {
                 recover_frac: 0.4 + 0.4 * rng.uniform(),
             }
         });
-        let mean_volume = if bars.is_empty() {
-            1.0
-        } else {
-            (bars.iter().map(|b| b.volume).sum::<f64>() / bars.len() as f64).max(1e-9)
+        let (start_s, interval_s) = match (market.clock, bars.first()) {
+            (Some(c), _) => (c.start, c.interval_s),
+            (None, Some(b)) => (b.timestamp, 60),
+            (None, None) => (0, 60),
         };
+        let steps_per_s = 1000 / STEP_MS as i64;
+        let steps_per_bar = interval_s as i64 * steps_per_s;
+        let bar_starts: Vec<i64> = bars.iter().map(|b| (b.timestamp - start_s) * steps_per_s).collect();
+        // Activity is relative to the window's own bars (not the one before a gap, not the look-ahead).
+        let window_steps = market.iteration_seconds as i64 * steps_per_s;
+        let own: Vec<f64> = bars
+            .iter()
+            .zip(&bar_starts)
+            .filter(|(_, &st)| st + steps_per_bar > 0 && st < window_steps)
+            .map(|(b, _)| b.volume)
+            .collect();
+        let mean_volume = if own.is_empty() { 1.0 } else { (own.iter().sum::<f64>() / own.len() as f64).max(1e-9) };
         let vol_decay = 1.0 - DT_S / spec.vol_reversion_s;
         let vol_noise = spec.vol_of_vol * (DT_S / 60.0).sqrt();
         let mut path = PricePath {
             spec,
-            mid: bars.first().map_or(100.0, |b| b.open),
+            mid: 100.0,
             // Start volatility from its stationary distribution, not its mean.
             log_vol: rng.normal() * spec.vol_of_vol * (spec.vol_reversion_s / 120.0).sqrt(),
             drift_bps_per_step: drift_sign * spec.drift_bps_per_s * DT_S,
@@ -81,13 +103,24 @@ impl PricePath {
             gap_until: 0,
             step: 0,
             bars: bars.to_vec(),
+            bar_starts,
+            steps_per_bar,
+            current: None,
+            next_bar: 0,
             mean_volume,
             anchors: [(0, 0.0); 4],
             vol_decay,
             vol_noise,
         };
         if !path.bars.is_empty() {
-            path.set_bar_anchors(0, rng);
+            path.mid = path.bars[0].open;
+            path.enter_bars(0, rng);
+            match path.current {
+                Some(k) if path.covers(k, 0) => path.mid = path.anchor_value(0),
+                // The window opens in a gap: the mid is where the last bar closed.
+                Some(k) => path.mid = path.bars[k].close,
+                None => {}
+            }
         }
         path
     }
@@ -100,19 +133,43 @@ impl PricePath {
         &self.spec
     }
 
-    fn bar_at(&self, minute: u64) -> Bar {
-        self.bars[(minute % self.bars.len() as u64) as usize]
+    /// Enters every bar that has opened by `step`; sets anchors for the last one.
+    fn enter_bars(&mut self, step: i64, rng: &mut Rng) {
+        let before = self.next_bar;
+        while self.next_bar < self.bars.len() && self.bar_starts[self.next_bar] <= step {
+            self.next_bar += 1;
+        }
+        if self.next_bar > before {
+            let k = self.next_bar - 1;
+            self.current = Some(k);
+            if self.covers(k, step) {
+                self.set_bar_anchors(k, rng);
+            }
+        }
+    }
+
+    fn covers(&self, k: usize, step: i64) -> bool {
+        self.bar_starts[k] <= step && step < self.bar_starts[k] + self.steps_per_bar
     }
 
     /// Open → first extreme → second extreme → close, the extremes' order chosen
     /// by the bar's direction, their times drawn at random.
-    fn set_bar_anchors(&mut self, minute: u64, rng: &mut Rng) {
-        let b = self.bar_at(minute);
-        let start = minute * STEPS_PER_MINUTE;
-        let t1 = start + (STEPS_PER_MINUTE as f64 * (0.1 + 0.3 * rng.uniform())) as u64;
-        let t2 = start + (STEPS_PER_MINUTE as f64 * (0.5 + 0.4 * rng.uniform())) as u64;
+    fn set_bar_anchors(&mut self, k: usize, rng: &mut Rng) {
+        let b = self.bars[k];
+        let start = self.bar_starts[k];
+        let n = self.steps_per_bar as f64;
+        let t1 = start + (n * (0.1 + 0.3 * rng.uniform())) as i64;
+        let t2 = start + (n * (0.5 + 0.4 * rng.uniform())) as i64;
         let (e1, e2) = if b.close >= b.open { (b.low, b.high) } else { (b.high, b.low) };
-        self.anchors = [(start, b.open), (t1, e1), (t2, e2), (start + STEPS_PER_MINUTE, b.close)];
+        self.anchors = [(start, b.open), (t1, e1), (t2, e2), (start + self.steps_per_bar, b.close)];
+    }
+
+    /// The anchors' piecewise-linear path at `step` (no noise).
+    fn anchor_value(&self, step: i64) -> f64 {
+        let seg = self.anchors.windows(2).find(|w| step <= w[1].0).unwrap_or(&self.anchors[2..4]);
+        let ((t0, p0), (t1, p1)) = (seg[0], seg[1]);
+        let frac = if t1 > t0 { (step - t0) as f64 / (t1 - t0) as f64 } else { 1.0 };
+        p0 + (p1 - p0) * frac.clamp(0.0, 1.0)
     }
 
     /// Advances one step; returns the tick. The mid after the step is [`Self::mid`].
@@ -166,33 +223,39 @@ impl PricePath {
     }
 
     fn replay_step(&mut self, rng: &mut Rng) -> MarketTick {
-        let minute = self.step / STEPS_PER_MINUTE;
-        if self.step.is_multiple_of(STEPS_PER_MINUTE) && self.step > 0 {
-            self.set_bar_anchors(minute, rng);
-        }
-        let bar = self.bar_at(minute);
-        let next = self.step + 1;
-        let seg = self.anchors.windows(2).find(|w| next <= w[1].0).unwrap_or(&self.anchors[2..4]);
-        let (t0, p0) = seg[0];
-        let (t1, p1) = seg[1];
-        let frac = if t1 > t0 { (next - t0) as f64 / (t1 - t0) as f64 } else { 1.0 };
+        let step = self.step as i64;
+        self.enter_bars(step, rng);
+        let Some(k) = self.current.filter(|&k| self.covers(k, step)) else {
+            // No bar: time without trading. The mid waits for the next bar.
+            return MarketTick { ret_bps: 0.0, depth_factor: 1.0, spread_factor: 1.0, activity: 0.0 };
+        };
+        let bar = self.bars[k];
         // Linear path between anchors plus noise scaled to the bar's range, kept inside [low, high].
         let noise = (bar.high - bar.low) * 0.02 * rng.normal();
-        let target = (p0 + (p1 - p0) * frac.min(1.0) + noise).clamp(bar.low, bar.high);
+        let target = (self.anchor_value(step + 1) + noise).clamp(bar.low, bar.high);
         let ret = libm::log(target / self.mid) * 1e4;
         self.mid = target;
-        let activity = (bar.volume / self.mean_volume).clamp(0.2, 5.0);
+        // A bar without volume had no trades: no market flow at all.
+        let activity = if bar.volume > 0.0 { (bar.volume / self.mean_volume).clamp(0.2, 5.0) } else { 0.0 };
         MarketTick { ret_bps: ret, depth_factor: 1.0, spread_factor: 1.0, activity }
     }
 }
 
 /// One-minute log-returns (bps) of a long synthetic run: the input to stylized-fact checks.
 pub fn minute_returns(regime: Regime, seed: u64, minutes: u32) -> Vec<f64> {
+    minute_returns_for(&MarketConfig::synthetic(regime), seed, minutes)
+}
+
+/// [`minute_returns`] for any market: a named regime or a fitted one (`market.spec`).
+pub fn minute_returns_for(market: &MarketConfig, seed: u64, minutes: u32) -> Vec<f64> {
+    let regime = market.regime;
+    let synthetic = |r: Regime| MarketConfig { regime: r, ..MarketConfig::synthetic(r) };
     let mut rng = Rng::new(seed);
     let steps = minutes as u64 * STEPS_PER_MINUTE;
     let mut out = Vec::with_capacity(minutes as usize);
     let mut hour_regime = regime;
-    let mut path = PricePath::new(regime.resolve(seed, 1, 1), &[], steps, &mut rng);
+    let first = regime.resolve(seed, 1, 1);
+    let mut path = PricePath::new(market.spec_for(first), &synthetic(first), steps, &mut rng);
     let mut acc = 0.0;
     for step in 0..steps {
         if regime == Regime::Mixed && step % (60 * STEPS_PER_MINUTE) == 0 {
@@ -201,7 +264,7 @@ pub fn minute_returns(regime: Regime, seed: u64, minutes: u32) -> Vec<f64> {
                 hour_regime = r;
                 let mid = path.mid;
                 let log_vol = path.log_vol;
-                path = PricePath::new(r, &[], steps - step, &mut rng);
+                path = PricePath::new(r.spec(), &synthetic(r), steps - step, &mut rng);
                 path.mid = mid;
                 path.log_vol = log_vol;
             }

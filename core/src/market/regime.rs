@@ -14,6 +14,9 @@ pub enum Regime {
     Trending,
     /// Switches between the other regimes every hour of soak time.
     Mixed,
+    /// A market fitted to data (`mmsoak market fit`, run with `--regime FILE`): its
+    /// numbers travel in [`super::MarketConfig::spec`].
+    Fitted,
 }
 
 impl Regime {
@@ -28,6 +31,7 @@ impl Regime {
             Regime::LiquidityGap => "liquidity_gap",
             Regime::Trending => "trending",
             Regime::Mixed => "mixed",
+            Regime::Fitted => "fitted",
         }
     }
 
@@ -66,7 +70,7 @@ impl Regime {
             gap_rate_per_hour: 0.0,
         };
         match self {
-            Regime::Calm | Regime::Mixed => calm,
+            Regime::Calm | Regime::Mixed | Regime::Fitted => calm,
             Regime::Volatile => RegimeSpec {
                 vol_bps_per_sqrt_s: 0.8,
                 vol_of_vol: 0.22,
@@ -101,7 +105,8 @@ impl Regime {
 }
 
 /// The parameters of one regime. Volatilities are in basis points of the mid.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegimeSpec {
     /// Long-run diffusion volatility, bps per √second.
     pub vol_bps_per_sqrt_s: f64,
@@ -131,4 +136,64 @@ pub struct RegimeSpec {
     pub flash_crash_prob: f64,
     /// Rate at which liquidity gaps (thin book, wide spread) open.
     pub gap_rate_per_hour: f64,
+}
+
+/// Schema tag of a regime file.
+pub const REGIME_FILE_SCHEMA: &str = "mmsoak.regime/1";
+
+/// A market fitted to data (`mmsoak market fit`), as `--regime FILE` reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeFile {
+    /// [`REGIME_FILE_SCHEMA`].
+    pub schema: String,
+    /// A label for reports.
+    pub name: String,
+    /// The data it was fitted to (file names), for the record.
+    #[serde(default)]
+    pub fitted_from: Vec<String>,
+    pub spec: RegimeSpec,
+}
+
+impl RegimeFile {
+    /// Parses and checks a regime file's JSON: the schema tag and every number's
+    /// range. The error names the field and the bad value.
+    pub fn parse(json: &str) -> Result<RegimeFile, String> {
+        let f: RegimeFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        if f.schema != REGIME_FILE_SCHEMA {
+            return Err(format!("schema {:?}: expected {REGIME_FILE_SCHEMA:?}", f.schema));
+        }
+        f.spec.validate()?;
+        Ok(f)
+    }
+}
+
+impl RegimeSpec {
+    /// Every number finite and in its range; the error names the field and value.
+    pub fn validate(&self) -> Result<(), String> {
+        let s = self;
+        let checks: [(&str, f64, f64, f64); 15] = [
+            ("vol_bps_per_sqrt_s", s.vol_bps_per_sqrt_s, 1e-9, 1e3),
+            ("vol_of_vol", s.vol_of_vol, 0.0, 10.0),
+            ("vol_reversion_s", s.vol_reversion_s, 1.0, 1e7),
+            ("jump_rate_per_hour", s.jump_rate_per_hour, 0.0, 3600.0),
+            ("jump_scale_bps", s.jump_scale_bps, 0.0, 1e4),
+            ("jump_vol_kick", s.jump_vol_kick, 0.0, 10.0),
+            ("drift_bps_per_s", s.drift_bps_per_s, 0.0, 100.0),
+            ("market_spread_bps", s.market_spread_bps, 1e-6, 1e4),
+            ("top_depth", s.top_depth, 1e-9, 1e12),
+            ("trade_rate_per_s", s.trade_rate_per_s, 0.0, 1e4),
+            ("hawkes_branching", s.hawkes_branching, 0.0, 0.99),
+            ("hawkes_decay_s", s.hawkes_decay_s, 1e-3, 1e5),
+            ("informed_share", s.informed_share, 0.0, 1.0),
+            ("flash_crash_prob", s.flash_crash_prob, 0.0, 1.0),
+            ("gap_rate_per_hour", s.gap_rate_per_hour, 0.0, 3600.0),
+        ];
+        for (name, v, lo, hi) in checks {
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                return Err(format!("spec.{name} = {v}: must be between {lo} and {hi}"));
+            }
+        }
+        Ok(())
+    }
 }

@@ -5,7 +5,7 @@ use super::maker::{Maker, INVENTORY_LIMIT};
 use std::collections::VecDeque;
 
 use super::price::{MarketTick, PricePath};
-use super::MarketConfig;
+use super::{MarketConfig, RegimeSpec};
 use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
 use crate::params::Params;
 use crate::rng::{derive_seed, Rng};
@@ -27,15 +27,13 @@ const TAKER_FEE_BPS: f64 = 2.0;
 /// Simulates iteration `iteration` (1-based) of a soak: a pure function of its inputs.
 pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -> EdgeReport {
     let regime = market.regime.resolve(seed, iteration, market.iterations_per_hour());
-    let spec = regime.spec();
+    let spec = market.spec_for(regime);
     let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x0051_554F_5445]));
     let total_steps = market.iteration_seconds as u64 * 1000 / STEP_MS;
-    let mut path = PricePath::new(regime, &market.bars, total_steps + INFORMED_HORIZON_STEPS as u64, &mut rng);
+    let mut path = PricePath::new(spec, market, total_steps + INFORMED_HORIZON_STEPS as u64, &mut rng);
     let mut maker = Maker::new(params, STEP_MS);
 
-    let dt_s = STEP_MS as f64 / 1000.0;
-    let hawkes_decay = libm::exp(-dt_s / spec.hawkes_decay_s);
-    let mut excitation = 0.0;
+    let mut flow = TradeFlow::new(&spec);
     let mut mids: Vec<f64> = Vec::with_capacity(total_steps as usize + 1);
     let mid_start = path.mid();
     mids.push(mid_start);
@@ -68,11 +66,8 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
             tick_bps: TICK_BPS,
             top_depth: spec.top_depth * tick.depth_factor,
         };
-        // Self-exciting trade arrivals (Hawkes): each trade raises the intensity.
-        let intensity = spec.trade_rate_per_s * tick.activity + excitation;
-        let trades = rng.poisson(intensity * dt_s);
+        let trades = flow.arrivals(&spec, tick.activity, &mut rng);
         market_trades += trades as u64;
-        excitation = excitation * hawkes_decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
         for _ in 0..trades {
             let knows = (future_move + tick.ret_bps).abs() > INFORMED_MIN_MOVE_BPS;
             if knows && rng.bernoulli(spec.informed_share) {
@@ -87,7 +82,10 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
             }
         }
         let after = Book { mid: mid_after, ..book };
-        maker.pick_offs(step, mid_before, &after);
+        // No one trades in a bar without volume: nothing can take a stale quote either.
+        if tick.activity > 0.0 {
+            maker.pick_offs(step, mid_before, &after);
+        }
         maker.on_step(step, &after, &mut rng);
         mids.push(mid_after);
         mid_before = mid_after;
@@ -113,7 +111,56 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         steps: total_steps,
         market_trades,
     };
-    build_report(&maker, tape)
+    let mut report = build_report(&maker, tape);
+    if !market.bars.is_empty() {
+        let clock =
+            market.clock.unwrap_or(super::BarClock { start: market.bars[0].timestamp, interval_s: 60, pass: 0 });
+        report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
+    }
+    report
+}
+
+/// Self-exciting (Hawkes) arrivals of other participants' trades, one step at a
+/// time: each trade raises the intensity, which decays back with `hawkes_decay_s`.
+struct TradeFlow {
+    excitation: f64,
+    decay: f64,
+}
+
+impl TradeFlow {
+    fn new(spec: &RegimeSpec) -> Self {
+        TradeFlow { excitation: 0.0, decay: libm::exp(-(STEP_MS as f64 / 1000.0) / spec.hawkes_decay_s) }
+    }
+
+    /// Trades arriving in one step at the market's `activity` (0: none at all — a
+    /// replayed bar without volume, or a stretch without bars).
+    fn arrivals(&mut self, spec: &RegimeSpec, activity: f64, rng: &mut Rng) -> u32 {
+        let intensity = spec.trade_rate_per_s * activity + self.excitation;
+        let trades = if activity > 0.0 { rng.poisson(intensity * (STEP_MS as f64 / 1000.0)) } else { 0 };
+        self.excitation = self.excitation * self.decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
+        trades
+    }
+}
+
+/// Market trades per window of `window_s` seconds in a continuous run of the
+/// synthetic market with `spec` (the simulator's own flow, without our quotes):
+/// what a fit compares with the data's trade rate.
+pub fn trade_counts(spec: RegimeSpec, seed: u64, windows: u32, window_s: u32) -> Vec<u64> {
+    let mut rng = Rng::new(derive_seed(&[seed, 0x0074_7261_6465]));
+    let market = MarketConfig { spec: Some(spec), ..MarketConfig::synthetic(super::Regime::Fitted) };
+    let steps_per_window = window_s as u64 * 1000 / STEP_MS;
+    let mut path = PricePath::new(spec, &market, steps_per_window * windows as u64, &mut rng);
+    let mut flow = TradeFlow::new(&spec);
+    (0..windows)
+        .map(|_| {
+            (0..steps_per_window)
+                .map(|_| {
+                    let tick = path.advance(&mut rng);
+                    flow.arrivals(&spec, tick.activity, &mut rng) as u64
+                })
+                .sum()
+        })
+        .collect()
 }
 
 /// What the iteration's market did, for the report.
@@ -181,5 +228,6 @@ fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
         mid_start: round6(mid_start),
         mid_end: round6(mid_end),
         data_quality: None,
+        bar_window: None,
     }
 }

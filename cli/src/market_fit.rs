@@ -1,0 +1,184 @@
+//! `mmsoak market fit`: read bars or ticks, fit the simulator's market, write
+//! the regime file and the fit report; with `--holdout`, the out-of-sample check.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use mmsoak_core::feed::bars::BarSeries;
+use mmsoak_core::feed::stream::{Consumed, Merger, Pull};
+use mmsoak_core::feed::TickSize;
+use mmsoak_core::market::fit::{fit, FitInput, FitReport};
+use mmsoak_core::market::holdout::{holdout_check, HoldoutReport, HoldoutSetup};
+use mmsoak_core::market::tick_sample::TickSampler;
+use mmsoak_core::market::{gapless_returns, RegimeFile, REGIME_FILE_SCHEMA};
+use mmsoak_core::params::Params;
+use serde::Serialize;
+
+use crate::args::FitArgs;
+use crate::data::reader::{describe, StreamReader};
+use crate::data::streams::{group, StreamSpec};
+use crate::fsutil::{write_atomic, write_json};
+
+/// The data, read and checked.
+pub enum Input {
+    Bars(Box<BarSeries>, Option<(Params, Params)>),
+    Ticks(Vec<StreamSpec>),
+}
+
+/// Checks every input before anything is computed or written.
+pub fn plan(args: &FitArgs) -> Result<Input> {
+    for p in [Some(&args.out), args.report.as_ref(), args.report_json.as_ref()].into_iter().flatten() {
+        check_writable(p)?;
+    }
+    // Tick formats are told by content; anything else must be a bar file.
+    let input = match group(&args.data, None) {
+        Ok(specs) => Input::Ticks(specs),
+        Err(tick_err) => {
+            if args.data.len() > 1 {
+                return Err(tick_err.context("several --data files are merged as tick data"));
+            }
+            let series = crate::data::bars::load(&args.data[0])?;
+            eprintln!("mmsoak: bars: {}: {}", args.data[0].display(), series.info.describe());
+            let profiles = match args.holdout {
+                Some(_) => Some((crate::profiles::load(&args.profile)?, crate::profiles::load("steady_safe")?)),
+                None => None,
+            };
+            Input::Bars(Box::new(series), profiles)
+        }
+    };
+    if let Some(h) = args.holdout {
+        if !(h > 0.0 && h < 1.0) {
+            bail!("--holdout {h}: must be between 0 and 1 (the share of the data held out)");
+        }
+        if matches!(input, Input::Ticks(_)) {
+            bail!("--holdout needs bar data (the held-out part is replayed as bars)");
+        }
+    }
+    Ok(input)
+}
+
+fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("{}: is a directory, not a file to write", path.display());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!("{}: the directory {} does not exist", path.display(), dir.display());
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct FitOutput<'a> {
+    data: Vec<String>,
+    fit: &'a FitReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holdout: Option<&'a HoldoutReport>,
+}
+
+pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
+    let names: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
+    let (report, holdout) = match input {
+        Input::Bars(series, profiles) => {
+            let returns = gapless_returns(&series.bars, series.info.interval_s);
+            if returns.len() < 30 {
+                bail!(
+                    "{}: {} returns between consecutive bars, fewer than the 30 a fit needs",
+                    names[0],
+                    returns.len()
+                );
+            }
+            let report =
+                fit(&FitInput { returns_bps: returns, interval_s: series.info.interval_s, ticks: None }, args.seed);
+            let holdout = match (args.holdout, profiles) {
+                (Some(h), Some((start, safe))) => Some(
+                    holdout_check(&HoldoutSetup {
+                        bars: &series.bars,
+                        interval_s: series.info.interval_s,
+                        holdout: h,
+                        start,
+                        safe,
+                        tune_iterations: args.iterations,
+                        iteration_seconds: mmsoak_core::market::ITERATION_SECONDS,
+                        seed: args.seed,
+                    })
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", names[0]))?,
+                ),
+                _ => None,
+            };
+            (report, holdout)
+        }
+        Input::Ticks(specs) => {
+            let input = sample_ticks(&specs)?;
+            (fit(&input, args.seed), None)
+        }
+    };
+    let file = RegimeFile {
+        schema: REGIME_FILE_SCHEMA.into(),
+        name: args.out.file_stem().map_or_else(|| "fitted".into(), |s| s.to_string_lossy().into_owned()),
+        fitted_from: names.iter().map(|n| file_name(n)).collect(),
+        spec: report.spec,
+    };
+    let mut md = report.markdown(&names.join(", "));
+    if let Some(h) = &holdout {
+        md.push_str(&h.markdown());
+    }
+    write_json(&args.out, &file)?;
+    if let Some(p) = &args.report {
+        write_atomic(p, md.as_bytes())?;
+    }
+    if let Some(p) = &args.report_json {
+        write_json(p, &FitOutput { data: names.clone(), fit: &report, holdout: holdout.as_ref() })?;
+    }
+    print!("{md}");
+    let outside: Vec<&str> = report.rows.iter().filter(|r| !r.within).map(|r| r.fact.as_str()).collect();
+    eprintln!(
+        "mmsoak: regime file {} written ({}); use it with --regime {}",
+        args.out.display(),
+        if outside.is_empty() {
+            "every fact within the data's band".to_string()
+        } else {
+            format!("outside the data's band: {}", outside.join(", "))
+        },
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn file_name(path: &str) -> String {
+    PathBuf::from(path).file_name().map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// One pass over tick data through the core's parsers, measuring what the fit needs.
+fn sample_ticks(specs: &[StreamSpec]) -> Result<FitInput> {
+    let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
+    let mut readers: Vec<StreamReader> = specs.iter().cloned().map(StreamReader::new).collect();
+    for r in readers.iter_mut() {
+        r.refill()?;
+    }
+    let tolerance_ns = (crate::ticks::DEFAULT_BACKSTEP_MS * 1e6) as i64;
+    let mut merger = Merger::new(&formats, TickSize::RAW, tolerance_ns);
+    let mut sampler = TickSampler::default();
+    loop {
+        let chunks: Vec<_> = readers.iter().map(|r| r.chunk.clone()).collect();
+        let mut consumed = vec![Consumed::default(); readers.len()];
+        let res = loop {
+            match merger.next(&chunks, &mut consumed) {
+                Ok(Pull::Event(e)) => sampler.push(&e),
+                Ok(Pull::Need(k)) => break Ok(Some(k)),
+                Ok(Pull::End) => break Ok(None),
+                Err(e) => break Err(e),
+            }
+        };
+        for (r, c) in readers.iter_mut().zip(&consumed) {
+            r.consume(*c);
+        }
+        match res.map_err(|e| describe(&readers, &e)).context("reading the tick data")? {
+            Some(k) => readers[k].refill()?,
+            None => return Ok(sampler.finish()),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Out of sample (`mmsoak market fit --holdout F`): fit the simulator on the
+//! first part of the bars, let the tuner tune on the fitted simulator, then
+//! replay the held-out part with the tuned parameters and with the starting
+//! profile. The judge is the one `--compare-baseline` uses (Mann-Whitney U on
+//! per-iteration net edge and risk ratio, [`crate::judge::uplift`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::fit::{fit, FitInput, FitReport};
+use super::{gapless_returns, simulate_iteration, window_by_time, Bar, MarketConfig, Regime};
+use crate::judge::{uplift, Uplift};
+use crate::kpi::KpiThresholds;
+use crate::params::Params;
+use crate::soak::{self, SoakConfig};
+
+/// What the check needs: the bars, where to cut, how to soak.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldoutSetup<'a> {
+    pub bars: &'a [Bar],
+    pub interval_s: u32,
+    /// Share of the data's market time held out, at its end (0 < f < 1).
+    pub holdout: f64,
+    pub start: Params,
+    pub safe: Params,
+    /// Iterations of the tuning soak on the fitted simulator.
+    pub tune_iterations: u32,
+    pub iteration_seconds: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldoutReport {
+    /// The cut, Unix seconds: bars before it were fitted, bars from it held out.
+    pub cut: i64,
+    pub fit_bars: usize,
+    pub holdout_bars: usize,
+    pub fit: FitReport,
+    pub tune_iterations: u32,
+    /// The tuner's parameters at the end of the soak on the fitted simulator.
+    pub tuned: Params,
+    pub start: Params,
+    /// Held-out windows replayed with each parameter set.
+    pub holdout_iterations: u32,
+    pub tuned_net_bps: Vec<f64>,
+    pub start_net_bps: Vec<f64>,
+    pub net_bps: Uplift,
+    pub risk_ratio: Uplift,
+}
+
+/// Runs the check. Errors when either part is too short to use.
+pub fn holdout_check(s: &HoldoutSetup) -> Result<HoldoutReport, String> {
+    if !(s.holdout > 0.0 && s.holdout < 1.0) {
+        return Err(format!("--holdout {}: must be between 0 and 1 (the share held out)", s.holdout));
+    }
+    let (first, last) = match (s.bars.first(), s.bars.last()) {
+        (Some(a), Some(b)) => (a.timestamp, b.timestamp + s.interval_s as i64),
+        _ => return Err("no bars".into()),
+    };
+    let fit_span = ((last - first) as f64 * (1.0 - s.holdout)) as i64;
+    let cut = first + fit_span - fit_span.rem_euclid(s.interval_s as i64);
+    let split = s.bars.partition_point(|b| b.timestamp < cut);
+    let (head, tail) = s.bars.split_at(split);
+    let held_out_s = last - cut;
+    let windows = (held_out_s / s.iteration_seconds as i64) as u32;
+    if windows < 2 {
+        return Err(format!(
+            "--holdout {}: the held-out part holds {held_out_s} s of market time, fewer than two {} s iterations",
+            s.holdout, s.iteration_seconds
+        ));
+    }
+    let returns = gapless_returns(head, s.interval_s);
+    if returns.len() < 30 {
+        return Err(format!("--holdout {}: the fitted part has {} returns, fewer than 30", s.holdout, returns.len()));
+    }
+    let fit = fit(&FitInput { returns_bps: returns, interval_s: s.interval_s, ticks: None }, s.seed);
+
+    // Tune on the fitted simulator.
+    let market = MarketConfig {
+        iteration_seconds: s.iteration_seconds,
+        spec: Some(fit.spec),
+        ..MarketConfig::synthetic(Regime::Fitted)
+    };
+    let config = SoakConfig {
+        total_iterations: s.tune_iterations,
+        auto_tune: true,
+        iterations_per_hour: market.iterations_per_hour(),
+        thresholds: KpiThresholds::default(),
+        safe_params: s.safe.clone(),
+        guards: Default::default(),
+    };
+    let mut state = soak::init(config, s.start.clone());
+    for i in 1..=s.tune_iterations {
+        let edge = simulate_iteration(&state.overrides, &market, s.seed, i);
+        state = soak::step(state, &edge).0;
+    }
+    let tuned = state.overrides.clone();
+
+    // Replay the held-out bars with both parameter sets, the book and flow fitted too.
+    let (mut tuned_net, mut start_net, mut tuned_risk, mut start_risk) = (vec![], vec![], vec![], vec![]);
+    for i in 1..=windows {
+        let Some((bars, clock)) = window_by_time(tail, s.interval_s, i, s.iteration_seconds, false) else { break };
+        let replay = MarketConfig { bars, clock: Some(clock), ..market.clone() };
+        let a = simulate_iteration(&tuned, &replay, s.seed, i);
+        let b = simulate_iteration(&s.start, &replay, s.seed, i);
+        tuned_net.push(a.net_bps);
+        start_net.push(b.net_bps);
+        tuned_risk.push(a.risk_ratio);
+        start_risk.push(b.risk_ratio);
+    }
+    Ok(HoldoutReport {
+        cut,
+        fit_bars: head.len(),
+        holdout_bars: tail.len(),
+        tune_iterations: s.tune_iterations,
+        holdout_iterations: tuned_net.len() as u32,
+        net_bps: uplift(&tuned_net, &start_net),
+        risk_ratio: uplift(&tuned_risk, &start_risk),
+        tuned_net_bps: tuned_net,
+        start_net_bps: start_net,
+        fit,
+        tuned,
+        start: s.start.clone(),
+    })
+}
+
+impl HoldoutReport {
+    /// The out-of-sample section of the Markdown report.
+    pub fn markdown(&self) -> String {
+        let mut s = String::from("\n## Out of sample\n\n");
+        s.push_str(&format!(
+            "Fitted on {} bars before {} (Unix s); the tuner ran {} iterations on the fitted simulator; \
+             the {} held-out bars were replayed as {} iterations with the tuned parameters and with the starting profile.\n\n",
+            self.fit_bars, self.cut, self.tune_iterations, self.holdout_bars, self.holdout_iterations
+        ));
+        s.push_str("| metric | tuned mean | start mean | uplift | Mann-Whitney U | p-value (two-sided) |\n|---|---:|---:|---:|---:|---:|\n");
+        for (name, u) in [("net_bps", &self.net_bps), ("risk_ratio", &self.risk_ratio)] {
+            s.push_str(&format!(
+                "| {name} | {:.4} | {:.4} | {:+.4} | {} | {:.4} |\n",
+                u.tuned_mean, u.baseline_mean, u.uplift, u.test.u, u.test.p_value
+            ));
+        }
+        let changed: Vec<String> = {
+            let (a, b) = (
+                serde_json::to_value(&self.start).unwrap_or_default(),
+                serde_json::to_value(&self.tuned).unwrap_or_default(),
+            );
+            match (a.as_object(), b.as_object()) {
+                (Some(a), Some(b)) => a
+                    .iter()
+                    .filter(|(k, v)| b.get(*k) != Some(v))
+                    .map(|(k, v)| format!("`{k}` {v} → {}", b[k]))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        s.push_str(&format!(
+            "\nTuned parameters: {}.\n",
+            if changed.is_empty() { "unchanged from the starting profile".to_string() } else { changed.join(", ") }
+        ));
+        s
+    }
+}
