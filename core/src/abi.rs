@@ -283,9 +283,10 @@ fn respond<T: Serialize>(result: Result<T, AbiError>) -> Vec<u8> {
 /// Runs one ABI call on JSON bytes and returns JSON bytes. Never panics on input.
 pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
     match call {
-        "simulate" => respond(
-            decode::<SimulateRequest>(input).map(|r| simulate_iteration(&r.params, &r.market, r.seed, r.iteration)),
-        ),
+        "simulate" => respond(decode::<SimulateRequest>(input).and_then(|r| {
+            r.market.validate().map_err(|message| AbiError { kind: "bad_request".into(), message })?;
+            Ok(simulate_iteration(&r.params, &r.market, r.seed, r.iteration))
+        })),
         "init" => respond(decode::<InitRequest>(input).map(|r| soak::init(r.config, r.baseline))),
         "step" => respond(decode::<StepRequest>(input).map(|r| {
             let (state, summary) = soak::step_with_policy(r.state, &r.observation, r.policy.as_ref());

@@ -192,8 +192,9 @@ fn bar_replay_soaks_are_the_same_bytes_with_and_without_nan_canonicalization() {
     }
 }
 
-/// Bars at price zero (the CLI refuses them, the raw ABI does not) make the simulator
-/// divide 0 by 0: NaNs in the per-fill figures the percentiles sort. Still the same bytes.
+/// Bars at price zero would make the simulator divide 0 by 0 (NaNs in the per-fill
+/// figures the percentiles sort); the ABI now refuses them (`MarketConfig::validate`).
+/// Either way: the same bytes on every engine.
 #[test]
 fn requests_that_make_nans_inside_the_core_are_the_same_bytes() {
     let bar = |t: i64, p: f64| Bar { timestamp: t, open: p, high: p, low: p, close: p, volume: 1.0 };

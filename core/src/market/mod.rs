@@ -53,6 +53,37 @@ impl MarketConfig {
         MarketConfig { regime, iteration_seconds: ITERATION_SECONDS, bars: Vec::new(), clock: None, spec: None }
     }
 
+    /// What the simulator needs of a config from outside: bars that are bars
+    /// (finite, positive prices, low ≤ open/close ≤ high, volume ≥ 0, oldest
+    /// first) and fitted numbers in range. The error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        for (k, b) in self.bars.iter().enumerate() {
+            let prices = [b.open, b.high, b.low, b.close];
+            let ok = prices.iter().all(|p| p.is_finite() && *p > 0.0)
+                && b.volume.is_finite()
+                && b.volume >= 0.0
+                && b.low <= b.high
+                && (b.low..=b.high).contains(&b.open)
+                && (b.low..=b.high).contains(&b.close);
+            if !ok {
+                return Err(format!("market.bars[{k}]: not a valid bar: {b:?}"));
+            }
+            if k > 0 && b.timestamp <= self.bars[k - 1].timestamp {
+                return Err(format!("market.bars[{k}]: timestamp {} is not after the previous bar's", b.timestamp));
+            }
+        }
+        if self.clock.is_some_and(|c| c.interval_s == 0) {
+            return Err("market.clock.interval_s: must be at least 1".into());
+        }
+        if self.iteration_seconds == 0 {
+            return Err("market.iteration_seconds: must be at least 1".into());
+        }
+        match &self.spec {
+            Some(spec) => spec.validate().map_err(|e| format!("market.{e}")),
+            None => Ok(()),
+        }
+    }
+
     /// The numbers of the regime in force: the fitted ones if given, else the named regime's.
     pub fn spec_for(&self, regime: Regime) -> RegimeSpec {
         self.spec.unwrap_or_else(|| regime.spec())
