@@ -386,3 +386,28 @@ fn out_of_sample_check_runs_end_to_end() {
     let p = h["net_bps"]["test"]["p_value"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
 }
+
+#[test]
+fn market_fit_on_ticks_meets_the_spread_and_trade_rate_medians() {
+    let dir = tempfile::tempdir().unwrap();
+    let lobster = shared_data("lobster/AMZN_2012-06-21_34200000_57600000_message_5.csv.gz");
+    let binance =
+        [shared_data("binance_usdm_raw/btcusdt_20240718.gz"), shared_data("binance_usdm_raw/btcusdt_20240719.gz")];
+    let sets: [(&str, Vec<&Path>); 2] =
+        [("lobster", vec![lobster.as_path()]), ("binance", binance.iter().map(|p| p.as_path()).collect())];
+    for (name, files) in sets {
+        let report = dir.path().join(format!("{name}.json"));
+        let mut args = vec!["market".to_string(), "fit".into(), "--data".into()];
+        args.extend(files.iter().map(|p| p.to_str().unwrap().to_string()));
+        args.extend(["--out".into(), dir.path().join(format!("{name}-regime.json")).to_str().unwrap().into()]);
+        args.extend(["--report-json".into(), report.to_str().unwrap().into()]);
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ok(&a);
+        let r = json(&report);
+        for fact in ["spread p50 (bps)", "trade rate p50 (/s, 10 s windows)"] {
+            let row = r["fit"]["rows"].as_array().unwrap().iter().find(|x| x["fact"] == fact).unwrap().clone();
+            let (d, f) = (row["data"].as_f64().unwrap(), row["fitted"].as_f64().unwrap());
+            assert!(d > 0.0 && (f - d).abs() <= 0.15 * d, "{name}: {fact}: fitted {f} vs data {d}");
+        }
+    }
+}
