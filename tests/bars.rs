@@ -149,6 +149,11 @@ fn every_layout_replays_to_the_canonical_artifacts() {
     }
 }
 
+/// Cells of a Markdown table row: pipes that are not escaped.
+fn markdown_cells(line: &str) -> usize {
+    line.replace("\\|", "").matches('|').count()
+}
+
 /// `YYYY-MM-DD HH:MM:SS` of a Unix second (UTC), independently of the reader's parser.
 fn iso(t: i64) -> String {
     let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%d %H:%M:%S"]).output();
@@ -293,12 +298,10 @@ fn market_stats_markdown_rows_have_the_header_s_columns() {
         "1",
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    // Cells split on pipes that are not escaped.
-    let cells = |l: &str| l.replace("\\|", "").matches('|').count();
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
     assert!(lines.len() >= 4, "{text}");
     for l in &lines {
-        assert_eq!(cells(l), cells(lines[0]), "row {l:?} does not have the header's columns");
+        assert_eq!(markdown_cells(l), markdown_cells(lines[0]), "row {l:?} does not have the header's columns");
     }
 }
 
@@ -332,13 +335,12 @@ fn market_fit_reproduces_the_real_bars() {
         assert_eq!(row(fact)["within"], true, "{fact} outside the data's bootstrap band: {}", row(fact));
     }
     // Every Markdown row has the header's columns (escaped pipes in `acf(|r|)`).
-    let cells = |l: &str| l.replace("\\|", "").matches('|').count();
     let table: Vec<&str> = printed
         .lines()
         .filter(|l| l.starts_with("| fact") || l.starts_with("| acf") || l.starts_with("| std"))
         .collect();
     assert!(table.len() >= 4);
-    assert!(table.iter().all(|l| cells(l) == cells(table[0])), "{printed}");
+    assert!(table.iter().all(|l| markdown_cells(l) == markdown_cells(table[0])), "{printed}");
 
     // The regime file drives a soak; a broken one is refused naming the field.
     let soak = dir.path().join("soak");
