@@ -1,6 +1,8 @@
 //! Measures (prints, never asserts) tick-replay throughput on the real samples in
 //! ../shared/data: replayed market events per second through the JSON ABI, with
 //! the core linked natively and under wasmtime, chunked as the CLI chunks.
+//! `TICK_REPLAY_ONLY=Binance` (a sample's name prefix) and
+//! `TICK_REPLAY_ENGINE=native|wasm` narrow the run, e.g. for a profiler.
 
 use std::io::Read;
 use std::path::Path;
@@ -176,10 +178,19 @@ fn main() {
     ];
     let cache_dir = tempfile::tempdir().expect("temp dir");
     let cache = ModuleCache::at(cache_dir.path());
+    // For profiling one sample or one engine: TICK_REPLAY_ONLY=Binance, TICK_REPLAY_ENGINE=native.
+    let only = std::env::var("TICK_REPLAY_ONLY").unwrap_or_default();
+    let engine = std::env::var("TICK_REPLAY_ENGINE").unwrap_or_default();
     for (name, files, n, secs) in samples {
+        if !name.starts_with(&only) {
+            continue;
+        }
         let (formats, data) = load(files);
         let config = plan(&formats, &data, n, secs);
         for kind in [EngineKind::Native, EngineKind::Wasm] {
+            if !engine.is_empty() && !format!("{kind:?}").eq_ignore_ascii_case(&engine) {
+                continue;
+            }
             let mut engine = open_engine(kind, &cache).expect("engine");
             let mut best = f64::MAX;
             let mut events = 0;

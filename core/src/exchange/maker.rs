@@ -89,6 +89,56 @@ pub struct TickMaker {
     last_hedge_ns: Option<i64>,
 }
 
+/// A short list of `(side, price)`, held inline up to [`Watched::INLINE`] entries
+/// (asked for on every replayed event: no allocation for the usual few quotes).
+/// Derefs to a slice.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    inline: [(Side, i64); Watched::INLINE],
+    len: usize,
+    spill: Vec<(Side, i64)>,
+}
+
+impl Watched {
+    pub const INLINE: usize = 8;
+
+    pub fn push(&mut self, x: (Side, i64)) {
+        if self.len < Self::INLINE {
+            self.inline[self.len] = x;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline);
+            }
+            self.spill.push(x);
+        }
+        self.len += 1;
+    }
+}
+
+impl Default for Watched {
+    fn default() -> Self {
+        Watched { inline: [(Side::Buy, 0); Watched::INLINE], len: 0, spill: Vec::new() }
+    }
+}
+
+impl std::ops::Deref for Watched {
+    type Target = [(Side, i64)];
+
+    fn deref(&self) -> &[(Side, i64)] {
+        if self.len > Self::INLINE {
+            &self.spill
+        } else {
+            &self.inline[..self.len]
+        }
+    }
+}
+
+impl PartialEq for Watched {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
 /// Mid of the touch, in ticks (may be a half tick).
 pub fn mid_ticks(book: &MarketBook) -> Option<f64> {
     book.touch().map(|(b, a)| (b + a) as f64 / 2.0)
@@ -204,9 +254,13 @@ impl TickMaker {
         }
     }
 
-    /// The prices our live quotes rest at (to watch their levels).
-    pub fn watched(&self) -> Vec<(Side, i64)> {
-        self.orders.iter().filter(|o| o.active).map(|o| (o.side, o.price)).collect()
+    /// The prices our live quotes rest at (to watch their levels), in quote order.
+    pub fn watched(&self) -> Watched {
+        let mut w = Watched::default();
+        for o in self.orders.iter().filter(|o| o.active) {
+            w.push((o.side, o.price));
+        }
+        w
     }
 
     /// Cancels everything (a halt): effective after `delay_ns`.
@@ -361,5 +415,23 @@ fn reaches(o: &Quote, price: i64) -> bool {
     match o.side {
         Side::Sell => o.price <= price,
         Side::Buy => o.price >= price,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watched_keeps_order_past_its_inline_room() {
+        let mut w = Watched::default();
+        let all: Vec<(Side, i64)> =
+            (0..20).map(|k| (if k % 3 == 0 { Side::Sell } else { Side::Buy }, 100 + k)).collect();
+        for (n, &x) in all.iter().enumerate() {
+            assert_eq!(&*w, &all[..n]);
+            w.push(x);
+        }
+        assert_eq!(&*w, &all[..]);
+        assert_eq!(w.iter().count(), 20);
     }
 }

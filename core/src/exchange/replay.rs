@@ -66,6 +66,10 @@ pub struct TickReplay {
     /// carried across ABI calls).
     #[serde(skip)]
     pub finished_fills: Vec<super::maker::Fill>,
+    /// Scratch for one event: our live quotes' `(side, price, level before)`
+    /// (empty between events).
+    #[serde(skip)]
+    watched: Vec<(Side, i64, f64)>,
 }
 
 /// What an iteration gathers besides the maker's own books.
@@ -107,6 +111,7 @@ impl TickReplay {
             awaiting_resync: false,
             last_mid: None,
             finished_fills: Vec::new(),
+            watched: Vec::new(),
         }
     }
 
@@ -230,8 +235,17 @@ impl TickReplay {
                 q.maker_volume += maker.on_trade(&print, &config.queue);
             }
         }
-        let watched = self.maker.as_ref().map(|m| m.watched()).unwrap_or_default();
-        let before: Vec<f64> = watched.iter().map(|&(s, p)| self.book.qty_at(s, p)).collect();
+        // Our quotes' levels as they stand before a change that may touch any level
+        // (a level update names its one level in its effect instead).
+        let resets =
+            matches!(e.kind, EventKind::Clear | EventKind::Quote { .. } | EventKind::SequenceGap { book: true });
+        self.watched.clear();
+        if let (true, Some(maker)) = (resets, self.maker.as_ref()) {
+            let book = &self.book;
+            self.watched.extend(
+                maker.orders.iter().filter(|o| o.active).map(|o| (o.side, o.price, book.qty_at(o.side, o.price))),
+            );
+        }
         let effect = self.book.apply(&e.kind, &mut q.unknown_order_ids);
         match e.kind {
             EventKind::SequenceGap { book } => {
@@ -257,16 +271,27 @@ impl TickReplay {
             q.crossed_or_locked += 1;
         }
         if let Some(maker) = self.maker.as_mut() {
-            for (k, &(s, p)) in watched.iter().enumerate() {
+            // Once per live quote of ours at a level that changed, in quote order.
+            for &(s, p, before) in &self.watched {
                 let after = self.book.qty_at(s, p);
-                if after != before[k] {
-                    maker.on_depth(s, p, before[k], after, &config.queue);
+                if after != before {
+                    maker.on_depth(s, p, before, after, &config.queue);
+                }
+            }
+            if let Effect::Depth { side, price, prev, .. } = effect {
+                let after = self.book.qty_at(side, price);
+                if after != prev {
+                    let n = maker.orders.iter().filter(|o| o.active && o.side == side && o.price == price).count();
+                    for _ in 0..n {
+                        maker.on_depth(side, price, prev, after, &config.queue);
+                    }
                 }
             }
             if let Effect::Cancel { side, price, qty, seq } = effect {
                 maker.on_cancel(side, price, qty, seq, &config.queue);
             }
         }
+        self.watched.clear();
         if let Some(m) = self.mid(config) {
             self.last_mid = Some(m);
         }

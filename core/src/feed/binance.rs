@@ -136,13 +136,18 @@ impl BinanceDecoder {
             Some(t) => Some(t),
             None => opt_ms(d, what, "E")?,
         };
-        Ok(match t {
+        Ok(self.stamp(t, local_ns))
+    }
+
+    /// The exchange time given the message's own (`T`, else `E`) if any; updates the offset.
+    fn stamp(&mut self, t: Option<i64>, local_ns: i64) -> i64 {
+        match t {
             Some(t) => {
                 self.offset_ns = Some(t.saturating_sub(local_ns));
                 t
             }
             None => local_ns.saturating_add(self.offset_ns.unwrap_or(0)),
-        })
+        }
     }
 
     fn check_symbol(&mut self, d: &Map<String, Value>, what: &str) -> Result<(), String> {
@@ -173,10 +178,26 @@ impl BinanceDecoder {
             v => return Err(format!("field `m` (buyer is maker) of {what}: {} is not a boolean", show(v))),
         };
         let exch_ns = self.exch_time(d, what, local_ns)?;
+        self.push_trade(agg, id, price, qty, maker_is_buyer, exch_ns, local_ns, out);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_trade(
+        &mut self,
+        agg: bool,
+        id: u64,
+        price: i64,
+        qty: f64,
+        maker_is_buyer: bool,
+        exch_ns: i64,
+        local_ns: i64,
+        out: &mut Vec<Event>,
+    ) {
         let last = if agg { &mut self.last_agg_id } else { &mut self.last_trade_id };
         if let Some(prev) = *last {
             if id <= prev {
-                return Ok(()); // a replayed duplicate
+                return; // a replayed duplicate
             }
             if id > prev.saturating_add(1) {
                 out.push(Event { exch_ns, local_ns, kind: EventKind::SequenceGap { book: false } });
@@ -185,7 +206,6 @@ impl BinanceDecoder {
         *last = Some(id);
         let aggressor = Some(if maker_is_buyer { Side::Sell } else { Side::Buy });
         out.push(Event { exch_ns, local_ns, kind: EventKind::Trade { aggressor, price, qty, maker_order: None } });
-        Ok(())
     }
 
     fn quote(&mut self, d: &Map<String, Value>, local_ns: i64, out: &mut Vec<Event>) -> Result<(), String> {
@@ -196,12 +216,7 @@ impl BinanceDecoder {
         let ask_px = get_price(d, what, "a", self.tick)?;
         let ask_qty = get_qty(d, what, "A")?;
         let exch_ns = self.exch_time(d, what, local_ns)?;
-        let side = |px: i64, qty: f64| (qty > 0.0).then_some((px, qty));
-        out.push(Event {
-            exch_ns,
-            local_ns,
-            kind: EventKind::Quote { bid: side(bid_px, bid_qty), ask: side(ask_px, ask_qty) },
-        });
+        push_quote([bid_px, ask_px], [bid_qty, ask_qty], exch_ns, local_ns, out);
         Ok(())
     }
 
@@ -292,6 +307,18 @@ impl BinanceDecoder {
         get_levels(d, what, "bids", Side::Buy, self.tick, &mut levels)?;
         get_levels(d, what, "asks", Side::Sell, self.tick, &mut levels)?;
         let exch_ns = self.exch_time(d, what, local_ns)?;
+        self.load_snapshot(last_update_id, levels, exch_ns, local_ns, out)
+    }
+
+    /// A snapshot's levels (bids, then asks) into the book's sync state machine.
+    fn load_snapshot(
+        &mut self,
+        last_update_id: u64,
+        levels: Vec<(Side, i64, f64)>,
+        exch_ns: i64,
+        local_ns: i64,
+        out: &mut Vec<Event>,
+    ) -> Result<(), String> {
         let buffered = match &mut self.depth {
             Depth::Synced { .. } => return Ok(()),
             Depth::Bridging { .. } => VecDeque::new(),
@@ -311,19 +338,477 @@ impl BinanceDecoder {
     }
 }
 
+/// The fast path: a line read straight into borrowed fields ([`fast`]) instead of
+/// a `serde_json::Value` tree. Each step mirrors the `Value` path above; `None`
+/// (nothing touched, nothing emitted) whenever that path might end otherwise —
+/// any error, an escaped string, a number sent as a number where Binance sends a
+/// string, a duplicate key, a field of an unexpected type — and the line is then
+/// decoded the `Value` way, errors and all.
+impl BinanceDecoder {
+    fn decode_fast(&mut self, json: &str, local_ns: i64, out: &mut Vec<Event>) -> Option<Result<(), String>> {
+        use fast::Val;
+        let top: fast::Top = serde_json::from_str(json).ok()?;
+        let (stream, d) = match top.data {
+            Some(d) => (if let Some(Val::Str(s)) = top.stream { Some(s) } else { None }, d),
+            None if top.own.last_update_id.is_some() => return self.fast_snapshot(&top.own, local_ns, out),
+            None => (None, top.own),
+        };
+        let stream_kind = stream.and_then(|s| s.split('@').nth(1));
+        let e = if let Some(Val::Str(e)) = d.e { Some(e) } else { None };
+        match e {
+            Some("trade") => self.fast_trade(&d, false, local_ns, out),
+            Some("aggTrade") => self.fast_trade(&d, true, local_ns, out),
+            Some("bookTicker") => self.fast_quote(&d, local_ns, out),
+            Some("depthUpdate") if matches!(stream_kind, None | Some("depth")) => self.fast_depth(&d, local_ns, out),
+            Some(_) => Some(Ok(())),
+            None if stream_kind == Some("bookTicker")
+                || (stream.is_none() && [&d.u, &d.s, &d.b, &d.b_qty, &d.a, &d.a_qty].iter().all(|f| f.is_some())) =>
+            {
+                self.fast_quote(&d, local_ns, out)
+            }
+            None => Some(Ok(())),
+        }
+    }
+
+    /// The symbol check of [`Self::check_symbol`], without recording the symbol.
+    fn fast_symbol<'a>(&self, d: &fast::Obj<'a>) -> Option<Option<&'a str>> {
+        match d.s {
+            None => Some(None),
+            Some(fast::Val::Str(s)) => match &self.symbol {
+                Some(first) if first != s => None,
+                _ => Some(Some(s)),
+            },
+            Some(_) => None,
+        }
+    }
+
+    fn keep_symbol(&mut self, s: Option<&str>) {
+        if let (Some(s), None) = (s, &self.symbol) {
+            self.symbol = Some(s.to_string());
+        }
+    }
+
+    fn fast_trade(
+        &mut self,
+        d: &fast::Obj,
+        agg: bool,
+        local_ns: i64,
+        out: &mut Vec<Event>,
+    ) -> Option<Result<(), String>> {
+        let symbol = self.fast_symbol(d)?;
+        let id = fast::u64_of(if agg { &d.a } else { &d.t })?;
+        let price = fast::price_of(&d.p, self.tick)?;
+        let qty = fast::qty_of(&d.q)?;
+        let Some(fast::Val::Bool(maker_is_buyer)) = d.m else { return None };
+        let t = fast::time_of(d)?;
+        self.keep_symbol(symbol);
+        let exch_ns = self.stamp(t, local_ns);
+        self.push_trade(agg, id, price, qty, maker_is_buyer, exch_ns, local_ns, out);
+        Some(Ok(()))
+    }
+
+    fn fast_quote(&mut self, d: &fast::Obj, local_ns: i64, out: &mut Vec<Event>) -> Option<Result<(), String>> {
+        let symbol = self.fast_symbol(d)?;
+        let bid_px = fast::price_of(&d.b, self.tick)?;
+        let bid_qty = fast::qty_of(&d.b_qty)?;
+        let ask_px = fast::price_of(&d.a, self.tick)?;
+        let ask_qty = fast::qty_of(&d.a_qty)?;
+        let t = fast::time_of(d)?;
+        self.keep_symbol(symbol);
+        let exch_ns = self.stamp(t, local_ns);
+        push_quote([bid_px, ask_px], [bid_qty, ask_qty], exch_ns, local_ns, out);
+        Some(Ok(()))
+    }
+
+    fn fast_depth(&mut self, d: &fast::Obj, local_ns: i64, out: &mut Vec<Event>) -> Option<Result<(), String>> {
+        let symbol = self.fast_symbol(d)?;
+        let first = fast::u64_of(&d.first)?;
+        let last = fast::u64_of(&d.u)?;
+        let prev = match d.pu {
+            None | Some(fast::Val::Null) => None,
+            Some(fast::Val::U64(pu)) => Some(pu),
+            Some(_) => return None,
+        };
+        if first > last {
+            return None;
+        }
+        let mut levels = Vec::new();
+        fast::levels_of(&d.b, Side::Buy, self.tick, &mut levels)?;
+        fast::levels_of(&d.a, Side::Sell, self.tick, &mut levels)?;
+        let t = fast::time_of(d)?;
+        self.keep_symbol(symbol);
+        let exch_ns = self.stamp(t, local_ns);
+        Some(self.apply_diff(Diff { first, last, prev, exch_ns, local_ns, levels }, None, out))
+    }
+
+    fn fast_snapshot(&mut self, d: &fast::Obj, local_ns: i64, out: &mut Vec<Event>) -> Option<Result<(), String>> {
+        let last_update_id = fast::u64_of(&d.last_update_id)?;
+        let mut levels = Vec::new();
+        fast::levels_of(&d.bids, Side::Buy, self.tick, &mut levels)?;
+        fast::levels_of(&d.asks, Side::Sell, self.tick, &mut levels)?;
+        let t = fast::time_of(d)?;
+        let exch_ns = self.stamp(t, local_ns);
+        Some(self.load_snapshot(last_update_id, levels, exch_ns, local_ns, out))
+    }
+}
+
+/// Binance messages read with borrowed strings and no `Value` tree. Every value
+/// goes through `deserialize_any`, as a `Value` would, so exactly the same text
+/// parses; a value of a kind not listed in [`Val`] fails the whole parse (and the
+/// line takes the `Value` path).
+mod fast {
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    use super::{parse_price, parse_qty, Side, TickSize};
+
+    /// A value as Binance sends it in the fields read here.
+    pub enum Val<'a> {
+        Null,
+        U64(u64),
+        Bool(bool),
+        /// A string without escapes.
+        Str(&'a str),
+        /// `[[string, string], …]`: price levels.
+        Pairs(Vec<(&'a str, &'a str)>),
+    }
+
+    /// The fields read of one message object; other keys are parsed and dropped.
+    #[derive(Default)]
+    pub struct Obj<'a> {
+        pub e: Option<Val<'a>>,
+        /// `E`, event time (ms).
+        pub event_ms: Option<Val<'a>>,
+        /// `T`, transaction time (ms).
+        pub trans_ms: Option<Val<'a>>,
+        pub s: Option<Val<'a>>,
+        pub t: Option<Val<'a>>,
+        pub a: Option<Val<'a>>,
+        pub b: Option<Val<'a>>,
+        pub p: Option<Val<'a>>,
+        pub q: Option<Val<'a>>,
+        pub m: Option<Val<'a>>,
+        /// `U`.
+        pub first: Option<Val<'a>>,
+        pub u: Option<Val<'a>>,
+        pub pu: Option<Val<'a>>,
+        /// `B`.
+        pub b_qty: Option<Val<'a>>,
+        /// `A`.
+        pub a_qty: Option<Val<'a>>,
+        pub last_update_id: Option<Val<'a>>,
+        pub bids: Option<Val<'a>>,
+        pub asks: Option<Val<'a>>,
+    }
+
+    /// A whole line: the combined-stream envelope's `stream` and `data`, and the
+    /// object's own fields (a bare event or a REST snapshot).
+    pub struct Top<'a> {
+        pub stream: Option<Val<'a>>,
+        pub data: Option<Obj<'a>>,
+        pub own: Obj<'a>,
+    }
+
+    pub fn u64_of(v: &Option<Val>) -> Option<u64> {
+        match v {
+            Some(Val::U64(x)) => Some(*x),
+            _ => None,
+        }
+    }
+
+    fn str_of<'a>(v: &Option<Val<'a>>) -> Option<&'a str> {
+        match v {
+            Some(Val::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// As `parse_price_value`: a non-negative decimal price, in ticks.
+    fn price(s: &str, tick: TickSize) -> Option<i64> {
+        parse_price(s, tick).ok().filter(|&p| p >= 0)
+    }
+
+    pub fn price_of(v: &Option<Val>, tick: TickSize) -> Option<i64> {
+        price(str_of(v)?, tick)
+    }
+
+    pub fn qty_of(v: &Option<Val>) -> Option<f64> {
+        parse_qty(str_of(v)?).ok()
+    }
+
+    /// As `opt_ms`: absent or null is `Some(None)`.
+    fn ms_of(v: &Option<Val>) -> Option<Option<i64>> {
+        match v {
+            None | Some(Val::Null) => Some(None),
+            Some(Val::U64(ms)) => i64::try_from(*ms).ok()?.checked_mul(1_000_000).map(Some),
+            Some(_) => None,
+        }
+    }
+
+    /// As `exch_time`'s reading: `T`, else `E`.
+    pub fn time_of(d: &Obj) -> Option<Option<i64>> {
+        match ms_of(&d.trans_ms)? {
+            Some(t) => Some(Some(t)),
+            None => ms_of(&d.event_ms),
+        }
+    }
+
+    /// As `get_levels`.
+    pub fn levels_of(v: &Option<Val>, side: Side, tick: TickSize, out: &mut Vec<(Side, i64, f64)>) -> Option<()> {
+        let Some(Val::Pairs(pairs)) = v else { return None };
+        out.reserve(pairs.len());
+        for &(p, q) in pairs {
+            out.push((side, price(p, tick)?, parse_qty(q).ok()?));
+        }
+        Some(())
+    }
+
+    fn slot<'de, A: MapAccess<'de>>(slot: &mut Option<Val<'de>>, map: &mut A) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(de::Error::custom("duplicate key"));
+        }
+        *slot = Some(map.next_value()?);
+        Ok(())
+    }
+
+    impl<'de> Obj<'de> {
+        fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+            let s = match key {
+                "e" => &mut self.e,
+                "E" => &mut self.event_ms,
+                "T" => &mut self.trans_ms,
+                "s" => &mut self.s,
+                "t" => &mut self.t,
+                "a" => &mut self.a,
+                "b" => &mut self.b,
+                "p" => &mut self.p,
+                "q" => &mut self.q,
+                "m" => &mut self.m,
+                "U" => &mut self.first,
+                "u" => &mut self.u,
+                "pu" => &mut self.pu,
+                "B" => &mut self.b_qty,
+                "A" => &mut self.a_qty,
+                "lastUpdateId" => &mut self.last_update_id,
+                "bids" => &mut self.bids,
+                "asks" => &mut self.asks,
+                _ => {
+                    map.next_value::<Any>()?;
+                    return Ok(());
+                }
+            };
+            slot(s, map)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Val<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ValVisitor)
+        }
+    }
+
+    struct ValVisitor;
+
+    impl<'de> Visitor<'de> for ValVisitor {
+        type Value = Val<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("null, an unsigned integer, a boolean, an unescaped string or [[string, string], …]")
+        }
+
+        fn visit_unit<E>(self) -> Result<Val<'de>, E> {
+            Ok(Val::Null)
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Val<'de>, E> {
+            Ok(Val::U64(v))
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Val<'de>, E> {
+            Ok(Val::Bool(v))
+        }
+
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Val<'de>, E> {
+            Ok(Val::Str(v))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val<'de>, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some(Pair(p, q)) = seq.next_element()? {
+                pairs.push((p, q));
+            }
+            Ok(Val::Pairs(pairs))
+        }
+    }
+
+    /// `[string, string]`, exactly.
+    struct Pair<'a>(&'a str, &'a str);
+
+    impl<'de> Deserialize<'de> for Pair<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(PairVisitor)
+        }
+    }
+
+    struct PairVisitor;
+
+    impl<'de> Visitor<'de> for PairVisitor {
+        type Value = Pair<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("[string, string]")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pair<'de>, A::Error> {
+            let short = || de::Error::custom("not a pair");
+            let p: &str = seq.next_element()?.ok_or_else(short)?;
+            let q: &str = seq.next_element()?.ok_or_else(short)?;
+            if seq.next_element::<Any>()?.is_some() {
+                return Err(short());
+            }
+            Ok(Pair(p, q))
+        }
+    }
+
+    /// Any JSON value, parsed as strictly as a `Value` is (`deserialize_any`, not
+    /// `IgnoredAny`'s lenient skipping) and dropped.
+    struct Any;
+
+    impl<'de> Deserialize<'de> for Any {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(AnyVisitor)
+        }
+    }
+
+    struct AnyVisitor;
+
+    impl<'de> Visitor<'de> for AnyVisitor {
+        type Value = Any;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<Any, E> {
+            Ok(Any)
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<Any, E> {
+            Ok(Any)
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<Any, E> {
+            Ok(Any)
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<Any, E> {
+            Ok(Any)
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<Any, E> {
+            Ok(Any)
+        }
+
+        fn visit_unit<E>(self) -> Result<Any, E> {
+            Ok(Any)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Any, A::Error> {
+            while seq.next_element::<Any>()?.is_some() {}
+            Ok(Any)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Any, A::Error> {
+            while map.next_entry::<Any, Any>()?.is_some() {}
+            Ok(Any)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Obj<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ObjVisitor)
+        }
+    }
+
+    struct ObjVisitor;
+
+    impl<'de> Visitor<'de> for ObjVisitor {
+        type Value = Obj<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Obj<'de>, A::Error> {
+            let mut o = Obj::default();
+            while let Some(key) = map.next_key::<&'de str>()? {
+                o.field(key, &mut map)?;
+            }
+            Ok(o)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Top<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(TopVisitor)
+        }
+    }
+
+    struct TopVisitor;
+
+    impl<'de> Visitor<'de> for TopVisitor {
+        type Value = Top<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+            let mut top = Top { stream: None, data: None, own: Obj::default() };
+            while let Some(key) = map.next_key::<&'de str>()? {
+                match key {
+                    "stream" => slot(&mut top.stream, &mut map)?,
+                    "data" => {
+                        if top.data.is_some() {
+                            return Err(de::Error::custom("duplicate key"));
+                        }
+                        top.data = Some(map.next_value()?);
+                    }
+                    _ => top.own.field(key, &mut map)?,
+                }
+            }
+            Ok(top)
+        }
+    }
+}
+
 impl LineDecoder for BinanceDecoder {
     fn decode(&mut self, line: &str, _paired: Option<&str>, out: &mut Vec<Event>) -> Result<(), String> {
-        let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']);
-        if line.trim().is_empty() {
-            return Ok(());
+        let Some((local_ns, json)) = split_line(line)? else { return Ok(()) };
+        if let Some(done) = self.decode_fast(json, local_ns, out) {
+            return done;
         }
-        let Some((ts, json)) = line.split_once(' ') else {
-            return Err(format!("expected `<local receive time ns> <json>`, got {}", short(line)));
-        };
-        let local_ns = match ts.parse::<i64>() {
-            Ok(t) if ts.bytes().all(|b| b.is_ascii_digit()) => t,
-            _ => return Err(format!("local receive time {} is not a whole number of nanoseconds", short(ts))),
-        };
+        self.decode_value(json, local_ns, out)
+    }
+
+    fn finish(&mut self, _out: &mut Vec<Event>) -> Result<(), String> {
+        match &self.depth {
+            Depth::Buffering { unbridged: Some((first, last)), .. } => Err(format!(
+                "the depth diffs were never bridged by a snapshot (first unbridged diff: U {first}, u {last})"
+            )),
+            Depth::Bridging { last_update_id, stale: Some((first, last)) } => Err(format!(
+                "the depth snapshot (lastUpdateId {last_update_id}) was never bridged: every diff after it is older                  (last: U {first}, u {last})"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl BinanceDecoder {
+    /// One message through a `serde_json::Value` (the reference path, and the one
+    /// that words every error).
+    fn decode_value(&mut self, json: &str, local_ns: i64, out: &mut Vec<Event>) -> Result<(), String> {
         let value: Value = serde_json::from_str(json).map_err(|e| format!("invalid JSON ({e}): {}", short(json)))?;
         let Value::Object(obj) = value else {
             return Err(format!("JSON is not an object: {}", short(json)));
@@ -358,18 +843,32 @@ impl LineDecoder for BinanceDecoder {
             None => Ok(()),
         }
     }
+}
 
-    fn finish(&mut self, _out: &mut Vec<Event>) -> Result<(), String> {
-        match &self.depth {
-            Depth::Buffering { unbridged: Some((first, last)), .. } => Err(format!(
-                "the depth diffs were never bridged by a snapshot (first unbridged diff: U {first}, u {last})"
-            )),
-            Depth::Bridging { last_update_id, stale: Some((first, last)) } => Err(format!(
-                "the depth snapshot (lastUpdateId {last_update_id}) was never bridged: every diff after it is older                  (last: U {first}, u {last})"
-            )),
-            _ => Ok(()),
-        }
+/// A capture line's local time and JSON text; `None` for a blank line.
+fn split_line(line: &str) -> Result<Option<(i64, &str)>, String> {
+    let line = line.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() {
+        return Ok(None);
     }
+    let Some((ts, json)) = line.split_once(' ') else {
+        return Err(format!("expected `<local receive time ns> <json>`, got {}", short(line)));
+    };
+    let local_ns = match ts.parse::<i64>() {
+        Ok(t) if ts.bytes().all(|b| b.is_ascii_digit()) => t,
+        _ => return Err(format!("local receive time {} is not a whole number of nanoseconds", short(ts))),
+    };
+    Ok(Some((local_ns, json)))
+}
+
+/// A bookTicker's event: a side with quantity 0 is `None`.
+fn push_quote(px: [i64; 2], qty: [f64; 2], exch_ns: i64, local_ns: i64, out: &mut Vec<Event>) {
+    let side = |px: i64, qty: f64| (qty > 0.0).then_some((px, qty));
+    out.push(Event {
+        exch_ns,
+        local_ns,
+        kind: EventKind::Quote { bid: side(px[0], qty[0]), ask: side(px[1], qty[1]) },
+    });
 }
 
 /// Text for an error message, quoted and cut to a readable length.
@@ -852,6 +1351,142 @@ mod tests {
             r#"1 {"stream":"x@trade","data":{"e":"trade","T":1,"s":"ETHUSDT","t":2,"p":"1","q":"1","m":true}}"#,
         );
         assert!(e.contains("\"ETHUSDT\"") && e.contains("\"BTCUSDT\""), "{e}");
+    }
+
+    /// Decodes through the `Value` path only (the reference for the fast path).
+    fn decode_slow(dec: &mut BinanceDecoder, line: &str, out: &mut Vec<Event>) -> Result<(), String> {
+        match split_line(line)? {
+            None => Ok(()),
+            Some((local_ns, json)) => dec.decode_value(json, local_ns, out),
+        }
+    }
+
+    /// Same result, same events, same decoder state from both paths.
+    fn same_both_ways(fast: &mut BinanceDecoder, slow: &mut BinanceDecoder, line: &str) -> bool {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let ra = fast.decode(line, None, &mut a);
+        let rb = decode_slow(slow, line, &mut b);
+        assert_eq!(ra, rb, "{line}");
+        assert_eq!(a, b, "{line}");
+        assert_eq!(fast, slow, "{line}");
+        ra.is_ok()
+    }
+
+    /// Variants of one capture line: each scalar value retyped, escaped, nulled,
+    /// dropped or duplicated, arrays replaced, odd keys added.
+    fn variants(line: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        let b = line.as_bytes();
+        let mut i = 0;
+        while let Some(k) = line[i..].find("\":").map(|k| k + i) {
+            i = k + 2;
+            let key_start = line[..k].rfind('"').unwrap();
+            let key = &line[key_start..k + 1]; // "key"
+            let start = k + 2;
+            let end = match b.get(start) {
+                Some(b'"') => start + 1 + line[start + 1..].find('"').unwrap() + 1,
+                Some(b'[') => {
+                    // the matching bracket
+                    let mut depth = 0;
+                    let mut j = start;
+                    loop {
+                        match b[j] {
+                            b'[' => depth += 1,
+                            b']' => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    break j + 1;
+                                }
+                            }
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                }
+                Some(b'{') => continue,
+                _ => start + line[start..].find([',', '}']).unwrap(),
+            };
+            let val = &line[start..end];
+            let with = |x: &str| format!("{}{}{}", &line[..start], x, &line[end..]);
+            let mut news: Vec<String> = vec!["null".into(), "true".into(), "-1".into(), "1.5".into(), "{}".into()];
+            if let Some(inner) = val.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                news.push(inner.to_string());
+                if let Some(c) = inner.chars().next() {
+                    news.push(format!("\"\\u{:04x}{}\"", c as u32, &inner[c.len_utf8()..]));
+                }
+                news.push(format!("\"-{inner}\""));
+                news.push(format!("\"{inner}0000000001\""));
+                news.push("\"\"".into());
+            } else if val.starts_with('[') {
+                news.extend(
+                    ["[]", "[[\"1\",\"2\",\"3\"]]", "[[1,2]]", "[\"1\",\"2\"]", "[[\"1\"]]", "[[\"\\u0031\",\"2\"]]"]
+                        .map(String::from),
+                );
+            } else {
+                news.push(format!("\"{val}\""));
+                news.push(format!("{val}.0"));
+                news.push("18446744073709551616".into());
+                news.push("0".into());
+            }
+            for n in news {
+                v.push(with(&n));
+            }
+            // Dropped, duplicated, and the key escaped.
+            let pair_end = if b.get(end) == Some(&b',') { end + 1 } else { end };
+            v.push(format!("{}{}", &line[..key_start], &line[pair_end..]));
+            v.push(format!("{}{key}:{val},{}", &line[..key_start], &line[key_start..]));
+            let escaped = format!("\"\\u{:04x}{}", key.as_bytes()[1], &key[2..]);
+            v.push(format!("{}{escaped}{}", &line[..key_start], &line[k + 1..]));
+        }
+        let close = line.rfind('}').unwrap();
+        for extra in [
+            r#","x":"\ud800""#,
+            r#","x":1e400"#,
+            r#","x":{"y":[1,-2,{"z":null}],"w":"\n"}"#,
+            r#","s":"ETHUSDT""#,
+            r#","x":"#,
+            r#"}"#,
+        ] {
+            v.push(format!("{}{extra}{}", &line[..close], &line[close..]));
+        }
+        v.push(line.replacen("{\"stream\"", "{\"data\":null,\"stream\"", 1));
+        v.push(line.replacen("\"data\":{", "\"data\":{\"data\":7,\"stream\":[],", 1));
+        v.push(line.replacen("@depth@0ms", "@depth5@100ms", 1));
+        v.push(line.replacen("@bookTicker", "@depth", 1));
+        v.push(line.replacen("\"e\":\"bookTicker\",", "", 1));
+        v
+    }
+
+    /// The fast path against the `Value` path over the real capture, line by line,
+    /// and over thousands of altered lines at every stage of the book's sync.
+    #[test]
+    fn fast_path_decodes_as_the_value_path() {
+        let mut lines = Vec::new();
+        for f in ["btcusdt_20240718.gz", "btcusdt_20240719.gz"] {
+            let path = format!("{}/../../shared/data/binance_usdm_raw/{f}", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut text).unwrap();
+            lines.extend(text.lines().map(String::from));
+        }
+        let snapshot = lines.iter().position(|l| l.contains("lastUpdateId")).unwrap();
+        let (mut fast, mut slow) = (BinanceDecoder::new(TICK), BinanceDecoder::new(TICK));
+        let (mut checked, mut failed) = (0, 0);
+        for (i, line) in lines.iter().enumerate() {
+            if i < 12 || i.abs_diff(snapshot) < 12 || i % 7919 == 0 {
+                for v in variants(line) {
+                    let ok = same_both_ways(&mut fast.clone(), &mut slow.clone(), &v);
+                    checked += 1;
+                    failed += !ok as u32;
+                }
+            }
+            // Every real line takes the fast path.
+            let (t, json) = split_line(line).unwrap().unwrap();
+            assert!(fast.clone().decode_fast(json, t, &mut Vec::new()).is_some(), "{line}");
+            assert!(same_both_ways(&mut fast, &mut slow, line));
+        }
+        assert_eq!(fast.finish(&mut Vec::new()), slow.finish(&mut Vec::new()));
+        assert!(checked > 3000 && failed > 500, "{checked} variants, {failed} errors");
     }
 
     #[test]

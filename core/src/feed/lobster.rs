@@ -227,10 +227,10 @@ fn parse_book(line: &str, tick: TickSize, depth: Option<usize>) -> Result<Book, 
 struct SideBuilder {
     side: Side,
     levels: Vec<(i64, f64)>,
-    /// The previous visible level's raw price and its column name.
-    last: Option<(i64, String)>,
-    /// The first empty level's column name, once one was seen.
-    empty_from: Option<String>,
+    /// The previous visible level's raw price and its level number.
+    last: Option<(i64, usize)>,
+    /// The first empty level's number, once one was seen.
+    empty_from: Option<usize>,
 }
 
 impl SideBuilder {
@@ -238,51 +238,69 @@ impl SideBuilder {
         SideBuilder { side, levels: Vec::with_capacity(n), last: None, empty_from: None }
     }
 
-    fn push(&mut self, level: usize, px: &str, sz: &str, tick: TickSize) -> Result<(), String> {
-        let (prefix, empty) = match self.side {
-            Side::Sell => ("ask", EMPTY_ASK),
-            Side::Buy => ("bid", EMPTY_BID),
+    /// A column's name, `ask_px_3` (only built for an error message).
+    fn name(&self, what: &str, level: usize) -> String {
+        let prefix = match self.side {
+            Side::Sell => "ask",
+            Side::Buy => "bid",
         };
-        let px_name = format!("{prefix}_px_{level}");
-        let sz_name = format!("{prefix}_sz_{level}");
-        let raw_px = int_field(&px_name, px)?;
-        let raw_sz = int_field(&sz_name, sz)?;
+        format!("{prefix}_{what}_{level}")
+    }
+
+    fn push(&mut self, level: usize, px: &str, sz: &str, tick: TickSize) -> Result<(), String> {
+        let empty = match self.side {
+            Side::Sell => EMPTY_ASK,
+            Side::Buy => EMPTY_BID,
+        };
+        let px_name = |b: &Self| b.name("px", level);
+        let sz_name = |b: &Self| b.name("sz", level);
+        let raw_px = int_value(px).ok_or_else(|| not_an_integer(&px_name(self), px))?;
+        let raw_sz = int_value(sz).ok_or_else(|| not_an_integer(&sz_name(self), sz))?;
         if raw_sz < 0 {
-            return Err(format!("{sz_name} {raw_sz} is negative"));
+            return Err(format!("{} {raw_sz} is negative", sz_name(self)));
         }
         if raw_px == empty {
             if raw_sz != 0 {
-                return Err(format!("{sz_name} {raw_sz} at the empty-level price {raw_px} is not 0"));
+                return Err(format!("{} {raw_sz} at the empty-level price {raw_px} is not 0", sz_name(self)));
             }
             if self.empty_from.is_none() {
-                self.empty_from = Some(px_name);
+                self.empty_from = Some(level);
             }
             return Ok(());
         }
-        if let Some(first_empty) = &self.empty_from {
-            return Err(format!("{px_name} {raw_px} follows the empty level {first_empty}"));
+        if let Some(first_empty) = self.empty_from {
+            return Err(format!("{} {raw_px} follows the empty level {}", px_name(self), self.name("px", first_empty)));
         }
         if raw_sz == 0 {
-            return Err(format!("{sz_name} is 0 at the visible price {px_name} {raw_px}"));
+            return Err(format!("{} is 0 at the visible price {} {raw_px}", sz_name(self), px_name(self)));
         }
-        if let Some((last_px, last_name)) = &self.last {
+        if let Some((last_px, last_level)) = self.last {
             let ordered = match self.side {
-                Side::Sell => raw_px > *last_px,
-                Side::Buy => raw_px < *last_px,
+                Side::Sell => raw_px > last_px,
+                Side::Buy => raw_px < last_px,
             };
             if !ordered {
                 let want = if self.side == Side::Sell { "above" } else { "below" };
-                return Err(format!("{px_name} {raw_px} is not {want} {last_name} {last_px}"));
+                return Err(format!(
+                    "{} {raw_px} is not {want} {} {last_px}",
+                    px_name(self),
+                    self.name("px", last_level)
+                ));
             }
         }
-        let price = to_ticks(&px_name, raw_px, tick)?;
+        // `to_ticks`, naming the column only for an error.
+        let price = if raw_px > 0 && raw_px < EMPTY_ASK {
+            tick.ticks(raw_px * RAW_TO_SCALED)
+        } else {
+            to_ticks(&px_name(self), raw_px, tick)?
+        };
         let qty = raw_sz as f64;
         match self.levels.last_mut() {
             // A tick coarser than the data: levels that round together are one level.
             Some(last) if last.0 == price => last.1 += qty,
             _ => self.levels.push((price, qty)),
         }
-        self.last = Some((raw_px, px_name));
+        self.last = Some((raw_px, level));
         Ok(())
     }
 }
@@ -326,7 +344,15 @@ fn diff(side: Side, prev: &[(i64, f64)], new: &[(i64, f64)], ns: i64, out: &mut 
 }
 
 fn int_field(name: &str, s: &str) -> Result<i64, String> {
-    s.trim().parse::<i64>().map_err(|_| format!("{name} {s:?} is not an integer"))
+    int_value(s).ok_or_else(|| not_an_integer(name, s))
+}
+
+fn int_value(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok()
+}
+
+fn not_an_integer(name: &str, s: &str) -> String {
+    format!("{name} {s:?} is not an integer")
 }
 
 /// A raw LOBSTER price (USD × 10⁴) in ticks. Prices must lie strictly between 0 and
