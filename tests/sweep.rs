@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use sweep_common::Slurm;
 use common::{json, mmsoak, run_ok, tree};
+use sweep_common::Slurm;
 
 fn write_sweep(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -162,7 +162,10 @@ fn a_killed_shard_resumes_without_redoing_finished_runs() {
     let whole = t.path().join("whole");
     run_ok(&["sweep", "run", f, "--out", whole.to_str().unwrap()]);
     merge(&whole, &t.path().join("whole-merged"));
-    assert!(tree(&t.path().join("merged")) == tree(&t.path().join("whole-merged")), "the resumed shard changed the merge");
+    assert!(
+        tree(&t.path().join("merged")) == tree(&t.path().join("whole-merged")),
+        "the resumed shard changed the merge"
+    );
 
     // A finished shard re-run does nothing.
     let again = sweep(&args);
@@ -180,7 +183,10 @@ fn bad_sweep_files_exit_2_naming_key_and_value() {
         (&format!("{base}[kpi]\nfail_risk_ratio = 1.5\n"), "kpi.fail_risk_ratio = 1.5"),
         (&format!("{base}guards_off = [[\"freez\"]]\n"), "guards_off[0]: no guard called \"freez\""),
         (&format!("{base}profiles = [\"reckless\"]\n"), "profiles[0] = \"reckless\""),
-        (&format!("{base}[params]\nbase_spread_bps = {{ min = 1.0, max = 9.0, steps = 2 }}\n"), "params.base_spread_bps.min = 1"),
+        (
+            &format!("{base}[params]\nbase_spread_bps = {{ min = 1.0, max = 9.0, steps = 2 }}\n"),
+            "params.base_spread_bps.min = 1",
+        ),
         (&format!("{base}iterations = \"many\"\n"), "iterations"),
     ];
     for (k, (text, want)) in cases.iter().enumerate() {

@@ -27,11 +27,10 @@ fn shard_name(name: &str) -> Option<(u32, u32)> {
 
 /// Reads and checks every `shard-IIII-of-NNNN.json` in `dir`.
 pub fn load(dir: &Path) -> Result<Merged> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the sweep directory {}", dir.display()))?;
-    let mut paths: Vec<(PathBuf, (u32, u32))> = entries
-        .flatten()
-        .filter_map(|e| shard_name(&e.file_name().to_string_lossy()).map(|k| (e.path(), k)))
-        .collect();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read the sweep directory {}", dir.display()))?;
+    let mut paths: Vec<(PathBuf, (u32, u32))> =
+        entries.flatten().filter_map(|e| shard_name(&e.file_name().to_string_lossy()).map(|k| (e.path(), k))).collect();
     paths.sort();
     if paths.is_empty() {
         bail!("{}: no shard files (shard-IIII-of-NNNN.json) to merge", dir.display());

@@ -129,7 +129,12 @@ pub fn check(cmd: &SweepCommand) -> Result<Ready> {
             let runs_total = runs.len() as u32;
             let mine: Vec<plan::RunSpec> = shard.runs(&runs).into_iter().cloned().collect();
             if let Some(stray) = done.keys().find(|i| !mine.iter().any(|r| r.index == **i)) {
-                bail!("{}: a checkpoint of run {stray}, which is not in shard {}/{}", a.out.display(), shard.index, shard.count);
+                bail!(
+                    "{}: a checkpoint of run {stray}, which is not in shard {}/{}",
+                    a.out.display(),
+                    shard.index,
+                    shard.count
+                );
             }
             Ready::Run(Box::new(run::ShardPlan {
                 spec,

@@ -188,7 +188,9 @@ pub fn shard_from_env(get: impl Fn(&str) -> Option<String>, shards_flag: Option<
         match (shards_flag, num("MMSOAK_SHARD_COUNT")?) {
             (Some(n), _) => Ok(n),
             (None, Some(n)) => Ok(n),
-            (None, None) => bail!("--shard-from-env: {what} is set but not the shard count (give --shards N or MMSOAK_SHARD_COUNT)"),
+            (None, None) => {
+                bail!("--shard-from-env: {what} is set but not the shard count (give --shards N or MMSOAK_SHARD_COUNT)")
+            }
         }
     };
     if let Some(i) = num("SLURM_ARRAY_TASK_ID")? {

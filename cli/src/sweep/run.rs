@@ -96,8 +96,13 @@ pub fn soak(engine: &mut Engine, spec: &Spec, run: &RunSpec, safe: &mmsoak_core:
         Some(_) => Regime::Fitted,
         None => Regime::parse(&run.regime).with_context(|| format!("unknown regime {:?}", run.regime))?,
     };
-    let market =
-        MarketConfig { regime, iteration_seconds: spec.iteration_seconds, bars: Vec::new(), clock: None, spec: market_spec };
+    let market = MarketConfig {
+        regime,
+        iteration_seconds: spec.iteration_seconds,
+        bars: Vec::new(),
+        clock: None,
+        spec: market_spec,
+    };
     let mut guards = GuardSwitches::default();
     for g in &run.guards_off {
         guards.switch_off(g);

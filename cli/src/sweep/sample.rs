@@ -110,7 +110,11 @@ pub fn parse(table: &toml::Table, origin: &str) -> Result<Sampling> {
             (Some(xs), None, None) => {
                 for x in xs {
                     if !in_bounds(*x) || !whole(*x) {
-                        bail!("{origin}: params.{key}.values: {x} is outside [{}, {}] or not allowed", spec.min, spec.max);
+                        bail!(
+                            "{origin}: params.{key}.values: {x} is outside [{}, {}] or not allowed",
+                            spec.min,
+                            spec.max
+                        );
                     }
                 }
             }
@@ -229,9 +233,8 @@ mod tests {
 
     #[test]
     fn grid_is_the_product_last_name_fastest() {
-        let s = sampling(
-            "base_spread_bps = { min = 4.0, max = 8.0, steps = 3 }\nmin_interval_ms = { values = [50, 100] }",
-        );
+        let s =
+            sampling("base_spread_bps = { min = 4.0, max = 8.0, steps = 3 }\nmin_interval_ms = { values = [50, 100] }");
         let p = points(&s);
         assert_eq!(p.len(), 6);
         assert_eq!(p[0]["base_spread_bps"], 4.0);

@@ -97,6 +97,8 @@ mod tests {
         assert!(s.contains("#SBATCH --array=0-7\n"), "{s}");
         assert!(s.contains("#SBATCH --job-name=mmsoak-big_sweep\n"));
         assert!(s.contains("#SBATCH --partition=debug\n"));
-        assert!(s.contains("exec '/opt/mm soak/mmsoak' sweep run '/w/s.toml' --out '/w/out' --shard-from-env --workers 2"));
+        assert!(
+            s.contains("exec '/opt/mm soak/mmsoak' sweep run '/w/s.toml' --out '/w/out' --shard-from-env --workers 2")
+        );
     }
 }

@@ -168,8 +168,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec> {
     let file: File = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
         let inner = e.into_inner();
-        let msg = inner.message().trim().to_string();
-        anyhow::anyhow!("{origin}: key {key}: {msg}")
+        let line = inner.span().and_then(|s| text.get(..s.start)).map(|t| t.matches('\n').count() + 1);
+        let at = line.map_or(String::new(), |l| format!("line {l}: "));
+        let mut msg = inner.message().trim().to_string();
+        if msg.contains("untagged enum Seeds") {
+            let found = inner.span().and_then(|s| text.get(s)).unwrap_or("?").trim().to_string();
+            msg = format!("{found}: expected a list of seeds [1, 2, 3] or {{ first = 1, count = 10 }}");
+        }
+        anyhow::anyhow!("{origin}: {at}key {key}: {msg}")
     })?;
     let base = path.parent().unwrap_or(Path::new(""));
     let err = |key: &str, what: String| anyhow::anyhow!("{origin}: {key}: {what}");

@@ -364,7 +364,10 @@ pub fn markdown(s: &Summary) -> String {
             r.harmed
         );
     }
-    let _ = writeln!(md, "\n## Pareto front (net edge up, risk down)\n\n| # | scenario | net bps | risk |\n|---:|---|---:|---:|");
+    let _ = writeln!(
+        md,
+        "\n## Pareto front (net edge up, risk down)\n\n| # | scenario | net bps | risk |\n|---:|---|---:|---:|"
+    );
     for p in &s.pareto {
         let _ = writeln!(md, "| {} | {} | {} | {} |", p.scenario, p.label, p.net_bps_mean, p.risk_ratio_mean);
     }
@@ -376,7 +379,11 @@ pub fn markdown(s: &Summary) -> String {
             e.axis, e.net_bps_spread, e.risk_ratio_spread
         );
         for l in &e.levels {
-            let _ = writeln!(md, "| {} | {} | {} | {} | {} |", l.level, l.runs, l.net_bps_mean, l.risk_ratio_mean, l.ok_share);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                l.level, l.runs, l.net_bps_mean, l.risk_ratio_mean, l.ok_share
+            );
         }
         md.push('\n');
     }
