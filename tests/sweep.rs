@@ -151,7 +151,7 @@ fn a_killed_shard_resumes_without_redoing_finished_runs() {
     let done = count(&ckpt);
     assert!((3..12).contains(&done), "{done} checkpoints");
 
-    let rerun = sweep(&args);
+    let rerun = mmsoak().args(args).output().unwrap();
     assert!(rerun.status.success(), "{}", stderr(&rerun));
     let want = format!("12 runs, {done} done before, {} to run", 12 - done);
     assert!(stderr(&rerun).contains(&want), "expected {want:?} in:\n{}", stderr(&rerun));
@@ -168,7 +168,7 @@ fn a_killed_shard_resumes_without_redoing_finished_runs() {
     );
 
     // A finished shard re-run does nothing.
-    let again = sweep(&args);
+    let again = mmsoak().args(args).output().unwrap();
     assert!(again.status.success() && stderr(&again).contains("complete already"), "{}", stderr(&again));
 }
 

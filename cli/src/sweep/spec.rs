@@ -242,7 +242,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec> {
         Some(t) => Some(super::sample::parse(t, &origin)?),
     };
     let judge = Judge {
-        hold_iterations: file.judge.hold_iterations.unwrap_or(4),
+        // One hour of 15-minute iterations, or the whole soak if shorter.
+        hold_iterations: file.judge.hold_iterations.unwrap_or(4.min(file.iterations)),
         alpha: file.judge.alpha.unwrap_or(0.05),
         bad_fail_share: file.judge.bad_fail_share.unwrap_or(0.5),
     };
