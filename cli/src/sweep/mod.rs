@@ -104,7 +104,7 @@ pub struct SlurmArgs {
 pub enum Ready {
     Plan(Vec<plan::RunSpec>, u32, bool),
     Run(Box<run::ShardPlan>),
-    Merge(merge::Merged, PathBuf),
+    Merge(Box<merge::Merged>, PathBuf),
     Slurm(slurm::SlurmJob, bool),
 }
 
@@ -152,7 +152,7 @@ pub fn check(cmd: &SweepCommand) -> Result<Ready> {
                 complete,
             }))
         }
-        SweepCommand::Merge(a) => Ready::Merge(merge::load(&a.dir)?, a.out.clone()),
+        SweepCommand::Merge(a) => Ready::Merge(Box::new(merge::load(&a.dir)?), a.out.clone()),
         SweepCommand::Slurm(a) => {
             let spec = spec::load(&a.file)?;
             plan::expand(&spec)?;

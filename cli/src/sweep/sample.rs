@@ -188,7 +188,7 @@ pub fn points(s: &Sampling) -> Vec<BTreeMap<String, f64>> {
             out
         }
         Method::Random => {
-            let mut rng = Rng::new(derive_seed(&[s.seed, 0x5357_4545_50]));
+            let mut rng = Rng::new(derive_seed(&[s.seed, 0x0053_5745_4550]));
             (0..s.samples)
                 .map(|_| {
                     s.ranges
@@ -205,7 +205,7 @@ pub fn points(s: &Sampling) -> Vec<BTreeMap<String, f64>> {
             let n = s.samples as usize;
             let mut out = vec![BTreeMap::new(); n];
             for (d, (name, r)) in s.ranges.iter().enumerate() {
-                let mut rng = Rng::new(derive_seed(&[s.seed, 0x4C48_53, d as u64]));
+                let mut rng = Rng::new(derive_seed(&[s.seed, 0x004C_4853, d as u64]));
                 // Fisher–Yates permutation of the strata.
                 let mut perm: Vec<usize> = (0..n).collect();
                 for k in (1..n).rev() {
