@@ -20,6 +20,11 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! c
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus chromium >/dev/null
 fi
 
+# Debian's slurm-wlm and munge: tests/sweep.rs starts a one-node cluster on
+# localhost with scripts/slurm-localhost.sh and runs a sweep as a Slurm array.
+step "slurm: installing slurm-wlm and munge (apt-get, once)"
+bash scripts/slurm-localhost.sh install
+
 step "cargo test (release, whole workspace)"
 cargo test --release --workspace --locked
 

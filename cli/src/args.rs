@@ -30,6 +30,10 @@ pub enum Command {
     /// Serve an artifact directory read-only: JSON API, a live Server-Sent-Events
     /// feed of iterations, and the web app's files with `--web`.
     Serve(crate::serve::ServeArgs),
+    /// Many soaks from one sweep file: plan, run shards (workers, Slurm, Kubernetes,
+    /// CI matrix), merge into one table and summary.
+    #[command(subcommand)]
+    Sweep(crate::sweep::SweepCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ mod resources;
 mod rotate;
 mod run;
 mod serve;
+mod sweep;
 mod ticks;
 
 use std::process::ExitCode;
@@ -112,6 +113,7 @@ fn main() -> ExitCode {
         ),
         Command::Bot(args) => two_phase(|| bot::plan(&args), |plan| block_on(bot::execute(&args, plan))),
         Command::Serve(args) => two_phase(|| serve::plan(&args), |plan| block_on(serve::execute(plan))),
+        Command::Sweep(cmd) => two_phase(|| sweep::check(&cmd), sweep::act),
         Command::Run(args) => {
             let plan = match run::plan(&args) {
                 Ok(p) => p,

@@ -1,0 +1,264 @@
+//! `mmsoak sweep`: sharding, workers and a real Slurm array give the same merged
+//! bytes; a killed shard resumes from its checkpoints; bad input is refused.
+
+mod common;
+#[path = "common/sweep.rs"]
+mod sweep_common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{json, mmsoak, run_ok, tree};
+use sweep_common::Slurm;
+
+fn write_sweep(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// 2 profiles × 2 regimes × 2 seeds, with untuned twins: 16 soaks.
+const SMALL: &str = r#"
+name = "test-small"
+iterations = 6
+seeds = [1, 2]
+regimes = ["calm", "volatile"]
+profiles = ["steady_safe", "aggressive"]
+[judge]
+hold_iterations = 2
+"#;
+
+fn sweep(args: &[&str]) -> Output {
+    mmsoak().arg("sweep").args(args).output().expect("mmsoak runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn merge(dir: &Path, out: &Path) {
+    run_ok(&["sweep", "merge", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+}
+
+#[test]
+fn slurm_array_workers_and_one_process_merge_byte_identical() {
+    let t = tempfile::tempdir().unwrap();
+    let file = write_sweep(t.path(), "small.toml", SMALL);
+    let f = file.to_str().unwrap();
+
+    let one = t.path().join("one");
+    run_ok(&["sweep", "run", f, "--out", one.to_str().unwrap()]);
+    merge(&one, &t.path().join("one-merged"));
+
+    let two = t.path().join("two");
+    run_ok(&["sweep", "run", f, "--out", two.to_str().unwrap(), "--workers", "2"]);
+    merge(&two, &t.path().join("two-merged"));
+
+    let slurm = Slurm::start(&t.path().join("cluster"));
+    let arr = t.path().join("array");
+    let mut cmd = mmsoak();
+    cmd.env("SLURM_CONF", &slurm.conf).args(["sweep", "slurm", f, "--shards", "8", "--out", arr.to_str().unwrap()]);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "sweep slurm failed: {}", stderr(&out));
+    let job = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(job.chars().all(|c| c.is_ascii_digit()) && !job.is_empty(), "job id printed: {job:?}");
+    slurm.wait(&job, Duration::from_secs(600));
+    let shards: Vec<_> = (0..8).map(|i| arr.join(format!("shard-{i:04}-of-0008.json"))).collect();
+    for s in &shards {
+        assert!(s.exists(), "{} missing; Slurm logs: {:?}", s.display(), tree(&arr.join("slurm")).len());
+    }
+    merge(&arr, &t.path().join("array-merged"));
+
+    let a = tree(&t.path().join("one-merged"));
+    assert_eq!(
+        a.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
+        ["results.csv", "results.jsonl", "summary.json", "summary.md"]
+    );
+    assert!(a == tree(&t.path().join("two-merged")), "--workers 2 merged differently from one process");
+    assert!(a == tree(&t.path().join("array-merged")), "the 8-task Slurm array merged differently from one process");
+
+    // The table holds every soak once, tuned and untuned twins alike.
+    let csv = String::from_utf8(common::read(t.path().join("one-merged/results.csv"))).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 16);
+    let summary = json(t.path().join("one-merged/summary.json"));
+    assert_eq!(summary["tuned_runs"], 8);
+    assert_eq!(summary["harm"]["of"], 8);
+    assert_eq!(summary["scenarios"].as_array().unwrap().len(), 4);
+}
+
+/// A sweep's soak is the soak `mmsoak run` drives: same per-iteration numbers and final parameters.
+#[test]
+fn a_sweep_soak_equals_mmsoak_run() {
+    let t = tempfile::tempdir().unwrap();
+    let file = write_sweep(
+        t.path(),
+        "one.toml",
+        "name = \"one\"\niterations = 8\nseeds = [5]\nregimes = [\"volatile\"]\nprofiles = [\"aggressive\"]\n\
+         baseline = false\nmetrics = [\"series\", \"final_params\"]\n",
+    );
+    let out = t.path().join("out");
+    run_ok(&["sweep", "run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    merge(&out, &t.path().join("merged"));
+    let soak = t.path().join("soak");
+    let o = mmsoak()
+        .current_dir(t.path())
+        .env_remove("MM_RUNTIME_OVERRIDES_JSON")
+        .args(["run", "--iterations", "8", "--auto-tune", "--profile", "aggressive", "--regime", "volatile"])
+        .args(["--seed", "5", "--out", soak.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json(soak.join("latest/TUNING_REPORT.json"));
+    let line = String::from_utf8(common::read(t.path().join("merged/results.jsonl"))).unwrap();
+    let row: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let net: Vec<&serde_json::Value> = rows.iter().map(|r| &r["net_bps"]).collect();
+    let verdicts: Vec<&serde_json::Value> = rows.iter().map(|r| &r["kpi_verdict"]).collect();
+    assert_eq!(row["series_net_bps"].as_array().unwrap().iter().collect::<Vec<_>>(), net);
+    assert_eq!(row["series_verdicts"].as_array().unwrap().iter().collect::<Vec<_>>(), verdicts);
+    for (name, v) in report["final_overrides"].as_object().unwrap() {
+        assert_eq!(row[format!("final_{name}")].as_f64(), v.as_f64(), "final {name}");
+    }
+}
+
+#[test]
+fn a_killed_shard_resumes_without_redoing_finished_runs() {
+    let t = tempfile::tempdir().unwrap();
+    // 12 seeds × twins = 24 soaks of 24 iterations; shard 1/2 holds 12 of them.
+    let text = "name = \"kill\"\niterations = 24\nseeds = { first = 1, count = 12 }\nregimes = [\"volatile\"]\n\
+                profiles = [\"aggressive\"]\n";
+    let file = write_sweep(t.path(), "kill.toml", text);
+    let f = file.to_str().unwrap();
+    let out = t.path().join("out");
+    let args = ["sweep", "run", f, "--out", out.to_str().unwrap(), "--shard", "1/2"];
+    let ckpt = out.join("checkpoints/shard-0001-of-0002");
+    let count = |d: &Path| {
+        std::fs::read_dir(d)
+            .map(|e| e.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("run-")).count())
+            .unwrap_or(0)
+    };
+    let mut child = mmsoak().args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while count(&ckpt) < 3 {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoints appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the shard finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join("shard-0001-of-0002.json").exists(), "the shard completed before the kill");
+    let done = count(&ckpt);
+    assert!((3..12).contains(&done), "{done} checkpoints");
+
+    let rerun = mmsoak().args(args).output().unwrap();
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    let want = format!("12 runs, {done} done before, {} to run", 12 - done);
+    assert!(stderr(&rerun).contains(&want), "expected {want:?} in:\n{}", stderr(&rerun));
+    assert!(!ckpt.exists(), "checkpoints are removed once the shard file is written");
+    run_ok(&["sweep", "run", f, "--out", out.to_str().unwrap(), "--shard", "0/2"]);
+    merge(&out, &t.path().join("merged"));
+
+    let whole = t.path().join("whole");
+    run_ok(&["sweep", "run", f, "--out", whole.to_str().unwrap()]);
+    merge(&whole, &t.path().join("whole-merged"));
+    assert!(
+        tree(&t.path().join("merged")) == tree(&t.path().join("whole-merged")),
+        "the resumed shard changed the merge"
+    );
+
+    // A finished shard re-run does nothing.
+    let again = mmsoak().args(args).output().unwrap();
+    assert!(again.status.success() && stderr(&again).contains("complete already"), "{}", stderr(&again));
+}
+
+#[test]
+fn bad_sweep_files_exit_2_naming_key_and_value() {
+    let t = tempfile::tempdir().unwrap();
+    let base = "name = \"bad\"\niterations = 4\nseeds = [1]\nregimes = [\"calm\"]\n";
+    let cases: [(&str, &str); 8] = [
+        ("name = \"bad\"\niterations = 4\nseeds = [1]\nregimes = [\"volatle\"]\n", "regimes[0] = \"volatle\""),
+        ("name = \"bad\"\niterations = 0\nseeds = [1]\nregimes = [\"calm\"]\n", "iterations: 0"),
+        ("name = \"bad\"\niterations = 4\nseeds = [1]\nregims = [\"calm\"]\n", "regims"),
+        (&format!("{base}[kpi]\nfail_risk_ratio = 1.5\n"), "kpi.fail_risk_ratio = 1.5"),
+        (&format!("{base}guards_off = [[\"freez\"]]\n"), "guards_off[0]: no guard called \"freez\""),
+        (&format!("{base}profiles = [\"reckless\"]\n"), "profiles[0] = \"reckless\""),
+        (
+            &format!("{base}[params]\nbase_spread_bps = {{ min = 1.0, max = 9.0, steps = 2 }}\n"),
+            "params.base_spread_bps.min = 1",
+        ),
+        (&format!("{base}iterations = \"many\"\n"), "iterations"),
+    ];
+    for (k, (text, want)) in cases.iter().enumerate() {
+        let file = write_sweep(t.path(), &format!("bad{k}.toml"), text);
+        let out = t.path().join(format!("out{k}"));
+        let o = sweep(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "case {k}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(want) && err.contains(&format!("bad{k}.toml")), "case {k}: want {want:?} in {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(!out.exists(), "case {k}: nothing written");
+        let p = sweep(&["plan", file.to_str().unwrap()]);
+        assert_eq!(p.status.code(), Some(2), "plan, case {k}");
+    }
+}
+
+#[test]
+fn shards_out_of_range_are_refused_before_anything_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let file = write_sweep(t.path(), "small.toml", SMALL);
+    let f = file.to_str().unwrap();
+    let out = t.path().join("out");
+    let o = sweep(&["run", f, "--out", out.to_str().unwrap(), "--shard", "8/8"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("shard index 8 is out of range for 8 shards"), "{}", stderr(&o));
+    let o = mmsoak()
+        .env("SLURM_ARRAY_TASK_ID", "9")
+        .env("SLURM_ARRAY_TASK_COUNT", "8")
+        .args(["sweep", "run", f, "--out", out.to_str().unwrap(), "--shard-from-env"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("SLURM_ARRAY_TASK_ID") && stderr(&o).contains("out of range"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing written");
+
+    // The plan lists every soak with its shard, round-robin.
+    let p = run_ok(&["sweep", "plan", f, "--shards", "3"]);
+    let text = String::from_utf8(p.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(lines.len(), 16);
+    assert!(lines[4].starts_with("4\t1\t"), "{}", lines[4]);
+}
+
+#[test]
+fn merge_refuses_mixed_sweeps_and_missing_shards() {
+    let t = tempfile::tempdir().unwrap();
+    let a = write_sweep(t.path(), "a.toml", "name = \"a\"\niterations = 2\nseeds = [1, 2]\nregimes = [\"calm\"]\n");
+    let b = write_sweep(t.path(), "b.toml", "name = \"b\"\niterations = 3\nseeds = [1, 2]\nregimes = [\"calm\"]\n");
+    let dir = t.path().join("dir");
+    let d = dir.to_str().unwrap();
+    run_ok(&["sweep", "run", a.to_str().unwrap(), "--out", d, "--shard", "0/2"]);
+    let merged = t.path().join("merged");
+    let o = sweep(&["merge", d, "--out", merged.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("shards 1 of 2 are missing"), "{}", stderr(&o));
+
+    // Shard 1/2 of another sweep in the same directory: refused, by name.
+    let o = sweep(&["run", b.to_str().unwrap(), "--out", d, "--shard", "0/2"]);
+    assert_eq!(o.status.code(), Some(2), "a different sweep's shard file is not overwritten");
+    assert!(stderr(&o).contains("different sweep"), "{}", stderr(&o));
+    let other = t.path().join("other");
+    run_ok(&["sweep", "run", b.to_str().unwrap(), "--out", other.to_str().unwrap(), "--shard", "1/2"]);
+    std::fs::copy(other.join("shard-0001-of-0002.json"), dir.join("shard-0001-of-0002.json")).unwrap();
+    let o = sweep(&["merge", d, "--out", merged.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("shards of different sweeps"), "{}", stderr(&o));
+    assert!(!merged.exists(), "nothing merged");
+
+    // The right shard 1/2 makes it whole.
+    let right = t.path().join("right");
+    run_ok(&["sweep", "run", a.to_str().unwrap(), "--out", right.to_str().unwrap(), "--shard", "1/2"]);
+    std::fs::copy(right.join("shard-0001-of-0002.json"), dir.join("shard-0001-of-0002.json")).unwrap();
+    merge(&dir, &merged);
+    assert_eq!(json(merged.join("summary.json"))["runs"], 4);
+}
