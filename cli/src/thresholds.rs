@@ -24,7 +24,10 @@ use mmsoak_core::stats::{mean, percentile};
 use serde::{Deserialize, Serialize};
 
 /// The metrics a threshold may name and how to read each from an ITER_SUMMARY.
-const NUMERIC: [(&str, fn(&IterSummary) -> f64); 6] = [
+/// Reads one metric from an ITER_SUMMARY.
+type Read = fn(&IterSummary) -> f64;
+
+const NUMERIC: [(&str, Read); 6] = [
     ("net_bps", |s| s.summary.net_bps),
     ("risk_ratio", |s| s.summary.risk_ratio),
     ("adverse_p95", |s| s.summary.adverse_p95),
