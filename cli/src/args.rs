@@ -254,6 +254,14 @@ pub struct RunArgs {
     pub fail_window: u32,
     #[arg(long, default_value_t = 3)]
     pub fail_max: u32,
+    /// A threshold, k6-style: 'METRIC: AGGREGATE OP VALUE[, abort_on_fail][, delay=N]',
+    /// e.g. 'net_bps: p(50) > 2.5' or 'kpi_verdict: fail_rate < 0.1, abort_on_fail, delay=6'
+    /// (repeatable; added to mmsoak.toml [thresholds]). Exit 99 when one fails.
+    #[arg(long, value_name = "'METRIC: EXPR'")]
+    pub threshold: Vec<String>,
+    /// Also write the end-of-run summary as JSON here (atomically).
+    #[arg(long, value_name = "FILE.json")]
+    pub summary_export: Option<PathBuf>,
     /// Also run the same seed and market with the tuner off, and report the uplift
     /// (Mann-Whitney U) in TUNING_REPORT and the Markdown report.
     #[arg(long)]

@@ -31,6 +31,9 @@ struct FileConfig {
     retention: RetentionSection,
     #[serde(default)]
     ticks: TicksSection,
+    /// `[thresholds]`: `metric = "expr"` or lists/tables (see thresholds.rs).
+    #[serde(default)]
+    thresholds: toml::Table,
 }
 
 /// `[ticks]`: tick-replay data format and exchange models (flags win).
@@ -129,6 +132,8 @@ pub struct Effective {
     pub param_origins: Vec<(&'static str, String)>,
     pub thresholds: KpiThresholds,
     pub threshold_origins: Vec<(&'static str, String)>,
+    /// `[thresholds]`, checked (unknown metric or aggregate is an error here).
+    pub gate: Vec<crate::thresholds::ThresholdSpec>,
     pub retention: Retention,
 }
 
@@ -198,6 +203,10 @@ pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
     }
 
     let (thresholds, threshold_origins) = thresholds(&file.kpi, &format!("{file_label} [kpi]"))?;
+    let gate = crate::thresholds::from_toml(&file.thresholds, &format!("{file_label} [thresholds]"))?;
+    for spec in &gate {
+        crate::thresholds::parse(spec)?;
+    }
     let r = &file.retention;
     let retention = Retention {
         keep_summaries: r.keep_summaries.unwrap_or(100),
@@ -222,6 +231,7 @@ pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
         param_origins: origins,
         thresholds,
         threshold_origins,
+        gate,
         retention,
     })
 }
@@ -311,6 +321,17 @@ pub fn explain(e: &Effective) -> String {
         t.min_fills.to_string(),
     ]) {
         out.push_str(&row(name, value, origin));
+    }
+    if !e.gate.is_empty() {
+        out.push_str("\n[thresholds]  # --threshold flags add to these\n");
+        for t in &e.gate {
+            let opts = format!(
+                "{}{}",
+                if t.abort_on_fail { ", abort_on_fail" } else { "" },
+                if t.delay > 0 { format!(", delay={}", t.delay) } else { String::new() }
+            );
+            out.push_str(&format!("  {}: {}{opts}  # {}\n", t.metric, t.threshold, t.origin));
+        }
     }
     out.push_str("\n[ticks]  # --source ticks; flags win\n");
     let label = e.config_file.as_ref().map_or(String::new(), |p| format!("{} [ticks]", p.display()));

@@ -19,6 +19,8 @@ mod rotate;
 mod run;
 mod serve;
 mod sweep;
+mod summary;
+mod thresholds;
 mod ticks;
 
 use std::process::ExitCode;
@@ -29,7 +31,7 @@ use clap::Parser;
 use args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
-/// 99 the KPI hard gate tripped (`--fail-on kpi`, as k6 does for thresholds),
+/// 99 a threshold failed (`--threshold`, `[thresholds]`, `--fail-on kpi`; as k6 does),
 /// 130 interrupted by Ctrl-C (state saved; `--resume` continues).
 const EXIT_RUN_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
@@ -127,7 +129,7 @@ fn main() -> ExitCode {
             };
             match runtime.block_on(run::execute(plan)) {
                 Ok(run::Outcome { gate_tripped: Some(why) }) => {
-                    eprintln!("mmsoak: KPI hard gate tripped: {why}");
+                    eprintln!("mmsoak: threshold failed (exit 99): {why}");
                     ExitCode::from(EXIT_KPI_GATE)
                 }
                 Ok(run::Outcome { gate_tripped: None }) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, SkipRequest, StepRequest};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::feed::bars::BarSeries;
-use mmsoak_core::kpi::{hard_gate, KpiThresholds};
+use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::market::{MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
@@ -37,8 +37,10 @@ pub struct RunPlan {
     pub engine: EngineKind,
     pub json: bool,
     pub sleep: Duration,
-    /// `--fail-on kpi`: (window, max fails).
-    pub hard_gate: Option<(usize, usize)>,
+    /// Thresholds (`[thresholds]`, `--threshold`, `--fail-on kpi`), checked.
+    pub gate: crate::thresholds::Gate,
+    /// `--summary-export`: where the end-of-run summary's JSON goes.
+    pub summary_export: Option<PathBuf>,
     pub retention: Retention,
     /// `--resume`: the interrupted run's progress, read and checked up front.
     pub resumed: Option<Progress>,
@@ -74,6 +76,9 @@ pub struct RunRecord {
     /// `--guards-off`: guards switched off for this run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guards_off: Vec<String>,
+    /// Thresholds the run is gated by (so `--resume` gates alike).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gate: Vec<crate::thresholds::ThresholdSpec>,
 }
 
 /// The guard switches `--guards-off` names; an unknown name is an error listing the known ones.
@@ -159,6 +164,12 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             )
         })?,
     };
+    let gate = crate::thresholds::Gate::new(&gate_specs(args, record.gate.clone())?)?;
+    if let Some(dir) = args.summary_export.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!("--summary-export: directory {} does not exist", dir.display());
+        }
+    }
     let observations = observations(&record.settings, record.settings.iterations)?;
     let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
@@ -183,11 +194,30 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         },
         json: args.json,
         sleep,
-        hard_gate: args.fail_on.map(|_| (args.fail_window as usize, args.fail_max as usize)),
+        gate,
+        summary_export: args.summary_export.clone(),
         retention,
         record,
         policy,
     })
+}
+
+/// The run's thresholds: those recorded (mmsoak.toml on a fresh run; RUN.json on
+/// `--resume`), then `--threshold` flags and `--fail-on kpi`, each once.
+fn gate_specs(
+    args: &RunArgs,
+    mut specs: Vec<crate::thresholds::ThresholdSpec>,
+) -> Result<Vec<crate::thresholds::ThresholdSpec>> {
+    let mut extra = args.threshold.iter().map(|t| crate::thresholds::parse_flag(t)).collect::<Result<Vec<_>>>()?;
+    if args.fail_on.is_some() {
+        extra.extend(crate::thresholds::hard_gate(args.fail_window, args.fail_max));
+    }
+    for spec in extra {
+        if !specs.iter().any(|s| s.metric == spec.metric && s.threshold == spec.threshold) {
+            specs.push(spec);
+        }
+    }
+    Ok(specs)
 }
 
 /// Loads the run's policy plugin. On `--resume` the file must still hold the bytes
@@ -333,6 +363,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             args.guards_off.clone()
         },
         report_timeout_ms: (source == Source::External).then_some((args.report_timeout * 1000.0) as u64),
+        gate: gate_specs(args, eff.gate)?,
     };
     Ok((record, eff.out.value, eff.retention))
 }
@@ -436,13 +467,15 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let resumed = plan.resumed.take();
     let s = &plan.record.settings;
     let mut policy = plan.policy.take();
-    let (summaries, state) = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut()).await?;
-    let baseline = if plan.record.compare_baseline {
+    let mut gate = std::mem::take(&mut plan.gate);
+    let (summaries, state) =
+        soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
+    let baseline = if plan.record.compare_baseline && gate.aborted.is_none() {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
             plan.out.join("baseline").display()
         );
-        soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None).await?.0
+        soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?.0
     } else {
         Vec::new()
     };
@@ -465,27 +498,24 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(
         "mmsoak: {} iterations done ({}), final verdict {}; artifacts in {}",
-        s.iterations,
+        report.iterations_completed,
         counts.join(" "),
         report.final_verdict.map_or("-", |v| v.name()),
         latest.display()
     );
-    if let Some(c) = &report.baseline_comparison {
-        eprintln!(
-            "mmsoak: vs untuned baseline: net_bps {:+.3} (p={:.4}), risk_ratio {:+.3} (p={:.4})",
-            c.net_bps.uplift, c.net_bps.test.p_value, c.risk_ratio.uplift, c.risk_ratio.test.p_value
-        );
-    }
     if plan.retention.rotate_after_run {
         for line in rotate::rotate(&plan.out, &plan.retention)? {
             eprintln!("mmsoak: {line}");
         }
     }
-    let gate_tripped = plan.hard_gate.and_then(|(window, max_fails)| {
-        let verdicts: Vec<_> = report.rows.iter().map(|r| r.kpi_verdict).collect();
-        hard_gate(&verdicts, window, max_fails)
-    });
-    Ok(Outcome { gate_tripped })
+    let results = gate.results();
+    let failed: Vec<String> = results.iter().filter(|r| !r.passed).map(|r| r.failure_text()).collect();
+    let summary = crate::summary::build(&report, results, gate.aborted.clone(), &plan.out, plan.export_md.as_deref());
+    eprint!("{}", crate::summary::text(&summary));
+    if let Some(path) = &plan.summary_export {
+        write_json(path, &summary).with_context(|| format!("--summary-export {}", path.display()))?;
+    }
+    Ok(Outcome { gate_tripped: (!failed.is_empty()).then(|| failed.join("; ")) })
 }
 
 /// Reads back the state and summaries of an interrupted run. A corrupt state file
@@ -528,6 +558,7 @@ async fn soak(
     auto_tune: bool,
     resumed: Option<Progress>,
     mut policy: Option<&mut PolicyPlugin>,
+    mut gate: Option<&mut crate::thresholds::Gate>,
 ) -> Result<(Vec<IterSummary>, SoakState)> {
     let s = &plan.record.settings;
     let mut market = MarketConfig {
@@ -563,6 +594,12 @@ async fn soak(
             (state, Vec::with_capacity(s.iterations as usize))
         }
     };
+    if let Some(g) = gate.as_deref_mut() {
+        summaries.iter().for_each(|s| _ = g.observe(s));
+        if g.aborted.is_some() {
+            return Ok((summaries, state)); // a resumed run that a threshold had stopped stays stopped
+        }
+    }
     let mut samples = resources::load(&latest, state.iteration);
     // Live parameters always match the state, also after a crash between the two writes.
     let overrides_path = out.join("runtime_overrides.json");
@@ -623,7 +660,12 @@ async fn soak(
         if let Some(m) = &plan.metrics {
             m.observe(&summary, &state.overrides);
         }
+        let abort = gate.as_deref_mut().and_then(|g| g.observe(&summary));
         summaries.push(summary);
+        if let Some(why) = abort {
+            reporter.note(&format!("mmsoak: iteration {i}: stopping, abort_on_fail threshold failed: {why}"));
+            break;
+        }
         // Let the Ctrl-C listener run; stop only between iterations.
         tokio::task::yield_now().await;
         if INTERRUPTED.load(Ordering::SeqCst) {

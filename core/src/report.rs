@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::guards::GuardEvent;
-use crate::judge::{uplift, Uplift};
+use crate::judge::{judged, Better, Uplift, NET_BPS_GATE, RISK_RATIO_GATE};
 use crate::kpi::KpiVerdict;
 use crate::params::Params;
 use crate::soak::{IterSummary, SoakState};
@@ -137,15 +137,16 @@ fn verdict_counts(summaries: &[IterSummary]) -> BTreeMap<String, u32> {
     counts
 }
 
-/// Tuned against untuned, metric by metric.
+/// Tuned against untuned, metric by metric ([`judged`]: one-sided Mann-Whitney in the
+/// metric's good direction, Hodges-Lehmann shift, effect-size gate).
 pub fn compare(tuned: &[IterSummary], baseline: &[IterSummary]) -> BaselineComparison {
     let series = |xs: &[IterSummary], f: fn(&IterSummary) -> f64| xs.iter().map(f).collect::<Vec<f64>>();
     let net = |s: &IterSummary| s.summary.net_bps;
     let risk = |s: &IterSummary| s.summary.risk_ratio;
     BaselineComparison {
         baseline_verdict_counts: verdict_counts(baseline),
-        net_bps: uplift(&series(tuned, net), &series(baseline, net)),
-        risk_ratio: uplift(&series(tuned, risk), &series(baseline, risk)),
+        net_bps: judged(&series(tuned, net), &series(baseline, net), Better::Higher, NET_BPS_GATE),
+        risk_ratio: judged(&series(tuned, risk), &series(baseline, risk), Better::Lower, RISK_RATIO_GATE),
     }
 }
 
@@ -233,15 +234,11 @@ pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
     );
     if let Some(c) = &r.baseline_comparison {
         let _ = writeln!(out, "## Tuned vs untuned baseline (same seed and market)\n");
-        let _ = writeln!(out, "| metric | tuned mean | baseline mean | uplift | tuned median | baseline median | Mann-Whitney U | p-value |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
-        for (name, u) in [("net_bps (higher is better)", &c.net_bps), ("risk_ratio (lower is better)", &c.risk_ratio)] {
-            let _ = writeln!(
-                out,
-                "| {name} | {:.3} | {:.3} | {:+.3} | {:.3} | {:.3} | {} | {:.4} |",
-                u.tuned_mean, u.baseline_mean, u.uplift, u.tuned_median, u.baseline_median, u.test.u, u.test.p_value
-            );
-        }
+        let _ = writeln!(
+            out,
+            "{}",
+            crate::judge::markdown_table(&[("net_bps", &c.net_bps), ("risk_ratio", &c.risk_ratio)])
+        );
         let counts: Vec<String> = c.baseline_verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "\nBaseline verdicts: {}.\n", counts.join(", "));
     }

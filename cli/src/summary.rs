@@ -1,0 +1,203 @@
+//! The end of every run: ✓/✗ per threshold with the observed value, verdict
+//! counts, what tuning changed, guard events by kind, where the artifacts are.
+//! Printed to stderr (terminal and CI log alike); `--summary-export FILE.json`
+//! writes the same as JSON, atomically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mmsoak_core::report::TuningReport;
+use serde::Serialize;
+
+use crate::thresholds::ThresholdResult;
+
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// `--summary-export`'s JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub schema_version: u32,
+    pub iterations_completed: u32,
+    pub iterations_planned: u32,
+    /// Set when an `abort_on_fail` threshold stopped the run: why, and after which iteration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<Aborted>,
+    /// True when every threshold passed (exit 0), false when one failed (exit 99).
+    pub thresholds_passed: bool,
+    pub thresholds: Vec<ThresholdResult>,
+    /// PASS / WARN / FAIL / INCONCLUSIVE → iterations.
+    pub verdict_counts: BTreeMap<String, u32>,
+    pub final_verdict: Option<String>,
+    pub tuning: Tuning,
+    /// Guard name → events.
+    pub guard_events: BTreeMap<String, u32>,
+    /// `--compare-baseline`: one line per metric (shift, CI, p, method, verdict).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub baseline_comparison: BTreeMap<String, String>,
+    pub artifacts: Artifacts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Aborted {
+    pub after_iteration: u32,
+    pub threshold: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tuning {
+    pub auto_tune: bool,
+    /// Iterations whose proposal was applied.
+    pub applied_count: u32,
+    /// Every parameter that ended where it did not start, or that a tuning step touched.
+    pub changed: Vec<ParamChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamChange {
+    pub name: String,
+    pub first: f64,
+    #[serde(rename = "final")]
+    pub last: f64,
+    /// Applied tuning steps that moved this parameter.
+    pub applies: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Artifacts {
+    /// `<out>/latest`: ITER_SUMMARY_*, TUNING_STATE, TUNING_REPORT, RUN.json.
+    pub latest: String,
+    pub tuning_report: String,
+    pub runtime_overrides: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markdown: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+}
+
+/// Builds the summary from the finished report and the thresholds' results.
+pub fn build(
+    report: &TuningReport,
+    results: Vec<ThresholdResult>,
+    aborted: Option<(u32, String)>,
+    out: &Path,
+    markdown: Option<&Path>,
+) -> RunSummary {
+    let mut changed = Vec::new();
+    for ((name, first), (_, last)) in report.baseline.entries().into_iter().zip(report.final_overrides.entries()) {
+        let applies = report.rows.iter().filter(|r| r.applied && r.deltas.contains_key(name)).count() as u32;
+        if applies > 0 || first != last {
+            changed.push(ParamChange { name: name.to_string(), first, last, applies });
+        }
+    }
+    let mut guard_events = BTreeMap::new();
+    for e in &report.guard_events {
+        *guard_events.entry(e.guard.clone()).or_insert(0) += 1;
+    }
+    let mut baseline_comparison = BTreeMap::new();
+    if let Some(c) = &report.baseline_comparison {
+        baseline_comparison.insert("net_bps".to_string(), c.net_bps.one_line());
+        baseline_comparison.insert("risk_ratio".to_string(), c.risk_ratio.one_line());
+    }
+    let latest = out.join("latest");
+    RunSummary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        iterations_completed: report.iterations_completed,
+        iterations_planned: report.settings.iterations,
+        aborted: aborted.map(|(after_iteration, threshold)| Aborted { after_iteration, threshold }),
+        thresholds_passed: results.iter().all(|r| r.passed),
+        thresholds: results,
+        verdict_counts: report.verdict_counts.clone(),
+        final_verdict: report.final_verdict.map(|v| v.name().to_string()),
+        tuning: Tuning { auto_tune: report.settings.auto_tune, applied_count: report.applied_count, changed },
+        guard_events,
+        artifacts: Artifacts {
+            latest: latest.display().to_string(),
+            tuning_report: latest.join("TUNING_REPORT.json").display().to_string(),
+            runtime_overrides: out.join("runtime_overrides.json").display().to_string(),
+            markdown: markdown.map(|p| p.display().to_string()),
+            baseline: report.baseline_comparison.as_ref().map(|_| out.join("baseline").display().to_string()),
+        },
+        baseline_comparison,
+    }
+}
+
+fn num(x: f64) -> String {
+    let s = format!("{x:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The summary as text, one item per line, for the terminal and logs.
+pub fn text(s: &RunSummary) -> String {
+    let mut out = String::from("──── mmsoak run summary ────\n");
+    match &s.aborted {
+        Some(a) => out.push_str(&format!(
+            "STOPPED after iteration {} of {}: abort_on_fail threshold {}\n",
+            a.after_iteration, s.iterations_planned, a.threshold
+        )),
+        None => out.push_str(&format!("iterations: {} of {}\n", s.iterations_completed, s.iterations_planned)),
+    }
+    if s.thresholds.is_empty() {
+        out.push_str("thresholds: none set (--threshold or [thresholds] in mmsoak.toml)\n");
+    } else {
+        out.push_str("thresholds:\n");
+        let width = s.thresholds.iter().map(|t| t.metric.len() + t.threshold.len() + 2).max().unwrap_or(0);
+        for t in &s.thresholds {
+            let label = format!("{}: {}", t.metric, t.threshold);
+            let opts = match (t.abort_on_fail, t.delay) {
+                (true, 0) => ", abort_on_fail".to_string(),
+                (true, d) => format!(", abort_on_fail after {d}"),
+                _ => String::new(),
+            };
+            out.push_str(&format!(
+                "  {} {label:<width$}  observed {}  ({}{opts})\n",
+                if t.passed { "✓" } else { "✗" },
+                t.observed_text(),
+                t.origin
+            ));
+        }
+    }
+    let counts: Vec<String> = s.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!(
+        "verdicts: {} (final {})\n",
+        if counts.is_empty() { "none".to_string() } else { counts.join(", ") },
+        s.final_verdict.as_deref().unwrap_or("—")
+    ));
+    let t = &s.tuning;
+    if !t.auto_tune {
+        out.push_str("tuning: off (--auto-tune to let the tuner adjust parameters)\n");
+    } else {
+        out.push_str(&format!("tuning: applied in {} iterations\n", t.applied_count));
+    }
+    for c in &t.changed {
+        out.push_str(&format!(
+            "  {:<18} {} → {}  (moved by {} applied steps)\n",
+            c.name,
+            num(c.first),
+            num(c.last),
+            c.applies
+        ));
+    }
+    if t.auto_tune && t.changed.is_empty() {
+        out.push_str("  no parameter changed\n");
+    }
+    let guards: Vec<String> = s.guard_events.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!("guard events: {}\n", if guards.is_empty() { "none".into() } else { guards.join(", ") }));
+    for (metric, line) in &s.baseline_comparison {
+        out.push_str(&format!("vs untuned baseline, {metric}: {line}\n"));
+    }
+    let a = &s.artifacts;
+    out.push_str(&format!("artifacts: {} (TUNING_REPORT.json, ITER_SUMMARY_*.json)", a.latest));
+    if let Some(md) = &a.markdown {
+        out.push_str(&format!("; report {md}"));
+    }
+    if let Some(b) = &a.baseline {
+        out.push_str(&format!("; baseline run {b}"));
+    }
+    out.push('\n');
+    out
+}
