@@ -192,8 +192,14 @@ mod tests {
         let mut state = soak::init(config, baseline);
         let market = MarketConfig::synthetic(Regime::Volatile);
         for i in 1..=4 {
-            let r =
-                iterate(SessionIterateRequest { state_json, regime: Regime::Volatile, seed: 9, bars: vec![], spec: None }).unwrap();
+            let r = iterate(SessionIterateRequest {
+                state_json,
+                regime: Regime::Volatile,
+                seed: 9,
+                bars: vec![],
+                spec: None,
+            })
+            .unwrap();
             let edge = simulate_iteration(&state.overrides, &market, 9, i);
             let (next, summary) = soak::step(state, &edge);
             assert_eq!(r.iteration, i);
@@ -203,9 +209,15 @@ mod tests {
             state = next;
             state_json = r.state_json;
         }
-        assert!(iterate(SessionIterateRequest { state_json: "{".into(), regime: Regime::Calm, seed: 1, bars: vec![], spec: None })
-            .unwrap_err()
-            .starts_with("state_json:"));
+        assert!(iterate(SessionIterateRequest {
+            state_json: "{".into(),
+            regime: Regime::Calm,
+            seed: 1,
+            bars: vec![],
+            spec: None
+        })
+        .unwrap_err()
+        .starts_with("state_json:"));
     }
 
     /// The regime file the web tests use (`mmsoak market fit` on the Bitstamp sample).
@@ -257,15 +269,24 @@ mod tests {
                 .unwrap_err()
         };
         let bad = RegimeSpec { hawkes_branching: 1.5, ..file.spec };
-        assert_eq!(with(Regime::Fitted, Some(bad)), "regime file: spec.hawkes_branching = 1.5: must be between 0 and 0.99");
+        assert_eq!(
+            with(Regime::Fitted, Some(bad)),
+            "regime file: spec.hawkes_branching = 1.5: must be between 0 and 0.99"
+        );
         assert_eq!(with(Regime::Fitted, None), "regime fitted: give the regime file's spec");
         assert!(with(Regime::Calm, Some(file.spec)).contains("not calm"));
 
         // The file itself: each error names the field and the bad value.
         let spoil = |from: &str, to: &str| crate::market::RegimeFile::parse(&FITTED.replacen(from, to, 1)).unwrap_err();
         assert_eq!(spoil("\"top_depth\": 2.0", "\"top_depth\": \"2\""), "spec.top_depth = \"2\": expected a number");
-        assert_eq!(spoil("\"top_depth\": 2.0", "\"top_depth\": -2.0"), "spec.top_depth = -2: must be between 0.000000001 and 1000000000000");
-        assert_eq!(spoil("mmsoak.regime/1", "mmsoak.regime/9"), "schema \"mmsoak.regime/9\": expected \"mmsoak.regime/1\"");
+        assert_eq!(
+            spoil("\"top_depth\": 2.0", "\"top_depth\": -2.0"),
+            "spec.top_depth = -2: must be between 0.000000001 and 1000000000000"
+        );
+        assert_eq!(
+            spoil("mmsoak.regime/1", "mmsoak.regime/9"),
+            "schema \"mmsoak.regime/9\": expected \"mmsoak.regime/1\""
+        );
         assert!(spoil("\"top_depth\": 2.0,", "").starts_with("missing field `top_depth`"));
         assert!(spoil("\"top_depth\"", "\"depth\"").starts_with("unknown field `depth`"));
     }

@@ -608,8 +608,10 @@ mod tests {
         assert_eq!(req["spec"], serde_json::to_value(file.spec).unwrap());
         assert_eq!(req["settings"]["regime_spec"], req["spec"]);
         // What the worker sends to session_iterate: the core takes it and runs the fitted market.
-        let started =
-            start(SessionStartRequest { config: serde_json::from_value(req["config"].clone()).unwrap(), baseline: serde_json::from_value(req["baseline"].clone()).unwrap() });
+        let started = start(SessionStartRequest {
+            config: serde_json::from_value(req["config"].clone()).unwrap(),
+            baseline: serde_json::from_value(req["baseline"].clone()).unwrap(),
+        });
         let call = serde_json::json!({
             "state_json": started.state_json, "regime": req["regime"], "seed": req["seed"], "bars": req["bars"], "spec": req["spec"],
         });
