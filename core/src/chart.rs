@@ -98,10 +98,9 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
         );
         let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{v:.decimals$}</text>",
             LEFT - 6.0,
             yy + 4.0,
-            format!("{v:.decimals$}")
         );
     }
     // Iteration labels: the first, then every round multiple (at most about 7).
@@ -178,7 +177,7 @@ mod tests {
         assert_eq!(labels, ["249.4", "249.6", "249.8", "250.0", "250.2", "250.4", "250.6"]);
         let labels = y_labels(&line_chart("big", "x", &[120.0, 9_870.0], &[]));
         assert_eq!(labels, ["-2000", "0", "2000", "4000", "6000", "8000", "10000", "12000"]);
-        let svg = line_chart("long", "x", &vec![1.0; 24], &[]);
+        let svg = line_chart("long", "x", &[1.0; 24], &[]);
         let x: Vec<&str> = svg
             .lines()
             .filter(|l| l.contains("text-anchor=\"middle\">") && !l.contains("iteration<"))
