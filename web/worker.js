@@ -48,7 +48,8 @@ function run(id, req) {
   files["runtime_overrides.json"] = start.overrides_file;
   const summaries = [];
   for (let i = 1; i <= total; i++) {
-    const r = call("session_iterate", { state_json: state, regime: req.regime, seed: req.seed, bars: req.bars ?? [] });
+    // `spec`: a regime file's numbers (regime "fitted"); absent otherwise.
+    const r = call("session_iterate", { state_json: state, regime: req.regime, seed: req.seed, bars: req.bars ?? [], spec: req.spec });
     state = r.state_json;
     files[`latest/ITER_SUMMARY_${r.iteration}.json`] = r.summary_file;
     files["latest/TUNING_STATE.prev.json"] = r.prev_state_file;

@@ -241,6 +241,9 @@ pub struct RunArgs {
     /// Also write a Markdown report here.
     #[arg(long, value_name = "FILE")]
     pub export_md: Option<PathBuf>,
+    /// Also write one self-contained HTML report here (charts inline, nothing fetched).
+    #[arg(long, value_name = "FILE")]
+    pub export_html: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = EngineChoice::Wasm)]
     pub engine: EngineChoice,
     /// Print one JSON object per iteration on stdout.

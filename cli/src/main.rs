@@ -6,6 +6,7 @@ mod config;
 mod data;
 mod external;
 mod fsutil;
+mod html_export;
 mod kpis;
 mod market_fit;
 mod market_stats;

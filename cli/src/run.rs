@@ -34,6 +34,7 @@ pub struct RunPlan {
     pub observations: Observations,
     pub out: PathBuf,
     pub export_md: Option<PathBuf>,
+    pub export_html: Option<PathBuf>,
     pub engine: EngineKind,
     pub json: bool,
     pub sleep: Duration,
@@ -188,6 +189,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         observations,
         out,
         export_md: args.export_md.clone(),
+        export_html: args.export_html.as_deref().map(crate::html_export::check).transpose()?,
         engine: match args.engine {
             EngineChoice::Wasm => EngineKind::Wasm,
             EngineChoice::Native => EngineKind::Native,
@@ -494,6 +496,9 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         }
         let md = engine.markdown(&report, Some(&charts_dir))?;
         write_atomic(md_path, md.as_bytes()).with_context(|| format!("--export-md {}", md_path.display()))?;
+    }
+    if let Some(path) = &plan.export_html {
+        crate::html_export::write(path, &report, &[])?;
     }
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(

@@ -29,6 +29,27 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
+/// A round step (1, 2 or 5 times a power of ten) that cuts `span` into at most
+/// `max_steps` parts — the usual "nice numbers" for axis labels (Heckbert, Graphics
+/// Gems, 1990) — and the decimals its labels need.
+fn nice_step(span: f64, max_steps: f64) -> (f64, usize) {
+    let raw = span / max_steps;
+    let exp = libm::floor(libm::log10(raw));
+    let mag = libm::pow(10.0, exp);
+    let norm = raw / mag;
+    let m = if norm <= 1.0 {
+        1.0
+    } else if norm <= 2.0 {
+        2.0
+    } else if norm <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    let decimals = if m == 10.0 { -exp - 1.0 } else { -exp };
+    (m * mag, decimals.max(0.0) as usize)
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -46,7 +67,10 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
         hi += 0.5;
     }
     let pad = (hi - lo) * 0.08;
-    let (lo, hi) = (lo - pad, hi + pad);
+    // The axis spans whole steps, so every label is a round number.
+    let (step, decimals) = nice_step(hi - lo + 2.0 * pad, 6.0);
+    let (lo, hi) = (libm::floor((lo - pad) / step) * step, libm::ceil((hi + pad) / step) * step);
+    let ticks = libm::round((hi - lo) / step) as u32;
     let x = |i: f64| LEFT + (i - 1.0) / ((n as f64 - 1.0).max(1.0)) * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
     let mut s = String::new();
@@ -62,8 +86,10 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
         esc(title),
         esc(unit)
     );
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
+    for k in 0..=ticks {
+        let v = lo + step * k as f64;
+        // A tick within rounding of zero is zero (never "-0.00").
+        let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
         let yy = y(v);
         let _ = writeln!(
             s,
@@ -72,14 +98,14 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
         );
         let _ = writeln!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{v:.decimals$}</text>",
             LEFT - 6.0,
             yy + 4.0,
-            fmt_num(v)
         );
     }
-    let step = (n / 12).max(1);
-    for i in (1..=n).filter(|i| (i - 1) % step == 0 || *i == n) {
+    // Iteration labels: the first, then every round multiple (at most about 7).
+    let every = if n <= 12 { 1 } else { nice_step(n as f64, 6.0).0 as usize };
+    for i in (1..=n).filter(|i| *i == 1 || i % every == 0) {
         let _ = writeln!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{i}</text>",
@@ -126,5 +152,37 @@ pub fn marker_color(guard: &str) -> &'static str {
         "cooldown_start" | "cooldown_active" => "#9a6700",
         "oscillation" => "#8250df",
         _ => "#6e7781",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The y labels of a chart, as drawn.
+    fn y_labels(svg: &str) -> Vec<String> {
+        svg.lines()
+            .filter(|l| l.contains("text-anchor=\"end\""))
+            .map(|l| l[l.find('>').unwrap() + 1..l.rfind("</text>").unwrap()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn axis_labels_are_round_numbers() {
+        let labels = y_labels(&line_chart("net", "bps", &[-1.37, 2.91, 0.4, 3.3], &[]));
+        assert_eq!(labels, ["-2", "-1", "0", "1", "2", "3", "4"]);
+        let labels = y_labels(&line_chart("risk", "ratio", &[0.113, 0.1187, 0.126], &[]));
+        assert_eq!(labels, ["0.110", "0.115", "0.120", "0.125", "0.130"]);
+        let labels = y_labels(&line_chart("flat", "x", &[250.0, 250.0], &[]));
+        assert_eq!(labels, ["249.4", "249.6", "249.8", "250.0", "250.2", "250.4", "250.6"]);
+        let labels = y_labels(&line_chart("big", "x", &[120.0, 9_870.0], &[]));
+        assert_eq!(labels, ["-2000", "0", "2000", "4000", "6000", "8000", "10000", "12000"]);
+        let svg = line_chart("long", "x", &[1.0; 24], &[]);
+        let x: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.contains("text-anchor=\"middle\">") && !l.contains("iteration<"))
+            .map(|l| &l[l.find('>').unwrap() + 1..l.rfind("</text>").unwrap()])
+            .collect();
+        assert_eq!(x, ["1", "5", "10", "15", "20"]);
     }
 }

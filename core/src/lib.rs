@@ -12,6 +12,7 @@ pub mod edge;
 pub mod exchange;
 pub mod feed;
 pub mod guards;
+pub mod html_report;
 pub mod judge;
 pub mod kpi;
 pub mod market;

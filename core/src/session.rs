@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::edge::EdgeReport;
-use crate::market::{simulate_iteration, window_by_time, Bar, MarketConfig, Regime, ITERATION_SECONDS};
+use crate::market::{simulate_iteration, window_by_time, Bar, MarketConfig, Regime, RegimeSpec, ITERATION_SECONDS};
 use crate::params::Params;
 use crate::report::{self, EngineRecord, RunSettings, TickSettings};
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
@@ -53,6 +53,10 @@ pub struct SessionIterateRequest {
     /// edge report's `bar_window.pass` says so).
     #[serde(default)]
     pub bars: Vec<Bar>,
+    /// A regime file's numbers (`mmsoak market fit`, `--regime FILE`), with `regime`
+    /// `fitted`; checked as the CLI checks the file ([`RegimeSpec::validate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<RegimeSpec>,
 }
 
 /// One iteration's artifacts, exactly as `mmsoak run` writes them.
@@ -115,13 +119,21 @@ pub fn start(req: SessionStartRequest) -> SessionStartResponse {
 /// what one turn of the CLI's loop does with `--source sim` or `replay`.
 pub fn iterate(req: SessionIterateRequest) -> Result<SessionIterateResponse, String> {
     let state: SoakState = parse("state_json", &req.state_json)?;
+    match (req.regime, &req.spec) {
+        (Regime::Fitted, None) => return Err("regime fitted: give the regime file's spec".into()),
+        (Regime::Fitted, Some(spec)) => spec.validate().map_err(|e| format!("regime file: {e}"))?,
+        (regime, Some(_)) => {
+            return Err(format!("spec: a regime file's numbers run as regime fitted, not {}", regime.name()))
+        }
+        (_, None) => {}
+    }
     let i = state.iteration + 1;
     let interval = crate::feed::bars::interval_of(&req.bars);
     let (bars, clock) = match window_by_time(&req.bars, interval, i, ITERATION_SECONDS, true) {
         Some((bars, clock)) => (bars, Some(clock)),
         None => (Vec::new(), None),
     };
-    let market = MarketConfig { regime: req.regime, iteration_seconds: ITERATION_SECONDS, bars, clock, spec: None };
+    let market = MarketConfig { regime: req.regime, iteration_seconds: ITERATION_SECONDS, bars, clock, spec: req.spec };
     let edge = simulate_iteration(&state.overrides, &market, req.seed, i);
     Ok(step(state, &edge))
 }
@@ -180,8 +192,14 @@ mod tests {
         let mut state = soak::init(config, baseline);
         let market = MarketConfig::synthetic(Regime::Volatile);
         for i in 1..=4 {
-            let r =
-                iterate(SessionIterateRequest { state_json, regime: Regime::Volatile, seed: 9, bars: vec![] }).unwrap();
+            let r = iterate(SessionIterateRequest {
+                state_json,
+                regime: Regime::Volatile,
+                seed: 9,
+                bars: vec![],
+                spec: None,
+            })
+            .unwrap();
             let edge = simulate_iteration(&state.overrides, &market, 9, i);
             let (next, summary) = soak::step(state, &edge);
             assert_eq!(r.iteration, i);
@@ -191,8 +209,85 @@ mod tests {
             state = next;
             state_json = r.state_json;
         }
-        assert!(iterate(SessionIterateRequest { state_json: "{".into(), regime: Regime::Calm, seed: 1, bars: vec![] })
-            .unwrap_err()
-            .starts_with("state_json:"));
+        assert!(iterate(SessionIterateRequest {
+            state_json: "{".into(),
+            regime: Regime::Calm,
+            seed: 1,
+            bars: vec![],
+            spec: None
+        })
+        .unwrap_err()
+        .starts_with("state_json:"));
+    }
+
+    /// The regime file the web tests use (`mmsoak market fit` on the Bitstamp sample).
+    const FITTED: &str = include_str!("../../web/tests/btcusd_bitstamp_fitted.json");
+
+    #[test]
+    fn a_fitted_regime_runs_as_the_cli_runs_it_and_a_bad_spec_is_refused_by_name() {
+        let file = crate::market::RegimeFile::parse(FITTED).unwrap();
+        let config = SoakConfig {
+            total_iterations: 3,
+            auto_tune: true,
+            iterations_per_hour: 4,
+            thresholds: KpiThresholds::default(),
+            safe_params: Params::default(),
+            guards: Default::default(),
+        };
+        let mut state = soak::init(config.clone(), Params::default());
+        let mut state_json = start(SessionStartRequest { config, baseline: Params::default() }).state_json;
+        // What the CLI's loop does with `--regime FILE`.
+        let market = MarketConfig { spec: Some(file.spec), ..MarketConfig::synthetic(Regime::Fitted) };
+        let calm = simulate_iteration(&state.overrides, &MarketConfig::synthetic(Regime::Calm), 4, 1);
+        for i in 1..=3 {
+            let req = SessionIterateRequest {
+                state_json,
+                regime: Regime::Fitted,
+                seed: 4,
+                bars: vec![],
+                spec: Some(file.spec),
+            };
+            let r = iterate(req).unwrap();
+            let edge = simulate_iteration(&state.overrides, &market, 4, i);
+            if i == 1 {
+                assert_ne!(edge, calm, "the fitted numbers changed nothing");
+            }
+            let (next, summary) = soak::step(state, &edge);
+            assert_eq!(r.summary_file, artifact(&summary));
+            assert_eq!(r.state_file, artifact(&next));
+            state = next;
+            state_json = r.state_json;
+        }
+
+        let state_json = start(SessionStartRequest {
+            config: SoakConfig { total_iterations: 2, ..state.config.clone() },
+            baseline: Params::default(),
+        })
+        .state_json;
+        let with = |regime, spec| {
+            iterate(SessionIterateRequest { state_json: state_json.clone(), regime, seed: 1, bars: vec![], spec })
+                .unwrap_err()
+        };
+        let bad = RegimeSpec { hawkes_branching: 1.5, ..file.spec };
+        assert_eq!(
+            with(Regime::Fitted, Some(bad)),
+            "regime file: spec.hawkes_branching = 1.5: must be between 0 and 0.99"
+        );
+        assert_eq!(with(Regime::Fitted, None), "regime fitted: give the regime file's spec");
+        assert!(with(Regime::Calm, Some(file.spec)).contains("not calm"));
+
+        // The file itself: each error names the field and the bad value.
+        let spoil = |from: &str, to: &str| crate::market::RegimeFile::parse(&FITTED.replacen(from, to, 1)).unwrap_err();
+        assert_eq!(spoil("\"top_depth\": 2.0", "\"top_depth\": \"2\""), "spec.top_depth = \"2\": expected a number");
+        assert_eq!(
+            spoil("\"top_depth\": 2.0", "\"top_depth\": -2.0"),
+            "spec.top_depth = -2: must be between 0.000000001 and 1000000000000"
+        );
+        assert_eq!(
+            spoil("mmsoak.regime/1", "mmsoak.regime/9"),
+            "schema \"mmsoak.regime/9\": expected \"mmsoak.regime/1\""
+        );
+        assert!(spoil("\"top_depth\": 2.0,", "").starts_with("missing field `top_depth`"));
+        assert!(spoil("\"top_depth\"", "\"depth\"").starts_with("unknown field `depth`"));
     }
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use mmsoak_core::exchange::plan::TickChoices;
 use mmsoak_core::kpi::KpiThresholds;
-use mmsoak_core::market::{parse_bars_csv, Bar, ITERATION_SECONDS};
+use mmsoak_core::market::{parse_bars_csv, Bar, RegimeFile, ITERATION_SECONDS};
 use mmsoak_core::params::Params;
 use mmsoak_core::report::RunSettings;
 use mmsoak_core::soak::{GuardSwitches, SoakConfig};
@@ -32,6 +32,9 @@ pub const REGIMES: [&str; 6] = ["calm", "volatile", "flash_crash", "liquidity_ga
 const REPLAY: &str = "replay";
 /// The regime select's entry for replaying tick data (`mmsoak run --source ticks`).
 const TICKS: &str = "ticks";
+/// The regime select's entry for a regime file from `mmsoak market fit`
+/// (`mmsoak run --regime FILE`).
+const FITTED: &str = "fitted";
 /// `--backstep-tolerance-ms`' default, in ns.
 const BACKSTEP_TOLERANCE_NS: i64 = 1_000_000_000;
 /// JavaScript numbers hold integers exactly only up to here.
@@ -52,6 +55,8 @@ pub struct WhatIfConfig {
     pub guards: GuardSwitches,
     /// Real 1-minute bars to replay (regime `replay`): the CSV's file name and its bars.
     pub replay: Option<(String, Rc<Vec<Bar>>)>,
+    /// A fitted market (regime `fitted`): the regime file's name and its checked contents.
+    pub regime_file: Option<(String, Rc<RegimeFile>)>,
     /// Tick data to replay (regime `ticks`): the files as picked, read by the worker.
     pub ticks: Option<Rc<Vec<web_sys::File>>>,
     /// A tick replay's iteration length, seconds (`--iteration-seconds`).
@@ -79,6 +84,7 @@ impl Default for WhatIfConfig {
             warn_adverse_p95: t.warn_adverse_p95.to_string(),
             guards: GuardSwitches::default(),
             replay: None,
+            regime_file: None,
             ticks: None,
             iteration_seconds: "60".into(),
             queue_model: String::new(),
@@ -146,9 +152,16 @@ impl WhatIfConfig {
             (TICKS, _, _) => return Err("tick replay: choose the tick data files first".into()),
             (regime, _, _) => (regime, "sim", None, &[][..]),
         };
+        // A regime file runs as `--regime FILE` does: the run records the file's name
+        // as its regime and the numbers as `regime_spec`; the core runs regime `fitted`.
+        let fitted = match (self.regime.as_str(), &self.regime_file) {
+            (FITTED, None) => return Err("regime file: choose a regime file from `mmsoak market fit` first".into()),
+            (FITTED, Some((name, file))) => Some((name.clone(), file.spec)),
+            _ => None,
+        };
         let settings = RunSettings {
             profile: self.profile.clone(),
-            regime: regime.to_string(),
+            regime: fitted.as_ref().map_or_else(|| regime.to_string(), |(name, _)| name.clone()),
             source: source.into(),
             data_file,
             seed,
@@ -159,11 +172,14 @@ impl WhatIfConfig {
             // The worker hands the core the streams and the scan's configuration.
             ticks: None,
             bars: None,
-            regime_spec: None,
+            regime_spec: fitted.as_ref().map(|(_, spec)| *spec),
         };
         let mut request = serde_json::json!({
             "config": config, "baseline": baseline, "regime": regime, "seed": seed, "settings": settings, "bars": bars,
         });
+        if let Some((_, spec)) = fitted {
+            request["spec"] = serde_json::json!(spec);
+        }
         let files = match (&self.ticks, ticks) {
             (Some(files), true) => {
                 let fee = |field: &str, raw: &str| -> Result<Option<f64>, String> {
@@ -330,6 +346,33 @@ fn config_form(props: &FormProps) -> Html {
             });
         })
     };
+    let regime_error = use_state(|| None::<String>);
+    let load_regime = {
+        let (config, onchange, regime_error) = (props.config.clone(), props.onchange.clone(), regime_error.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let Some(file) = input.files().and_then(|l| l.get(0)) else { return };
+            let (config, onchange, regime_error) = (config.clone(), onchange.clone(), regime_error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let file = gloo_file::File::from(file);
+                let parsed = gloo_file::futures::read_as_text(&file)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| RegimeFile::parse(&text));
+                match parsed {
+                    Ok(regime) => {
+                        regime_error.set(None);
+                        onchange.emit(WhatIfConfig { regime_file: Some((file.name(), Rc::new(regime))), ..config });
+                    }
+                    // The CLI's words for `--regime FILE`, after the file's name.
+                    Err(e) => {
+                        regime_error.set(Some(format!("{}: {e}", file.name())));
+                        onchange.emit(WhatIfConfig { regime_file: None, ..config });
+                    }
+                }
+            });
+        })
+    };
     let load_ticks = {
         let (config, onchange) = (props.config.clone(), props.onchange.clone());
         Callback::from(move |e: Event| {
@@ -370,8 +413,19 @@ fn config_form(props: &FormProps) -> Html {
                     { for REGIMES.iter().map(|n| html! { <option value={*n} selected={c.regime == *n}>{ *n }</option> }) }
                     <option value={REPLAY} selected={c.regime == REPLAY}>{ "replay real 1-minute bars (CSV)" }</option>
                     <option value={TICKS} selected={c.regime == TICKS}>{ "replay tick data (LOBSTER, Tardis.dev, Binance)" }</option>
+                    <option value={FITTED} selected={c.regime == FITTED}>{ "a fitted market (regime file from mmsoak market fit)" }</option>
                 </select>
             </label>
+            if c.regime == FITTED {
+                <label for={field_id("regime-file")}>{ match &c.regime_file {
+                        Some((name, _)) => format!("regime file: {name}"),
+                        None => "regime file (JSON, schema mmsoak.regime/1)".to_string(),
+                    } }
+                    <input id={field_id("regime-file")} type="file" accept=".json,application/json" onchange={load_regime} />
+                </label>
+                if let Some((_, f)) = &c.regime_file { { regime_summary(f) } }
+                if let Some(e) = &*regime_error { <span class="error" role="alert">{ e }</span> }
+            }
             if c.regime == REPLAY {
                 <label for={field_id("bars")}>{ c.replay.as_ref().map_or_else(
                         || "bars CSV (timestamp,open,high,low,close,volume)".to_string(),
@@ -420,6 +474,28 @@ fn config_form(props: &FormProps) -> Html {
                 }) }
             </details>
         </fieldset>
+    }
+}
+
+/// A regime file's name, origin and the numbers that matter most to a market maker.
+fn regime_summary(f: &RegimeFile) -> Html {
+    let s = &f.spec;
+    let rows = [
+        ("volatility (bps/√s)", s.vol_bps_per_sqrt_s),
+        ("vol of vol (/√min)", s.vol_of_vol),
+        ("jumps per hour", s.jump_rate_per_hour),
+        ("jump scale (bps)", s.jump_scale_bps),
+        ("drift (bps/s)", s.drift_bps_per_s),
+        ("market spread (bps)", s.market_spread_bps),
+        ("trades per second", s.trade_rate_per_s),
+        ("top depth", s.top_depth),
+    ];
+    html! {
+        <table class="regime-file" data-regime={f.name.clone()}>
+            <caption>{ format!("{} (fitted from {})", f.name,
+                if f.fitted_from.is_empty() { "unrecorded data".to_string() } else { f.fitted_from.join(", ") }) }</caption>
+            { for rows.iter().map(|(k, v)| html! { <tr><th>{ *k }</th><td>{ v.to_string() }</td></tr> }) }
+        </table>
     }
 }
 
@@ -506,5 +582,44 @@ pub fn what_if() -> Html {
                 }) }
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmsoak_core::session::{iterate, start, SessionIterateRequest, SessionStartRequest};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// `mmsoak market fit` on the shared Bitstamp bars.
+    const FITTED_FILE: &str = include_str!("../tests/btcusd_bitstamp_fitted.json");
+
+    #[wasm_bindgen_test]
+    fn a_regime_file_runs_as_regime_fitted_under_its_file_name() {
+        let mut c = WhatIfConfig { regime: FITTED.into(), iterations: "2".into(), ..WhatIfConfig::default() };
+        assert!(c.request().unwrap_err().contains("choose a regime file"));
+        let file = RegimeFile::parse(FITTED_FILE).unwrap();
+        c.regime_file = Some(("my_market.json".into(), Rc::new(file.clone())));
+        let (req, files) = c.request().unwrap();
+        assert!(files.is_empty());
+        assert_eq!(req["regime"], "fitted");
+        assert_eq!(req["settings"]["regime"], "my_market.json");
+        assert_eq!(req["settings"]["source"], "sim");
+        assert_eq!(req["spec"], serde_json::to_value(file.spec).unwrap());
+        assert_eq!(req["settings"]["regime_spec"], req["spec"]);
+        // What the worker sends to session_iterate: the core takes it and runs the fitted market.
+        let started = start(SessionStartRequest {
+            config: serde_json::from_value(req["config"].clone()).unwrap(),
+            baseline: serde_json::from_value(req["baseline"].clone()).unwrap(),
+        });
+        let call = serde_json::json!({
+            "state_json": started.state_json, "regime": req["regime"], "seed": req["seed"], "bars": req["bars"], "spec": req["spec"],
+        });
+        let r = iterate(serde_json::from_value::<SessionIterateRequest>(call.clone()).unwrap()).unwrap();
+        assert_eq!(r.iteration, 1);
+        let mut bad = call;
+        bad["spec"]["informed_share"] = serde_json::json!(1.25);
+        let e = iterate(serde_json::from_value::<SessionIterateRequest>(bad).unwrap()).unwrap_err();
+        assert_eq!(e, "regime file: spec.informed_share = 1.25: must be between 0 and 1");
     }
 }

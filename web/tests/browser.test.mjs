@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { browser, cliRun, cliTicks, evidence, realBars, serve, tempDir, tickData, whatIf } from "./harness.mjs";
+import { pathToFileURL } from "node:url";
+import { browser, cliRefused, cliRun, cliTicks, evidence, realBars, serve, tempDir, tickData, whatIf } from "./harness.mjs";
 
 const config = { profile: "aggressive", regime: "volatile", seed: 5, iterations: 12 };
 const out = cliRun(config);
@@ -237,6 +238,93 @@ try {
       }
     });
   }
+
+  // A market fitted to the Bitstamp sample (`mmsoak market fit`), picked as a file.
+  const fitted = path.join(import.meta.dirname, "btcusd_bitstamp_fitted.json");
+  await check("a fitted regime file in the browser = mmsoak run --regime FILE, native and wasmtime", async () => {
+    const c = { profile: "aggressive", seed: 3, iterations: 8, regimeFile: fitted };
+    const native = cliRun(c, ["--engine", "native"]);
+    const wasmtime = cliRun(c);
+    const { files } = await whatIf(page, c);
+    assert.equal(Object.keys(files).length, c.iterations + 4);
+    sameArtifacts(files, native, "mmsoak run --regime FILE --engine native");
+    sameArtifacts(files, wasmtime, "mmsoak run --regime FILE");
+    const report = files["latest/TUNING_REPORT.json"];
+    assert.match(report, /"regime": "btcusd_bitstamp_fitted\.json",/);
+    assert.match(report, /"regime_spec": \{\n\s+"vol_bps_per_sqrt_s": 0\.444439,/);
+    // The fitted numbers are what ran: calm (the numbers a fitted regime starts from) differs.
+    const calm = cliRun({ ...c, regimeFile: null, regime: "calm" });
+    assert.notEqual(files["latest/ITER_SUMMARY_1.json"], fs.readFileSync(path.join(calm, "latest/ITER_SUMMARY_1.json"), "utf8"));
+    // The file's name, origin and key numbers are shown.
+    const table = page.locator("[data-config='A'] table.regime-file");
+    assert.equal(await table.locator("caption").textContent(), "btcusd_bitstamp_fitted (fitted from btcusd_bitstamp_1min_a.csv)");
+    assert.match(await table.textContent(), /volatility \(bps\/√s\)0\.444439/);
+    await page.screenshot({ path: path.join(evidence, "whatif-regime-file.png"), fullPage: true });
+  });
+
+  await check("a bad regime file gets one clear error naming the field and value, as mmsoak run's", async () => {
+    const dir = tempDir("mmsoak-bad-regime-");
+    const text = fs.readFileSync(fitted, "utf8");
+    for (const [name, spoilt, want] of [
+      ["branching.json", text.replace('"hawkes_branching": 0.3', '"hawkes_branching": 1.5'),
+        "spec.hawkes_branching = 1.5: must be between 0 and 0.99"],
+      ["depth.json", text.replace('"top_depth": 2.0', '"top_depth": "deep"'), 'spec.top_depth = "deep": expected a number'],
+      ["schema.json", text.replace("mmsoak.regime/1", "mmsoak.regime/2"), 'schema "mmsoak.regime/2": expected "mmsoak.regime/1"'],
+    ]) {
+      fs.writeFileSync(path.join(dir, name), spoilt);
+      const cli = cliRefused(["run", "--regime", name, "--iterations", "1", "--out", path.join(dir, "soak")], dir);
+      assert.equal(cli.code, 2, `mmsoak run --regime ${name}: exit ${cli.code}`);
+      assert.equal(cli.error, `--regime ${name}: ${want}`);
+      await page.click("#tab-whatif");
+      await page.selectOption("#A-regime", "fitted");
+      await page.setInputFiles("#A-regime-file", path.join(dir, name));
+      const shown = page.locator("[data-config='A'] .error");
+      await shown.filter({ hasText: name }).waitFor();
+      assert.deepEqual(await shown.allTextContents(), [`${name}: ${want}`]);
+      assert.equal(await page.locator("[data-config='A'] table.regime-file").count(), 0, "a bad file's numbers shown");
+    }
+    // Running without a good file says what is missing; nothing runs.
+    await page.click("#run");
+    await page.locator(".whatif > p.error").filter({ hasText: "choose a regime file" }).waitFor();
+    await page.screenshot({ path: path.join(evidence, "whatif-regime-file-bad.png"), fullPage: true });
+    await page.selectOption("#A-regime", "calm");
+  });
+
+  // `mmsoak run --export-html`: one file, opened from disk with every request refused.
+  await check("the HTML report opens offline with every chart and the threshold section", async () => {
+    const dir = tempDir("mmsoak-html-");
+    const html = path.join(dir, "report.html");
+    cliRun({ ...config, iterations: 8 }, ["--compare-baseline", "--export-html", html, "--export-md", path.join(dir, "report.md")]);
+    const charts = fs.readdirSync(path.join(dir, "report_charts")).length;
+    const offline = await context.newPage();
+    const url = pathToFileURL(html).href;
+    // Every request is refused but the report file itself.
+    const requested = [];
+    await offline.route("**/*", (route) => {
+      if (route.request().url() === url) return route.continue();
+      requested.push(route.request().url());
+      return route.abort();
+    });
+    const pageErrors = [];
+    offline.on("pageerror", (e) => pageErrors.push(e.message));
+    offline.on("requestfailed", (r) => requested.push(r.url()));
+    await offline.goto(url);
+    assert.ok(charts >= 10, `${charts} charts`);
+    assert.equal(await offline.locator("figure[data-chart] svg").count(), charts);
+    for (const svg of await offline.locator("figure[data-chart] svg").all()) {
+      const box = await svg.boundingBox();
+      assert.ok(box && box.width > 300 && box.height > 50, "a chart is not drawn");
+    }
+    assert.ok(await offline.locator("h2", { hasText: "Thresholds" }).isVisible());
+    assert.equal(await offline.locator("p.thresholds").textContent(), "No thresholds.");
+    assert.equal(await offline.locator(".timeline .cell").count(), 8);
+    assert.ok(await offline.locator("table.baseline").isVisible());
+    assert.equal(await offline.locator("table.iterations tr").count(), 9);
+    assert.deepEqual(requested, [], "the report asked the network for something");
+    assert.deepEqual(pageErrors, []);
+    await offline.screenshot({ path: path.join(evidence, "html-report.png"), fullPage: true });
+    await offline.close();
+  });
 
   await check("A/B runs two configurations side by side", async () => {
     await page.setChecked("#ab", true);

@@ -17,16 +17,31 @@ export function tempDir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** `mmsoak run` with these settings into a fresh directory; returns it. */
-export function cliRun({ profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null }) {
+/**
+ * `mmsoak run` with these settings into a fresh directory; returns it. A regime file
+ * runs as `--regime NAME.json` in its own directory, so the run records the name a
+ * browser knows (File.name). `extra`: more flags (`--export-html`, `--engine` …).
+ */
+export function cliRun({ profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null, regimeFile = null }, extra = []) {
   const out = path.join(tempDir("mmsoak-web-run-"), "soak");
-  const args = ["run", "--iterations", String(iterations), "--profile", profile, "--seed", String(seed), "--out", out];
+  const args = ["run", "--iterations", String(iterations), "--profile", profile, "--seed", String(seed), "--out", out, ...extra];
   if (data) args.push("--source", "replay", "--data", data);
+  else if (regimeFile) args.push("--regime", path.basename(regimeFile));
   else args.push("--regime", regime);
   if (autoTune) args.push("--auto-tune");
   if (guardsOff.length) args.push("--guards-off", guardsOff.join(","));
-  execFileSync(bin, args, { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync(bin, args, { cwd: regimeFile ? path.dirname(regimeFile) : undefined, stdio: ["ignore", "ignore", "inherit"], env });
   return out;
+}
+
+/** `mmsoak run --regime FILE` that must be refused: the message after `mmsoak: error: `. */
+export function cliRefused(args, cwd) {
+  try {
+    execFileSync(bin, args, { cwd, stdio: ["ignore", "ignore", "pipe"], env });
+  } catch (e) {
+    return { code: e.status, error: String(e.stderr).trim().replace(/^mmsoak: error: /, "") };
+  }
+  return { code: 0, error: null };
 }
 
 /** `mmsoak serve --web dist --out out` on a free port; resolves to { url, stop }. */
@@ -98,11 +113,15 @@ export function cliTicks({ profile, seed, iterations, iterationSeconds, autoTune
 }
 
 export async function whatIf(page, { profile, regime, seed, iterations, autoTune = true, guardsOff = [], data = null, ticks = null,
-  iterationSeconds = 60, models = {} }, id = "A", { expectError = false } = {}) {
+  iterationSeconds = 60, models = {}, regimeFile = null }, id = "A", { expectError = false } = {}) {
   await page.click("#tab-whatif");
   await page.waitForSelector("#core-identity:has-text('sha256')");
   await page.selectOption(`#${id}-profile`, profile);
-  await page.selectOption(`#${id}-regime`, data ? "replay" : ticks ? "ticks" : regime);
+  await page.selectOption(`#${id}-regime`, data ? "replay" : ticks ? "ticks" : regimeFile ? "fitted" : regime);
+  if (regimeFile) {
+    await page.setInputFiles(`#${id}-regime-file`, regimeFile);
+    await page.locator(`label[for="${id}-regime-file"]`).filter({ hasText: `regime file: ${path.basename(regimeFile)}` }).waitFor();
+  }
   if (data) {
     await page.setInputFiles(`#${id}-bars`, data);
     await page.locator(`label[for="${id}-bars"]:has-text("bars")`).filter({ hasText: /\d+ bars/ }).waitFor();

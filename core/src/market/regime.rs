@@ -159,12 +159,29 @@ impl RegimeFile {
     /// Parses and checks a regime file's JSON: the schema tag and every number's
     /// range. The error names the field and the bad value.
     pub fn parse(json: &str) -> Result<RegimeFile, String> {
-        let f: RegimeFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let f: RegimeFile = serde_json::from_str(json).map_err(|e| Self::explain(json, e))?;
         if f.schema != REGIME_FILE_SCHEMA {
             return Err(format!("schema {:?}: expected {REGIME_FILE_SCHEMA:?}", f.schema));
         }
         f.spec.validate()?;
         Ok(f)
+    }
+
+    /// serde's message for a number that is not one names neither the field nor the
+    /// value (`invalid type: string "x", expected f64`): say which, when that is why.
+    fn explain(json: &str, e: serde_json::Error) -> String {
+        if !e.is_data() || e.to_string().starts_with("unknown field") {
+            return e.to_string();
+        }
+        let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        if let Some(schema) = value.get("schema").filter(|s| !s.is_string()) {
+            return format!("schema = {schema}: expected {REGIME_FILE_SCHEMA:?}");
+        }
+        let spec = value.get("spec").and_then(|s| s.as_object());
+        match spec.and_then(|m| m.iter().find(|(_, v)| !v.is_number())) {
+            Some((key, v)) => format!("spec.{key} = {v}: expected a number"),
+            None => e.to_string(),
+        }
     }
 }
 
