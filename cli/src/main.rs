@@ -14,6 +14,7 @@ mod outlock;
 mod profiles;
 mod progress;
 mod replay;
+mod report_out;
 mod resources;
 mod rotate;
 mod run;
