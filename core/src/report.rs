@@ -329,7 +329,13 @@ pub const MARKDOWN_GUARD_HEADER: &str =
 
 /// One line of the Markdown report's guard-events table.
 pub fn markdown_guard_row(e: &GuardEvent) -> String {
-    format!("| {} | {} | {} | {} |\n", e.iteration, e.guard, e.param.as_deref().unwrap_or("—"), e.detail.replace('|', "\\|"))
+    format!(
+        "| {} | {} | {} | {} |\n",
+        e.iteration,
+        e.guard,
+        e.param.as_deref().unwrap_or("—"),
+        e.detail.replace('|', "\\|")
+    )
 }
 
 fn short(hash: &str) -> &str {

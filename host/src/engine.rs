@@ -2,8 +2,8 @@
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
 use mmsoak_core::abi::{
-    self, ChartsRequest, InitRequest, MarkdownRequest, ReportChartRequest, ReportHeadRequest, ReportRequest, Response, SimulateRequest, SkipRequest,
-    StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
+    self, ChartsRequest, InitRequest, MarkdownRequest, ReportChartRequest, ReportHeadRequest, ReportRequest, Response,
+    SimulateRequest, SkipRequest, StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
 };
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
