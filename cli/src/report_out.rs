@@ -248,6 +248,7 @@ mod tests {
     use super::*;
     use crate::config::Retention;
     use crate::fsutil::{json_bytes, write_json};
+    use crate::rotate;
     use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime};
     use mmsoak_core::params::Params;
     use mmsoak_core::soak::{self, IterSummary, SoakConfig};
