@@ -15,12 +15,13 @@ mod outlock;
 mod profiles;
 mod progress;
 mod replay;
+mod report_out;
 mod resources;
 mod rotate;
 mod run;
 mod serve;
-mod sweep;
 mod summary;
+mod sweep;
 mod thresholds;
 mod ticks;
 

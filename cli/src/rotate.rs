@@ -1,11 +1,11 @@
 //! Artifact lifecycle: keep the newest ITER_SUMMARY files, fold older ones into a
 //! compressed history (nothing is lost), compress old run snapshots, warn on size.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -35,20 +35,69 @@ pub fn summary_files(latest: &Path) -> Result<Vec<(u32, PathBuf)>> {
 
 /// Every summary folded into `latest/history.jsonl.gz`, oldest first.
 pub fn read_history(latest: &Path) -> Result<Vec<IterSummary>> {
-    let path = latest.join(HISTORY);
-    let Ok(file) = std::fs::File::open(&path) else { return Ok(Vec::new()) };
     let mut out = Vec::new();
-    for (n, line) in BufReader::new(MultiGzDecoder::new(file)).lines().enumerate() {
-        let line = line.with_context(|| format!("{}: cannot decompress", path.display()))?;
+    for_each_history(latest, |s| {
+        out.push(s);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each summary folded into `latest/history.jsonl.gz`, oldest first,
+/// one line at a time (the history is never held whole).
+fn for_each_history(latest: &Path, mut f: impl FnMut(IterSummary) -> Result<()>) -> Result<()> {
+    let path = latest.join(HISTORY);
+    let Ok(file) = std::fs::File::open(&path) else { return Ok(()) };
+    let mut reader = BufReader::new(MultiGzDecoder::new(file));
+    let mut line = String::new();
+    for n in 1.. {
+        line.clear();
+        if reader.read_line(&mut line).with_context(|| format!("{}: cannot decompress", path.display()))? == 0 {
+            break;
+        }
         if line.trim().is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_str(&line)
-                .with_context(|| format!("{}: line {} is not an ITER_SUMMARY", path.display(), n + 1))?,
-        );
+        let summary = serde_json::from_str(&line)
+            .with_context(|| format!("{}: line {n} is not an ITER_SUMMARY", path.display()))?;
+        f(summary)?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Calls `f` with the summaries of iterations 1 to `upto` in order, read one at a
+/// time from `latest`: those folded into the history first, then the
+/// ITER_SUMMARY files (a crash during rotation can leave an iteration in both: the
+/// first copy counts). A missing iteration is an error naming its file. Memory
+/// stays flat however long the run was.
+pub fn for_each_summary(latest: &Path, upto: u32, mut f: impl FnMut(IterSummary) -> Result<()>) -> Result<()> {
+    let mut next = 1u32;
+    let missing = |i: u32| format!("{} is missing", latest.join(format!("ITER_SUMMARY_{i}.json")).display());
+    for_each_history(latest, |s| {
+        if s.iteration < next || s.iteration > upto {
+            return Ok(());
+        }
+        if s.iteration != next {
+            bail!("{}", missing(next));
+        }
+        next += 1;
+        f(s)
+    })?;
+    for (i, path) in summary_files(latest)? {
+        if i < next || i > upto {
+            continue;
+        }
+        if i != next {
+            bail!("{}", missing(next));
+        }
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        f(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))?)?;
+        next += 1;
+    }
+    if next <= upto {
+        bail!("{}", missing(next));
+    }
+    Ok(())
 }
 
 /// Applies the retention policy to `out`; returns one line per action taken.
@@ -59,27 +108,39 @@ pub fn rotate(out: &Path, r: &Retention) -> Result<Vec<String>> {
     if files.len() > r.keep_summaries {
         let fold = &files[..files.len() - r.keep_summaries];
         let history_path = latest.join(HISTORY);
-        let mut kept: Vec<String> = Vec::new();
+        // Streamed into a temp file beside the history, one summary at a time: a
+        // long run's history is never held in memory.
+        let tmp = tempfile::Builder::new()
+            .prefix(".mmsoak-tmp-")
+            .tempfile_in(&latest)
+            .with_context(|| format!("cannot create a temporary file in {}", latest.display()))?;
+        let mut gz = GzEncoder::new(BufWriter::new(tmp), Compression::default());
         let mut have = std::collections::BTreeSet::new();
-        for s in read_history(&latest)? {
+        let write_line = |gz: &mut GzEncoder<BufWriter<tempfile::NamedTempFile>>, s: &IterSummary| -> Result<()> {
+            serde_json::to_writer(&mut *gz, s)?;
+            gz.write_all(b"\n").with_context(|| format!("cannot write {}", history_path.display()))
+        };
+        for_each_history(&latest, |s| {
             have.insert(s.iteration);
-            kept.push(serde_json::to_string(&s)?);
-        }
+            write_line(&mut gz, &s)
+        })?;
         for (i, path) in fold {
             if have.insert(*i) {
                 let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
                 let summary: IterSummary = serde_json::from_slice(&bytes)
                     .with_context(|| format!("{} is not an ITER_SUMMARY", path.display()))?;
-                kept.push(serde_json::to_string(&summary)?);
+                write_line(&mut gz, &summary)?;
             }
         }
-        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-        for line in &kept {
-            gz.write_all(line.as_bytes())?;
-            gz.write_all(b"\n")?;
-        }
+        let tmp = gz
+            .finish()
+            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+            .with_context(|| format!("cannot write {}", history_path.display()))?;
+        tmp.as_file().sync_all().with_context(|| format!("cannot flush {}", history_path.display()))?;
         // History first (atomically), then delete: a crash in between leaves duplicates, never a loss.
-        write_atomic(&history_path, &gz.finish()?)?;
+        tmp.persist(&history_path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot replace {}", history_path.display()))?;
         for (_, path) in fold {
             std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use mmsoak_core::abi::{InitRequest, ReportRequest, SimulateRequest, SkipRequest, StepRequest};
+use mmsoak_core::abi::{InitRequest, SimulateRequest, SkipRequest, StepRequest};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::feed::bars::BarSeries;
 use mmsoak_core::kpi::KpiThresholds;
@@ -15,17 +15,17 @@ use mmsoak_core::market::{MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
 use mmsoak_core::report::{BarSettings, PolicyRecord, RunSettings};
-use mmsoak_core::soak::{GuardSwitches, IterSummary, SoakConfig, SoakState};
+use mmsoak_core::soak::{GuardSwitches, SoakConfig, SoakState};
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, PolicyLimits, PolicyPlugin};
 use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
 use crate::external::{External, Observation};
-use crate::fsutil::{write_atomic, write_json};
+use crate::fsutil::write_json;
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
-use crate::{kpis, outlock, profiles, replay, resources, rotate};
+use crate::{kpis, outlock, profiles, replay, report_out, resources, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
 pub struct RunPlan {
@@ -53,10 +53,10 @@ pub struct RunPlan {
 }
 
 /// How far an interrupted run got. No state yet means it stopped before its first
-/// iteration completed: it restarts in place.
+/// iteration completed: it restarts in place. (Its summaries stay on disk: the
+/// report is streamed from them.)
 pub struct Progress {
     pub state: Option<SoakState>,
-    pub summaries: Vec<IterSummary>,
 }
 
 /// `latest/RUN.json`: what the run was asked to do, so `--resume` can continue it
@@ -470,35 +470,23 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let s = &plan.record.settings;
     let mut policy = plan.policy.take();
     let mut gate = std::mem::take(&mut plan.gate);
-    let (summaries, state) =
-        soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
+    let state = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
     let baseline = if plan.record.compare_baseline && gate.aborted.is_none() {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
             plan.out.join("baseline").display()
         );
-        soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?.0
+        Some(soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?)
     } else {
-        Vec::new()
+        None
     };
     let latest = plan.out.join("latest");
-    let report =
-        engine.report(&ReportRequest { settings: s.clone(), engine: engine.record(), summaries, state, baseline })?;
-    write_json(&latest.join("TUNING_REPORT.json"), &report)?;
-    if let Some(md_path) = &plan.export_md {
-        // Charts go beside the report: report.md → report_charts/*.svg.
-        let stem = md_path.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().to_string());
-        let charts_dir = format!("{stem}_charts");
-        let dir = md_path.parent().unwrap_or(Path::new("")).join(&charts_dir);
-        std::fs::create_dir_all(&dir).with_context(|| format!("--export-md: cannot create {}", dir.display()))?;
-        for chart in engine.charts(&report)? {
-            write_atomic(&dir.join(format!("{}.svg", chart.name)), chart.svg.as_bytes())?;
-        }
-        let md = engine.markdown(&report, Some(&charts_dir))?;
-        write_atomic(md_path, md.as_bytes()).with_context(|| format!("--export-md {}", md_path.display()))?;
-    }
+    // Streamed from the ITER_SUMMARY files: memory does not grow with the run.
+    let finished = report_out::Finished { settings: s, out: &plan.out, state: &state, baseline: baseline.as_ref() };
+    let written = report_out::write(&mut engine, &finished, plan.export_md.as_deref())?;
+    let report = &written.head;
     if let Some(path) = &plan.export_html {
-        crate::html_export::write(path, &report, &[])?;
+        crate::html_export::write(path, &latest.join("TUNING_REPORT.json"), &gate.results())?;
     }
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(
@@ -515,7 +503,14 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     }
     let results = gate.results();
     let failed: Vec<String> = results.iter().filter(|r| !r.passed).map(|r| r.failure_text()).collect();
-    let summary = crate::summary::build(&report, results, gate.aborted.clone(), &plan.out, plan.export_md.as_deref());
+    let summary = crate::summary::build(
+        report,
+        &written.tally,
+        results,
+        gate.aborted.clone(),
+        &plan.out,
+        plan.export_md.as_deref(),
+    );
     eprint!("{}", crate::summary::text(&summary));
     if let Some(path) = &plan.summary_export {
         write_json(path, &summary).with_context(|| format!("--summary-export {}", path.display()))?;
@@ -534,25 +529,16 @@ fn load_progress(latest: &Path) -> Result<Progress> {
         }
     }
     if !path.exists() {
-        return Ok(Progress { state: None, summaries: Vec::new() });
+        return Ok(Progress { state: None });
     }
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let state: SoakState = serde_json::from_slice(&bytes).with_context(|| {
         format!("{} is corrupt (left untouched; the previous good state is in TUNING_STATE.prev.json)", path.display())
     })?;
-    let mut summaries = rotate::read_history(latest)?;
-    summaries.retain(|s| s.iteration <= state.iteration);
-    let have: std::collections::BTreeSet<u32> = summaries.iter().map(|s| s.iteration).collect();
-    for i in 1..=state.iteration {
-        if have.contains(&i) {
-            continue;
-        }
-        let p = latest.join(format!("ITER_SUMMARY_{i}.json"));
-        let bytes = std::fs::read(&p).with_context(|| format!("cannot resume: {} is missing", p.display()))?;
-        summaries.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", p.display()))?);
-    }
-    summaries.sort_by_key(|s| s.iteration);
-    Ok(Progress { state: Some(state), summaries })
+    // Every completed iteration's summary must be there and readable (the report is
+    // built from them), checked now, before anything is written; none is kept.
+    rotate::for_each_summary(latest, state.iteration, |_| Ok(())).context("cannot resume")?;
+    Ok(Progress { state: Some(state) })
 }
 
 /// One soak into `out`: every iteration's artifacts written as it completes.
@@ -564,7 +550,7 @@ async fn soak(
     resumed: Option<Progress>,
     mut policy: Option<&mut PolicyPlugin>,
     mut gate: Option<&mut crate::thresholds::Gate>,
-) -> Result<(Vec<IterSummary>, SoakState)> {
+) -> Result<SoakState> {
     let s = &plan.record.settings;
     let mut market = MarketConfig {
         regime: plan.regime,
@@ -577,10 +563,10 @@ async fn soak(
         run.borrow_mut().rewind();
     }
     let latest = out.join("latest");
-    let (mut state, mut summaries) = match resumed {
-        Some(Progress { state: Some(state), summaries }) => {
+    let mut state = match resumed {
+        Some(Progress { state: Some(state) }) => {
             eprintln!("mmsoak: resuming {} after iteration {}", out.display(), state.iteration);
-            (state, summaries)
+            state
         }
         restart => {
             if restart.is_none() {
@@ -595,17 +581,20 @@ async fn soak(
                 safe_params: profiles::load("steady_safe")?,
                 guards: guard_switches(&plan.record.guards_off)?,
             };
-            let state = engine.init(&InitRequest { config, baseline: plan.record.baseline.clone() })?;
-            (state, Vec::with_capacity(s.iterations as usize))
+            engine.init(&InitRequest { config, baseline: plan.record.baseline.clone() })?
         }
     };
     if let Some(g) = gate.as_deref_mut() {
-        summaries.iter().for_each(|s| _ = g.observe(s));
+        // The thresholds see the iterations done before the interruption, one file at a time.
+        rotate::for_each_summary(&latest, state.iteration, |s| {
+            _ = g.observe(&s);
+            Ok(())
+        })?;
         if g.aborted.is_some() {
-            return Ok((summaries, state)); // a resumed run that a threshold had stopped stays stopped
+            return Ok(state); // a resumed run that a threshold had stopped stays stopped
         }
     }
-    let mut samples = resources::load(&latest, state.iteration);
+    resources::keep_upto(&latest, state.iteration)?;
     // Live parameters always match the state, also after a crash between the two writes.
     let overrides_path = out.join("runtime_overrides.json");
     write_json(&overrides_path, &state.overrides)?;
@@ -660,13 +649,12 @@ async fn soak(
         write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
         write_json(&latest.join("TUNING_STATE.json"), &state)?;
         write_json(&overrides_path, &state.overrides)?;
-        resources::record(&latest, out, i, &mut samples)?;
+        resources::record(&latest, out, i)?;
         reporter.iteration(&summary)?;
         if let Some(m) = &plan.metrics {
             m.observe(&summary, &state.overrides);
         }
         let abort = gate.as_deref_mut().and_then(|g| g.observe(&summary));
-        summaries.push(summary);
         if let Some(why) = abort {
             reporter.note(&format!("mmsoak: iteration {i}: stopping, abort_on_fail threshold failed: {why}"));
             break;
@@ -680,7 +668,7 @@ async fn soak(
             pause(plan.sleep, i, out).await?;
         }
     }
-    Ok((summaries, state))
+    Ok(state)
 }
 
 /// Sleeps between iterations; Ctrl-C cuts the pause short and stops the run.

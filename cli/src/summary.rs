@@ -9,6 +9,7 @@ use std::path::Path;
 use mmsoak_core::report::TuningReport;
 use serde::Serialize;
 
+use crate::report_out::SummaryTally;
 use crate::thresholds::ThresholdResult;
 
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
@@ -77,6 +78,7 @@ pub struct Artifacts {
 /// Builds the summary from the finished report and the thresholds' results.
 pub fn build(
     report: &TuningReport,
+    tally: &SummaryTally,
     results: Vec<ThresholdResult>,
     aborted: Option<(u32, String)>,
     out: &Path,
@@ -84,15 +86,12 @@ pub fn build(
 ) -> RunSummary {
     let mut changed = Vec::new();
     for ((name, first), (_, last)) in report.baseline.entries().into_iter().zip(report.final_overrides.entries()) {
-        let applies = report.rows.iter().filter(|r| r.applied && r.deltas.contains_key(name)).count() as u32;
+        let applies = tally.applies.get(name).copied().unwrap_or(0);
         if applies > 0 || first != last {
             changed.push(ParamChange { name: name.to_string(), first, last, applies });
         }
     }
-    let mut guard_events = BTreeMap::new();
-    for e in &report.guard_events {
-        *guard_events.entry(e.guard.clone()).or_insert(0) += 1;
-    }
+    let guard_events = tally.guard_events.clone();
     let mut baseline_comparison = BTreeMap::new();
     if let Some(c) = &report.baseline_comparison {
         baseline_comparison.insert("net_bps".to_string(), c.net_bps.one_line());

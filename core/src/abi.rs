@@ -16,7 +16,7 @@ use crate::feed::Format;
 use crate::market::{simulate_iteration, MarketConfig};
 use crate::params::Params;
 use crate::policy::PolicyOutcome;
-use crate::report::{self, EngineRecord, RunSettings, TuningReport};
+use crate::report::{self, EngineRecord, ReportTally, RunSettings, TuningReport};
 use crate::session::{self, SessionIterateRequest, SessionReportRequest, SessionStartRequest};
 use crate::session_ticks;
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
@@ -25,12 +25,14 @@ use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 15] = [
+pub const CALLS: [&str; 17] = [
     "simulate",
     "init",
     "step",
     "skip",
     "report",
+    "report_head",
+    "report_chart",
     "markdown",
     "charts",
     "session_start",
@@ -205,6 +207,36 @@ pub struct ReportRequest {
     pub baseline: Vec<IterSummary>,
 }
 
+/// TUNING_REPORT without its rows and guard events ([`report::head`]): what a host
+/// that streams the per-iteration parts from its ITER_SUMMARY files asks for, so
+/// its memory does not grow with the run. The response is a [`TuningReport`] with
+/// `rows` and `guard_events` empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportHeadRequest {
+    pub settings: RunSettings,
+    pub engine: EngineRecord,
+    pub state: SoakState,
+    pub tally: ReportTally,
+    /// The untuned baseline run's tally (`--compare-baseline`); both tallies then
+    /// carry their series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<ReportTally>,
+}
+
+/// One chart of the report ([`report::chart`]): a host that streams its report
+/// collects each chart's column ([`report::ChartColumns`]) and has the engine draw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportChartRequest {
+    /// Which chart, in [`report::chart_names`] order.
+    pub index: usize,
+    /// Its values, iteration 1 first.
+    pub values: Vec<f64>,
+    /// The guard events to mark (others are ignored).
+    pub events: Vec<crate::guards::GuardEvent>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkdownRequest {
@@ -300,6 +332,21 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
             decode::<ReportRequest>(input)
                 .map(|r| report::build(r.settings, r.engine, &r.summaries, &r.state, &r.baseline)),
         ),
+        "report_head" => respond(decode::<ReportHeadRequest>(input).and_then(|r| {
+            if r.baseline.as_ref().is_some_and(|b| !(r.tally.keep_series && b.keep_series)) {
+                return Err(AbiError {
+                    kind: "bad_request".into(),
+                    message: "a baseline comparison needs both tallies made with keep_series".into(),
+                });
+            }
+            Ok(report::head(r.settings, r.engine, &r.state, &r.tally, r.baseline.as_ref()))
+        })),
+        "report_chart" => respond(decode::<ReportChartRequest>(input).and_then(|r| {
+            report::chart(r.index, &r.values, &r.events).ok_or_else(|| AbiError {
+                kind: "bad_request".into(),
+                message: format!("no chart {} (there are {})", r.index, report::chart_names().len()),
+            })
+        })),
         "markdown" => {
             respond(decode::<MarkdownRequest>(input).map(|r| report::markdown(&r.report, r.charts_dir.as_deref())))
         }

@@ -18,8 +18,9 @@ use crate::report::{charts, TuningReport};
 pub struct ThresholdResult {
     pub name: String,
     pub expression: String,
-    /// The aggregate the expression compared (NaN when there was nothing to aggregate).
-    pub observed: f64,
+    /// The aggregate the expression compared, as the run summary prints it
+    /// (`3.25`, `FAIL`, `no data`).
+    pub observed: String,
     pub pass: bool,
 }
 
@@ -206,7 +207,7 @@ fn threshold_table(o: &mut String, thresholds: &[ThresholdResult]) {
             "<tr class=\"{class}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
             esc(&t.name),
             esc(&t.expression),
-            num(t.observed)
+            esc(&t.observed)
         );
     }
     o.push_str("</table>\n");
@@ -276,17 +277,22 @@ mod tests {
     #[test]
     fn threshold_rows_show_what_held_and_what_broke() {
         let rows = [
-            ThresholdResult { name: "net_bps".into(), expression: "p(50) > 2.5".into(), observed: 3.25, pass: true },
+            ThresholdResult {
+                name: "net_bps".into(),
+                expression: "p(50) > 2.5".into(),
+                observed: "3.25".into(),
+                pass: true,
+            },
             ThresholdResult {
                 name: "adverse_p95".into(),
                 expression: "max < 8".into(),
-                observed: f64::NAN,
+                observed: "no data".into(),
                 pass: false,
             },
         ];
         let html = render(&report(2), &rows);
         assert!(html.contains("<tr class=\"held\"><td class=\"held\">✓</td><td>net_bps</td><td>p(50) &gt; 2.5</td><td class=\"num\">3.25</td></tr>"));
-        assert!(html.contains("<tr class=\"broken\"><td class=\"broken\">✗</td><td>adverse_p95</td><td>max &lt; 8</td><td class=\"num\">—</td></tr>"));
+        assert!(html.contains("<tr class=\"broken\"><td class=\"broken\">✗</td><td>adverse_p95</td><td>max &lt; 8</td><td class=\"num\">no data</td></tr>"));
         assert!(!html.contains("No thresholds."));
     }
 }

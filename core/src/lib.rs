@@ -19,6 +19,7 @@ pub mod market;
 pub mod params;
 pub mod policy;
 pub mod report;
+pub mod report_tally;
 pub mod rng;
 pub mod session;
 pub mod session_ticks;

@@ -12,6 +12,8 @@ use crate::kpi::KpiVerdict;
 use crate::params::Params;
 use crate::soak::{IterSummary, SoakState};
 
+pub use crate::report_tally::ReportTally;
+
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Which engine produced a run: recorded so a report can be traced to exact core bytes.
@@ -129,27 +131,23 @@ pub struct BaselineComparison {
     pub risk_ratio: Uplift,
 }
 
-fn verdict_counts(summaries: &[IterSummary]) -> BTreeMap<String, u32> {
-    let mut counts = BTreeMap::new();
-    for s in summaries {
-        *counts.entry(s.summary.kpi_verdict.name().to_string()).or_insert(0) += 1;
-    }
-    counts
-}
-
 /// Tuned against untuned, metric by metric ([`judged`]: one-sided Mann-Whitney in the
 /// metric's good direction, Hodges-Lehmann shift, effect-size gate).
 pub fn compare(tuned: &[IterSummary], baseline: &[IterSummary]) -> BaselineComparison {
-    let series = |xs: &[IterSummary], f: fn(&IterSummary) -> f64| xs.iter().map(f).collect::<Vec<f64>>();
-    let net = |s: &IterSummary| s.summary.net_bps;
-    let risk = |s: &IterSummary| s.summary.risk_ratio;
+    compare_tallies(&ReportTally::of(tuned, true), &ReportTally::of(baseline, true))
+}
+
+/// [`compare`] from the two runs' tallies (made with their series kept).
+pub fn compare_tallies(tuned: &ReportTally, baseline: &ReportTally) -> BaselineComparison {
     BaselineComparison {
-        baseline_verdict_counts: verdict_counts(baseline),
-        net_bps: judged(&series(tuned, net), &series(baseline, net), Better::Higher, NET_BPS_GATE),
-        risk_ratio: judged(&series(tuned, risk), &series(baseline, risk), Better::Lower, RISK_RATIO_GATE),
+        baseline_verdict_counts: baseline.verdict_counts.clone(),
+        net_bps: judged(&tuned.net_bps, &baseline.net_bps, Better::Higher, NET_BPS_GATE),
+        risk_ratio: judged(&tuned.risk_ratio, &baseline.risk_ratio, Better::Lower, RISK_RATIO_GATE),
     }
 }
 
+/// The whole report at once, from summaries in memory (the browser's path; the CLI
+/// streams the same parts: [`head`], [`row_of`], the summaries' guard events).
 pub fn build(
     settings: RunSettings,
     engine: EngineRecord,
@@ -157,28 +155,67 @@ pub fn build(
     state: &SoakState,
     baseline: &[IterSummary],
 ) -> TuningReport {
-    let verdict_counts = verdict_counts(summaries);
+    let compared = !baseline.is_empty();
+    let tally = ReportTally::of(summaries, compared);
+    let baseline_tally = compared.then(|| ReportTally::of(baseline, true));
+    let mut report = head(settings, engine, state, &tally, baseline_tally.as_ref());
+    report.rows = rows_of(summaries);
+    report.guard_events = summaries.iter().flat_map(|s| s.tuning.guards.iter().cloned()).collect();
+    report
+}
+
+/// TUNING_REPORT without its per-iteration parts (`rows` and `guard_events` empty):
+/// everything a report needs from the whole run comes from the tallies. `baseline`
+/// is the untuned run's tally with `--compare-baseline` (both tallies then need
+/// their series).
+pub fn head(
+    settings: RunSettings,
+    engine: EngineRecord,
+    state: &SoakState,
+    tally: &ReportTally,
+    baseline: Option<&ReportTally>,
+) -> TuningReport {
     TuningReport {
         schema_version: REPORT_SCHEMA_VERSION,
         core_version: env!("CARGO_PKG_VERSION").to_string(),
         engine,
         settings,
         iterations_completed: state.iteration,
-        verdict_counts,
-        final_verdict: summaries.last().map(|s| s.summary.kpi_verdict),
+        verdict_counts: tally.verdict_counts.clone(),
+        final_verdict: tally.final_verdict,
         baseline: state.baseline.clone(),
         final_overrides: state.overrides.clone(),
         applied_count: state.tuning.applied_count,
-        rows: rows_of(summaries),
-        guard_events: summaries.iter().flat_map(|s| s.tuning.guards.iter().cloned()).collect(),
-        baseline_comparison: (!baseline.is_empty()).then(|| compare(summaries, baseline)),
+        rows: Vec::new(),
+        guard_events: Vec::new(),
+        baseline_comparison: baseline.map(|b| compare_tallies(tally, b)),
     }
 }
 
 /// A Markdown report readable on GitHub: settings, charts (when `charts_dir` names
 /// where [`charts`] were written, relative to the report), one row per iteration,
-/// final parameters, guard events.
+/// final parameters, guard events. The concatenation of [`markdown_head`],
+/// [`markdown_row`] per row, [`markdown_params`] and, when there are guard events,
+/// [`MARKDOWN_GUARD_HEADER`] and [`markdown_guard_row`] per event: a streamed
+/// report writes the same parts in the same order.
 pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
+    let mut out = markdown_head(r, charts_dir);
+    for row in &r.rows {
+        out.push_str(&markdown_row(row));
+    }
+    out.push_str(&markdown_params(r));
+    if !r.guard_events.is_empty() {
+        out.push_str(MARKDOWN_GUARD_HEADER);
+    }
+    for e in &r.guard_events {
+        out.push_str(&markdown_guard_row(e));
+    }
+    out
+}
+
+/// The Markdown report up to the iterations table's header: settings, verdicts, the
+/// baseline comparison, the chart links. Uses none of `r.rows` or `r.guard_events`.
+pub fn markdown_head(r: &TuningReport, charts_dir: Option<&str>) -> String {
     let s = &r.settings;
     let mut out = String::new();
     let _ = writeln!(out, "# mmsoak soak report\n");
@@ -244,50 +281,58 @@ pub fn markdown(r: &TuningReport, charts_dir: Option<&str>) -> String {
     }
     if let Some(dir) = charts_dir {
         let _ = writeln!(out, "## Charts\n\nDashed lines mark guard events: blue freeze, amber cooldown, purple oscillation, red panic revert.\n");
-        for (name, title, _, _) in chart_series(&r.rows) {
+        for (name, title, _) in chart_names() {
             let _ = writeln!(out, "![{title}]({dir}/{name}.svg)\n");
         }
     }
     let _ = writeln!(out, "## Iterations\n");
     let _ = writeln!(out, "| # | verdict | net bps | risk ratio | adverse p95 | slippage p95 | fills | tuning |");
     let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
-    for row in &r.rows {
-        let tuning = if row.applied {
-            row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
-        } else {
-            row.skipped_reason.clone().unwrap_or_else(|| "—".into())
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.2} | {:.3} | {:.2} | {:.2} | {} | {} |",
-            row.iteration,
-            row.kpi_verdict.name(),
-            row.net_bps,
-            row.risk_ratio,
-            row.adverse_p95,
-            row.slippage_p95,
-            row.fills,
-            tuning
-        );
-    }
-    let _ = writeln!(out, "\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|");
+    out
+}
+
+/// One line of the Markdown report's iterations table.
+pub fn markdown_row(row: &ReportRow) -> String {
+    let tuning = if row.applied {
+        row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
+    } else {
+        row.skipped_reason.clone().unwrap_or_else(|| "—".into())
+    };
+    format!(
+        "| {} | {} | {:.2} | {:.3} | {:.2} | {:.2} | {} | {} |\n",
+        row.iteration,
+        row.kpi_verdict.name(),
+        row.net_bps,
+        row.risk_ratio,
+        row.adverse_p95,
+        row.slippage_p95,
+        row.fills,
+        tuning
+    )
+}
+
+/// The Markdown report's parameters table (after the iterations).
+pub fn markdown_params(r: &TuningReport) -> String {
+    let mut out = String::from("\n## Parameters\n\n| parameter | baseline | final |\n|---|---:|---:|\n");
     for ((name, base), (_, fin)) in r.baseline.entries().into_iter().zip(r.final_overrides.entries()) {
         let _ = writeln!(out, "| {name} | {base} | {fin} |");
     }
-    if !r.guard_events.is_empty() {
-        let _ = writeln!(out, "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|");
-        for e in &r.guard_events {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                e.iteration,
-                e.guard,
-                e.param.as_deref().unwrap_or("—"),
-                e.detail.replace('|', "\\|")
-            );
-        }
-    }
     out
+}
+
+/// Heads the guard-events table, written only when there is at least one event.
+pub const MARKDOWN_GUARD_HEADER: &str =
+    "\n## Guard events\n\n| iteration | guard | parameter | detail |\n|---:|---|---|---|\n";
+
+/// One line of the Markdown report's guard-events table.
+pub fn markdown_guard_row(e: &GuardEvent) -> String {
+    format!(
+        "| {} | {} | {} | {} |\n",
+        e.iteration,
+        e.guard,
+        e.param.as_deref().unwrap_or("—"),
+        e.detail.replace('|', "\\|")
+    )
 }
 
 fn short(hash: &str) -> &str {
@@ -311,55 +356,99 @@ pub fn charts(r: &TuningReport) -> Vec<Chart> {
 
 /// [`charts`] from the rows and events alone (a viewer given only ITER_SUMMARY files).
 pub fn charts_of(rows: &[ReportRow], events: &[GuardEvent]) -> Vec<Chart> {
+    let mut columns = ChartColumns::default();
+    rows.iter().for_each(|r| columns.push_row(r));
+    events.iter().for_each(|e| columns.push_event(e));
+    let (values, events) = columns.into_parts();
+    values.iter().enumerate().filter_map(|(k, v)| chart(k, v, &events)).collect()
+}
+
+/// Chart `index` (in [`chart_names`] order) of `values` (iteration 1 first), with
+/// the freeze / cooldown / oscillation / panic-revert events among `events` marked;
+/// `None` past the last chart.
+pub fn chart(index: usize, values: &[f64], events: &[GuardEvent]) -> Option<Chart> {
     use crate::chart::{line_chart, marker_color, Marker};
+    let (name, title, unit) = *chart_names().get(index)?;
     let markers: Vec<Marker> = events
         .iter()
-        .filter(|e| matches!(e.guard.as_str(), "freeze" | "cooldown_start" | "panic_revert" | "oscillation"))
+        .filter(|e| is_marker(e))
         .map(|e| Marker { iteration: e.iteration, label: e.guard.clone(), color: marker_color(&e.guard) })
         .collect();
-    chart_series(rows)
-        .into_iter()
-        .map(|(name, title, unit, values)| Chart {
-            name: name.to_string(),
-            title: title.to_string(),
-            svg: line_chart(title, unit, &values, &markers),
-        })
-        .collect()
+    Some(Chart { name: name.to_string(), title: title.to_string(), svg: line_chart(title, unit, values, &markers) })
+}
+
+fn is_marker(e: &GuardEvent) -> bool {
+    matches!(e.guard.as_str(), "freeze" | "cooldown_start" | "panic_revert" | "oscillation")
+}
+
+/// What the charts are drawn from, filled one row and one guard event at a time, so
+/// a streamed report holds 8 bytes per iteration and chart (and the marker events)
+/// rather than the rows.
+#[derive(Debug, Clone)]
+pub struct ChartColumns {
+    values: Vec<Vec<f64>>,
+    events: Vec<GuardEvent>,
+}
+
+impl Default for ChartColumns {
+    fn default() -> Self {
+        ChartColumns { values: vec![Vec::new(); chart_names().len()], events: Vec::new() }
+    }
+}
+
+impl ChartColumns {
+    pub fn push_row(&mut self, row: &ReportRow) {
+        let kpis = [row.net_bps, row.risk_ratio, row.adverse_p95, row.slippage_p95];
+        let params = crate::params::APPLY_BOUNDS.iter().map(|spec| row.overrides.get(spec.name).unwrap_or(0.0));
+        for (column, v) in self.values.iter_mut().zip(kpis.into_iter().chain(params)) {
+            column.push(v);
+        }
+    }
+
+    /// Keeps the events the charts mark; others are dropped.
+    pub fn push_event(&mut self, e: &GuardEvent) {
+        if is_marker(e) {
+            self.events.push(e.clone());
+        }
+    }
+
+    /// Each chart's values (in [`chart`] index order) and the marker events.
+    pub fn into_parts(self) -> (Vec<Vec<f64>>, Vec<GuardEvent>) {
+        (self.values, self.events)
+    }
 }
 
 /// A report row per summary: what the charts and tables are drawn from.
 pub fn rows_of(summaries: &[IterSummary]) -> Vec<ReportRow> {
-    summaries
-        .iter()
-        .map(|s| ReportRow {
-            iteration: s.iteration,
-            kpi_verdict: s.summary.kpi_verdict,
-            net_bps: s.summary.net_bps,
-            risk_ratio: s.summary.risk_ratio,
-            adverse_p95: s.summary.adverse_p95,
-            slippage_p95: s.summary.slippage_p95,
-            fills: s.summary.fills,
-            applied: s.tuning.applied,
-            skipped_reason: s.tuning.skipped_reason.clone(),
-            deltas: s.tuning.deltas.clone(),
-            overrides: s.overrides.clone(),
-        })
-        .collect()
+    summaries.iter().map(row_of).collect()
 }
 
-/// (file name, title, unit, values) of each chart: what the Markdown links to and
-/// what [`charts`] draws.
-fn chart_series(rows: &[ReportRow]) -> Vec<(&'static str, &'static str, &'static str, Vec<f64>)> {
-    let column = |f: fn(&ReportRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    let mut out = vec![
-        ("net_bps", "net edge", "bps", column(|x| x.net_bps)),
-        ("risk_ratio", "risk ratio", "risk blocks / all blocks", column(|x| x.risk_ratio)),
-        ("adverse_p95", "adverse selection p95", "bps", column(|x| x.adverse_p95)),
-        ("slippage_p95", "slippage p95", "bps", column(|x| x.slippage_p95)),
-    ];
-    for spec in crate::params::APPLY_BOUNDS.iter() {
-        let values = rows.iter().map(|x| x.overrides.get(spec.name).unwrap_or(0.0)).collect();
-        out.push((spec.name, spec.name, "parameter in force", values));
+/// The report row of one summary.
+pub fn row_of(s: &IterSummary) -> ReportRow {
+    ReportRow {
+        iteration: s.iteration,
+        kpi_verdict: s.summary.kpi_verdict,
+        net_bps: s.summary.net_bps,
+        risk_ratio: s.summary.risk_ratio,
+        adverse_p95: s.summary.adverse_p95,
+        slippage_p95: s.summary.slippage_p95,
+        fills: s.summary.fills,
+        applied: s.tuning.applied,
+        skipped_reason: s.tuning.skipped_reason.clone(),
+        deltas: s.tuning.deltas.clone(),
+        overrides: s.overrides.clone(),
     }
+}
+
+/// (file name, title, unit) of each chart, in order: what the Markdown links to and
+/// what [`ChartColumns`] fills (the four KPIs, then each parameter of `APPLY_BOUNDS`).
+pub fn chart_names() -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut out = vec![
+        ("net_bps", "net edge", "bps"),
+        ("risk_ratio", "risk ratio", "risk blocks / all blocks"),
+        ("adverse_p95", "adverse selection p95", "bps"),
+        ("slippage_p95", "slippage p95", "bps"),
+    ];
+    out.extend(crate::params::APPLY_BOUNDS.iter().map(|spec| (spec.name, spec.name, "parameter in force")));
     out
 }

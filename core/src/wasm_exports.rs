@@ -75,6 +75,8 @@ exports! {
     mmsoak_step => "step",
     mmsoak_skip => "skip",
     mmsoak_report => "report",
+    mmsoak_report_head => "report_head",
+    mmsoak_report_chart => "report_chart",
     mmsoak_markdown => "markdown",
     mmsoak_charts => "charts",
     mmsoak_session_start => "session_start",

@@ -2,8 +2,8 @@
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
 use mmsoak_core::abi::{
-    self, ChartsRequest, InitRequest, MarkdownRequest, ReportRequest, Response, SimulateRequest, SkipRequest,
-    StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
+    self, ChartsRequest, InitRequest, MarkdownRequest, ReportChartRequest, ReportHeadRequest, ReportRequest, Response,
+    SimulateRequest, SkipRequest, StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
 };
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
@@ -63,6 +63,17 @@ impl Engine {
 
     pub fn report(&mut self, req: &ReportRequest) -> Result<TuningReport, EngineError> {
         self.call("report", req)
+    }
+
+    /// TUNING_REPORT without rows and guard events, from the run's tallies (see
+    /// [`abi::ReportHeadRequest`]): the CLI streams the rest from its files.
+    pub fn report_head(&mut self, req: &ReportHeadRequest) -> Result<TuningReport, EngineError> {
+        self.call("report_head", req)
+    }
+
+    /// One chart of a streamed report (see [`abi::ReportChartRequest`]).
+    pub fn report_chart(&mut self, req: &ReportChartRequest) -> Result<Chart, EngineError> {
+        self.call("report_chart", req)
     }
 
     pub fn markdown(&mut self, report: &TuningReport, charts_dir: Option<&str>) -> Result<String, EngineError> {

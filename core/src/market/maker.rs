@@ -99,13 +99,23 @@ impl Maker {
         self.fills.push(fill);
     }
 
-    /// A market trade of `size` by an aggressor on `aggressor_side` (+1 buy lifts asks,
-    /// −1 sell hits bids) walks the book and may reach our resting orders.
-    pub fn on_trade(&mut self, step: u64, book: &Book, aggressor_side: f64, size: f64) {
-        let mut left = size;
-        let mut filled = Vec::new();
-        for order in self.orders.iter_mut() {
-            if order.side != -aggressor_side || order.live_step > step || left <= 0.0 {
+    /// A market trade of `size()` by an aggressor on `aggressor_side` (+1 buy lifts
+    /// asks, −1 sell hits bids) walks the book and may reach our resting orders.
+    /// `size` is called only if a live order of ours is on the side it hits: the
+    /// caller's transcendental is skipped when nothing can fill.
+    pub fn on_trade(&mut self, step: u64, book: &Book, aggressor_side: f64, size: impl FnOnce() -> f64) {
+        let mut size = Some(size);
+        let mut left = 0.0;
+        let mut any_filled = false;
+        for k in 0..self.orders.len() {
+            let order = &mut self.orders[k];
+            if order.side != -aggressor_side || order.live_step > step {
+                continue;
+            }
+            if let Some(f) = size.take() {
+                left = f();
+            }
+            if left <= 0.0 {
                 continue;
             }
             let distance = book.distance_bps(order.side, order.price);
@@ -123,7 +133,7 @@ impl Maker {
             if qty > 0.0 {
                 order.size -= qty;
                 left -= qty;
-                filled.push(Fill {
+                let fill = Fill {
                     step,
                     side: order.side,
                     price: order.price,
@@ -132,13 +142,17 @@ impl Maker {
                     maker: true,
                     slippage_bps: 0.0,
                     cross_bps: 0.0,
-                });
+                };
+                // Recording touches only inventory, cash and the fill list, which this
+                // loop does not read: the same as recording after it.
+                self.record_fill(fill);
+                any_filled = true;
             }
         }
-        for f in filled {
-            self.record_fill(f);
+        // Only a fill shrinks an order.
+        if any_filled {
+            self.orders.retain(|o| o.size > 1e-12);
         }
-        self.orders.retain(|o| o.size > 1e-12);
     }
 
     /// The mid moved through a resting quote: arbitrageurs take it at our price.

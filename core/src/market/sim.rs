@@ -69,16 +69,22 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         let trades = flow.arrivals(&spec, tick.activity, &mut rng);
         market_trades += trades as u64;
         for _ in 0..trades {
+            // The random draws happen here, in stream order; the transcendental that
+            // turns a draw into a size runs only if an order of ours can meet the
+            // trade (`on_trade` asks), which is most of a step's cost otherwise.
             let knows = (future_move + tick.ret_bps).abs() > INFORMED_MIN_MOVE_BPS;
             if knows && rng.bernoulli(spec.informed_share) {
                 // Informed flow knows the coming move and takes only the touch.
                 let side = if future_move + tick.ret_bps >= 0.0 { 1.0 } else { -1.0 };
-                let size = rng.exponential(0.4 * book.top_depth).min(book.top_depth);
-                maker.on_trade(step, &book, side, size);
+                // `Rng::exponential(0.4 * top)`, its logarithm deferred.
+                let u = rng.uniform_open0();
+                let top = book.top_depth;
+                maker.on_trade(step, &book, side, || (-(0.4 * top) * libm::log(u)).min(top));
             } else {
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
-                let size = 0.35 * book.top_depth * libm::pow(rng.uniform_open0(), -1.0 / TRADE_SIZE_TAIL);
-                maker.on_trade(step, &book, side, size);
+                let u = rng.uniform_open0();
+                let top = book.top_depth;
+                maker.on_trade(step, &book, side, || 0.35 * top * libm::pow(u, -1.0 / TRADE_SIZE_TAIL));
             }
         }
         let after = Book { mid: mid_after, ..book };
@@ -136,10 +142,43 @@ impl TradeFlow {
     /// replayed bar without volume, or a stretch without bars).
     fn arrivals(&mut self, spec: &RegimeSpec, activity: f64, rng: &mut Rng) -> u32 {
         let intensity = spec.trade_rate_per_s * activity + self.excitation;
-        let trades = if activity > 0.0 { rng.poisson(intensity * (STEP_MS as f64 / 1000.0)) } else { 0 };
+        let trades = if activity > 0.0 { poisson(rng, intensity * (STEP_MS as f64 / 1000.0)) } else { 0 };
         self.excitation = self.excitation * self.decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
         trades
     }
+}
+
+/// [`Rng::poisson`] (Knuth's product of uniforms against `exp(-mean)`) with the same
+/// draws and the same count, but `exp` computed only when a product falls between
+/// two bounds of it: `1 − x ≤ e^−x ≤ 1 − x + x²/2` for `x ≥ 0` (Taylor, alternating
+/// remainder), each widened by 1e-12, far beyond the rounding of either side (the
+/// values are ≤ 1, their errors ~1e-16). A product below the lower bound is below
+/// `exp(-mean)` as libm computes it, one above the upper bound is above it: the
+/// comparisons, hence the draws and the count, are those of `Rng::poisson`. With a
+/// step's small means the exact `exp` is needed in a few percent of steps.
+fn poisson(rng: &mut Rng, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    let lower = 1.0 - mean - 1e-12;
+    let upper = 1.0 - mean + mean * mean / 2.0 + 1e-12;
+    let mut exact: Option<f64> = None;
+    let mut above = |p: f64| {
+        if p < lower {
+            false
+        } else if p > upper {
+            true
+        } else {
+            p > *exact.get_or_insert_with(|| libm::exp(-mean))
+        }
+    };
+    let mut k = 0;
+    let mut p = rng.uniform_open0();
+    while above(p) && k < 1000 {
+        k += 1;
+        p *= rng.uniform_open0();
+    }
+    k
 }
 
 /// Market trades per window of `window_s` seconds in a continuous run of the
