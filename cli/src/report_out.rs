@@ -326,7 +326,7 @@ mod tests {
         let s = settings(n);
         let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: Some(&base_state) };
         let md = dir.path().join("report.md");
-        let written = write(&mut engine, &run, Some(&md), 6).unwrap();
+        let written = write(&mut engine, &run, Some(&md)).unwrap();
 
         let whole = report::build(s.clone(), engine.record(), &tuned, &state, &base);
         assert!(!whole.guard_events.is_empty() && whole.baseline_comparison.is_some());
@@ -337,8 +337,15 @@ mod tests {
             let svg = std::fs::read_to_string(dir.path().join(format!("report_charts/{}.svg", chart.name))).unwrap();
             assert_eq!(svg, chart.svg, "{}", chart.name);
         }
-        let verdicts: Vec<KpiVerdict> = tuned[tuned.len() - 6..].iter().map(|s| s.summary.kpi_verdict).collect();
-        assert_eq!(written.recent_verdicts, verdicts);
+        // The summary's counts, gathered in the same pass, equal the whole report's.
+        let mut guards = std::collections::BTreeMap::new();
+        whole.guard_events.iter().for_each(|e| *guards.entry(e.guard.clone()).or_insert(0u32) += 1);
+        assert_eq!(written.tally.guard_events, guards);
+        let mut applies = std::collections::BTreeMap::new();
+        for r in whole.rows.iter().filter(|r| r.applied) {
+            r.deltas.keys().for_each(|k| *applies.entry(k.clone()).or_insert(0u32) += 1);
+        }
+        assert_eq!(written.tally.applies, applies);
     }
 
     #[test]
@@ -349,7 +356,7 @@ mod tests {
         let mut engine = open_engine(EngineKind::Native, &ModuleCache::disabled()).unwrap();
         let s = settings(4);
         let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: None };
-        let err = format!("{:#}", write(&mut engine, &run, None, 6).err().unwrap());
+        let err = format!("{:#}", write(&mut engine, &run, None).err().unwrap());
         assert!(err.contains("ITER_SUMMARY_3.json is missing"), "{err}");
         let left: Vec<String> = std::fs::read_dir(dir.path().join("latest"))
             .unwrap()
