@@ -411,5 +411,13 @@ fn market_fit_on_ticks_meets_the_spread_and_trade_rate_medians() {
             let (d, f) = (row["data"].as_f64().unwrap(), row["fitted"].as_f64().unwrap());
             assert!(d > 0.0 && (f - d).abs() <= 0.15 * d, "{name}: {fact}: fitted {f} vs data {d}");
         }
+        // Trade sizes are fitted too (Pareto tail by Hill), not left at the built-in.
+        let spec = &json(dir.path().join(format!("{name}-regime.json")))["spec"];
+        let tail = spec["trade_size_tail"].as_f64().unwrap();
+        assert!((1.05..=5.0).contains(&tail) && tail != 1.4, "{name}: trade_size_tail {tail}");
+        assert!(spec["trade_size_scale"].as_f64().unwrap() > 0.0);
+        let rows = r["fit"]["rows"].as_array().unwrap();
+        assert!(rows.iter().any(|x| x["fact"] == "trade size p90 / p50"), "{name}: no trade-size row");
+        assert!(!r["fit"]["defaults_kept"].as_array().unwrap().iter().any(|k| k == "trade_size_tail"));
     }
 }

@@ -174,11 +174,12 @@ pub fn text(s: &RunSummary) -> String {
     }
     for c in &t.changed {
         out.push_str(&format!(
-            "  {:<18} {} → {}  (moved by {} applied steps)\n",
+            "  {:<18} {} → {}  (moved by {} applied step{})\n",
             c.name,
             num(c.first),
             num(c.last),
-            c.applies
+            c.applies,
+            if c.applies == 1 { "" } else { "s" }
         ));
     }
     if t.auto_tune && t.changed.is_empty() {

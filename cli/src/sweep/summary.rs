@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use mmsoak_core::edge::round6;
-use mmsoak_core::judge::uplift;
+use mmsoak_core::judge::{judged, Better, EffectGate, Outcome, Uplift, NET_BPS_GATE, RISK_RATIO_GATE};
 use mmsoak_core::stats::mean;
 use serde::Serialize;
 
@@ -132,10 +132,14 @@ pub fn build(spec: &Spec, hash: &str, results: &[RunResult]) -> Summary {
         let held = r.verdicts.len() >= hold && r.verdicts[r.verdicts.len() - hold..].iter().all(|v| ok(v));
         let rescued = bad && held;
         let harmed = base.is_some_and(|b| {
-            let net = uplift(&r.net_bps, &b.net_bps);
-            let risk = uplift(&r.risk_ratio, &b.risk_ratio);
-            let n = net.uplift < 0.0 && net.test.p_value < j.alpha;
-            let k = risk.uplift > 0.0 && risk.test.p_value < j.alpha;
+            // The judge --compare-baseline uses: one-sided in the metric's good
+            // direction, and a shift beyond the effect gate, so a significant but
+            // negligible change is not harm.
+            let worse = |u: &Uplift| u.judgement.as_ref().is_some_and(|g| g.outcome == Outcome::Worse);
+            let net_gate = EffectGate { alpha: j.alpha, ..NET_BPS_GATE };
+            let risk_gate = EffectGate { alpha: j.alpha, ..RISK_RATIO_GATE };
+            let n = worse(&judged(&r.net_bps, &b.net_bps, Better::Higher, net_gate));
+            let k = worse(&judged(&r.risk_ratio, &b.risk_ratio, Better::Lower, risk_gate));
             pairs += 1;
             worse_net += n as usize;
             worse_risk += k as usize;
@@ -334,7 +338,7 @@ pub fn markdown(s: &Summary) -> String {
     );
     let _ = writeln!(
         md,
-        "| harmed (Mann-Whitney p < {}: net_bps lower {}, risk_ratio higher {}) | {} | {} | {} |\n",
+        "| harmed (judged worse, one-sided Mann-Whitney p < {} beyond the effect gate: net_bps {}, risk_ratio {}) | {} | {} | {} |\n",
         s.judge.alpha,
         s.harm.worse_net_bps,
         s.harm.worse_risk_ratio,

@@ -23,7 +23,10 @@
 //! - from ticks: the median spread (bps), the trade rate, and the Hawkes branching
 //!   ratio from the dispersion of trade counts in 10 s windows (for a Hawkes process
 //!   the long-window Fano factor is `1/(1−n)²`, Hawkes & Oakes 1974), the immigrant
-//!   rate then set by simulation so the fitted median trade rate meets the data's.
+//!   rate then set by simulation so the fitted median trade rate meets the data's;
+//!   trade sizes as Pareto: the tail index by Hill's estimator over the largest
+//!   10 % of trades (Hill 1975), the scale so the median noise trade is the data's
+//!   median trade (one order unit) at the median touch depth.
 //!
 //! The report compares stylized facts of the data and of a long run of the fitted
 //! simulator (at least three days of it), each with the data's own moving-block bootstrap band (Künsch 1989):
@@ -68,6 +71,8 @@ pub struct TickSample {
     /// Median trade quantity and median touch quantity (base units).
     pub median_trade_qty: f64,
     pub median_touch_qty: f64,
+    /// Every trade's quantity (base units), in arrival order: the size distribution.
+    pub trade_qty: Vec<f64>,
 }
 
 /// One compared fact: the data's value, its bootstrap band, the fitted simulator's.
@@ -138,7 +143,17 @@ pub fn fit(input: &FitInput, seed: u64) -> FitReport {
     }
     match &input.ticks {
         Some(t) if !t.trade_rate.is_empty() && !t.spread_bps.is_empty() => fit_flow(&mut spec, t, seed),
-        _ => kept.extend(["market_spread_bps", "top_depth", "trade_rate_per_s", "hawkes_branching"].map(String::from)),
+        _ => kept.extend(
+            [
+                "market_spread_bps",
+                "top_depth",
+                "trade_rate_per_s",
+                "hawkes_branching",
+                "trade_size_scale",
+                "trade_size_tail",
+            ]
+            .map(String::from),
+        ),
     }
     let spec = rounded(spec);
     let rows = compare(input, &spec, seed);
@@ -261,6 +276,11 @@ fn fit_flow(spec: &mut RegimeSpec, t: &TickSample, seed: u64) {
     if t.median_trade_qty > 0.0 && t.median_touch_qty > 0.0 {
         // One order unit is the data's median trade; the touch holds this many.
         spec.top_depth = (t.median_touch_qty / t.median_trade_qty).clamp(0.05, 1e6);
+        if let Some(tail) = hill_tail(&t.trade_qty) {
+            spec.trade_size_tail = tail;
+        }
+        // Median of scale·depth·U^(−1/tail) is scale·depth·2^(1/tail): one order unit.
+        spec.trade_size_scale = (1.0 / (spec.top_depth * libm::pow(2.0, 1.0 / spec.trade_size_tail))).clamp(1e-6, 1e6);
     }
     let rate = mean(&t.trade_rate);
     let counts: Vec<f64> = t.trade_rate.iter().map(|x| x * RATE_WINDOW_S as f64).collect();
@@ -280,6 +300,23 @@ fn fit_flow(spec: &mut RegimeSpec, t: &TickSample, seed: u64) {
         }
         spec.trade_rate_per_s = (spec.trade_rate_per_s * target / got).clamp(1e-4, 1e4);
     }
+}
+
+/// Hill's estimator of a Pareto tail index from the largest 10 % of `x` (at least
+/// 10 values): `k / Σ ln(x_(i) / x_(k+1))` over the k largest (Hill 1975, "A simple
+/// general approach to inference about the tail of a distribution"). `None` with
+/// fewer than 20 positive values or when the top is all one size; clamped to the
+/// simulator's range [1.05, 5].
+pub fn hill_tail(x: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = x.iter().copied().filter(|q| q.is_finite() && *q > 0.0).collect();
+    if v.len() < 20 {
+        return None;
+    }
+    v.sort_by(|a, b| b.total_cmp(a));
+    let k = (v.len() / 10).max(10);
+    let base = v[k];
+    let sum: f64 = v[..k].iter().map(|q| libm::log(q / base)).sum();
+    (sum > 0.0).then(|| (k as f64 / sum).clamp(1.05, 5.0))
 }
 
 fn simulated_rate(spec: &RegimeSpec, seed: u64) -> Vec<f64> {
@@ -302,6 +339,8 @@ fn rounded(s: RegimeSpec) -> RegimeSpec {
         top_depth: round6(s.top_depth),
         trade_rate_per_s: round6(s.trade_rate_per_s),
         hawkes_branching: round6(s.hawkes_branching),
+        trade_size_scale: round6(s.trade_size_scale),
+        trade_size_tail: round6(s.trade_size_tail),
         ..s
     }
 }
@@ -365,6 +404,16 @@ fn compare(input: &FitInput, spec: &RegimeSpec, seed: u64) -> Vec<FactRow> {
             let (d, s) = (percentile(&t.trade_rate, q), percentile(&sim_rate, q));
             rows.push(row(format!("trade rate p{q} (/s, {RATE_WINDOW_S} s windows)"), d, s));
         }
+        let median = percentile(&t.trade_qty, 50.0);
+        if median > 0.0 {
+            // The fitted noise trades' Pareto quantiles, relative to their median:
+            // Q(q)/Q(0.5) = (0.5/(1−q))^(1/tail).
+            for q in [75.0, 90.0] {
+                let d = percentile(&t.trade_qty, q) / median;
+                let s = libm::pow(0.5 / (1.0 - q / 100.0), 1.0 / spec.trade_size_tail);
+                rows.push(row(format!("trade size p{q} / p50"), d, s));
+            }
+        }
     }
     rows
 }
@@ -409,5 +458,23 @@ impl FitReport {
             ));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hill_tail;
+
+    #[test]
+    fn hill_recovers_a_pareto_tail_and_refuses_what_has_none() {
+        // Exact Pareto quantiles x_i = ((i + ½)/n)^(−1/α).
+        for alpha in [1.4, 2.5] {
+            let n = 5_000;
+            let x: Vec<f64> = (0..n).map(|i| libm::pow((i as f64 + 0.5) / n as f64, -1.0 / alpha)).collect();
+            let a = hill_tail(&x).unwrap();
+            assert!((a - alpha).abs() < 0.05 * alpha, "α {alpha}: estimated {a}");
+        }
+        assert_eq!(hill_tail(&[1.0; 100]), None, "one size has no tail");
+        assert_eq!(hill_tail(&[1.0, 2.0, 3.0]), None, "too few trades");
     }
 }

@@ -68,6 +68,8 @@ impl Regime {
             informed_share: 0.15,
             flash_crash_prob: 0.0,
             gap_rate_per_hour: 0.0,
+            trade_size_scale: DEFAULT_TRADE_SIZE_SCALE,
+            trade_size_tail: DEFAULT_TRADE_SIZE_TAIL,
         };
         match self {
             Regime::Calm | Regime::Mixed | Regime::Fitted => calm,
@@ -136,6 +138,28 @@ pub struct RegimeSpec {
     pub flash_crash_prob: f64,
     /// Rate at which liquidity gaps (thin book, wide spread) open.
     pub gap_rate_per_hour: f64,
+    /// Noise-trade sizes are Pareto (type I): `size = scale·depth·U^(−1/tail)`, with
+    /// `depth` the touch depth in force; this is `scale` (order units per unit of
+    /// depth). Regime files written before it existed get the built-in value.
+    #[serde(default = "default_trade_size_scale")]
+    pub trade_size_scale: f64,
+    /// The Pareto tail index of noise-trade sizes (smaller: heavier tail, more
+    /// sweeps deep into the book).
+    #[serde(default = "default_trade_size_tail")]
+    pub trade_size_tail: f64,
+}
+
+/// The built-in noise-trade size scale, a fraction of the touch depth.
+pub const DEFAULT_TRADE_SIZE_SCALE: f64 = 0.35;
+/// The built-in Pareto tail index of noise-trade sizes: occasional large sweeps.
+pub const DEFAULT_TRADE_SIZE_TAIL: f64 = 1.4;
+
+fn default_trade_size_scale() -> f64 {
+    DEFAULT_TRADE_SIZE_SCALE
+}
+
+fn default_trade_size_tail() -> f64 {
+    DEFAULT_TRADE_SIZE_TAIL
 }
 
 /// Schema tag of a regime file.
@@ -189,7 +213,7 @@ impl RegimeSpec {
     /// Every number finite and in its range; the error names the field and value.
     pub fn validate(&self) -> Result<(), String> {
         let s = self;
-        let checks: [(&str, f64, f64, f64); 15] = [
+        let checks: [(&str, f64, f64, f64); 17] = [
             ("vol_bps_per_sqrt_s", s.vol_bps_per_sqrt_s, 1e-9, 1e3),
             ("vol_of_vol", s.vol_of_vol, 0.0, 10.0),
             ("vol_reversion_s", s.vol_reversion_s, 1.0, 1e7),
@@ -205,6 +229,8 @@ impl RegimeSpec {
             ("informed_share", s.informed_share, 0.0, 1.0),
             ("flash_crash_prob", s.flash_crash_prob, 0.0, 1.0),
             ("gap_rate_per_hour", s.gap_rate_per_hour, 0.0, 3600.0),
+            ("trade_size_scale", s.trade_size_scale, 1e-6, 1e6),
+            ("trade_size_tail", s.trade_size_tail, 1.01, 10.0),
         ];
         for (name, v, lo, hi) in checks {
             if !(v.is_finite() && v >= lo && v <= hi) {

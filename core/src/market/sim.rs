@@ -19,8 +19,6 @@ const TICK_BPS: f64 = 1.0;
 /// How far ahead informed traders see, and the least move they trade on.
 const INFORMED_HORIZON_STEPS: usize = 1_000 / STEP_MS as usize;
 const INFORMED_MIN_MOVE_BPS: f64 = 1.0;
-/// Tail index of noise-trade sizes (Pareto): occasional large sweeps reach deep quotes.
-const TRADE_SIZE_TAIL: f64 = 1.4;
 const MAKER_REBATE_BPS: f64 = 0.2;
 const TAKER_FEE_BPS: f64 = 2.0;
 
@@ -84,7 +82,9 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
                 let u = rng.uniform_open0();
                 let top = book.top_depth;
-                maker.on_trade(step, &book, side, || 0.35 * top * libm::pow(u, -1.0 / TRADE_SIZE_TAIL));
+                // Pareto sizes (`RegimeSpec::trade_size_scale`, `trade_size_tail`).
+                let (scale, tail) = (spec.trade_size_scale, spec.trade_size_tail);
+                maker.on_trade(step, &book, side, || scale * top * libm::pow(u, -1.0 / tail));
             }
         }
         let after = Book { mid: mid_after, ..book };

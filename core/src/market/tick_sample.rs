@@ -87,6 +87,7 @@ impl TickSampler {
             ticks: Some(TickSample {
                 median_trade_qty: percentile(&self.trade_qty, 50.0),
                 median_touch_qty: percentile(&self.touch_qty, 50.0),
+                trade_qty: self.trade_qty,
                 spread_bps: self.spread_bps,
                 trade_rate: self.trade_rate,
             }),
