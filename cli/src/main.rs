@@ -1,36 +1,12 @@
 //! The `mmsoak` binary: a thin shell over mmsoak-host and mmsoak-core.
 
-mod args;
-mod bot;
-mod config;
-mod data;
-mod external;
-mod fsutil;
-mod html_export;
-mod kpis;
-mod market_fit;
-mod market_stats;
-mod metrics;
-mod outlock;
-mod profiles;
-mod progress;
-mod replay;
-mod report_out;
-mod resources;
-mod rotate;
-mod run;
-mod serve;
-mod summary;
-mod sweep;
-mod thresholds;
-mod ticks;
-
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
 
-use args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
+use mmsoak::args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
+use mmsoak::{bot, config, market_fit, market_stats, outlock, rotate, run, serve, sweep};
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
 /// 99 a threshold failed (`--threshold`, `[thresholds]`, `--fail-on kpi`; as k6 does),

@@ -55,6 +55,12 @@ pub struct Metrics {
 
 const VERDICTS: [KpiVerdict; 4] = [KpiVerdict::Pass, KpiVerdict::Warn, KpiVerdict::Fail, KpiVerdict::Inconclusive];
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let m = Metrics {

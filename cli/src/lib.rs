@@ -1,0 +1,29 @@
+//! mmsoak's shell as a library: files, time, processes and network around the core.
+//! The `mmsoak` binary (main.rs) is a thin dispatcher over these modules; they are a
+//! library so that fuzz targets and benches can drive the parsers of outside data
+//! directly, without a process per input.
+
+pub mod args;
+pub mod bot;
+pub mod config;
+pub mod data;
+pub mod external;
+pub mod fsutil;
+pub mod html_export;
+pub mod kpis;
+pub mod market_fit;
+pub mod market_stats;
+pub mod metrics;
+pub mod outlock;
+pub mod profiles;
+pub mod progress;
+pub mod replay;
+pub mod report_out;
+pub mod resources;
+pub mod rotate;
+pub mod run;
+pub mod serve;
+pub mod summary;
+pub mod sweep;
+pub mod thresholds;
+pub mod ticks;
