@@ -93,6 +93,25 @@ pub struct EdgeReport {
     /// Bar replays only: the bars behind this iteration, and the time without any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bar_window: Option<BarWindow>,
+    /// Live sources only (`--source external` v2, `--source fills`): what mmsoak
+    /// accepted from the bot's output without using it, or could not use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_notes: Option<SourceNotes>,
+}
+
+/// What a live bot sent that did not go into the KPIs, kept with the iteration so
+/// nothing is dropped silently.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceNotes {
+    /// Fields this mmsoak does not know, as JSON paths (`edge.pnl_usd`, or
+    /// `line 7: venue` in a fills log), sorted, each once. Accepted for forward
+    /// compatibility (EDGE_REPORT v2, fills-log lines), not used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_fields: Vec<String>,
+    /// `--source fills`: what this iteration read from the fills log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fills_log: Option<crate::fills::FillsLogNotes>,
 }
 
 /// Per-iteration facts of replayed bars (`--source replay`).
@@ -285,6 +304,7 @@ impl KpiObservation {
             mid_end: 0.0,
             data_quality: None,
             bar_window: None,
+            source_notes: None,
         }
     }
 }

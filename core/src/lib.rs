@@ -7,10 +7,12 @@
 
 pub mod abi;
 pub mod bot_report;
+pub mod bot_report_v2;
 pub mod chart;
 pub mod edge;
 pub mod exchange;
 pub mod feed;
+pub mod fills;
 pub mod guards;
 pub mod html_report;
 pub mod judge;

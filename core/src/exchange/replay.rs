@@ -388,6 +388,7 @@ impl TickReplay {
             mid_end: round6(mid_end),
             data_quality: Some(quality),
             bar_window: None,
+            source_notes: None,
         }
     }
 }

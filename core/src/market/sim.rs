@@ -268,5 +268,6 @@ fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
         mid_end: round6(mid_end),
         data_quality: None,
         bar_window: None,
+        source_notes: None,
     }
 }
