@@ -147,6 +147,9 @@ pub enum Source {
     /// A live bot: each iteration writes runtime_overrides.json, waits
     /// SOAK_SLEEP_SECONDS, then reads the bot's EDGE_REPORT.json (`--report`).
     External,
+    /// A live bot's fills log (`--fills FILE`, JSON lines: fills, blocked quotes,
+    /// mid samples): mmsoak computes each iteration's KPIs from it.
+    Fills,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -276,10 +279,15 @@ pub struct RunArgs {
     /// `--source external`: the bot's report [default: <out>/EDGE_REPORT.json].
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// `--source external`: launch and supervise the bot with this shell command
-    /// (it gets MMSOAK_OVERRIDES and MMSOAK_EDGE_REPORT; output goes to latest/bot.log).
+    /// `--source external` or `fills`: launch and supervise the bot with this shell
+    /// command (it gets MMSOAK_OVERRIDES, and MMSOAK_EDGE_REPORT or MMSOAK_FILLS;
+    /// output goes to latest/bot.log).
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
+    /// `--source fills`: the JSON-lines log the bot appends its fills, blocked
+    /// quotes and mid samples to (read from its end at the run's start).
+    #[arg(long, value_name = "FILE")]
+    pub fills: Option<PathBuf>,
     /// `--source external`: how long to keep retrying for a fresh, valid report
     /// before the iteration is INCONCLUSIVE.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]

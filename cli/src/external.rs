@@ -1,4 +1,5 @@
-//! `--source external`: observations come from a live bot's EDGE_REPORT.json.
+//! `--source external`: observations come from a live bot's EDGE_REPORT.json
+//! (schema v1 or v2, `mmsoak_core::bot_report::parse`).
 //! Optionally launches and supervises the bot (`--exec`), its output kept in
 //! `<out>/latest/bot.log`.
 //!
@@ -12,7 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use mmsoak_core::bot_report::BotReport;
+use mmsoak_core::bot_report::{self, ParsedReport, ReportError};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::params::Params;
 use tokio::process::{Child, Command};
@@ -28,9 +29,14 @@ pub struct External {
     timeout: Duration,
     last_sequence: Option<u64>,
     bot: Option<Supervised>,
+    /// Where warnings about the bot's output go (`latest/bot.log`), beside stderr.
+    warn_log: Option<PathBuf>,
+    /// Unknown fields already warned about (each is warned about once per run).
+    warned: std::collections::BTreeSet<String>,
 }
 
-struct Supervised {
+/// A bot launched with `--exec`, watched so that its exit stops the run.
+pub struct Supervised {
     child: Child,
     command: String,
     log: PathBuf,
@@ -43,55 +49,29 @@ const MAX_DELAY: Duration = Duration::from_secs(2);
 
 impl External {
     pub fn new(report: PathBuf, timeout: Duration) -> Self {
-        External { report, timeout, last_sequence: None, bot: None }
+        External { report, timeout, last_sequence: None, bot: None, warn_log: None, warned: Default::default() }
+    }
+
+    /// Also append warnings about the bot's reports to `log` (`latest/bot.log`).
+    pub fn warn_to(&mut self, log: &Path) {
+        self.warn_log = Some(log.to_path_buf());
     }
 
     /// Launches `command` through the platform shell with the paths it needs in its
     /// environment; stdout and stderr are appended to `log`. The bot is killed when
     /// the run ends.
     pub fn launch(&mut self, command: &str, overrides: &Path, log: &Path) -> Result<()> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("cannot open the bot log {}", log.display()))?;
-        let err_file = file.try_clone().with_context(|| format!("cannot share {}", log.display()))?;
-        let mut cmd = if cfg!(windows) {
-            let mut c = Command::new("cmd");
-            c.arg("/C").arg(command);
-            c
-        } else {
-            let mut c = Command::new("sh");
-            c.arg("-c").arg(command);
-            c
-        };
-        let child = cmd
-            .env("MMSOAK_OVERRIDES", overrides)
-            .env("MMSOAK_EDGE_REPORT", &self.report)
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err_file)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("--exec {command:?}: cannot start it"))?;
-        eprintln!("mmsoak: started the bot (pid {}): {command}; log {}", child.id().unwrap_or(0), log.display());
-        self.bot = Some(Supervised { child, command: command.to_string(), log: log.to_path_buf() });
+        let env = [("MMSOAK_OVERRIDES", overrides), ("MMSOAK_EDGE_REPORT", self.report.as_path())];
+        self.bot = Some(Supervised::launch(command, &env, log)?);
         Ok(())
     }
 
     /// A supervised bot that has exited is fatal: there is nothing left to observe.
     fn check_bot(&mut self) -> Result<()> {
-        if let Some(bot) = &mut self.bot {
-            if let Some(status) = bot.child.try_wait().context("checking on the bot")? {
-                bail!(
-                    "the bot exited ({status}): --exec {:?}; its output is in {}; completed iterations are saved, \
-                     continue with --resume once it runs again",
-                    bot.command,
-                    bot.log.display()
-                );
-            }
+        match &mut self.bot {
+            Some(bot) => bot.check(),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Waits for a report the runner can trust: newer than the last one used,
@@ -117,20 +97,17 @@ impl External {
         }
     }
 
-    fn read(&self, since_ms: u64, in_force: &Params) -> Result<BotReport, String> {
-        let path = self.report.display();
+    fn read(&mut self, since_ms: u64, in_force: &Params) -> Result<ParsedReport, String> {
+        let path = self.report.display().to_string();
         let bytes = match std::fs::read(&self.report) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("{path}: no report yet")),
             Err(e) => return Err(format!("{path}: cannot read it: {e}")),
         };
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let report: BotReport = serde_path_to_error::deserialize(de).map_err(|e| {
-            let at = e.path().to_string();
-            let at = if at == "." { String::new() } else { format!("{at}: ") };
-            format!("{path}: malformed: {at}{}", e.inner())
+        let report = bot_report::parse(&bytes).map_err(|e| match e {
+            ReportError::Malformed(m) => format!("{path}: malformed: {m}"),
+            ReportError::Invalid(m) => format!("{path}: invalid: {m}"),
         })?;
-        report.check().map_err(|e| format!("{path}: invalid: {e}"))?;
         if let Some(last) = self.last_sequence.filter(|last| report.sequence <= *last) {
             return Err(format!("{path}: stale: sequence {} is not newer than {last}, already used", report.sequence));
         }
@@ -145,6 +122,83 @@ impl External {
                 "{path}: stale: made with other parameters than those in force (the bot has not applied them)"
             ));
         }
+        self.warn_unknown(&report.unknown_fields);
         Ok(report)
+    }
+
+    /// Unknown fields of a v2 report: accepted, listed in the iteration's summary
+    /// (the edge's `source_notes`), and warned about once per run on stderr and in bot.log.
+    fn warn_unknown(&mut self, fields: &[String]) {
+        let new: Vec<&String> = fields.iter().filter(|f| !self.warned.contains(*f)).collect();
+        if new.is_empty() {
+            return;
+        }
+        let list: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
+        let line = format!(
+            "mmsoak: warning: {}: fields this mmsoak does not know, accepted and not used (EDGE_REPORT v2): {}",
+            self.report.display(),
+            list.join(", ")
+        );
+        eprintln!("{line}");
+        if let Some(log) = &self.warn_log {
+            append_to_log(log, &line);
+        }
+        self.warned.extend(fields.iter().cloned());
+    }
+}
+
+impl Supervised {
+    /// Launches `command` through the platform shell with `env` (names and paths)
+    /// in its environment; stdout and stderr are appended to `log`. The bot is
+    /// killed when this is dropped (the run ends).
+    pub fn launch(command: &str, env: &[(&str, &Path)], log: &Path) -> Result<Supervised> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("cannot open the bot log {}", log.display()))?;
+        let err_file = file.try_clone().with_context(|| format!("cannot share {}", log.display()))?;
+        let mut cmd = if cfg!(windows) {
+            let mut c = Command::new("cmd");
+            c.arg("/C").arg(command);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(command);
+            c
+        };
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err_file)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("--exec {command:?}: cannot start it"))?;
+        eprintln!("mmsoak: started the bot (pid {}): {command}; log {}", child.id().unwrap_or(0), log.display());
+        Ok(Supervised { child, command: command.to_string(), log: log.to_path_buf() })
+    }
+
+    /// A bot that has exited is fatal: there is nothing left to observe.
+    pub fn check(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait().context("checking on the bot")? {
+            bail!(
+                "the bot exited ({status}): --exec {:?}; its output is in {}; completed iterations are saved, \
+                 continue with --resume once it runs again",
+                self.command,
+                self.log.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Appends `line` to the bot's log (best effort: a warning must not stop the run).
+pub fn append_to_log(log: &Path, line: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        let _ = writeln!(f, "{line}");
     }
 }

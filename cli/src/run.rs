@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
-use crate::external::{External, Observation};
+use crate::external::Observation;
 use crate::fsutil::write_json;
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
@@ -119,6 +119,8 @@ pub enum Observations {
     Recorded(Vec<EdgeReport>),
     /// A live bot's EDGE_REPORT.json.
     External(PathBuf),
+    /// A live bot's fills log (`--source fills`).
+    Fills(PathBuf),
 }
 
 /// What a finished run reports back to `main`.
@@ -174,7 +176,8 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     let observations = observations(&record.settings, record.settings.iterations)?;
     let policy = load_policy(record.settings.policy.as_ref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
-    let sleep = sleep_from_env(matches!(observations, Observations::External(_)), record.settings.iteration_seconds)?;
+    let live = matches!(observations, Observations::External(_) | Observations::Fills(_));
+    let sleep = sleep_from_env(live, record.settings.iteration_seconds)?;
     let metrics_listener = match &args.metrics_addr {
         None => None,
         Some(addr) => Some(
@@ -258,7 +261,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         (Source::Ticks, 0) => {
             bail!("--source ticks needs --data FILE... (LOBSTER, Tardis.dev CSV or Binance capture files)")
         }
-        (Source::Sim | Source::External, n) if n > 0 => {
+        (Source::Sim | Source::External | Source::Fills, n) if n > 0 => {
             bail!("--data is only used with --source replay, kpis or ticks")
         }
         (Source::Replay | Source::Kpis, n) if n > 1 => bail!("--source replay and kpis read one --data file, got {n}"),
@@ -309,16 +312,10 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
     } else {
         None
     };
-    if source != Source::External && (args.exec.is_some() || args.report.is_some()) {
-        bail!("--exec and --report are only used with --source external");
-    }
-    if source == Source::External && args.compare_baseline {
-        bail!("--compare-baseline needs a repeatable market; a live bot's is not (use --source sim or replay)");
-    }
+    let live_file = crate::live_source::check_flags(source, args, &eff.out.value)?;
     if !(args.report_timeout.is_finite() && (0.0..=3600.0).contains(&args.report_timeout)) {
         bail!("--report-timeout must be between 0 and 3600 seconds, got {}", args.report_timeout);
     }
-    let out_dir = eff.out.value.clone();
     let settings = RunSettings {
         profile: eff.profile.as_ref().map_or_else(|| "(layered config)".to_string(), |p| p.value.clone()),
         regime: eff.regime.value.clone(),
@@ -328,13 +325,9 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             Source::Kpis => "kpis".into(),
             Source::Ticks => "ticks".into(),
             Source::External => "external".into(),
+            Source::Fills => "fills".into(),
         },
-        data_file: match source {
-            Source::External => {
-                Some(args.report.clone().unwrap_or_else(|| out_dir.join("EDGE_REPORT.json")).display().to_string())
-            }
-            _ => args.data.first().map(|p| p.display().to_string()),
-        },
+        data_file: live_file.or_else(|| args.data.first().cloned()).map(|p| p.display().to_string()),
         seed: eff.seed.value,
         iterations: eff.iterations.value,
         auto_tune: eff.auto_tune.value,
@@ -406,6 +399,7 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
             Observations::Ticks(Box::new(std::cell::RefCell::new(crate::ticks::TickRun::new(t.config.clone(), specs))))
         }
         ("external", Some(report)) => Observations::External(report),
+        ("fills", Some(fills)) => Observations::Fills(fills),
         (other, _) => bail!("source {other:?} without its --data file"),
     })
 }
@@ -598,26 +592,16 @@ async fn soak(
     // Live parameters always match the state, also after a crash between the two writes.
     let overrides_path = out.join("runtime_overrides.json");
     write_json(&overrides_path, &state.overrides)?;
-    let mut external = match &plan.observations {
-        Observations::External(report) => {
-            let timeout = Duration::from_millis(plan.record.report_timeout_ms.unwrap_or(10_000));
-            let mut ext = External::new(report.clone(), timeout);
-            if let Some(cmd) = &plan.record.exec {
-                ext.launch(cmd, &overrides_path, &latest.join("bot.log"))?;
-            }
-            Some(ext)
-        }
-        _ => None,
-    };
+    let mut live = crate::live_source::start(&plan.observations, &plan.record, &overrides_path, &latest, plan.sleep)?;
     let n = s.iterations;
     let reporter = Reporter::new(n, state.iteration, plan.json);
     for i in state.iteration + 1..=n {
-        let observed = match external.as_mut() {
-            Some(ext) => {
+        let observed = match live.as_mut() {
+            Some(src) => {
                 // The bot trades with the overrides for one iteration, then reports.
                 let since = crate::bot::unix_ms();
                 pause(plan.sleep, i - 1, out).await?;
-                ext.next(since, &state.overrides).await?
+                src.next(i, since, &state.overrides, &|m| reporter.note(m)).await?
             }
             None => Observation::Report(Box::new(observe(engine, plan, &mut market, &state, i)?)),
         };
@@ -664,7 +648,7 @@ async fn soak(
         if INTERRUPTED.load(Ordering::SeqCst) {
             return Err(Interrupted { done: i, out: out.display().to_string() }.into());
         }
-        if i < n && external.is_none() {
+        if i < n && live.is_none() {
             pause(plan.sleep, i, out).await?;
         }
     }
@@ -700,7 +684,7 @@ fn observe(
         }
         Observations::Ticks(run) => run.borrow_mut().iteration(engine, &state.overrides, i)?,
         Observations::Simulated => simulate(engine, plan, market, state, i)?,
-        Observations::External(_) => bail!("internal: the external source is read by External"),
+        Observations::External(_) | Observations::Fills(_) => bail!("internal: a live source is read by LiveSource"),
     })
 }
 

@@ -109,7 +109,10 @@ fn v2_errors_name_the_field() {
     let cases: Vec<(ReportError, &str)> = vec![
         (spoil(&|v| _ = v["edge"].as_object_mut().unwrap().remove("blocks")), "edge.risk_ratio or blocks"),
         (spoil(&|v| _ = v["edge"].as_object_mut().unwrap().remove("net_bps")), "edge: missing field `net_bps`"),
-        (spoil(&|v| _ = v["edge"]["adverse"].as_object_mut().unwrap().remove("p95")), "edge.adverse: missing field `p95`"),
+        (
+            spoil(&|v| _ = v["edge"]["adverse"].as_object_mut().unwrap().remove("p95")),
+            "edge.adverse: missing field `p95`",
+        ),
         (spoil(&|v| v["edge"]["risk_ratio"] = json!(2.0)), "edge.risk_ratio: must be between 0 and 1, got 2"),
         (spoil(&|v| v["edge"]["maker_fills"] = json!(-1)), "edge.maker_fills: invalid value"),
         (spoil(&|v| v["params"]["base_spread_bps"] = json!(1e9)), "params.base_spread_bps"),

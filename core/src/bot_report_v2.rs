@@ -146,7 +146,8 @@ impl EdgeV2 {
     /// error names the field (`risk_ratio`, `adverse.p95`, ...) and the bad value.
     pub fn into_report(self) -> Result<EdgeReport, String> {
         let blocks = self.blocks.unwrap_or_default();
-        let blocks = BlockCounts { risk: blocks.risk, min_interval: blocks.min_interval, concurrency: blocks.concurrency };
+        let blocks =
+            BlockCounts { risk: blocks.risk, min_interval: blocks.min_interval, concurrency: blocks.concurrency };
         let risk_ratio = match (self.risk_ratio, self.blocks) {
             (Some(r), _) => r,
             (None, Some(_)) => round6(blocks.risk_ratio()),

@@ -33,8 +33,7 @@ fn a_rebated_maker_fill_with_two_bps_capture_nets_three_and_a_half() {
     // Sell 10,000 USDT at 2 bps above the mid; the rebate is 1.5 bps of it, 1.5 USDT.
     let price = 100.02;
     let qty = 10_000.0 / price;
-    let lines =
-        [mid(0, 100.0), fill(1_000, Side::Sell, price, qty, -1.5, Liquidity::Maker, 100.0), mid(6_000, 100.0)];
+    let lines = [mid(0, 100.0), fill(1_000, Side::Sell, price, qty, -1.5, Liquidity::Maker, 100.0), mid(6_000, 100.0)];
     let e = run(&lines).edge;
     assert_eq!(e.spread_capture_bps, 2.0);
     assert_eq!(e.rebates_bps, 1.5);
@@ -156,9 +155,18 @@ fn lines_parse_with_unknown_fields_listed_and_errors_naming_the_field() {
     assert_eq!(line, FillsLine::Block(BlockEvent { time_ms: 5, reason: BlockReason::MinInterval, count: 1 }));
     assert!(unknown.is_empty());
     for (text, expected) in [
-        (r#"{"type":"fill","time_ms":5,"side":"buy","price":-3,"quantity":1,"fee":0,"liquidity":"maker","mid":10}"#, "price: must be a positive finite number, got -3"),
-        (r#"{"type":"fill","time_ms":5,"side":"up","price":3,"quantity":1,"fee":0,"liquidity":"maker","mid":10}"#, "side: unknown variant `up`"),
-        (r#"{"type":"fill","time_ms":5,"side":"buy","price":3,"fee":0,"liquidity":"maker","mid":10}"#, "missing field `quantity`"),
+        (
+            r#"{"type":"fill","time_ms":5,"side":"buy","price":-3,"quantity":1,"fee":0,"liquidity":"maker","mid":10}"#,
+            "price: must be a positive finite number, got -3",
+        ),
+        (
+            r#"{"type":"fill","time_ms":5,"side":"up","price":3,"quantity":1,"fee":0,"liquidity":"maker","mid":10}"#,
+            "side: unknown variant `up`",
+        ),
+        (
+            r#"{"type":"fill","time_ms":5,"side":"buy","price":3,"fee":0,"liquidity":"maker","mid":10}"#,
+            "missing field `quantity`",
+        ),
         (r#"{"type":"mid","time_ms":5,"mid":10,"bid":11,"ask":10.5}"#, "bid: 11 is above ask 10.5"),
         (r#"{"type":"block","time_ms":5,"reason":"lunch"}"#, "reason: unknown variant `lunch`"),
         (r#"{"type":"trade","time_ms":5}"#, "type: \"trade\" is not a line type"),

@@ -1,0 +1,258 @@
+//! `--source fills`: following the log across iterations (half-written lines,
+//! truncation, replacement, junk), the Python example bot in a live soak, and
+//! EDGE_REPORT v2 through `--source external`.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{json, mmsoak};
+use mmsoak::external::Observation;
+use mmsoak::fills_source::FillsSource;
+use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::params::Params;
+use serde_json::{json as j, Value};
+
+fn maker(t: u64, side: &str, price: f64, qty: f64, fee: f64, mid: f64) -> String {
+    format!(
+        r#"{{"type":"fill","time_ms":{t},"side":"{side}","price":{price},"quantity":{qty},"fee":{fee},"liquidity":"maker","mid":{mid}}}"#
+    )
+}
+
+fn mid(t: u64, m: f64) -> String {
+    format!(r#"{{"type":"mid","time_ms":{t},"mid":{m}}}"#)
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn next(src: &mut FillsSource, i: u32) -> EdgeReport {
+    match src.next(i, &Params::default(), &|m| eprintln!("{m}")).unwrap() {
+        Observation::Report(e) => *e,
+        Observation::Unusable(why) => panic!("iteration {i} unusable: {why}"),
+    }
+}
+
+fn notes(e: &EdgeReport) -> mmsoak_core::fills::FillsLogNotes {
+    e.source_notes.clone().unwrap().fills_log.unwrap()
+}
+
+#[test]
+fn the_log_is_followed_through_half_lines_truncation_and_replacement() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fills.jsonl");
+    // What the log held before the run is not this run's trading.
+    append(&log, &format!("{}\n", maker(1, "buy", 50.0, 1.0, 0.0, 51.0)));
+    let mut src = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+
+    // Iteration 1: one whole fill (10,000 USDT sold 2 bps above the mid, 1.5 bps
+    // rebate) and the first half of the next line, not yet ended.
+    let sell = maker(1_000, "sell", 100.02, 10_000.0 / 100.02, -1.5, 100.0);
+    let second = maker(2_000, "buy", 99.98, 10_000.0 / 99.98, -1.5, 100.0);
+    let (head, tail) = second.split_at(40);
+    append(&log, &format!("{}\n{}\n{}\n{head}", mid(0, 100.0), sell, mid(6_000, 100.0)));
+    let e = next(&mut src, 1);
+    assert_eq!((e.maker_fills, e.net_bps, notes(&e).bad_lines), (1, 3.5, 0));
+
+    // Iteration 2: the half line completes; it counts now, whole and once.
+    append(&log, &format!("{tail}\n{}\n", mid(7_000, 100.0)));
+    let e = next(&mut src, 2);
+    assert_eq!((e.maker_fills, e.net_bps, notes(&e).bad_lines, notes(&e).lines), (1, 3.5, 0, 2));
+    // Inventory runs on: sold 10,000 USDT at 100.02, bought 10,000 USDT at 99.98.
+    assert!((e.inventory.final_units - (10_000.0 / 99.98 - 10_000.0 / 100.02)).abs() < 1e-6, "{:?}", e.inventory);
+
+    // Iteration 3: junk between good lines: counted, named, not fatal.
+    append(
+        &log,
+        &format!(
+            "{}\nnot json\n{}\n",
+            maker(8_000, "buy", 99.98, 1.0, 0.0, 100.0),
+            r#"{"type":"fill","time_ms":9000,"side":"buy","price":"cheap","quantity":1,"fee":0,"liquidity":"maker","mid":100}"#
+        ),
+    );
+    let e = next(&mut src, 3);
+    let n = notes(&e);
+    assert_eq!((e.maker_fills, n.bad_lines), (1, 2));
+    assert!(n.errors[0].contains("fills.jsonl line 8:"), "{:?}", n.errors);
+    assert!(n.errors[1].contains("fills.jsonl line 9: price: invalid type: string \"cheap\""), "{:?}", n.errors);
+
+    // Iteration 4: the bot truncates the log and starts again, shorter than what was read.
+    std::fs::write(&log, format!("{}\n", maker(10_000, "sell", 100.03, 1.0, 0.0, 100.0))).unwrap();
+    let e = next(&mut src, 4);
+    let n = notes(&e);
+    assert!(n.restarted.as_deref().unwrap_or("").contains("truncated"), "{n:?}");
+    assert_eq!((e.maker_fills, e.spread_capture_bps), (1, 3.0));
+
+    // Iteration 5: the bot replaces the log with a new, longer file (rotation).
+    let fresh = dir.path().join("fills.new");
+    let lines: Vec<String> = (0..5).map(|k| maker(20_000 + k, "buy", 99.99, 1.0, 0.0, 100.0)).collect();
+    std::fs::write(&fresh, lines.join("\n") + "\n").unwrap();
+    std::fs::rename(&fresh, &log).unwrap();
+    let e = next(&mut src, 5);
+    let n = notes(&e);
+    assert!(n.restarted.is_some(), "{n:?}");
+    assert_eq!((e.maker_fills, e.spread_capture_bps, n.lines), (5, 1.0, 5));
+
+    // Iteration 6: nothing new: no fills, nothing restarted.
+    let e = next(&mut src, 6);
+    assert_eq!((e.maker_fills, notes(&e).restarted), (0, None));
+}
+
+#[test]
+fn unknown_fields_in_fill_lines_are_warned_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fills.jsonl");
+    let mut src = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+    let line = r#"{"type":"mid","time_ms":1,"mid":100,"venue":"x"}"#;
+    append(&log, &format!("{line}\n{line}\n"));
+    let e = next(&mut src, 1);
+    assert_eq!(e.source_notes.unwrap().unknown_fields, ["venue (first on line 1)"]);
+    append(&log, &format!("{line}\n"));
+    let e = next(&mut src, 2);
+    assert_eq!(e.source_notes.unwrap().unknown_fields, ["venue (first on line 3)"]);
+    let warned = std::fs::read_to_string(dir.path().join("bot.log")).unwrap();
+    assert_eq!(warned.matches("venue").count(), 1, "{warned}");
+}
+
+#[test]
+fn fills_flags_are_checked() {
+    for (args, expected) in [
+        (vec!["run", "--source", "fills"], "--source fills needs --fills FILE"),
+        (vec!["run", "--fills", "x.jsonl"], "--fills is only used with --source fills"),
+        (vec!["run", "--source", "fills", "--fills", "x.jsonl", "--report", "r.json"], "--report is only used"),
+        (vec!["run", "--exec", "true"], "--exec is only used with --source external or fills"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = mmsoak().current_dir(dir.path()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_python_bot_soaks_live_and_each_change_shows_in_its_next_fills() {
+    let python = std::process::Command::new("python3").arg("--version").output();
+    assert!(python.is_ok_and(|o| o.status.success()), "python3 is needed for the example bot");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let fills = dir.path().join("fills.jsonl");
+    let bot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python-bot/bot.py");
+    let exec = format!("python3 \"{}\" --speed 20 --vol-bps 4 --seed 3", bot.display());
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "1.5")
+        .args(["run", "--source", "fills", "--fills", fills.to_str().unwrap(), "--exec", &exec])
+        .args(["--iterations", "6", "--auto-tune", "--profile", "aggressive", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let lines: Vec<Value> = std::fs::read_to_string(&fills)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summaries: Vec<Value> = (1..=6).map(|i| json(out.join(format!("latest/ITER_SUMMARY_{i}.json")))).collect();
+    let mut applied = 0;
+    for (k, s) in summaries.iter().enumerate() {
+        let n = &s["edge"]["source_notes"]["fills_log"];
+        assert_eq!(n["bad_lines"], 0, "iteration {}: {n}", k + 1);
+        assert!(n["mids"].as_u64().unwrap() > 0, "iteration {}: no mid samples read: {n}", k + 1);
+        if s["tuning"]["applied"] != true || k + 1 == 6 {
+            continue;
+        }
+        applied += 1;
+        // The change is in force for the next iteration...
+        let next = &summaries[k + 1];
+        assert_ne!(next["overrides"], s["overrides"], "iteration {}", k + 1);
+        // ...the bot's fills carry it (the bot writes the parameters it traded with)...
+        assert!(
+            lines.iter().any(|l| l["type"] == "fill" && l["params"] == next["overrides"]),
+            "no fill made with the parameters applied after iteration {}: {}",
+            k + 1,
+            next["overrides"]
+        );
+        // ...and the next iteration measured fills made with it (stale ones are left out).
+        assert!(next["edge"]["maker_fills"].as_u64().unwrap() > 0, "iteration {}: {}", k + 2, next["edge"]);
+        // The quoted spread moved with base_spread_bps: a maker fill sits half of it
+        // (± the inventory skew) from its mid.
+        let spread = next["overrides"]["base_spread_bps"].as_f64().unwrap();
+        let skew = next["overrides"]["inventory_skew"].as_f64().unwrap();
+        let fill = lines
+            .iter()
+            .find(|l| l["liquidity"] == "maker" && l["params"] == next["overrides"])
+            .expect("a maker fill with the new parameters");
+        let off = (fill["price"].as_f64().unwrap() / fill["mid"].as_f64().unwrap() - 1.0).abs() * 1e4;
+        assert!(off <= spread / 2.0 * (1.0 + skew) + 1e-6, "{off} bps from the mid at spread {spread}: {fill}");
+    }
+    assert!(applied > 0, "the tuner applied nothing against an aggressive bot:\n{stderr}");
+    let log = std::fs::read_to_string(out.join("latest/bot.log")).unwrap();
+    assert_eq!(log.matches("applied overrides").count(), applied, "bot log:\n{log}");
+    assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["settings"]["source"], "fills");
+}
+
+/// A report the reference bot made (v1), far in the future so that it is fresh.
+fn v1_report(dir: &Path) -> Value {
+    let report = dir.join("v1.json");
+    common::run_ok(&[
+        "bot",
+        "--iterations",
+        "1",
+        "--speed",
+        "100000",
+        "--regime",
+        "volatile",
+        "--overrides",
+        dir.join("none.json").to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let mut v = json(&report);
+    v["generated_at_ms"] = j!(u64::MAX / 2);
+    v
+}
+
+fn run_external(dir: &Path, name: &str, report: &Value) -> std::path::PathBuf {
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("EDGE_REPORT.json"), serde_json::to_vec(report).unwrap()).unwrap();
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "0")
+        .args(["run", "--source", "external", "--report-timeout", "0.3", "--iterations", "2", "--auto-tune"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn a_minimal_v2_report_is_taken_as_the_full_v1_one_and_unknown_fields_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = v1_report(dir.path());
+    let e = &full["edge"];
+    let short = j!({
+        "schema_version": 2, "sequence": full["sequence"], "generated_at_ms": full["generated_at_ms"],
+        "params": full["params"],
+        "edge": {"net_bps": e["net_bps"], "blocks": e["blocks"], "adverse": {"p95": e["adverse"]["p95"]},
+                 "slippage": {"p95": e["slippage"]["p95"]}, "maker_fills": e["maker_fills"],
+                 "taker_fills": e["taker_fills"], "pnl_usd": 12.5},
+        "strategy": "demo"
+    });
+    let a = run_external(dir.path(), "v1", &full);
+    let b = run_external(dir.path(), "v2", &short);
+    let sa = json(a.join("latest/ITER_SUMMARY_1.json"));
+    let sb = json(b.join("latest/ITER_SUMMARY_1.json"));
+    assert_ne!(sa["summary"]["kpi_verdict"], "INCONCLUSIVE");
+    assert_eq!(sa["summary"], sb["summary"]);
+    assert_eq!(sa["tuning"], sb["tuning"]);
+    assert_eq!(json(a.join("runtime_overrides.json")), json(b.join("runtime_overrides.json")));
+    assert_eq!(sb["edge"]["source_notes"]["unknown_fields"], j!(["edge.pnl_usd", "strategy"]));
+    let log = std::fs::read_to_string(b.join("latest/bot.log")).unwrap();
+    assert!(log.contains("edge.pnl_usd, strategy") && log.contains("EDGE_REPORT v2"), "{log}");
+}
