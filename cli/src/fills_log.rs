@@ -101,8 +101,12 @@ impl FillsLog {
         };
         let meta = file.metadata().with_context(|| format!("--fills {shown}"))?;
         let id = identity(&meta);
-        let mut head = vec![0u8; self.head.len().min(meta.len() as usize)];
-        file.read_exact(&mut head).with_context(|| format!("--fills {shown}: cannot read it"))?;
+        let mut head = Vec::with_capacity(self.head.len());
+        // `take`, not `read_exact`: the bot may shrink the file meanwhile.
+        (&mut file)
+            .take(self.head.len() as u64)
+            .read_to_end(&mut head)
+            .with_context(|| format!("--fills {shown}: cannot read it"))?;
         let why = if self.identity.as_ref().is_some_and(|known| *known != id) {
             Some("replaced by a new file")
         } else if meta.len() < self.offset {
@@ -120,6 +124,7 @@ impl FillsLog {
             ));
             self.offset = 0;
             self.line_no = 0;
+            self.head.clear(); // the new file's start is read below
         }
         self.identity = Some(id);
         file.seek(SeekFrom::Start(self.offset)).with_context(|| format!("--fills {shown}: cannot seek"))?;
