@@ -19,6 +19,7 @@ pub const BOT_REPORT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BotReport {
     pub schema_version: u32,
     /// Increases with every report the bot writes.
