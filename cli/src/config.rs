@@ -151,7 +151,12 @@ pub fn parse(bytes: &[u8], path: &Path, place: &ConfigPlace) -> Result<Effective
     resolve_file(Some(path.to_path_buf()), file, place, &Flags::default())
 }
 
-fn resolve_file(config_file: Option<PathBuf>, file: FileConfig, place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
+fn resolve_file(
+    config_file: Option<PathBuf>,
+    file: FileConfig,
+    place: &ConfigPlace,
+    flags: &Flags,
+) -> Result<Effective> {
     let file_label = config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     let out = match &place.out {
         Some(p) => Sourced { value: p.clone(), origin: "flag --out".into() },

@@ -154,7 +154,10 @@ impl Watchdog {
                     let _ = std::fs::create_dir_all(&out);
                     let file = out.join(format!("{name}-hang.bin"));
                     let _ = std::fs::write(&file, input);
-                    eprintln!("mmsoak-fuzz: {name}: input #{n} (seed {seed}) runs over {HANG:?}: written to {}", file.display());
+                    eprintln!(
+                        "mmsoak-fuzz: {name}: input #{n} (seed {seed}) runs over {HANG:?}: written to {}",
+                        file.display()
+                    );
                     std::process::exit(3);
                 }
             }

@@ -148,7 +148,9 @@ impl Mutator {
                     a -= 1;
                 }
                 let mut b = i;
-                while b < data.len() && (data[b].is_ascii_digit() || matches!(data[b], b'.' | b'e' | b'E' | b'+' | b'-')) {
+                while b < data.len()
+                    && (data[b].is_ascii_digit() || matches!(data[b], b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
                     b += 1;
                 }
                 out.push((a, b));
@@ -197,7 +199,8 @@ impl Mutator {
 
     /// Deletes the bytes between two delimiters (`,` `:` `=` space, quotes, line ends).
     fn empty_field(&mut self, data: &mut Vec<u8>) {
-        let is_delim = |c: u8| matches!(c, b',' | b':' | b'=' | b' ' | b'"' | b'\n' | b'\t' | b'[' | b']' | b'{' | b'}');
+        let is_delim =
+            |c: u8| matches!(c, b',' | b':' | b'=' | b' ' | b'"' | b'\n' | b'\t' | b'[' | b']' | b'{' | b'}');
         let delims: Vec<usize> = (0..data.len()).filter(|&i| is_delim(data[i])).collect();
         if delims.len() < 2 {
             return;

@@ -71,7 +71,9 @@ fn short_snapshot(line: &[u8], keep: usize) -> Option<Vec<u8>> {
 
 fn shared(dir: &Option<PathBuf>, rel: &str) -> Result<Vec<u8>> {
     let Some(d) = dir else {
-        bail!("the shared sample data is missing: put it in ../shared/data beside the checkout or set MMSOAK_SHARED_DATA")
+        bail!(
+            "the shared sample data is missing: put it in ../shared/data beside the checkout or set MMSOAK_SHARED_DATA"
+        )
     };
     read(&d.join(rel))
 }

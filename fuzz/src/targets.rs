@@ -197,8 +197,8 @@ fn tuning_state(b: &[u8], ctx: &Ctx) -> Result<(), String> {
         )
     })?;
     let _ = soak::validate(&mut state);
-    let obs: KpiObservation =
-        serde_json::from_str(r#"{"net_bps": 1.5, "risk_ratio": 0.2, "adverse_p95": 5.0}"#).expect("a valid observation");
+    let obs: KpiObservation = serde_json::from_str(r#"{"net_bps": 1.5, "risk_ratio": 0.2, "adverse_p95": 5.0}"#)
+        .expect("a valid observation");
     let _ = soak::step(state, &obs.into_report(1));
     Ok(())
 }

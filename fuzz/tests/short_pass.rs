@@ -13,9 +13,16 @@ fn no_outside_input_crashes_a_parser_and_every_error_names_its_source() {
         let tally = run_target(t, 2_000, 16, out.path()).unwrap();
         assert_eq!(tally.inputs, 2_000);
         // The mutator must reach both outcomes, or the target tests nothing.
-        assert!(tally.ok > 0 && tally.err > 0, "{}: ok {} err {}: the corpus is not exercising it", t.name, tally.ok, tally.err);
+        assert!(
+            tally.ok > 0 && tally.err > 0,
+            "{}: ok {} err {}: the corpus is not exercising it",
+            t.name,
+            tally.ok,
+            tally.err
+        );
         if let Some(first) = &tally.first {
-            failures.push(format!("{}: {} panics, {} unnamed errors; first: {first}", t.name, tally.panics, tally.unnamed));
+            failures
+                .push(format!("{}: {} panics, {} unnamed errors; first: {first}", t.name, tally.panics, tally.unnamed));
         }
         rows.push((t.name, tally));
     }
