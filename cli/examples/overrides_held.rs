@@ -51,6 +51,7 @@ fn main() -> ExitCode {
             BufReader::new(stdout).read_line(&mut line).expect("the holder's first line");
             if line.trim() != "holding" {
                 eprintln!("the holder did not open the file");
+                let _ = holder.wait();
                 return ExitCode::from(2);
             }
             let started = Instant::now();

@@ -90,7 +90,7 @@ fn ticks(b: &[u8], ctx: &Ctx, format: Format, name: &str) -> Result<(), String> 
     let paired = paired.map(utf8).transpose()?;
     let _ = Format::detect(text.lines().next().unwrap_or(""));
     // The tick size varies with the input so both the raw scan and a real tick run.
-    let tick = if b.len() % 2 == 0 { TickSize::RAW } else { TickSize(1_000_000) };
+    let tick = if b.len().is_multiple_of(2) { TickSize::RAW } else { TickSize(1_000_000) };
     let mut merger = Merger::new(&[format], tick, 1_000_000_000);
     let chunks = [Chunk { text, paired, eof: true }];
     let mut at = [Consumed::default()];

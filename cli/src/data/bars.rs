@@ -21,7 +21,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<BarSeries> {
 
 fn read_text(bytes: &[u8], path: &Path) -> Result<String> {
     let raw = if bytes.starts_with(b"PK\x03\x04") {
-        unzip_one(path, &bytes)?
+        unzip_one(path, bytes)?
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
