@@ -26,6 +26,10 @@ step "slurm: installing slurm-wlm and munge (apt-get, once)"
 bash scripts/slurm-localhost.sh install
 
 step "cargo test (release, whole workspace)"
+# --workspace includes the fuzz harness (fuzz/, not a default member): its short
+# pass feeds every parser of outside data 2,000 mutated real files
+# (fuzz/tests/short_pass.rs). The long pass is `cargo run --release -p mmsoak-fuzz
+# -- --inputs 1000000`.
 cargo test --release --workspace --locked
 
 step "web app: trunk build, wasm-bindgen-test, browser tests"

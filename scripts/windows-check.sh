@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+tgt=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+only=${1:-all}
 
 if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
   echo "==> installing mingw-w64 and wine (apt-get)"
@@ -17,20 +19,51 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/nul
 fi
 rustup target add x86_64-pc-windows-gnu wasm32-unknown-unknown >/dev/null
 
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Wine 8 lacks bcryptprimitives!ProcessPrng; a test-only stub forwards to RtlGenRandom.
+x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" scripts/windows/bcryptprimitives_stub.c -ladvapi32
+export WINEDEBUG=-all WINEPREFIX="$work/wineprefix"
+fail=0
+
+# A bot that holds runtime_overrides.json open without FILE_SHARE_DELETE makes the
+# replace fail with a sharing violation: mmsoak retries within its budget (2 s,
+# fsutil::REPLACE_RETRY_BUDGET) and otherwise fails cleanly. The example starts a
+# holder process (share mode FILE_SHARE_READ), then replaces the file with
+# mmsoak::fsutil::write_atomic.
+echo "==> Windows: replacing runtime_overrides.json while another process holds it open"
+cargo build --release --locked -p mmsoak --example overrides_held --target x86_64-pc-windows-gnu
+cp "$tgt/x86_64-pc-windows-gnu/release/examples/overrides_held.exe" "$work/"
+mkdir "$work/held"
+(
+  cd "$work/held"
+  f=runtime_overrides.json
+  printf '{"base_spread_bps": 8.0}\n' >"$f"
+  # Held 700 ms, inside the budget: the replace waits for the holder and succeeds.
+  if ! out=$(wine "$work/overrides_held.exe" "$f" 700 '{"base_spread_bps": 9.0}' 2>&1); then
+    echo "FAILED: a file held 700 ms was not replaced within the retry budget: $out"; exit 1
+  fi
+  echo "  held 700 ms: $out"
+  [ "$(cat "$f")" = '{"base_spread_bps": 9.0}' ] || { echo "FAILED: wrong content after the replace: $(cat "$f")"; exit 1; }
+  # Held 6 s, past the budget: one error naming the file, the old file intact, no temp file.
+  if out=$(wine "$work/overrides_held.exe" "$f" 6000 '{"base_spread_bps": 10.0}' 2>&1); then
+    echo "FAILED: replaced a file another process held open (does wine enforce share modes?): $out"; exit 1
+  fi
+  echo "  held 6 s: $out"
+  grep -q "$f" <<<"$out" || { echo "FAILED: the error does not name $f"; exit 1; }
+  [ "$(cat "$f")" = '{"base_spread_bps": 9.0}' ] || { echo "FAILED: the old file changed: $(cat "$f")"; exit 1; }
+  if ls -A | grep -q '^.mmsoak-tmp-'; then echo "FAILED: a temp file was left: $(ls -A)"; exit 1; fi
+  echo "  the replace waited for the holder; past the budget it failed cleanly (old file intact, no temp file)"
+) || fail=1
+if [ "$only" = overrides ]; then exit "$fail"; fi
+
 echo "==> building mmsoak for Linux and for Windows, and the example policy plugin"
 cargo build --release --locked -p mmsoak
 cargo build --release --locked -p mmsoak --target x86_64-pc-windows-gnu
 cargo build --release --locked -p mmsoak-policy-edge-hunter --target wasm32-unknown-unknown
+cp "$tgt/x86_64-pc-windows-gnu/release/mmsoak.exe" "$work/"
+cp "$tgt/wasm32-unknown-unknown/release/mmsoak_policy_edge_hunter.wasm" "$work/policy.wasm"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp target/x86_64-pc-windows-gnu/release/mmsoak.exe "$work/"
-cp target/wasm32-unknown-unknown/release/mmsoak_policy_edge_hunter.wasm "$work/policy.wasm"
-# Wine 8 lacks bcryptprimitives!ProcessPrng; a test-only stub forwards to RtlGenRandom.
-x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" scripts/windows/bcryptprimitives_stub.c -ladvapi32
-export WINEDEBUG=-all WINEPREFIX="$work/wineprefix"
-
-fail=0
 cd "$work"
 # The last case tunes with the example policy plugin (its sandbox runs on each side too).
 for case in "7 mixed aggressive" "1 volatile steady_safe" "42 flash_crash ultra_safe" "5 liquidity_gap aggressive" \
@@ -38,8 +71,8 @@ for case in "7 mixed aggressive" "1 volatile steady_safe" "42 flash_crash ultra_
   read -r seed regime profile policy <<<"$case"
   args=(run --iterations 8 --auto-tune --seed "$seed" --regime "$regime" --profile "$profile")
   if [ -n "${policy:-}" ]; then args+=(--policy "$policy"); fi
-  "$root/target/release/mmsoak" "${args[@]}" --engine native --out "linux-native-$seed" 2>/dev/null
-  "$root/target/release/mmsoak" "${args[@]}" --engine wasm --out "linux-wasm-$seed" 2>/dev/null
+  "$tgt/release/mmsoak" "${args[@]}" --engine native --out "linux-native-$seed" 2>/dev/null
+  "$tgt/release/mmsoak" "${args[@]}" --engine wasm --out "linux-wasm-$seed" 2>/dev/null
   wine "$work/mmsoak.exe" "${args[@]}" --engine wasm --out "windows-wasm-$seed" 2>/dev/null
   for f in latest/ITER_SUMMARY_{1..8}.json latest/TUNING_STATE.json runtime_overrides.json; do
     if ! cmp -s "linux-native-$seed/$f" "linux-wasm-$seed/$f" || ! cmp -s "linux-wasm-$seed/$f" "windows-wasm-$seed/$f"; then

@@ -381,12 +381,15 @@ fn out_of_sample_check_runs_end_to_end() {
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("## Out of sample"), "{text}");
+    // The report names the judge's method and its one-sided verdict, as --compare-baseline does.
+    assert!(text.contains("| method | verdict |") && text.contains("normal approx."), "{text}");
     let h = &json(&report)["holdout"];
     let n = h["holdout_iterations"].as_u64().unwrap();
     assert!(n >= 100, "half of 57 h is over 100 windows of 15 min: {n}");
     assert_eq!(h["tuned_net_bps"].as_array().unwrap().len() as u64, n);
     let p = h["net_bps"]["test"]["p_value"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&p));
+    assert!(h["net_bps"]["judgement"]["outcome"].is_string(), "{}", h["net_bps"]);
 }
 
 #[test]

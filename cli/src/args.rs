@@ -34,6 +34,9 @@ pub enum Command {
     /// CI matrix), merge into one table and summary.
     #[command(subcommand)]
     Sweep(crate::sweep::SweepCommand),
+    /// JSON Schemas of the files a bot exchanges with mmsoak (runtime_overrides.json,
+    /// EDGE_REPORT.json v1 and v2, fills-log lines, KPI lines), generated from the core's types.
+    Schema(crate::schema::SchemaArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -141,6 +141,22 @@ pub struct Effective {
 /// the file (or variable), the key path and the value.
 pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
     let (config_file, file) = load_file(place.config.as_deref())?;
+    resolve_file(config_file, file, place, flags)
+}
+
+/// The bytes of an mmsoak.toml named `path`, checked as [`resolve`] checks it (with
+/// no flags, the out directory `place.out`): one error naming the file, key and value.
+pub fn parse(bytes: &[u8], path: &Path, place: &ConfigPlace) -> Result<Effective> {
+    let file = parse_file(bytes, &path.display().to_string())?;
+    resolve_file(Some(path.to_path_buf()), file, place, &Flags::default())
+}
+
+fn resolve_file(
+    config_file: Option<PathBuf>,
+    file: FileConfig,
+    place: &ConfigPlace,
+    flags: &Flags,
+) -> Result<Effective> {
     let file_label = config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     let out = match &place.out {
         Some(p) => Sourced { value: p.clone(), origin: "flag --out".into() },
@@ -244,9 +260,12 @@ fn load_file(explicit: Option<&Path>) -> Result<(Option<PathBuf>, FileConfig)> {
     };
     let label = path.display().to_string();
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read config file {label}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{label}: not UTF-8 text"))?;
-    let file: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{label}: {}", e.to_string().trim()))?;
-    Ok((Some(path), file))
+    Ok((Some(path), parse_file(&bytes, &label)?))
+}
+
+fn parse_file(bytes: &[u8], label: &str) -> Result<FileConfig> {
+    let text = std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{label}: not UTF-8 text"))?;
+    toml::from_str(text).map_err(|e| anyhow::anyhow!("{label}: {}", e.to_string().trim()))
 }
 
 fn toml_to_json(table: &toml::Table, origin: &str, prefix: &str) -> Result<serde_json::Map<String, serde_json::Value>> {

@@ -1,12 +1,26 @@
-//! Atomic artifact writes: a temp file in the target directory, fsync, rename.
+//! Atomic artifact writes: a temp file in the target directory, fsync, rename, and
+//! (on Unix) fsync of the directory, so a power cut leaves the old file or the new,
+//! never half of one and never neither.
+//!
 //! `tempfile`'s persist replaces an existing file on Windows too (MoveFileEx with
-//! MOVEFILE_REPLACE_EXISTING), so readers see the old bytes or the new, never half.
+//! MOVEFILE_REPLACE_EXISTING), but Windows refuses while another process has the
+//! file open without FILE_SHARE_DELETE (a bot reading runtime_overrides.json):
+//! ERROR_SHARING_VIOLATION or ERROR_ACCESS_DENIED. Such a replace is retried with
+//! backoff for up to [`REPLACE_RETRY_BUDGET`]; if the file is still held, the error
+//! names it, the old file is untouched and the temp file is removed.
 
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+
+/// How long a replace blocked by another process's open handle is retried (Windows).
+pub const REPLACE_RETRY_BUDGET: Duration = Duration::from_secs(2);
+/// First wait between attempts; doubles up to [`RETRY_MAX_DELAY`].
+const RETRY_FIRST_DELAY: Duration = Duration::from_millis(10);
+const RETRY_MAX_DELAY: Duration = Duration::from_millis(250);
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
@@ -19,7 +33,57 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
     tmp.as_file().sync_all().with_context(|| format!("cannot flush {}", path.display()))?;
-    tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot replace {}", path.display()))?;
+    let started = Instant::now();
+    let mut delay = RETRY_FIRST_DELAY;
+    loop {
+        match tmp.persist(path) {
+            Ok(_) => break,
+            Err(e) if held_open(&e.error) && started.elapsed() < REPLACE_RETRY_BUDGET => {
+                tmp = e.file;
+                std::thread::sleep(delay.min(REPLACE_RETRY_BUDGET.saturating_sub(started.elapsed())));
+                delay = (delay * 2).min(RETRY_MAX_DELAY);
+            }
+            Err(e) => {
+                let held = held_open(&e.error);
+                // Dropping the temp file deletes it; the old file was never touched.
+                drop(e.file);
+                let err = anyhow::Error::new(e.error);
+                return Err(if held {
+                    err.context(format!(
+                        "cannot replace {}: another process still holds it open after {} ms of retries \
+                         (the previous file is unchanged)",
+                        path.display(),
+                        started.elapsed().as_millis()
+                    ))
+                } else {
+                    err.context(format!("cannot replace {}", path.display()))
+                });
+            }
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Windows' answer to replacing a file another handle holds without FILE_SHARE_DELETE:
+/// ERROR_ACCESS_DENIED (5), ERROR_SHARING_VIOLATION (32), ERROR_LOCK_VIOLATION (33).
+fn held_open(e: &std::io::Error) -> bool {
+    cfg!(windows) && matches!(e.raw_os_error(), Some(5 | 32 | 33))
+}
+
+/// Makes the rename itself durable: a directory entry reaches the disk only when the
+/// directory is flushed (POSIX fsync on the directory). Windows has no equivalent.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    let d = std::fs::File::open(dir).with_context(|| format!("cannot open directory {}", dir.display()))?;
+    match d.sync_all() {
+        // Some file systems cannot flush a directory (EINVAL): nothing more to do there.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        other => other.with_context(|| format!("cannot flush directory {}", dir.display())),
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
     Ok(())
 }
 
@@ -31,4 +95,33 @@ pub fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, &json_bytes(value)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_files_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runtime_overrides.json");
+        write_atomic(&path, b"{\"a\": 1}\n").unwrap();
+        write_atomic(&path, b"{\"a\": 2}\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 2}\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("runtime_overrides.json")]);
+    }
+
+    #[test]
+    fn a_failed_replace_names_the_file_and_removes_the_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: the rename fails on every platform.
+        let path = dir.path().join("runtime_overrides.json");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), b"x").unwrap();
+        let e = format!("{:#}", write_atomic(&path, b"new").unwrap_err());
+        assert!(e.contains("runtime_overrides.json"), "{e}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("runtime_overrides.json")], "temp file left behind");
+    }
 }

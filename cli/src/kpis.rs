@@ -9,6 +9,11 @@ use mmsoak_core::edge::{EdgeReport, KpiObservation};
 
 pub fn load(path: &Path) -> Result<Vec<EdgeReport>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read KPI file {}", path.display()))?;
+    parse(&text, path)
+}
+
+/// A KPI file's text as [`load`] reads it; errors name `path` and the line.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<EdgeReport>> {
     let mut out = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let line_no = idx + 1;

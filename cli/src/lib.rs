@@ -25,6 +25,7 @@ pub mod report_out;
 pub mod resources;
 pub mod rotate;
 pub mod run;
+pub mod schema;
 pub mod serve;
 pub mod summary;
 pub mod sweep;

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use mmsoak::args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
-use mmsoak::{bot, config, market_fit, market_stats, outlock, rotate, run, serve, sweep};
+use mmsoak::{bot, config, market_fit, market_stats, outlock, rotate, run, schema, serve, sweep};
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
 /// 99 a threshold failed (`--threshold`, `[thresholds]`, `--fail-on kpi`; as k6 does),
@@ -94,6 +94,7 @@ fn main() -> ExitCode {
         Command::Bot(args) => two_phase(|| bot::plan(&args), |plan| block_on(bot::execute(&args, plan))),
         Command::Serve(args) => two_phase(|| serve::plan(&args), |plan| block_on(serve::execute(plan))),
         Command::Sweep(cmd) => two_phase(|| sweep::check(&cmd), sweep::act),
+        Command::Schema(args) => two_phase(|| schema::plan(&args), |()| schema::execute(&args)),
         Command::Run(args) => {
             let plan = match run::plan(&args) {
                 Ok(p) => p,

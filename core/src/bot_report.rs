@@ -24,6 +24,7 @@ pub const BOT_REPORT_SCHEMA_V2: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BotReport {
     pub schema_version: u32,
     /// Increases with every report the bot writes.

@@ -25,6 +25,7 @@ use crate::params::Params;
 /// The v2 wrapper: the same trust fields as v1 (the runner needs them to tell a
 /// fresh report made with the parameters in force from a stale one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BotReportV2 {
     /// Always 2.
     pub schema_version: u32,
@@ -39,6 +40,7 @@ pub struct BotReportV2 {
 
 /// A distribution of a per-fill quantity in bps; only `p95` is required.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QuantilesV2 {
     /// 95th percentile, bps.
     pub p95: f64,
@@ -53,6 +55,7 @@ pub struct QuantilesV2 {
 /// Quotes the strategy wanted but did not send, by reason (counts; a left-out one is 0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BlocksV2 {
     /// Inventory at its limit blocked a quote on the side that would grow it.
     pub risk: u64,
@@ -65,6 +68,7 @@ pub struct BlocksV2 {
 /// Inventory figures, base units; all optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InventoryV2 {
     pub final_units: Option<f64>,
     pub max_abs_units: Option<f64>,
@@ -78,6 +82,7 @@ pub struct InventoryV2 {
 /// ([`EdgeReport`]). Give `blocks` when you can: the tuner widens the refresh
 /// interval when concurrency blocks dominate, which it cannot see from a ratio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EdgeV2 {
     /// spread capture + rebates − adverse selection − fees − hedging cost, bps of maker notional.
     pub net_bps: f64,

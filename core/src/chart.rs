@@ -50,6 +50,48 @@ fn nice_step(span: f64, max_steps: f64) -> (f64, usize) {
     (m * mag, decimals.max(0.0) as usize)
 }
 
+/// A value axis over some data: padded by 8 %, spanning whole round steps so every
+/// label is a round number.
+#[derive(Clone, Copy)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    step: f64,
+    decimals: usize,
+    ticks: u32,
+}
+
+impl Axis {
+    /// Non-finite values are ignored; no finite value gives the axis 0..1.
+    fn over(values: impl Iterator<Item = f64>, max_steps: f64) -> Axis {
+        let (mut lo, mut hi) =
+            values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        if !lo.is_finite() || !hi.is_finite() {
+            lo = 0.0;
+            hi = 1.0;
+        }
+        if hi - lo < 1e-9 {
+            lo -= 0.5;
+            hi += 0.5;
+        }
+        let pad = (hi - lo) * 0.08;
+        let (step, decimals) = nice_step(hi - lo + 2.0 * pad, max_steps);
+        let (lo, hi) = (libm::floor((lo - pad) / step) * step, libm::ceil((hi + pad) / step) * step);
+        let ticks = libm::round((hi - lo) / step) as u32;
+        Axis { lo, hi, step, decimals, ticks }
+    }
+
+    /// The `k`-th tick's value; a tick within rounding of zero is zero (never "-0.00").
+    fn tick(&self, k: u32) -> f64 {
+        let v = self.lo + self.step * k as f64;
+        if v.abs() < self.step * 1e-6 {
+            0.0
+        } else {
+            v
+        }
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -57,20 +99,7 @@ fn esc(s: &str) -> String {
 /// A line chart of `values[k]` at iteration `k + 1`, titled `title` with y unit `unit`.
 pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -> String {
     let n = values.len().max(1);
-    let (mut lo, mut hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
-    if !lo.is_finite() || !hi.is_finite() {
-        lo = 0.0;
-        hi = 1.0;
-    }
-    if hi - lo < 1e-9 {
-        lo -= 0.5;
-        hi += 0.5;
-    }
-    let pad = (hi - lo) * 0.08;
-    // The axis spans whole steps, so every label is a round number.
-    let (step, decimals) = nice_step(hi - lo + 2.0 * pad, 6.0);
-    let (lo, hi) = (libm::floor((lo - pad) / step) * step, libm::ceil((hi + pad) / step) * step);
-    let ticks = libm::round((hi - lo) / step) as u32;
+    let Axis { lo, hi, step, decimals, ticks } = Axis::over(values.iter().copied(), 6.0);
     let x = |i: f64| LEFT + (i - 1.0) / ((n as f64 - 1.0).max(1.0)) * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
     let mut s = String::new();
@@ -87,9 +116,7 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
         esc(unit)
     );
     for k in 0..=ticks {
-        let v = lo + step * k as f64;
-        // A tick within rounding of zero is zero (never "-0.00").
-        let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
+        let v = Axis { lo, hi, step, decimals, ticks }.tick(k);
         let yy = y(v);
         let _ = writeln!(
             s,
@@ -144,6 +171,102 @@ pub fn line_chart(title: &str, unit: &str, values: &[f64], markers: &[Marker]) -
     s
 }
 
+/// One point of a scatter chart: `label` shows as its tooltip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+    /// Drawn filled and joined by the front line (e.g. Pareto-optimal).
+    pub on_front: bool,
+}
+
+/// A scatter chart of `points`, x axis `x_title`, y axis `y_title` (units in the
+/// titles). Points with `on_front` are filled and joined in x order by a step-free
+/// line — the Pareto front of a sweep's net edge against risk; the others hollow.
+/// Each point is a `<circle>` with `data-label` and a `<title>` tooltip.
+pub fn scatter_chart(title: &str, x_title: &str, y_title: &str, points: &[Point]) -> String {
+    let xa = Axis::over(points.iter().map(|p| p.x), 6.0);
+    let ya = Axis::over(points.iter().map(|p| p.y), 6.0);
+    let x = |v: f64| LEFT + (v - xa.lo) / (xa.hi - xa.lo) * (W - LEFT - RIGHT);
+    let y = |v: f64| TOP + (ya.hi - v) / (ya.hi - ya.lo) * (H - TOP - BOTTOM);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"11\">"
+    );
+    let _ = writeln!(s, "<title>{}</title>", esc(title));
+    let _ = writeln!(s, "<rect width=\"{W}\" height=\"{H}\" fill=\"#ffffff\"/>");
+    let _ = writeln!(s, "<text x=\"{LEFT}\" y=\"18\" font-size=\"13\" font-weight=\"bold\">{}</text>", esc(title));
+    let decimals = ya.decimals;
+    for k in 0..=ya.ticks {
+        let v = ya.tick(k);
+        let yy = y(v);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\" stroke=\"#e5e5e5\"/>",
+            W - RIGHT
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{v:.decimals$}</text>",
+            LEFT - 6.0,
+            yy + 4.0
+        );
+    }
+    let decimals = xa.decimals;
+    for k in 0..=xa.ticks {
+        let v = xa.tick(k);
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{v:.decimals$}</text>",
+            x(v),
+            H - BOTTOM + 14.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        (W + LEFT) / 2.0,
+        H - 6.0,
+        esc(x_title)
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"12\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 12 {:.1})\">{}</text>",
+        (TOP + H - BOTTOM) / 2.0,
+        (TOP + H - BOTTOM) / 2.0,
+        esc(y_title)
+    );
+    let mut front: Vec<&Point> = points.iter().filter(|p| p.on_front && p.x.is_finite() && p.y.is_finite()).collect();
+    front.sort_by(|a, b| a.x.total_cmp(&b.x));
+    if front.len() > 1 {
+        let line: Vec<String> = front.iter().map(|p| format!("{:.1},{:.1}", x(p.x), y(p.y))).collect();
+        let _ = writeln!(
+            s,
+            "<polyline class=\"front\" fill=\"none\" stroke=\"#1a7f37\" stroke-width=\"1.5\" points=\"{}\"/>",
+            line.join(" ")
+        );
+    }
+    for p in points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()) {
+        let (fill, stroke) = if p.on_front { ("#1a7f37", "#1a7f37") } else { ("none", "#1f6feb") };
+        let _ = writeln!(
+            s,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\" data-label=\"{}\"><title>{}: {} {}, {} {}</title></circle>",
+            x(p.x),
+            y(p.y),
+            esc(&p.label).replace('"', "&quot;"),
+            esc(&p.label),
+            esc(x_title),
+            fmt_num(p.x),
+            esc(y_title),
+            fmt_num(p.y)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 /// Marker colours by guard.
 pub fn marker_color(guard: &str) -> &'static str {
     match guard {
@@ -184,5 +307,27 @@ mod tests {
             .map(|l| &l[l.find('>').unwrap() + 1..l.rfind("</text>").unwrap()])
             .collect();
         assert_eq!(x, ["1", "5", "10", "15", "20"]);
+    }
+
+    #[test]
+    fn scatter_draws_every_point_and_joins_the_front_in_x_order() {
+        let p = |label: &str, x: f64, y: f64, on_front: bool| Point { label: label.into(), x, y, on_front };
+        let points =
+            [p("b", 0.2, 3.0, true), p("a", 0.0, 1.0, true), p("c", 0.1, 0.5, false), p("nan", f64::NAN, 1.0, false)];
+        let svg = scatter_chart("Pareto", "risk ratio", "net (bps)", &points);
+        assert_eq!(svg.matches("<circle").count(), 3, "the NaN point is left out");
+        assert_eq!(svg.matches("fill=\"#1a7f37\" stroke").count(), 2);
+        let front = svg.lines().find(|l| l.starts_with("<polyline class=\"front\"")).unwrap();
+        let xs: Vec<f64> = front
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches("\"/>")
+            .split(' ')
+            .map(|xy| xy.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(xs[0] < xs[1], "the front runs left to right: {xs:?}");
+        assert_eq!(y_labels(&svg).first().map(String::as_str), Some("0.0"));
+        assert!(svg.contains("data-label=\"b\"><title>b: risk ratio 0.200, net (bps) 3.00</title>"));
     }
 }

@@ -10,6 +10,7 @@ pub const EDGE_REPORT_SCHEMA_VERSION: u32 = 1;
 /// Why quotes that the strategy wanted were not sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BlockCounts {
     /// Inventory at its limit blocked a quote on the side that would grow it.
     pub risk: u64,
@@ -33,6 +34,7 @@ impl BlockCounts {
 /// Distribution summary of a per-fill quantity, in bps.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Quantiles {
     pub mean: f64,
     pub p50: f64,
@@ -42,6 +44,7 @@ pub struct Quantiles {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InventoryStats {
     pub final_units: f64,
     pub max_abs_units: f64,
@@ -51,6 +54,7 @@ pub struct InventoryStats {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EdgeReport {
     pub schema_version: u32,
     pub iteration: u32,
@@ -103,6 +107,7 @@ pub struct EdgeReport {
 /// nothing is dropped silently.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SourceNotes {
     /// Fields this mmsoak does not know, as JSON paths (`edge.pnl_usd`, or
     /// `line 7: venue` in a fills log), sorted, each once. Accepted for forward
@@ -117,6 +122,7 @@ pub struct SourceNotes {
 /// Per-iteration facts of replayed bars (`--source replay`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BarWindow {
     /// The iteration's market time, Unix seconds `[start, end)` (on a looped pass,
     /// the data's times shifted by whole data spans).
@@ -138,6 +144,7 @@ pub struct BarWindow {
 /// Per-iteration facts of replayed tick data (`--source ticks`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DataQuality {
     /// The iteration's market-time window, exchange time in ns (LOBSTER: after midnight).
     pub window_start_ns: i64,
@@ -234,6 +241,7 @@ pub fn round6(x: f64) -> f64 {
 /// recorded KPIs (from a bot, a spreadsheet, a past run) drive the tuner directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct KpiObservation {
     pub net_bps: f64,
     pub risk_ratio: f64,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Parameters in force for one iteration (the contents of `runtime_overrides.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Params {
     /// Full quoted spread around the mid, in basis points.
     pub base_spread_bps: f64,

@@ -1,10 +1,12 @@
 //! mmsoak in the browser: a report viewer for a run's artifacts and what-if soaks
-//! computed by the very core.wasm the CLI embeds (see `engine.rs`).
+//! computed by the very core.wasm the CLI embeds (see `engine.rs`), and merged sweeps.
 
 mod download;
 mod engine;
 mod model;
 mod run_panel;
+mod sweep;
+mod sweep_model;
 mod viewer;
 mod whatif;
 
@@ -14,6 +16,7 @@ use yew::prelude::*;
 enum Tab {
     Viewer,
     WhatIf,
+    Sweep,
 }
 
 #[function_component(App)]
@@ -36,12 +39,14 @@ fn app() -> Html {
                 <nav role="tablist">
                     { tab_button(Tab::Viewer, "tab-viewer", "Report viewer") }
                     { tab_button(Tab::WhatIf, "tab-whatif", "What-if") }
+                    { tab_button(Tab::Sweep, "tab-sweep", "Sweep") }
                 </nav>
             </header>
             <main>
                 // Both stay mounted so a running what-if keeps its worker and results.
                 <div hidden={*tab != Tab::Viewer}><viewer::Viewer /></div>
                 <div hidden={*tab != Tab::WhatIf}><whatif::WhatIf /></div>
+                <div hidden={*tab != Tab::Sweep}><sweep::Sweep /></div>
             </main>
         </>
     }

@@ -15,8 +15,8 @@ use crate::model::RunView;
 use crate::run_panel::RunPanel;
 
 pub enum Action {
-    Open(RunView),
-    Push(IterSummary),
+    Open(Box<RunView>),
+    Push(Box<IterSummary>),
     Fail(String),
 }
 
@@ -30,10 +30,10 @@ impl Reducible for ViewerState {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         Rc::new(match action {
-            Action::Open(run) => ViewerState { run: Some(Rc::new(run)), error: None },
+            Action::Open(run) => ViewerState { run: Some(Rc::new(*run)), error: None },
             Action::Push(s) => {
                 let mut run = self.run.as_deref().cloned().unwrap_or_default();
-                run.push(s);
+                run.push(*s);
                 ViewerState { run: Some(Rc::new(run)), error: None }
             }
             Action::Fail(e) => ViewerState { run: self.run.clone(), error: Some(e) },
@@ -66,13 +66,17 @@ async fn follow_live(dispatch: UseReducerDispatcher<ViewerState>, source: Rc<Ref
         Err(e) => return dispatch.dispatch(Action::Fail(format!("live run: {e}"))),
     };
     let after = summaries.last().map_or(0, |s| s.iteration);
-    dispatch.dispatch(Action::Open(RunView { label: "live: latest".into(), summaries, ..RunView::default() }));
+    dispatch.dispatch(Action::Open(Box::new(RunView {
+        label: "live: latest".into(),
+        summaries,
+        ..RunView::default()
+    })));
     let Ok(es) = EventSource::new(&format!("api/runs/latest/events?after={after}")) else {
         return dispatch.dispatch(Action::Fail("live run: cannot open the event stream".into()));
     };
     let on_iteration = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         if let Some(s) = e.data().as_string().and_then(|t| serde_json::from_str::<IterSummary>(&t).ok()) {
-            dispatch.dispatch(Action::Push(s));
+            dispatch.dispatch(Action::Push(Box::new(s)));
         }
     });
     let _ = es.add_event_listener_with_callback("iteration", on_iteration.as_ref().unchecked_ref());
@@ -106,7 +110,7 @@ pub fn viewer() -> Html {
             spawn_local(async move {
                 let result = read_all(files).await.and_then(|f| RunView::from_files("opened run", f));
                 dispatch.dispatch(match result {
-                    Ok(run) => Action::Open(run),
+                    Ok(run) => Action::Open(Box::new(run)),
                     Err(e) => Action::Fail(e),
                 });
             });

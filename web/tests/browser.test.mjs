@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { pathToFileURL } from "node:url";
-import { browser, cliRefused, cliRun, cliTicks, evidence, realBars, serve, tempDir, tickData, whatIf } from "./harness.mjs";
+import { browser, cliRefused, cliRun, cliSweep, root, cliTicks, evidence, realBars, serve, tempDir, tickData, whatIf } from "./harness.mjs";
 
 const config = { profile: "aggressive", regime: "volatile", seed: 5, iterations: 12 };
 const out = cliRun(config);
@@ -339,6 +339,49 @@ try {
     assert.notEqual(a["latest/ITER_SUMMARY_1.json"], b["latest/ITER_SUMMARY_1.json"]);
     assert.equal(await page.locator("[data-result] section.run").count(), 2);
     await page.screenshot({ path: path.join(evidence, "whatif-ab.png"), fullPage: true });
+  });
+
+  // `mmsoak sweep merge` output opened in the sweep tab: every run in a sortable
+  // table, the Pareto chart with every scenario, an effect table per varied axis.
+  await check("the sweep tab opens a merged sweep: sortable runs, Pareto chart, effects", async () => {
+    const merged = cliSweep(path.join(root, "examples/sweeps/small.toml"));
+    const summary = JSON.parse(fs.readFileSync(path.join(merged, "summary.json"), "utf8"));
+    const runs = fs.readFileSync(path.join(merged, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    await page.click("#tab-sweep");
+    await page.setInputFiles("#sweep-files", [path.join(merged, "summary.json"), path.join(merged, "results.jsonl")]);
+    const view = page.locator("section.sweep-view");
+    await view.waitFor();
+    assert.match(await view.locator(".headline").textContent(),
+      new RegExp(`^${summary.runs} runs .* rescue ${summary.rescue.count}/${summary.rescue.of} .* harm ${summary.harm.count}/${summary.harm.of}`));
+    assert.equal(await view.locator("table.runs tbody tr").count(), runs.length);
+    const column = async (name) => {
+      const k = await view.locator("table.runs thead th").evaluateAll((ths, n) => ths.findIndex((t) => t.dataset.column === n), name);
+      return view.locator(`table.runs tbody tr td:nth-child(${k + 1})`).allTextContents();
+    };
+    assert.deepEqual((await column("index")).map(Number), runs.map((r) => r.index));
+    await view.locator('th[data-column="net_bps_mean"] button').click();
+    const asc = (await column("net_bps_mean")).map(Number);
+    assert.deepEqual(asc, [...asc].sort((a, b) => a - b), "ascending after one click");
+    assert.equal(await view.locator('th[data-column="net_bps_mean"]').getAttribute("aria-sort"), "ascending");
+    await view.locator('th[data-column="net_bps_mean"] button').click();
+    const desc = (await column("net_bps_mean")).map(Number);
+    assert.deepEqual(desc, [...asc].sort((a, b) => b - a), "descending after two");
+    assert.equal(desc[0].toFixed(2), Math.max(...runs.map((r) => r.net_bps_mean)).toFixed(2));
+    await view.locator('th[data-column="label"] button').click();
+    const labels = await column("label");
+    assert.deepEqual(labels, [...labels].sort());
+    const pareto = view.locator('figure[data-chart="pareto"] svg');
+    assert.equal(await pareto.locator("circle").count(), summary.scenarios.length);
+    assert.equal(await pareto.locator('circle[fill="#1a7f37"]').count(), summary.pareto.length);
+    for (const p of summary.pareto) {
+      assert.equal(await pareto.locator(`circle[fill="#1a7f37"][data-label="${p.label}"]`).count(), 1, `front: ${p.label}`);
+    }
+    assert.deepEqual(await view.locator("table.effect").evaluateAll((t) => t.map((x) => x.dataset.axis)).then((a) => a.sort()),
+      summary.effects.map((e) => e.axis).sort());
+    await page.screenshot({ path: path.join(evidence, "sweep.png"), fullPage: true });
+    await page.setInputFiles("#sweep-files", [path.join(merged, "summary.json")]);
+    await page.locator(".sweep .error").waitFor();
+    assert.match(await page.locator(".sweep .error").textContent(), /choose summary\.json and results\.jsonl/);
   });
 
   await check("no errors in the page", async () => assert.deepEqual(errors, []));

@@ -34,6 +34,14 @@ export function cliRun({ profile, regime, seed, iterations, autoTune = true, gua
   return out;
 }
 
+/** `mmsoak sweep run FILE` (all shards, one worker) and `sweep merge`; returns the merged directory. */
+export function cliSweep(file) {
+  const dir = tempDir("mmsoak-web-sweep-");
+  execFileSync(bin, ["sweep", "run", file, "--out", path.join(dir, "runs")], { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync(bin, ["sweep", "merge", path.join(dir, "runs"), "--out", path.join(dir, "merged")], { stdio: ["ignore", "ignore", "inherit"], env });
+  return path.join(dir, "merged");
+}
+
 /** `mmsoak run --regime FILE` that must be refused: the message after `mmsoak: error: `. */
 export function cliRefused(args, cwd) {
   try {

@@ -9,22 +9,27 @@ use mmsoak_core::feed::bars::{read_bars, BarSeries};
 
 /// Reads and checks a bar file. Errors are one line naming the file, line and column.
 pub fn load(path: &Path) -> Result<BarSeries> {
-    let text = read_text(path)?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read market data {}", path.display()))?;
+    parse(&bytes, path)
+}
+
+/// A bar file's bytes (plain, gzip or zip) as [`load`] reads them; errors name `path`.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<BarSeries> {
+    let text = read_text(bytes, path)?;
     read_bars(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read market data {}", path.display()))?;
+fn read_text(bytes: &[u8], path: &Path) -> Result<String> {
     let raw = if bytes.starts_with(b"PK\x03\x04") {
-        unzip_one(path, &bytes)?
+        unzip_one(path, bytes)?
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        flate2::read::MultiGzDecoder::new(bytes)
             .read_to_end(&mut out)
             .with_context(|| format!("{}: not a readable gzip file", path.display()))?;
         out
     } else {
-        bytes
+        bytes.to_vec()
     };
     String::from_utf8(raw).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();

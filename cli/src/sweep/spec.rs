@@ -38,6 +38,10 @@ const DEFAULT_METRICS: [&str; 8] = [
     "applied_count",
     "final_params",
 ];
+/// More seeds (or KPI threshold sets) than any sweep runs: a typo like `count = 1000000`
+/// must be one clear error, not an hour of planning or an out-of-memory abort.
+const MAX_SEEDS: usize = 10_000;
+const MAX_KPI_SETS: usize = 1_000;
 const KPI_KEYS: [&str; 5] = ["warn_risk_ratio", "warn_adverse_p95", "fail_risk_ratio", "fail_net_bps", "min_fills"];
 
 /// The sweep file as written. Unknown keys are errors (a typo must not silently
@@ -190,13 +194,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec> {
         return Err(err("iteration_seconds", format!("{} must be between 1 and 86400", file.iteration_seconds)));
     }
     let seeds = match file.seeds {
+        Seeds::List(list) if list.len() > MAX_SEEDS => {
+            return Err(err("seeds", format!("{} seeds: at most {MAX_SEEDS}", list.len())));
+        }
+        Seeds::Range { count, .. } if count as usize > MAX_SEEDS => {
+            return Err(err("seeds", format!("count = {count}: at most {MAX_SEEDS}")));
+        }
         Seeds::List(list) => list,
         Seeds::Range { first, count } => (0..count as u64).map(|k| first.wrapping_add(k)).collect(),
     };
     if seeds.is_empty() {
         return Err(err("seeds", "no seeds: give a list or { first = 1, count = 10 }".into()));
     }
-    if let Some(d) = first_duplicate(&seeds) {
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(d) = seeds.iter().find(|s| !seen.insert(**s)) {
         return Err(err("seeds", format!("seed {d} is listed twice")));
     }
     if file.regimes.is_empty() {
@@ -387,6 +398,9 @@ fn kpi_sets(table: &toml::Table, origin: &str) -> Result<(Vec<KpiThresholds>, Ve
             }
         }
         sets = next;
+        if sets.len() > MAX_KPI_SETS {
+            bail!("{origin}: kpi: the lists make {} threshold sets: at most {MAX_KPI_SETS}", sets.len());
+        }
     }
     Ok((sets, varied))
 }

@@ -16,6 +16,7 @@ use crate::params::Params;
 /// Which way a fill traded, from the bot's side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Side {
     /// The bot bought (inventory grows).
     Buy,
@@ -36,6 +37,7 @@ impl Side {
 /// Whether the fill rested on the book (maker) or crossed the spread (taker, e.g. a hedge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Liquidity {
     Maker,
     Taker,
@@ -43,6 +45,7 @@ pub enum Liquidity {
 
 /// A trade of the bot's own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Fill {
     /// Unix time of the fill, milliseconds (the bot's clock).
     pub time_ms: u64,
@@ -72,6 +75,7 @@ pub struct Fill {
 /// Why a quote the strategy wanted was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum BlockReason {
     /// Inventory at its limit.
     Risk,
@@ -83,6 +87,7 @@ pub enum BlockReason {
 
 /// Quotes held back, `count` of them (1 when left out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BlockEvent {
     /// Unix time, milliseconds.
     pub time_ms: u64,
@@ -97,6 +102,7 @@ fn one() -> u64 {
 
 /// The market's mid (and optionally its touch) at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MidSample {
     /// Unix time, milliseconds.
     pub time_ms: u64,
@@ -111,6 +117,7 @@ pub struct MidSample {
 /// One line of the fills log, tagged by `type`: `fill`, `block` or `mid`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum FillsLine {
     Fill(Fill),
     Block(BlockEvent),

@@ -19,6 +19,7 @@ pub use lines::{parse_line, BlockEvent, BlockReason, Fill, FillsLine, Liquidity,
 /// (`source_notes.fills_log`) and so in its ITER_SUMMARY.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FillsLogNotes {
     /// Complete lines read and used this iteration (fills, blocks, mid samples).
     pub lines: u64,

@@ -1,14 +1,16 @@
 //! Out of sample (`mmsoak market fit --holdout F`): fit the simulator on the
 //! first part of the bars, let the tuner tune on the fitted simulator, then
 //! replay the held-out part with the tuned parameters and with the starting
-//! profile. The judge is the one `--compare-baseline` uses (Mann-Whitney U on
-//! per-iteration net edge and risk ratio, [`crate::judge::uplift`]).
+//! profile. The judge is the one `--compare-baseline` uses ([`crate::judge::judged`]:
+//! Mann-Whitney U on per-iteration net edge and risk ratio, exact or normal
+//! approximation named in the report, one-sided in the good direction, the
+//! Hodges-Lehmann shift with its 95 % interval, and the effect gate).
 
 use serde::{Deserialize, Serialize};
 
 use super::fit::{fit, FitInput, FitReport};
 use super::{gapless_returns, simulate_iteration, window_by_time, Bar, MarketConfig, Regime};
-use crate::judge::{uplift, Uplift};
+use crate::judge::{judged, Better, Uplift, NET_BPS_GATE, RISK_RATIO_GATE};
 use crate::kpi::KpiThresholds;
 use crate::params::Params;
 use crate::soak::{self, SoakConfig};
@@ -114,8 +116,8 @@ pub fn holdout_check(s: &HoldoutSetup) -> Result<HoldoutReport, String> {
         holdout_bars: tail.len(),
         tune_iterations: s.tune_iterations,
         holdout_iterations: tuned_net.len() as u32,
-        net_bps: uplift(&tuned_net, &start_net),
-        risk_ratio: uplift(&tuned_risk, &start_risk),
+        net_bps: judged(&tuned_net, &start_net, Better::Higher, NET_BPS_GATE),
+        risk_ratio: judged(&tuned_risk, &start_risk, Better::Lower, RISK_RATIO_GATE),
         tuned_net_bps: tuned_net,
         start_net_bps: start_net,
         fit,
@@ -133,13 +135,9 @@ impl HoldoutReport {
              the {} held-out bars were replayed as {} iterations with the tuned parameters and with the starting profile.\n\n",
             self.fit_bars, self.cut, self.tune_iterations, self.holdout_bars, self.holdout_iterations
         ));
-        s.push_str("| metric | tuned mean | start mean | uplift | Mann-Whitney U | p-value (two-sided) |\n|---|---:|---:|---:|---:|---:|\n");
-        for (name, u) in [("net_bps", &self.net_bps), ("risk_ratio", &self.risk_ratio)] {
-            s.push_str(&format!(
-                "| {name} | {:.4} | {:.4} | {:+.4} | {} | {:.4} |\n",
-                u.tuned_mean, u.baseline_mean, u.uplift, u.test.u, u.test.p_value
-            ));
-        }
+        // The same table, method and effect gate as `--compare-baseline`'s: the
+        // "baseline" here is the starting profile on the same held-out bars.
+        s.push_str(&crate::judge::markdown_table(&[("net_bps", &self.net_bps), ("risk_ratio", &self.risk_ratio)]));
         let changed: Vec<String> = {
             let (a, b) = (
                 serde_json::to_value(&self.start).unwrap_or_default(),

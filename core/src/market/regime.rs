@@ -6,6 +6,7 @@ use crate::rng::derive_seed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Regime {
     Calm,
     Volatile,
