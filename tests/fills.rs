@@ -135,7 +135,6 @@ fn fills_flags_are_checked() {
 }
 
 #[test]
-#[ignore = "fails since the last edit: no fill line's params equal the applied overrides (under investigation); run with --ignored"]
 fn the_python_bot_soaks_live_and_each_change_shows_in_its_next_fills() {
     let python = std::process::Command::new("python3").arg("--version").output();
     assert!(python.is_ok_and(|o| o.status.success()), "python3 is needed for the example bot");

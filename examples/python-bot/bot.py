@@ -138,8 +138,10 @@ def main():
             bid = ask = None  # requote with the new parameters at once
         t = now_ms()
         lines = []
-        # Quote (or requote after a fill or a change), throttled by min_interval_ms.
-        if bid is None and ask is None:
+        # Quote (or requote after a fill or a change, or when the quotes are older
+        # than tail_age_ms: a one-sided quote the market walked away from would
+        # otherwise sit there forever), throttled by min_interval_ms.
+        if (bid is None and ask is None) or t - last_quote_ms >= p["tail_age_ms"]:
             if t - last_quote_ms < p["min_interval_ms"]:
                 lines.append({"type": "block", "time_ms": t, "reason": "min_interval"})
             else:
