@@ -141,6 +141,10 @@ pub fn seeds(name: &str) -> Result<Vec<Vec<u8>>> {
             lines(&shared(&data, "tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv")?, 0, 40),
         ],
         "edge_report_v1" => vec![repo("fuzz/seeds/edge_report_v1.json")?],
+        // A v2 seed with unknown fields (`pnl_usd`, `venue`), and the v1 body read as v2.
+        "edge_report_v2" => vec![repo("fuzz/seeds/edge_report_v2.json")?, repo("fuzz/seeds/edge_report_v1.json")?],
+        // Lines the example Python bot wrote in a real live soak.
+        "fills_log" => vec![repo("fuzz/seeds/fills.jsonl")?],
         "kpis" | "kpi_line" => {
             let k = repo("fuzz/seeds/kpis.jsonl")?;
             if name == "kpis" {

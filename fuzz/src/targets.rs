@@ -34,12 +34,14 @@ pub struct Target {
     pub run: fn(&[u8], &Ctx) -> Result<(), String>,
 }
 
-pub const TARGETS: [Target; 15] = [
+pub const TARGETS: [Target; 17] = [
     Target { name: "bars", source: "bars.csv", run: bars },
     Target { name: "lobster", source: "lobster_message.csv", run: lobster },
     Target { name: "binance", source: "binance_capture.txt", run: binance },
     Target { name: "tardis", source: "tardis.csv", run: tardis },
-    Target { name: "edge_report_v1", source: "EDGE_REPORT.json", run: edge_report_v1 },
+    Target { name: "edge_report_v1", source: "EDGE_REPORT.json", run: edge_report },
+    Target { name: "edge_report_v2", source: "EDGE_REPORT.json", run: edge_report },
+    Target { name: "fills_log", source: "fills.jsonl", run: fills_log },
     Target { name: "kpis", source: "kpis.jsonl", run: kpis },
     Target { name: "runtime_overrides", source: "runtime_overrides.json", run: runtime_overrides },
     Target { name: "overrides_env", source: "MM_RUNTIME_OVERRIDES_JSON", run: overrides_env },
@@ -119,21 +121,43 @@ fn tardis(b: &[u8], ctx: &Ctx) -> Result<(), String> {
     ticks(b, ctx, Format::Tardis, "tardis.csv")
 }
 
-/// EDGE_REPORT.json v1 exactly as `External::read` (cli/src/external.rs) parses and
-/// checks it, freshness aside (that needs the clock).
-fn edge_report_v1(b: &[u8], ctx: &Ctx) -> Result<(), String> {
+/// EDGE_REPORT.json (v1 or v2) exactly as `External::read` (cli/src/external.rs)
+/// parses and checks it, freshness aside (that needs the clock).
+fn edge_report(b: &[u8], ctx: &Ctx) -> Result<(), String> {
     let path = ctx.file("EDGE_REPORT.json");
     let path = path.display();
-    let de = &mut serde_json::Deserializer::from_slice(b);
-    let report: BotReport = serde_path_to_error::deserialize(de).map_err(|e| {
-        let at = e.path().to_string();
-        let at = if at == "." { String::new() } else { format!("{at}: ") };
-        format!("{path}: malformed: {at}{}", e.inner())
+    let report = mmsoak_core::bot_report::parse(b).map_err(|e| match e {
+        mmsoak_core::bot_report::ReportError::Malformed(m) => format!("{path}: malformed: {m}"),
+        mmsoak_core::bot_report::ReportError::Invalid(m) => format!("{path}: invalid: {m}"),
     })?;
-    report.check().map_err(|e| format!("{path}: invalid: {e}"))?;
     // A report that passed is what the tuner consumes next.
     step_once(&report.edge);
     Ok(())
+}
+
+/// A fills log as `--source fills` follows it (cli/src/fills_log.rs), then one
+/// iteration's KPIs from its lines (core/src/fills/kpis.rs) and a tuner step.
+/// Bad lines are counted, not fatal, but each must name the file and line.
+fn fills_log(b: &[u8], ctx: &Ctx) -> Result<(), String> {
+    let path = ctx.file("fills.jsonl");
+    std::fs::write(&path, b).map_err(|e| format!("{}: {e}", path.display()))?;
+    let batch = mmsoak::fills_log::FillsLog::from_start(&path).poll().map_err(text)?;
+    let params = Params::default();
+    let w = mmsoak_core::fills::kpis::WindowInputs {
+        iteration: 1,
+        horizon_ms: mmsoak_core::fills::kpis::MARKOUT_HORIZON_MS,
+        duration_s: 900,
+        inventory_start: 0.0,
+        prior_mid: None,
+        in_force: &params,
+    };
+    let out = mmsoak_core::fills::kpis::edge_from_lines(&batch.lines, &w);
+    out.edge.check().map_err(|e| format!("{}: the KPIs computed from it are invalid: {e}", path.display()))?;
+    step_once(&out.edge);
+    match batch.bad.first() {
+        Some(first) => Err(first.clone()),
+        None => Ok(()),
+    }
 }
 
 fn kpis(b: &[u8], ctx: &Ctx) -> Result<(), String> {
