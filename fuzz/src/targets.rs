@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use mmsoak_core::bot_report::BotReport;
 use mmsoak_core::edge::{EdgeReport, KpiObservation};
 use mmsoak_core::feed::stream::{Chunk, Consumed, Merger, Pull};
 use mmsoak_core::feed::{Format, TickSize};
