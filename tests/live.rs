@@ -168,3 +168,102 @@ fn malformed_reports_make_iterations_inconclusive_and_the_run_goes_on() {
     assert!(o.status.success());
     assert_ne!(json(out.join("latest/ITER_SUMMARY_1.json"))["summary"]["kpi_verdict"], "INCONCLUSIVE");
 }
+
+/// runtime_overrides.json cannot be replaced for two iterations (a directory stands
+/// where the file was, so the rename fails on every platform): those iterations'
+/// decisions are recorded as not applied, with the file named, the run goes on,
+/// and once the file can be written again the tuner's change goes in.
+#[test]
+fn a_change_that_cannot_be_written_is_not_applied_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("held");
+    std::fs::create_dir_all(&out).unwrap();
+    let good = valid_report(dir.path());
+    // Deep in the aggressive zone every iteration: the tuner always wants to pull risk in.
+    // Made, as a bot would, with the parameters in force.
+    let report = |sequence: u32, params: &Value| {
+        let v = j!({
+            "schema_version": 2, "sequence": sequence, "generated_at_ms": good["generated_at_ms"],
+            "params": params,
+            "edge": {"net_bps": 1.0, "risk_ratio": 0.6, "adverse": {"p95": 4.0}, "slippage": {"p95": 1.0},
+                     "maker_fills": 200, "taker_fills": 10}
+        });
+        let tmp = out.join("EDGE_REPORT.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&v).unwrap()).unwrap();
+        std::fs::rename(&tmp, out.join("EDGE_REPORT.json")).unwrap();
+    };
+    report(1, &good["params"]);
+    let overrides = out.join("runtime_overrides.json");
+    let latest = out.join("latest");
+    let child = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "1")
+        .args(["run", "--source", "external", "--report-timeout", "0.3", "--iterations", "6", "--auto-tune"])
+        .args(["--guards-off", "cooldown,velocity,oscillation,freeze,panic_revert", "--out", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The state after iteration i, once it is written (the last file of an iteration).
+    let wait_for = |i: u32| -> Value {
+        let t = std::time::Instant::now();
+        loop {
+            if let Ok(bytes) = std::fs::read(latest.join("TUNING_STATE.json")) {
+                let state: Value = serde_json::from_slice(&bytes).unwrap();
+                if state["iteration"] == i {
+                    return state;
+                }
+            }
+            assert!(t.elapsed() < std::time::Duration::from_secs(60), "iteration {i} never finished");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    // Each iteration starts with a one-second pause: time for the next report, and
+    // to put the directory in place after iteration 1 and take it away after 3.
+    let mut after_1 = Vec::new();
+    for i in 1..=5 {
+        let state = wait_for(i);
+        report(i + 1, &state["overrides"]);
+        if i == 1 {
+            after_1 = std::fs::read(&overrides).unwrap();
+            std::fs::remove_file(&overrides).unwrap();
+            std::fs::create_dir(&overrides).unwrap();
+        }
+        if i == 3 {
+            std::fs::remove_dir(&overrides).unwrap();
+        }
+    }
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let s: Vec<Value> = (1..=6).map(|i| json(latest.join(format!("ITER_SUMMARY_{i}.json")))).collect();
+    assert_eq!(s[0]["tuning"]["applied"], true, "{}", s[0]["tuning"]);
+    for k in [1, 2] {
+        let t = &s[k]["tuning"];
+        assert_eq!(t["applied"], false, "iteration {}: {t}", k + 1);
+        assert_eq!(t["deltas"], j!({}), "iteration {}: {t}", k + 1);
+        assert_ne!(t["proposed"], j!({}), "iteration {}: the test needs a proposal: {t}", k + 1);
+        assert!(t["skipped_reason"].as_str().unwrap().contains("overrides_write_failed"), "{t}");
+        let event = t["guards"].as_array().unwrap().iter().find(|g| g["guard"] == "overrides_write_failed");
+        assert!(event.is_some_and(|g| g["detail"].as_str().unwrap().contains("runtime_overrides.json")), "{t}");
+        // Nothing changed in force: the next iteration ran with iteration 1's result.
+        assert_eq!(s[k + 1]["overrides"], s[1]["overrides"], "iteration {}", k + 2);
+    }
+    assert!(stderr.matches("the decision is not applied").count() == 2, "{stderr}");
+    assert!(stderr.contains("runtime_overrides.json"), "{stderr}");
+    // Writable again: iteration 4 decides and applies, and the bot's file says so.
+    assert_eq!(s[3]["tuning"]["applied"], true, "{}", s[3]["tuning"]);
+    assert_ne!(s[4]["overrides"], s[3]["overrides"]);
+    let state = json(latest.join("TUNING_STATE.json"));
+    assert_eq!(json(&overrides), state["overrides"]);
+    assert_eq!(
+        state["tuning"]["applied_count"].as_u64().unwrap(),
+        s.iter().filter(|x| x["tuning"]["applied"] == true).count() as u64
+    );
+    assert_ne!(after_1, std::fs::read(&overrides).unwrap());
+    // No temporary file left beside it.
+    let stray: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".mmsoak-tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}

@@ -606,7 +606,8 @@ async fn soak(
             None => Observation::Report(Box::new(observe(engine, plan, &mut market, &state, i)?)),
         };
         let previous = state.clone();
-        let resp = match observed {
+        let mut step = None;
+        let mut resp = match observed {
             Observation::Report(edge) => {
                 let outcome = policy.as_deref_mut().filter(|_| auto_tune).map(|plugin| {
                     match plugin.propose(&policy::request(&state, &edge)) {
@@ -617,22 +618,40 @@ async fn soak(
                         }
                     }
                 });
-                engine.step(&StepRequest { state, observation: *edge, policy: outcome })?
+                let req = step.insert(StepRequest { state, observation: *edge, policy: outcome, apply_blocked: None });
+                engine.step(req)?
             }
             Observation::Unusable(reason) => {
                 reporter.note(&format!("mmsoak: iteration {i}: INCONCLUSIVE: {reason}"));
                 engine.skip(&SkipRequest { state, reason })?
             }
         };
+        // Order matters for crash safety: the live parameters first, then the summary,
+        // then the state that says the iteration is done. A crash anywhere re-runs at
+        // most this iteration, deterministically, on resume (which rewrites the live
+        // parameters from the state). A change the bot cannot be given (the file could
+        // not be replaced, e.g. held open on Windows past the retry budget) is not
+        // applied: the same step again, told so, and the next iteration decides anew.
+        if let Err(e) = write_json(&overrides_path, &resp.state.overrides) {
+            let why = format!("{e:#}");
+            let changed = resp.state.overrides != previous.overrides;
+            match step.as_mut().filter(|_| changed) {
+                Some(req) => {
+                    reporter.note(&format!(
+                        "mmsoak: iteration {i}: {why}; the decision is not applied, the next iteration decides again"
+                    ));
+                    req.state = previous.clone();
+                    req.apply_blocked = Some(why);
+                    resp = engine.step(req)?;
+                }
+                None => reporter.note(&format!("mmsoak: iteration {i}: {why}; the parameters in it stay in force")),
+            }
+        }
         state = resp.state;
         let summary = resp.summary;
-        // Order matters for crash safety: the summary first, then the state that says it
-        // is done, then the live parameters. A crash anywhere re-runs at most this
-        // iteration, deterministically, on resume.
         write_json(&latest.join(format!("ITER_SUMMARY_{i}.json")), &summary)?;
         write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
         write_json(&latest.join("TUNING_STATE.json"), &state)?;
-        write_json(&overrides_path, &state.overrides)?;
         resources::record(&latest, out, i)?;
         reporter.iteration(&summary)?;
         if let Some(m) = &plan.metrics {

@@ -178,6 +178,11 @@ pub struct StepRequest {
     /// decides when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyOutcome>,
+    /// Set by the host when the change a first `step` made could not be put in force
+    /// (runtime_overrides.json not replaced): the same step again, with nothing
+    /// applied (see `soak::step_guarded`). The text is the host's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_blocked: Option<String>,
 }
 
 /// An iteration without a usable observation (see `soak::skip_unusable`).
@@ -321,7 +326,8 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
         })),
         "init" => respond(decode::<InitRequest>(input).map(|r| soak::init(r.config, r.baseline))),
         "step" => respond(decode::<StepRequest>(input).map(|r| {
-            let (state, summary) = soak::step_with_policy(r.state, &r.observation, r.policy.as_ref());
+            let (state, summary) =
+                soak::step_guarded(r.state, &r.observation, r.policy.as_ref(), r.apply_blocked.as_deref());
             StepResponse { state, summary }
         })),
         "skip" => respond(decode::<SkipRequest>(input).map(|r| {

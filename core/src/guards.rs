@@ -27,7 +27,8 @@ pub const PANIC_FAIL_STREAK: u32 = 3;
 pub struct GuardEvent {
     pub iteration: u32,
     /// `state_validation`, `panic_revert`, `freeze`, `frozen`, `final_iteration`,
-    /// `cooldown_active`, `cooldown_start`, `oscillation`, `velocity_exceeded`, `idempotent`.
+    /// `cooldown_active`, `cooldown_start`, `oscillation`, `velocity_exceeded`, `idempotent`,
+    /// `overrides_write_failed` (the host could not put the change in force).
     pub guard: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,

@@ -201,9 +201,28 @@ pub fn step(state: SoakState, edge: &EdgeReport) -> (SoakState, IterSummary) {
 /// policy skips the iteration, and [`POLICY_FAIL_REVERT`] failures in a row revert
 /// to the safe profile.
 pub fn step_with_policy(
+    state: SoakState,
+    edge: &EdgeReport,
+    policy: Option<&PolicyOutcome>,
+) -> (SoakState, IterSummary) {
+    step_guarded(state, edge, policy, None)
+}
+
+/// Guard event and skip reason when the host could not write runtime_overrides.json.
+pub const OVERRIDES_WRITE_FAILED: &str = "overrides_write_failed";
+
+/// [`step_with_policy`] with one more guard last in line: when `apply_blocked` names
+/// why the host could not put a change in force (runtime_overrides.json could not be
+/// replaced), the decision is made and recorded exactly as without it, but nothing is
+/// applied: the parameters, `applied_count`, the idempotency signature, cooldown and
+/// the panic-revert streak stay as if the change had not been proposed, so the next
+/// iteration decides again. The host calls this after [`step_with_policy`]'s change
+/// failed to reach the bot, with the same state and observation.
+pub fn step_guarded(
     mut state: SoakState,
     edge: &EdgeReport,
     policy: Option<&PolicyOutcome>,
+    apply_blocked: Option<&str>,
 ) -> (SoakState, IterSummary) {
     let i = state.iteration + 1;
     let mut events = validate(&mut state);
@@ -237,7 +256,20 @@ pub fn step_with_policy(
 
     let mut next = in_force.clone();
     let on = cfg.guards;
-    if cfg.auto_tune && on.panic_revert && t.fail_streak >= guards::PANIC_FAIL_STREAK {
+    let blocked = |events: &mut Vec<GuardEvent>, what: &str, why: &str| {
+        events.push(GuardEvent::new(
+            i,
+            OVERRIDES_WRITE_FAILED,
+            None,
+            format!("{what} not applied: {why}; the next iteration decides again"),
+        ));
+    };
+    let panic = cfg.auto_tune && on.panic_revert && t.fail_streak >= guards::PANIC_FAIL_STREAK;
+    if let Some(why) = apply_blocked.filter(|_| panic) {
+        // The streak stays, so the next FAIL reverts again.
+        blocked(&mut events, "panic revert to the safe profile", why);
+        decision.skipped_reason = Some(OVERRIDES_WRITE_FAILED.into());
+    } else if panic {
         events.push(GuardEvent::new(
             i,
             "panic_revert",
@@ -283,7 +315,11 @@ pub fn step_with_policy(
             Err(reason) => {
                 t.policy_fail_streak += 1;
                 events.push(GuardEvent::new(i, "policy_error", None, reason));
-                if t.policy_fail_streak >= POLICY_FAIL_REVERT {
+                let revert = t.policy_fail_streak >= POLICY_FAIL_REVERT;
+                if let Some(why) = apply_blocked.filter(|_| revert) {
+                    blocked(&mut events, "policy revert to the safe profile", why);
+                    decision.skipped_reason = Some(OVERRIDES_WRITE_FAILED.into());
+                } else if revert {
                     events.push(GuardEvent::new(
                         i,
                         "policy_revert",
@@ -337,6 +373,11 @@ pub fn step_with_policy(
                             skipped.push(reason.into());
                             events.extend(ev_list);
                         }
+                    }
+                    if let Some(why) = apply_blocked.filter(|_| !deltas.is_empty()) {
+                        blocked(&mut events, "decision", why);
+                        skipped.push(OVERRIDES_WRITE_FAILED.into());
+                        deltas.clear();
                     }
                     if !deltas.is_empty() {
                         let sig = guards::signature(i, &deltas);

@@ -9,7 +9,9 @@ use mmsoak_core::guards::FREEZE_PARAMS;
 use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::params::{Params, APPLY_BOUNDS};
 use mmsoak_core::policy::{PolicyOutcome, PolicyResponse};
-use mmsoak_core::soak::{init, step, step_with_policy, GuardSwitches, SoakConfig, SoakState};
+use mmsoak_core::soak::{
+    init, step, step_guarded, step_with_policy, GuardSwitches, SoakConfig, SoakState, OVERRIDES_WRITE_FAILED,
+};
 use proptest::prelude::*;
 
 fn observation() -> impl Strategy<Value = KpiObservation> {
@@ -224,6 +226,59 @@ proptest! {
         }
         prop_assert_eq!(state.overrides, baseline);
     }
+
+    /// runtime_overrides.json could not be replaced: the same step with the write
+    /// failure leaves the parameters and every "something was applied" record as they
+    /// were, says why, and the soak can apply again the next iteration.
+    #[test]
+    fn a_change_the_bot_never_got_is_not_marked_applied(
+        baseline in params_in_bounds(),
+        obs in prop::collection::vec(observation(), 2..40),
+        policy in tuner(),
+    ) {
+        let t = run(baseline, obs.clone(), policy.clone());
+        for (k, s) in t.summaries.iter().enumerate() {
+            let before = &t.before[k];
+            if t.after[k].overrides == before.overrides {
+                continue; // nothing to write, nothing to fail
+            }
+            let edge = obs[k].clone().into_report(k as u32 + 1);
+            let outcome = policy.as_ref().map(|p| &p[k % p.len()]);
+            let (next, blocked) = step_guarded(before.clone(), &edge, outcome, Some("cannot replace runtime_overrides.json"));
+            prop_assert_eq!(&next.overrides, &before.overrides);
+            prop_assert!(!blocked.tuning.applied);
+            prop_assert!(blocked.tuning.deltas.is_empty());
+            prop_assert_eq!(next.tuning.applied_count, before.tuning.applied_count);
+            prop_assert_eq!(&next.tuning.last_applied_signature, &before.tuning.last_applied_signature);
+            prop_assert_eq!(next.tuning.cooldown_until_iter, before.tuning.cooldown_until_iter);
+            prop_assert!(next.tuning.recent_changes.iter().all(|c| c.iteration < s.iteration));
+            prop_assert!(blocked.tuning.skipped_reason.as_deref().unwrap_or("").contains(OVERRIDES_WRITE_FAILED));
+            let event = blocked.tuning.guards.iter().find(|g| g.guard == OVERRIDES_WRITE_FAILED);
+            prop_assert!(event.is_some_and(|g| g.detail.contains("runtime_overrides.json")), "{:?}", blocked.tuning.guards);
+            // What was observed still counts: the verdict and the KPIs are the first step's.
+            prop_assert_eq!(&blocked.summary, &s.summary);
+            prop_assert_eq!(&blocked.tuning.proposed, &s.tuning.proposed);
+        }
+    }
+}
+
+/// After a failed write the next iteration proposes the same change again and applies it.
+#[test]
+fn the_next_iteration_applies_what_a_failed_write_held_back() {
+    // Deep in the aggressive zone: the tuner always wants to pull risk in.
+    let risky =
+        KpiObservation { net_bps: 1.0, risk_ratio: 0.6, adverse_p95: 4.0, slippage_p95: 1.0, fills: 200, blocks: None };
+    let state = init(config(10), Params::default());
+    let (_, first) = step(state.clone(), &risky.clone().into_report(1));
+    assert!(first.tuning.applied, "the test needs a change at iteration 1: {:?}", first.tuning);
+    let (held, _) =
+        step_guarded(state, &risky.clone().into_report(1), None, Some("cannot replace runtime_overrides.json"));
+    assert_eq!(held.overrides, Params::default());
+    let (retried, second) = step(held, &risky.into_report(2));
+    assert!(second.tuning.applied, "{:?}", second.tuning);
+    assert_eq!(retried.tuning.applied_count, 1);
+    assert_eq!(second.tuning.deltas, first.tuning.deltas);
+    assert_ne!(retried.overrides, Params::default());
 }
 
 /// Switching a guard off lets through exactly what it would have stopped.

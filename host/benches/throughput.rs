@@ -85,7 +85,10 @@ fn main() {
                     iteration: i,
                 })
                 .expect("simulate");
-            state = engine.step(&StepRequest { state, observation: edge, policy: None }).expect("step").state;
+            state = engine
+                .step(&StepRequest { state, observation: edge, policy: None, apply_blocked: None })
+                .expect("step")
+                .state;
         }
     });
     println!("96-iteration volatile soak through wasmtime (engine only): {:.3} s", soak_t.as_secs_f64());

@@ -57,7 +57,8 @@ fn a_tuned_soak_makes_identical_decisions_in_both_engines() {
             let edge = engine
                 .simulate(&SimulateRequest { params: state.overrides.clone(), market, seed: 4, iteration: i })
                 .unwrap();
-            let resp = engine.step(&StepRequest { state, observation: edge, policy: None }).unwrap();
+            let resp =
+                engine.step(&StepRequest { state, observation: edge, policy: None, apply_blocked: None }).unwrap();
             out.push(serde_json::to_string(&resp).unwrap());
             state = resp.state;
         }
@@ -138,7 +139,7 @@ mod decisions {
                 };
             for (k, (net, risk, adv, slip, fills)) in obs.into_iter().enumerate() {
                 let o = KpiObservation { net_bps: net, risk_ratio: risk, adverse_p95: adv, slippage_p95: slip, fills, blocks: None };
-                let req = encode_request(&StepRequest { state: state.clone(), observation: o.into_report(k as u32 + 1), policy: None });
+                let req = encode_request(&StepRequest { state: state.clone(), observation: o.into_report(k as u32 + 1), policy: None, apply_blocked: None });
                 let a = w.call_raw("step", &req).unwrap();
                 prop_assert_eq!(&a, &n.call_raw("step", &req).unwrap());
                 let resp: mmsoak_core::abi::Response<mmsoak_core::abi::StepResponse> = serde_json::from_slice(&a).unwrap();

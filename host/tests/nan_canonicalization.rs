@@ -125,8 +125,11 @@ fn soak(
         let what = format!("{what}, iteration {i}");
         let req = SimulateRequest { params: state.overrides.clone(), market: market(i), seed, iteration: i };
         let edge: EdgeReport = engines.typed("simulate", &encode_request(&req), &what);
-        let step: StepResponse =
-            engines.typed("step", &encode_request(&StepRequest { state, observation: edge, policy: None }), &what);
+        let step: StepResponse = engines.typed(
+            "step",
+            &encode_request(&StepRequest { state, observation: edge, policy: None, apply_blocked: None }),
+            &what,
+        );
         state = step.state;
         summaries.push(step.summary);
     }

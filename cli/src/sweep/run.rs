@@ -124,7 +124,7 @@ pub fn soak(engine: &mut Engine, spec: &Spec, run: &RunSpec, safe: &mmsoak_core:
             seed: run.seed,
             iteration: i,
         })?;
-        let resp = engine.step(&StepRequest { state, observation: edge, policy: None })?;
+        let resp = engine.step(&StepRequest { state, observation: edge, policy: None, apply_blocked: None })?;
         state = resp.state;
         summaries.push(resp.summary);
     }
