@@ -262,3 +262,73 @@ fn merge_refuses_mixed_sweeps_and_missing_shards() {
     merge(&dir, &merged);
     assert_eq!(json(merged.join("summary.json"))["runs"], 4);
 }
+
+/// `[[replay]]`: a soak on a window of real bars is the soak `mmsoak run --source
+/// replay` drives on those bars; a later window is other market time; bad windows
+/// are refused naming the key and the value.
+#[test]
+fn replay_windows_replay_real_bars_as_mmsoak_run_does() {
+    let t = tempfile::tempdir().unwrap();
+    let data = common::shared_data("btcusd_bitstamp_1min_a.csv");
+    std::fs::copy(&data, t.path().join("bars.csv")).unwrap();
+    // The file's first bar opens at 1736208060; the second window starts a day later.
+    let text = "name = \"windows\"\niterations = 8\nseeds = [3]\nregimes = [\"calm\"]\nprofiles = [\"aggressive\"]\n\
+                baseline = false\nmetrics = [\"series\", \"final_params\"]\n\
+                [[replay]]\ndata = \"bars.csv\"\n\
+                [[replay]]\ndata = \"bars.csv\"\nstart = \"2025-01-08T00:01:00Z\"\nname = \"day 2\"\n";
+    let file = write_sweep(t.path(), "windows.toml", text);
+    let plan = run_ok(&["sweep", "plan", file.to_str().unwrap(), "--json"]);
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    assert!(plan.contains("\"window\":\"bars.csv@start\"") && plan.contains("\"window\":\"day 2\""), "{plan}");
+    let out = t.path().join("out");
+    run_ok(&["sweep", "run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    merge(&out, &t.path().join("merged"));
+    let rows: Vec<serde_json::Value> = String::from_utf8(common::read(t.path().join("merged/results.jsonl")))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!((rows[0]["window"].as_str(), rows[1]["window"].as_str()), (Some("bars.csv@start"), Some("day 2")));
+    assert_ne!(rows[0]["series_net_bps"], rows[1]["series_net_bps"], "two windows, two markets");
+
+    let soak = t.path().join("soak");
+    let o = mmsoak()
+        .current_dir(t.path())
+        .env_remove("MM_RUNTIME_OVERRIDES_JSON")
+        .args(["run", "--source", "replay", "--data", "bars.csv", "--iterations", "8", "--auto-tune"])
+        .args(["--profile", "aggressive", "--regime", "calm", "--seed", "3", "--out", soak.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json(soak.join("latest/TUNING_REPORT.json"));
+    let rows_run = report["rows"].as_array().unwrap();
+    let net: Vec<&serde_json::Value> = rows_run.iter().map(|r| &r["net_bps"]).collect();
+    assert_eq!(rows[0]["series_net_bps"].as_array().unwrap().iter().collect::<Vec<_>>(), net);
+    for (name, v) in report["final_overrides"].as_object().unwrap() {
+        assert_eq!(rows[0][format!("final_{name}")].as_f64(), v.as_f64(), "final {name}");
+    }
+
+    let head = "name = \"w\"\niterations = 8\nseeds = [1]\nregimes = [\"calm\"]\n[[replay]]\ndata = \"bars.csv\"\n";
+    let cases = [
+        (format!("{head}start = \"2024-01-01T00:00:00Z\"\n"), "replay[0]: start = \"2024-01-01T00:00:00Z\""),
+        (format!("{head}start = \"2025-01-09T09:00:00Z\"\n"), "replay[0]: the soaks need 7200 s"),
+        (format!("{head}start = \"yesterday\"\n"), "replay[0]: start = \"yesterday\""),
+        (
+            "name = \"w\"\niterations = 8\nseeds = [1]\nregimes = [\"calm\"]\n[[replay]]\ndata = \"nope.csv\"\n".into(),
+            "replay[0]: data = \"nope.csv\"",
+        ),
+        (format!("{head}strat = 1\n"), "strat"),
+    ];
+    for (k, (text, want)) in cases.iter().enumerate() {
+        let file = write_sweep(t.path(), &format!("badw{k}.toml"), text);
+        let o = sweep(&["plan", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "case {k}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(want) && err.contains(&format!("badw{k}.toml")), "case {k}: want {want:?} in {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    // Looping lets a late window run past the file's end.
+    let looped =
+        write_sweep(t.path(), "looped.toml", &format!("{head}start = \"2025-01-09T09:00:00Z\"\nloop_data = true\n"));
+    run_ok(&["sweep", "plan", looped.to_str().unwrap()]);
+}

@@ -124,6 +124,9 @@ fn row(spec: &Spec, r: &RunResult) -> Vec<(String, serde_json::Value)> {
             cols.push((name.clone(), json!(r.point.get(name))));
         }
     }
+    if !spec.windows.is_empty() {
+        cols.push(("window".into(), json!(r.window)));
+    }
     cols.push(("guards_off".into(), json!(r.guards_off.join("+"))));
     let kpi = serde_json::to_value(&r.kpi).unwrap_or_default();
     for key in &spec.kpi_varied {

@@ -2,7 +2,8 @@
 //! of a Slurm array, a Kubernetes Indexed Job or a CI matrix, then merged.
 //!
 //! spec.rs (the file) → sample.rs (`[params]` points) → plan.rs (runs, shards) →
-//! run.rs (one shard, checkpointed) → merge.rs + summary.rs; slurm.rs submits.
+//! run.rs (one shard, checkpointed) → merge.rs + summary.rs; slurm.rs submits;
+//! window.rs reads `[[replay]]` windows of real bars.
 
 pub mod merge;
 pub mod plan;
@@ -12,6 +13,7 @@ pub mod sample;
 pub mod slurm;
 pub mod spec;
 pub mod summary;
+pub mod window;
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! A sweep's deterministic expansion: scenarios (profile × sampled point × market ×
-//! guard variant × KPI set) × seeds, each a tuned soak followed by its untuned
+//! replay window × guard variant × KPI set) × seeds, each a tuned soak followed by its untuned
 //! twin (the same scenario and seed with auto-tune off). Run `k` belongs to shard
 //! `k mod N`, so shards get an even mix of cheap and dear runs.
 
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::spec::{Market, Spec};
+use super::window::Window;
 
 /// One soak of the sweep: everything the engine needs, and the labels the merge groups by.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub struct RunSpec {
     pub regime: String,
     /// Sampled `[params]` values laid over the profile (empty without `[params]`).
     pub point: BTreeMap<String, f64>,
+    /// The replay window's name (absent: the simulated price path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
     pub guards_off: Vec<String>,
     pub kpi: KpiThresholds,
     pub seed: u64,
@@ -50,9 +54,12 @@ pub fn expand(spec: &Spec) -> Result<Vec<RunSpec>> {
         Some(s) => super::sample::points(s),
     };
     let twins = if spec.baseline { 2 } else { 1 };
+    let windows: Vec<Option<&Window>> =
+        if spec.windows.is_empty() { vec![None] } else { spec.windows.iter().map(Some).collect() };
     let total = spec.profiles.len()
         * points.len()
         * spec.markets.len()
+        * windows.len()
         * spec.guards_off.len()
         * spec.kpi.len()
         * spec.seeds.len()
@@ -69,28 +76,34 @@ pub fn expand(spec: &Spec) -> Result<Vec<RunSpec>> {
                 params.set_clamped(name, *value);
             }
             for market in &spec.markets {
-                for guards in &spec.guards_off {
-                    for kpi in &spec.kpi {
-                        let label = label(spec, &profile.name, point, &market.name, guards, kpi);
-                        for &seed in &spec.seeds {
-                            for tuned in [true, false].into_iter().take(twins) {
-                                runs.push(RunSpec {
-                                    index: runs.len() as u32,
-                                    scenario,
-                                    label: label.clone(),
-                                    profile: profile.name.clone(),
-                                    regime: market.name.clone(),
-                                    point: point.clone(),
-                                    guards_off: guards.clone(),
-                                    kpi: kpi.clone(),
-                                    seed,
-                                    auto_tune: tuned,
-                                    params: params.clone(),
-                                    market: Some(market.clone()),
-                                });
+                for window in &windows {
+                    for guards in &spec.guards_off {
+                        for kpi in &spec.kpi {
+                            let mut label = label(spec, &profile.name, point, &market.name, guards, kpi);
+                            if let Some(w) = window {
+                                label = format!("{label} / {}", w.name);
                             }
+                            for &seed in &spec.seeds {
+                                for tuned in [true, false].into_iter().take(twins) {
+                                    runs.push(RunSpec {
+                                        index: runs.len() as u32,
+                                        scenario,
+                                        label: label.clone(),
+                                        profile: profile.name.clone(),
+                                        regime: market.name.clone(),
+                                        point: point.clone(),
+                                        window: window.map(|w| w.name.clone()),
+                                        guards_off: guards.clone(),
+                                        kpi: kpi.clone(),
+                                        seed,
+                                        auto_tune: tuned,
+                                        params: params.clone(),
+                                        market: Some(market.clone()),
+                                    });
+                                }
+                            }
+                            scenario += 1;
                         }
-                        scenario += 1;
                     }
                 }
             }

@@ -28,6 +28,9 @@ pub struct RunResult {
     pub profile: String,
     pub regime: String,
     pub point: BTreeMap<String, f64>,
+    /// The replay window's name (absent: the simulated price path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
     pub guards_off: Vec<String>,
     pub kpi: KpiThresholds,
     pub seed: u64,
@@ -69,6 +72,7 @@ impl RunResult {
             profile: run.profile.clone(),
             regime: run.regime.clone(),
             point: run.point.clone(),
+            window: run.window.clone(),
             guards_off: run.guards_off.clone(),
             kpi: run.kpi.clone(),
             seed: run.seed,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,6 +23,7 @@ use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
 use super::plan::{RunSpec, Shard};
 use super::result::{Checkpoint, RunResult, ShardFile, SHARD_FORMAT};
 use super::spec::Spec;
+use super::window::WindowBars;
 use crate::fsutil::{json_bytes, write_atomic};
 
 /// A shard ready to run: checked inputs, what is already done.
@@ -89,14 +90,39 @@ pub fn prior(out: &Path, shard: Shard, hash: &str) -> Result<(bool, BTreeMap<u32
     Ok((false, done))
 }
 
-/// One soak: `Engine::init`, then `simulate` and `step` for every iteration.
-pub fn soak(engine: &mut Engine, spec: &Spec, run: &RunSpec, safe: &mmsoak_core::params::Params) -> Result<RunResult> {
+/// The bars of every replay window a shard's runs use, read once, by window name.
+pub type Windows = BTreeMap<String, Arc<WindowBars>>;
+
+/// Reads the windows `runs` use (every one checked against its sha256).
+pub fn load_windows(spec: &Spec, runs: &[&RunSpec]) -> Result<Windows> {
+    let mut out = Windows::new();
+    for w in &spec.windows {
+        if runs.iter().any(|r| r.window.as_deref() == Some(w.name.as_str())) {
+            out.insert(w.name.clone(), WindowBars::load(w)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One soak: `Engine::init`, then `simulate` and `step` for every iteration; on a
+/// replay window, each iteration's bars first, as `mmsoak run --source replay` does.
+pub fn soak(
+    engine: &mut Engine,
+    spec: &Spec,
+    run: &RunSpec,
+    safe: &mmsoak_core::params::Params,
+    windows: &Windows,
+) -> Result<RunResult> {
+    let window = match &run.window {
+        None => None,
+        Some(name) => Some(windows.get(name).with_context(|| format!("internal: replay window {name} not loaded"))?),
+    };
     let market_spec = run.market.as_ref().and_then(|m| m.spec);
     let regime = match market_spec {
         Some(_) => Regime::Fitted,
         None => Regime::parse(&run.regime).with_context(|| format!("unknown regime {:?}", run.regime))?,
     };
-    let market = MarketConfig {
+    let mut market = MarketConfig {
         regime,
         iteration_seconds: spec.iteration_seconds,
         bars: Vec::new(),
@@ -118,6 +144,11 @@ pub fn soak(engine: &mut Engine, spec: &Spec, run: &RunSpec, safe: &mmsoak_core:
     let mut state = engine.init(&InitRequest { config, baseline: run.params.clone() })?;
     let mut summaries = Vec::with_capacity(spec.iterations as usize);
     for i in 1..=spec.iterations {
+        if let (Some(w), Some(name)) = (window, &run.window) {
+            let (bars, clock) = w.iteration(name, i, spec.iteration_seconds)?;
+            market.bars = bars;
+            market.clock = Some(clock);
+        }
         let edge = engine.simulate(&SimulateRequest {
             params: state.overrides.clone(),
             market: market.clone(),
@@ -165,6 +196,7 @@ pub fn execute(plan: ShardPlan) -> Result<usize> {
     );
     let bar = progress_bar(plan.runs.len() as u64, (plan.runs.len() - todo.len()) as u64);
     let safe = crate::profiles::load("steady_safe")?;
+    let windows = load_windows(&plan.spec, &todo)?;
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut results = plan.done.clone();
@@ -172,7 +204,7 @@ pub fn execute(plan: ShardPlan) -> Result<usize> {
     let outcome: Result<()> = std::thread::scope(|scope| {
         for _ in 0..plan.workers.min(todo.len()) {
             let tx = tx.clone();
-            let (todo, next, stop, spec, safe) = (&todo, &next, &stop, &plan.spec, &safe);
+            let (todo, next, stop, spec, safe, windows) = (&todo, &next, &stop, &plan.spec, &safe, &windows);
             let kind = plan.engine;
             scope.spawn(move || {
                 let cache = ModuleCache::from_env();
@@ -186,7 +218,7 @@ pub fn execute(plan: ShardPlan) -> Result<usize> {
                 while !stop.load(Ordering::SeqCst) {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(run) = todo.get(k) else { break };
-                    let r = soak(&mut engine, spec, run, safe).with_context(|| format!("run {}", run.index));
+                    let r = soak(&mut engine, spec, run, safe, windows).with_context(|| format!("run {}", run.index));
                     if tx.send(r).is_err() {
                         break;
                     }

@@ -71,6 +71,8 @@ struct File {
     judge: JudgeFile,
     #[serde(default)]
     metrics: Option<Vec<String>>,
+    #[serde(default)]
+    replay: Vec<super::window::ReplayFile>,
 }
 
 fn default_iteration_seconds() -> u32 {
@@ -158,6 +160,9 @@ pub struct Spec {
     pub sampling: Option<Sampling>,
     pub judge: Judge,
     pub metrics: Vec<String>,
+    /// `[[replay]]` windows of real bars; empty: every soak simulates its price path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<super::window::Window>,
 }
 
 /// Reads and checks a sweep file. Errors name the file, the key and the bad value.
@@ -282,6 +287,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec> {
             METRICS.iter().filter(|m| list.iter().any(|x| x == *m)).map(|s| s.to_string()).collect()
         }
     };
+    let windows = super::window::parse(&file.replay, base, &origin, file.iterations, file.iteration_seconds)?;
     Ok(Spec {
         name: file.name,
         iterations: file.iterations,
@@ -296,6 +302,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec> {
         sampling,
         judge,
         metrics,
+        windows,
     })
 }
 

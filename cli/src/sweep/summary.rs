@@ -83,7 +83,7 @@ pub struct ParetoPoint {
 
 #[derive(Debug, Serialize)]
 pub struct Effect {
-    /// `profile`, `regime`, `guards_off`, `kpi.<key>` or a parameter name.
+    /// `profile`, `regime`, `window`, `guards_off`, `kpi.<key>` or a parameter name.
     pub axis: String,
     pub levels: Vec<Level>,
     /// Largest minus smallest level mean of net_bps: how much the axis moves edge.
@@ -233,6 +233,9 @@ fn effects(spec: &Spec, tuned: &[&RunResult]) -> Vec<Effect> {
     }
     if spec.markets.len() > 1 {
         axes.push(("regime".into(), Box::new(|r: &RunResult| r.regime.clone())));
+    }
+    if spec.windows.len() > 1 {
+        axes.push(("window".into(), Box::new(|r: &RunResult| r.window.clone().unwrap_or_default())));
     }
     if spec.guards_off.len() > 1 {
         axes.push(("guards_off".into(), Box::new(|r: &RunResult| r.guards_off.join("+"))));
