@@ -191,22 +191,19 @@ fn the_python_bot_soaks_live_and_each_change_shows_in_its_next_fills() {
     assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["settings"]["source"], "fills");
 }
 
+/// One volatile iteration of the reference bot, at once, reporting to `report`.
+fn bot_once(dir: &Path, report: &Path, extra: &[&str]) {
+    let none = dir.join("none.json");
+    let mut args = vec!["bot", "--iterations", "1", "--speed", "100000", "--regime", "volatile"];
+    args.extend(["--overrides", none.to_str().unwrap(), "--report", report.to_str().unwrap()]);
+    args.extend(extra);
+    common::run_ok(&args);
+}
+
 /// A report the reference bot made (v1), far in the future so that it is fresh.
 fn v1_report(dir: &Path) -> Value {
     let report = dir.join("v1.json");
-    common::run_ok(&[
-        "bot",
-        "--iterations",
-        "1",
-        "--speed",
-        "100000",
-        "--regime",
-        "volatile",
-        "--overrides",
-        dir.join("none.json").to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    bot_once(dir, &report, &[]);
     let mut v = json(&report);
     v["generated_at_ms"] = j!(u64::MAX / 2);
     v
@@ -250,4 +247,69 @@ fn a_minimal_v2_report_is_taken_as_the_full_v1_one_and_unknown_fields_are_listed
     assert_eq!(sb["edge"]["source_notes"]["unknown_fields"], j!(["edge.pnl_usd", "strategy"]));
     let log = std::fs::read_to_string(b.join("latest/bot.log")).unwrap();
     assert!(log.contains("edge.pnl_usd, strategy") && log.contains("EDGE_REPORT v2"), "{log}");
+}
+
+/// `mmsoak bot --fills`: the reference bot's fills log, turned into KPIs by the
+/// fills source, agrees with the report the simulator itself makes of the same
+/// iterations: the same fills and blocks, the same edge to within rounding.
+#[test]
+fn the_reference_bots_fills_log_gives_its_own_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fills.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let mut src = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+    let report = dir.path().join("EDGE_REPORT.json");
+    // Two bots one after the other append to the same log: each one's iteration is read on its own.
+    for (k, seed) in [(1u32, "6"), (2, "7")] {
+        bot_once(dir.path(), &report, &["--profile", "aggressive", "--seed", seed, "--fills", log.to_str().unwrap()]);
+        let own = json(&report);
+        // The parameters in force are the ones the bot traded with: none of its fills is stale.
+        let in_force: Params = serde_json::from_value(own["params"].clone()).unwrap();
+        let own = &own["edge"];
+        let e = match src.next(k, &in_force, &|m| eprintln!("{m}")).unwrap() {
+            Observation::Report(e) => *e,
+            Observation::Unusable(why) => panic!("iteration {k} unusable: {why}"),
+        };
+        let n = notes(&e);
+        assert_eq!(n.bad_lines, 0, "{n:?}");
+        assert_eq!(e.maker_fills, own["maker_fills"].as_u64().unwrap(), "iteration {k}");
+        assert_eq!(e.taker_fills, own["taker_fills"].as_u64().unwrap(), "iteration {k}");
+        assert!(e.maker_fills > 20, "the comparison needs fills: {}", e.maker_fills);
+        assert_eq!(serde_json::to_value(&e.blocks).unwrap(), own["blocks"], "iteration {k}");
+        assert_eq!(e.risk_ratio, own["risk_ratio"].as_f64().unwrap());
+        for (name, got) in [
+            ("net_bps", e.net_bps),
+            ("spread_capture_bps", e.spread_capture_bps),
+            ("adverse_cost_bps", e.adverse_cost_bps),
+            ("rebates_bps", e.rebates_bps),
+        ] {
+            let want = own[name].as_f64().unwrap();
+            assert!((got - want).abs() < 1e-3, "iteration {k}: {name} {got} from the log, {want} in the report");
+        }
+        let p95 = own["adverse"]["p95"].as_f64().unwrap();
+        assert!((e.adverse.p95 - p95).abs() < 1e-3, "adverse p95 {} vs {p95}", e.adverse.p95);
+    }
+}
+
+/// `mmsoak run --source fills --exec "mmsoak bot"`: the bot gets MMSOAK_FILLS from
+/// the runner and the soak tunes on its log.
+#[test]
+fn a_soak_on_the_reference_bots_fills_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("soak");
+    let bot =
+        format!("\"{}\" bot --speed 900 --regime volatile --profile aggressive --seed 4", env!("CARGO_BIN_EXE_mmsoak"));
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "1")
+        .args(["run", "--source", "fills", "--fills", dir.path().join("fills.jsonl").to_str().unwrap()])
+        .args(["--exec", &bot, "--iterations", "4", "--auto-tune", "--profile", "aggressive"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let fills: u64 = (1..=4)
+        .map(|i| json(out.join(format!("latest/ITER_SUMMARY_{i}.json")))["summary"]["fills"].as_u64().unwrap())
+        .sum();
+    assert!(fills > 0, "no fills read from the bot's log:\n{stderr}");
 }

@@ -6,7 +6,8 @@
 //! each iteration writes EDGE_REPORT.json (schema in `mmsoak_core::bot_report`)
 //! with the parameters it had in force. The simulator computes an iteration at
 //! once, at its end, with the parameters in force then; a change is logged the
-//! moment it is applied.
+//! moment it is applied. With `--fills` it also appends the iteration's fills,
+//! blocked quotes and mids to a fills log (`mmsoak_core::market::fills_trace`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mmsoak_core::bot_report::{BotReport, BOT_REPORT_SCHEMA_VERSION};
-use mmsoak_core::market::{simulate_iteration, MarketConfig, Regime, ITERATION_SECONDS};
+use mmsoak_core::fills::FillsLine;
+use mmsoak_core::market::fills_trace::fills_lines;
+use mmsoak_core::market::{simulate_iteration, simulate_iteration_traced, MarketConfig, Regime, ITERATION_SECONDS};
 use mmsoak_core::params::Params;
 
 use crate::fsutil::write_json;
@@ -41,6 +44,11 @@ pub struct BotArgs {
     /// Parameters to trade with until the overrides file exists.
     #[arg(long, default_value = "steady_safe")]
     pub profile: String,
+    /// Also append every fill, blocked quote and mid sample to this fills log (JSON
+    /// lines, docs/bot-contract.md), as a bot for `mmsoak run --source fills` does.
+    /// Times are market time from the bot's start, Unix ms.
+    #[arg(long, env = "MMSOAK_FILLS", value_name = "FILE")]
+    pub fills: Option<PathBuf>,
 }
 
 pub struct BotPlan {
@@ -87,6 +95,7 @@ pub async fn execute(args: &BotArgs, mut plan: BotPlan) -> Result<()> {
     let mut seen: Option<Vec<u8>> = None;
     let poll = plan.period.div_f64(20.0).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let start = Instant::now();
+    let started_ms = unix_ms();
     log(format!(
         "trading {} (seed {}), one iteration every {:.3} s; watching {}; reporting to {}",
         plan.market.regime.name(),
@@ -120,7 +129,15 @@ pub async fn execute(args: &BotArgs, mut plan: BotPlan) -> Result<()> {
             }
             tokio::time::sleep(poll.min(end - now)).await;
         }
-        let edge = simulate_iteration(&plan.params, &plan.market, args.seed, k);
+        let edge = match &args.fills {
+            None => simulate_iteration(&plan.params, &plan.market, args.seed, k),
+            Some(path) => {
+                let (edge, trace) = simulate_iteration_traced(&plan.params, &plan.market, args.seed, k);
+                let t0 = started_ms + (k as u64 - 1) * ITERATION_SECONDS as u64 * 1000;
+                append_lines(path, &fills_lines(&trace, &plan.params, t0))?;
+                edge
+            }
+        };
         let report = BotReport {
             schema_version: BOT_REPORT_SCHEMA_VERSION,
             sequence: k as u64,
@@ -140,6 +157,24 @@ pub async fn execute(args: &BotArgs, mut plan: BotPlan) -> Result<()> {
             return Ok(());
         }
     }
+}
+
+/// Appends whole lines in one write, so a reader never sees a line of this
+/// iteration before the ones ahead of it.
+fn append_lines(path: &Path, lines: &[FillsLine]) -> Result<()> {
+    use std::io::Write;
+    let mut text = Vec::new();
+    for l in lines {
+        serde_json::to_writer(&mut text, l)?;
+        text.push(b'\n');
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the fills log {}", path.display()))?;
+    f.write_all(&text).with_context(|| format!("cannot append to the fills log {}", path.display()))?;
+    Ok(())
 }
 
 pub fn unix_ms() -> u64 {
