@@ -9,7 +9,7 @@ pub struct Rng {
 
 #[path = "ziggurat_tables.rs"]
 mod ziggurat_tables;
-use ziggurat_tables::{ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
+use ziggurat_tables::{ZIG_EXP_F, ZIG_EXP_R, ZIG_EXP_X, ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -110,7 +110,30 @@ impl Rng {
 
     /// Exponential with the given mean.
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * libm::log(self.uniform_open0())
+        mean * self.standard_exponential()
+    }
+
+    /// Exponential with mean 1 by the 256-layer ziggurat (as [`Rng::normal`], one-sided:
+    /// a uniform in (0, 1) from the high 52 bits); the tail beyond R is R plus a fresh
+    /// exponential, the distribution's memorylessness.
+    pub fn standard_exponential(&mut self) -> f64 {
+        loop {
+            let bits = self.next_u64();
+            let i = (bits & 0xff) as usize;
+            // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
+            let u = ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+            let x = u * ZIG_EXP_X[i];
+            if x < ZIG_EXP_X[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                return ZIG_EXP_R - libm::log(self.uniform_open0());
+            }
+            let y = ZIG_EXP_F[i + 1] + (ZIG_EXP_F[i] - ZIG_EXP_F[i + 1]) * self.uniform();
+            if y < libm::exp(-x) {
+                return x;
+            }
+        }
     }
 
     /// Poisson count for a small mean (Knuth's method; means here stay well below 30).
@@ -182,6 +205,24 @@ mod tests {
         assert!((beyond(ZIG_NORM_R) - 0.000258).abs() < 0.00006, "P(|Z|>R) {}", beyond(ZIG_NORM_R));
         let negative = xs.iter().filter(|x| **x < 0.0).count() as f64 / n as f64;
         assert!((negative - 0.5).abs() < 0.002, "P(Z<0) {negative}");
+    }
+
+    /// The exponential ziggurat gives Exp(1): mean, variance and the tail beyond
+    /// 2 and beyond R (the part drawn by the tail rule).
+    #[test]
+    fn standard_exponential_has_exponential_moments_and_tails() {
+        let mut r = Rng::new(13);
+        let n = 1_000_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.standard_exponential()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        assert!((mean - 1.0).abs() < 0.005, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.01, "var {var}");
+        let beyond = |t: f64| xs.iter().filter(|x| **x > t).count() as f64 / n as f64;
+        // e^-2 = 0.135335, e^-R = 0.000454 (R = 7.6971).
+        assert!((beyond(2.0) - 0.135335).abs() < 0.002, "P(X>2) {}", beyond(2.0));
+        assert!((beyond(ZIG_EXP_R) - 0.000454).abs() < 0.0001, "P(X>R) {}", beyond(ZIG_EXP_R));
+        assert!(xs.iter().all(|x| *x > 0.0));
     }
 
     #[test]
