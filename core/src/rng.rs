@@ -58,7 +58,9 @@ impl Rng {
 
     /// Uniform in [0, 1) with 53 random bits.
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        // Through i64: the value is below 2^53 either way, and a signed conversion is
+        // one instruction under wasm too (an unsigned one is a branchy sequence).
+        ((self.next_u64() >> 11) as i64) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in (0, 1]: safe to take the logarithm of.
@@ -82,7 +84,7 @@ impl Rng {
             let i = (bits & 0xff) as usize;
             // (bits >> 12) < 2^52: exact as f64; scaling by 2^-51 and subtracting 1 is
             // exact too, giving a multiple of 2^-51 in [-1, 1).
-            let u = (bits >> 12) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
+            let u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
             let x = u * ZIG_NORM_X[i];
             if x.abs() < ZIG_NORM_X[i + 1] {
                 return x;
@@ -121,7 +123,7 @@ impl Rng {
             let bits = self.next_u64();
             let i = (bits & 0xff) as usize;
             // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
-            let u = ((bits >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+            let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
             let x = u * ZIG_EXP_X[i];
             if x < ZIG_EXP_X[i + 1] {
                 return x;
