@@ -5,9 +5,11 @@
 #[derive(Debug, Clone)]
 pub struct Rng {
     s: [u64; 4],
-    /// Second Box–Muller variate, kept so normals cost one transcendental pair per two draws.
-    spare_normal: Option<f64>,
 }
+
+#[path = "ziggurat_tables.rs"]
+mod ziggurat_tables;
+use ziggurat_tables::{ZIG_EXP_F, ZIG_EXP_R, ZIG_EXP_X, ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -39,7 +41,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         let mut sm = seed;
         let s = [splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm), splitmix64(&mut sm)];
-        Rng { s, spare_normal: None }
+        Rng { s }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -56,7 +58,9 @@ impl Rng {
 
     /// Uniform in [0, 1) with 53 random bits.
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        // Through i64: the value is below 2^53 either way, and a signed conversion is
+        // one instruction under wasm too (an unsigned one is a branchy sequence).
+        ((self.next_u64() >> 11) as i64) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in (0, 1]: safe to take the logarithm of.
@@ -68,22 +72,70 @@ impl Rng {
         self.uniform() < p
     }
 
-    /// Standard normal by Box–Muller, through libm so every platform agrees bit for bit.
+    /// Standard normal by the 256-layer ziggurat (Marsaglia & Tsang 2000, in the
+    /// form of rand 0.7's `ziggurat`): one 64-bit draw gives the layer (low 8 bits)
+    /// and a signed uniform (high 52 bits); 98.8 % of draws return after one
+    /// multiply and compare, the rest test the density with `libm::exp` or draw the
+    /// tail beyond R with `libm::log`. Exact in distribution, and every platform
+    /// agrees bit for bit (exact operations, table literals, libm).
     pub fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare_normal.take() {
-            return z;
+        loop {
+            let bits = self.next_u64();
+            let i = (bits & 0xff) as usize;
+            // (bits >> 12) < 2^52: exact as f64; scaling by 2^-51 and subtracting 1 is
+            // exact too, giving a multiple of 2^-51 in [-1, 1).
+            let u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
+            let x = u * ZIG_NORM_X[i];
+            if x.abs() < ZIG_NORM_X[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                return self.normal_tail(u);
+            }
+            let y = ZIG_NORM_F[i + 1] + (ZIG_NORM_F[i] - ZIG_NORM_F[i + 1]) * self.uniform();
+            if y < libm::exp(-x * x / 2.0) {
+                return x;
+            }
         }
-        let u1 = self.uniform_open0();
-        let u2 = self.uniform();
-        let r = (-2.0 * libm::log(u1)).sqrt();
-        let theta = 2.0 * core::f64::consts::PI * u2;
-        self.spare_normal = Some(r * libm::sin(theta));
-        r * libm::cos(theta)
+    }
+
+    /// The normal's tail beyond `ZIG_NORM_R` (Marsaglia 1964), on the side of `u`'s sign.
+    fn normal_tail(&mut self, u: f64) -> f64 {
+        loop {
+            let x = libm::log(self.uniform_open0()) / ZIG_NORM_R;
+            let y = libm::log(self.uniform_open0());
+            if -2.0 * y >= x * x {
+                return if u < 0.0 { x - ZIG_NORM_R } else { ZIG_NORM_R - x };
+            }
+        }
     }
 
     /// Exponential with the given mean.
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * libm::log(self.uniform_open0())
+        mean * self.standard_exponential()
+    }
+
+    /// Exponential with mean 1 by the 256-layer ziggurat (as [`Rng::normal`], one-sided:
+    /// a uniform in (0, 1) from the high 52 bits); the tail beyond R is R plus a fresh
+    /// exponential, the distribution's memorylessness.
+    pub fn standard_exponential(&mut self) -> f64 {
+        loop {
+            let bits = self.next_u64();
+            let i = (bits & 0xff) as usize;
+            // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
+            let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+            let x = u * ZIG_EXP_X[i];
+            if x < ZIG_EXP_X[i + 1] {
+                return x;
+            }
+            if i == 0 {
+                return ZIG_EXP_R - libm::log(self.uniform_open0());
+            }
+            let y = ZIG_EXP_F[i + 1] + (ZIG_EXP_F[i] - ZIG_EXP_F[i + 1]) * self.uniform();
+            if y < libm::exp(-x) {
+                return x;
+            }
+        }
     }
 
     /// Poisson count for a small mean (Knuth's method; means here stay well below 30).
@@ -137,6 +189,42 @@ mod tests {
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.01, "var {var}");
+    }
+
+    /// The ziggurat's layers, wedges and tail together give N(0, 1): the fourth
+    /// moment and the tail mass beyond 2 and beyond R (the tail algorithm's part)
+    /// match the normal's.
+    #[test]
+    fn normal_has_normal_tails() {
+        let mut r = Rng::new(11);
+        let n = 1_000_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.normal()).collect();
+        let m4 = xs.iter().map(|x| x * x * x * x).sum::<f64>() / n as f64;
+        assert!((m4 - 3.0).abs() < 0.05, "fourth moment {m4}");
+        let beyond = |t: f64| xs.iter().filter(|x| x.abs() > t).count() as f64 / n as f64;
+        // P(|Z| > 2) = 0.045500, P(|Z| > R = 3.6542) = 0.000258.
+        assert!((beyond(2.0) - 0.0455).abs() < 0.0015, "P(|Z|>2) {}", beyond(2.0));
+        assert!((beyond(ZIG_NORM_R) - 0.000258).abs() < 0.00006, "P(|Z|>R) {}", beyond(ZIG_NORM_R));
+        let negative = xs.iter().filter(|x| **x < 0.0).count() as f64 / n as f64;
+        assert!((negative - 0.5).abs() < 0.002, "P(Z<0) {negative}");
+    }
+
+    /// The exponential ziggurat gives Exp(1): mean, variance and the tail beyond
+    /// 2 and beyond R (the part drawn by the tail rule).
+    #[test]
+    fn standard_exponential_has_exponential_moments_and_tails() {
+        let mut r = Rng::new(13);
+        let n = 1_000_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.standard_exponential()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        assert!((mean - 1.0).abs() < 0.005, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.01, "var {var}");
+        let beyond = |t: f64| xs.iter().filter(|x| **x > t).count() as f64 / n as f64;
+        // e^-2 = 0.135335, e^-R = 0.000454 (R = 7.6971).
+        assert!((beyond(2.0) - 0.135335).abs() < 0.002, "P(X>2) {}", beyond(2.0));
+        assert!((beyond(ZIG_EXP_R) - 0.000454).abs() < 0.0001, "P(X>R) {}", beyond(ZIG_EXP_R));
+        assert!(xs.iter().all(|x| *x > 0.0));
     }
 
     #[test]

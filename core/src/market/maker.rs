@@ -179,6 +179,9 @@ impl Maker {
                 order.size = 0.0;
             }
         }
+        if filled.is_empty() {
+            return;
+        }
         for f in filled {
             self.record_fill(f);
         }
@@ -187,7 +190,10 @@ impl Maker {
 
     /// Per-step housekeeping, then requotes and hedges at the current book.
     pub fn on_step(&mut self, step: u64, book: &Book, rng: &mut Rng) {
-        self.orders.retain(|o| o.cancel_step.is_none_or(|c| c > step));
+        // Most steps cancel nothing: look before rewriting the vector.
+        if self.orders.iter().any(|o| o.cancel_step.is_some_and(|c| c <= step)) {
+            self.orders.retain(|o| o.cancel_step.is_none_or(|c| c > step));
+        }
         for o in self.orders.iter_mut() {
             o.queue_ahead *= 1.0 - QUEUE_CANCEL_PER_STEP;
         }

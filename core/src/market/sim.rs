@@ -68,23 +68,24 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         market_trades += trades as u64;
         for _ in 0..trades {
             // The random draws happen here, in stream order; the transcendental that
-            // turns a draw into a size runs only if an order of ours can meet the
-            // trade (`on_trade` asks), which is most of a step's cost otherwise.
+            // turns a draw into a Pareto size runs only if an order of ours can meet
+            // the trade (`on_trade` asks), which is most of a step's cost otherwise.
             let knows = (future_move + tick.ret_bps).abs() > INFORMED_MIN_MOVE_BPS;
             if knows && rng.bernoulli(spec.informed_share) {
                 // Informed flow knows the coming move and takes only the touch.
                 let side = if future_move + tick.ret_bps >= 0.0 { 1.0 } else { -1.0 };
-                // `Rng::exponential(0.4 * top)`, its logarithm deferred.
-                let u = rng.uniform_open0();
+                let e = rng.standard_exponential();
                 let top = book.top_depth;
-                maker.on_trade(step, &book, side, || (-(0.4 * top) * libm::log(u)).min(top));
+                // Exponential with mean 0.4 · top, capped at the touch.
+                maker.on_trade(step, &book, side, || (0.4 * top * e).min(top));
             } else {
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
-                let u = rng.uniform_open0();
+                let e = rng.standard_exponential();
                 let top = book.top_depth;
-                // Pareto sizes (`RegimeSpec::trade_size_scale`, `trade_size_tail`).
+                // Pareto sizes (`RegimeSpec::trade_size_scale`, `trade_size_tail`):
+                // `U^(-1/tail)` = `e^(E/tail)` with `E = -ln U` a standard exponential.
                 let (scale, tail) = (spec.trade_size_scale, spec.trade_size_tail);
-                maker.on_trade(step, &book, side, || scale * top * libm::pow(u, -1.0 / tail));
+                maker.on_trade(step, &book, side, || scale * top * libm::exp(e / tail));
             }
         }
         let after = Book { mid: mid_after, ..book };
