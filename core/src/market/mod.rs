@@ -6,6 +6,7 @@
 
 mod book;
 mod facts;
+pub mod fills_trace;
 pub mod fit;
 pub mod holdout;
 mod maker;
@@ -16,10 +17,11 @@ mod sim;
 pub mod tick_sample;
 
 pub use facts::{bar_returns, gapless_returns, stylized_facts, StylizedFacts, FACT_LAGS};
+pub use maker::{Blocks, Fill};
 pub use price::{minute_returns, minute_returns_for, PricePath};
 pub use regime::{Regime, RegimeFile, RegimeSpec, REGIME_FILE_SCHEMA};
 pub use replay::{bar_window_facts, parse_bars_csv, span_s, window_by_time, Bar, BarClock, BarError};
-pub use sim::{simulate_iteration, trade_counts, STEP_MS};
+pub use sim::{simulate_iteration, simulate_iteration_traced, trade_counts, STEP_MS};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,7 @@
 //! One iteration of simulated trading, start to finish, and its EDGE_REPORT.
 
 use super::book::Book;
+use super::fills_trace::IterationTrace;
 use super::maker::{Maker, INVENTORY_LIMIT};
 use std::collections::VecDeque;
 
@@ -19,11 +20,34 @@ const TICK_BPS: f64 = 1.0;
 /// How far ahead informed traders see, and the least move they trade on.
 const INFORMED_HORIZON_STEPS: usize = 1_000 / STEP_MS as usize;
 const INFORMED_MIN_MOVE_BPS: f64 = 1.0;
-const MAKER_REBATE_BPS: f64 = 0.2;
-const TAKER_FEE_BPS: f64 = 2.0;
+/// Maker rebate and taker fee, bps of notional.
+pub(super) const MAKER_REBATE_BPS: f64 = 0.2;
+pub(super) const TAKER_FEE_BPS: f64 = 2.0;
 
 /// Simulates iteration `iteration` (1-based) of a soak: a pure function of its inputs.
 pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -> EdgeReport {
+    simulate(params, market, seed, iteration, false).0
+}
+
+/// [`simulate_iteration`], and the fills, mids and blocked quotes behind its report
+/// (for `mmsoak bot --fills`, see [`super::fills_trace`]). The report is the same.
+pub fn simulate_iteration_traced(
+    params: &Params,
+    market: &MarketConfig,
+    seed: u64,
+    iteration: u32,
+) -> (EdgeReport, IterationTrace) {
+    let (report, trace) = simulate(params, market, seed, iteration, true);
+    (report, trace.unwrap_or(IterationTrace { fills: Vec::new(), mids: Vec::new(), blocks: Default::default() }))
+}
+
+fn simulate(
+    params: &Params,
+    market: &MarketConfig,
+    seed: u64,
+    iteration: u32,
+    keep_trace: bool,
+) -> (EdgeReport, Option<IterationTrace>) {
     let regime = market.regime.resolve(seed, iteration, market.iterations_per_hour());
     let spec = market.spec_for(regime);
     let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x0051_554F_5445]));
@@ -118,13 +142,14 @@ pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, ite
         steps: total_steps,
         market_trades,
     };
-    let mut report = build_report(&maker, tape);
+    let mut report = build_report(&maker, &tape);
     if !market.bars.is_empty() {
         let clock =
             market.clock.unwrap_or(super::BarClock { start: market.bars[0].timestamp, interval_s: 60, pass: 0 });
         report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
     }
-    report
+    let trace = keep_trace.then(|| IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks });
+    (report, trace)
 }
 
 /// Self-exciting (Hawkes) arrivals of other participants' trades, one step at a
@@ -217,8 +242,8 @@ struct Tape {
     market_trades: u64,
 }
 
-fn build_report(maker: &Maker, activity: Tape) -> EdgeReport {
-    let Tape { ref mids, iteration, regime, duration_s, mid_start, mid_end, max_drawdown, .. } = activity;
+fn build_report(maker: &Maker, activity: &Tape) -> EdgeReport {
+    let Tape { ref mids, iteration, regime, duration_s, mid_start, mid_end, max_drawdown, .. } = *activity;
     let last = mids.len() - 1;
     let mut tally = EdgeTally::default();
     for f in &maker.fills {
