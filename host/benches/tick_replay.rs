@@ -3,6 +3,8 @@
 //! the core linked natively and under wasmtime, chunked as the CLI chunks.
 //! `TICK_REPLAY_ONLY=Binance` (a sample's name prefix) and
 //! `TICK_REPLAY_ENGINE=native|wasm` narrow the run, e.g. for a profiler.
+//! The CLI's call is `tick_replay_frame` (text raw, state opaque);
+//! `TICK_REPLAY_CALL=json` measures the all-JSON `tick_replay` call instead.
 
 use std::io::Read;
 use std::path::Path;
@@ -118,8 +120,8 @@ fn plan(formats: &[mmsoak_core::feed::Format], data: &[(String, Option<String>)]
     plan_config(formats, &scanner.facts, &TickChoices::default(), n, secs, 1_000_000_000).expect("plan")
 }
 
-/// Replays every iteration; returns (events, seconds).
-fn run(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+/// Replays every iteration through the JSON call `tick_replay`; returns (events, seconds).
+fn run_json(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
     let start = Instant::now();
     let mut s = Streams::new(data.to_vec());
     let mut state = None;
@@ -137,6 +139,32 @@ fn run(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>
                 .expect("tick_replay");
             s.consume(&resp.consumed);
             state = Some(resp.state);
+            match resp.advance.expect("no data errors") {
+                Advance::Need(k) => s.more(k),
+                Advance::Done(r) => {
+                    events += r.data_quality.map_or(0, |q| q.events);
+                    break;
+                }
+            }
+        }
+    }
+    (events, start.elapsed().as_secs_f64())
+}
+
+/// Replays every iteration through `tick_replay_frame`, as the CLI does; returns (events, seconds).
+fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+    let start = Instant::now();
+    let mut s = Streams::new(data.to_vec());
+    let mut state: Option<Vec<u8>> = None;
+    let mut events = 0;
+    let params = Params::default();
+    for i in 1..=n {
+        loop {
+            let chunks: Vec<&Chunk> = s.chunks.iter().collect();
+            let (blob, resp) =
+                engine.tick_replay_frame(config, &params, i, state.as_deref(), &chunks).expect("tick_replay_frame");
+            s.consume(&resp.consumed);
+            state = Some(blob);
             match resp.advance.expect("no data errors") {
                 Advance::Need(k) => s.more(k),
                 Advance::Done(r) => {
@@ -181,6 +209,8 @@ fn main() {
     // For profiling one sample or one engine: TICK_REPLAY_ONLY=Binance, TICK_REPLAY_ENGINE=native.
     let only = std::env::var("TICK_REPLAY_ONLY").unwrap_or_default();
     let engine = std::env::var("TICK_REPLAY_ENGINE").unwrap_or_default();
+    let json = std::env::var("TICK_REPLAY_CALL").is_ok_and(|c| c == "json");
+    let run = if json { run_json } else { run_frame };
     for (name, files, n, secs) in samples {
         if !name.starts_with(&only) {
             continue;
@@ -200,8 +230,9 @@ fn main() {
                 best = best.min(t);
             }
             println!(
-                "{name:<36} {:<6} {events:>8} events  {:>7.3} s  {:>6.2} M events/s",
+                "{name:<36} {:<6} {:<5} {events:>8} events  {:>7.3} s  {:>6.2} M events/s",
                 format!("{kind:?}").to_lowercase(),
+                if json { "json" } else { "frame" },
                 best,
                 events as f64 / best / 1e6
             );
