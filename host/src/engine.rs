@@ -1,15 +1,15 @@
 //! One typed API over the core, whatever runs it. Every call crosses the same
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
+use mmsoak_core::abi::tick_frame::{decode_frame_response, encode_frame_request, TickFrameResult};
 use mmsoak_core::abi::{
     self, ChartsRequest, InitRequest, MarkdownRequest, ReportChartRequest, ReportHeadRequest, ReportRequest, Response,
     SimulateRequest, SkipRequest, StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
 };
-use mmsoak_core::abi::tick_frame::{decode_frame_response, encode_frame_request, TickFrameResult};
-use mmsoak_core::exchange::TickConfig;
-use mmsoak_core::params::Params;
 use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::exchange::TickConfig;
 use mmsoak_core::feed::stream::Chunk;
+use mmsoak_core::params::Params;
 use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
 use mmsoak_core::soak::SoakState;
 use serde::{de::DeserializeOwned, Serialize};

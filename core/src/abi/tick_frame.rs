@@ -292,10 +292,8 @@ mod tests {
                 let Response::Ok(j) = serde_json::from_slice::<Response<TickReplayResponse>>(&out).unwrap() else {
                     panic!("the JSON call failed")
                 };
-                let out = dispatch(
-                    "tick_replay_frame",
-                    &encode_frame_request(&config, &params, i, blob.as_deref(), &[&b]),
-                );
+                let out =
+                    dispatch("tick_replay_frame", &encode_frame_request(&config, &params, i, blob.as_deref(), &[&b]));
                 let f = decode_frame_response(&out).unwrap();
                 let Response::Ok(r) = f.result else { panic!("the frame call failed") };
                 assert_eq!((&r.consumed, &r.advance, &r.error), (&j.consumed, &j.advance, &j.error), "call {calls}");
