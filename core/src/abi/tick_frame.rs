@@ -274,7 +274,7 @@ mod tests {
         let params = Params::default();
         let (mut a, mut b) = (Chunk { paired: Some(String::new()), ..Chunk::default() }, Chunk::default());
         let mut at = (0, 0);
-        more(&mut a, &src, &mut at, 2_000);
+        more(&mut a, &src, &mut at, 500);
         b.clone_from(&a);
         let (mut json_state, mut blob): (Option<TickReplay>, Option<Vec<u8>>) = (None, None);
         let mut calls = 0;
@@ -304,8 +304,8 @@ mod tests {
                 blob = Some(f.state);
                 match j.advance.unwrap() {
                     Advance::Need(_) => {
-                        more(&mut a, &src, &mut at.clone(), 2_000);
-                        more(&mut b, &src, &mut at, 2_000);
+                        more(&mut a, &src, &mut at.clone(), 500);
+                        more(&mut b, &src, &mut at, 500);
                     }
                     Advance::Done(r) => {
                         assert!(r.data_quality.is_some_and(|q| q.events > 1000));
