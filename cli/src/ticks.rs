@@ -5,11 +5,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use mmsoak_core::abi::TickReplayRequest;
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::exchange::plan::{plan_config, TickChoices};
 use mmsoak_core::exchange::scan::{ScanFacts, Scanner};
-use mmsoak_core::exchange::{Advance, TickConfig, TickReplay};
+use mmsoak_core::exchange::{Advance, TickConfig};
 use mmsoak_core::feed::stream::Consumed;
 use mmsoak_core::feed::Format;
 use mmsoak_core::params::Params;
@@ -100,7 +99,8 @@ pub struct TickRun {
     pub config: TickConfig,
     specs: Vec<StreamSpec>,
     readers: Vec<StreamReader>,
-    state: Option<TickReplay>,
+    /// The replay's state as the core returned it (opaque; see `abi::tick_frame`).
+    state: Option<Vec<u8>>,
 }
 
 impl TickRun {
@@ -123,18 +123,12 @@ impl TickRun {
             }
         }
         loop {
-            let req = TickReplayRequest {
-                config: self.config.clone(),
-                state: self.state.take(),
-                params: params.clone(),
-                iteration: i,
-                chunks: self.readers.iter().map(|r| r.chunk.clone()).collect(),
-            };
-            let resp = engine.tick_replay(&req)?;
+            let chunks: Vec<_> = self.readers.iter().map(|r| &r.chunk).collect();
+            let (state, resp) = engine.tick_replay_frame(&self.config, params, i, self.state.as_deref(), &chunks)?;
             for (r, c) in self.readers.iter_mut().zip(&resp.consumed) {
                 r.consume(*c);
             }
-            self.state = Some(resp.state);
+            self.state = Some(state);
             if let Some(e) = resp.error {
                 return Err(describe(&self.readers, &e));
             }

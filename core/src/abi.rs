@@ -21,11 +21,13 @@ use crate::session::{self, SessionIterateRequest, SessionReportRequest, SessionS
 use crate::session_ticks;
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
+pub mod tick_frame;
+
 /// Bump when any request or response changes shape or meaning.
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 17] = [
+pub const CALLS: [&str; 18] = [
     "simulate",
     "init",
     "step",
@@ -43,6 +45,7 @@ pub const CALLS: [&str; 17] = [
     "tick_group",
     "session_tick_scan",
     "session_tick_iterate",
+    "tick_replay_frame",
 ];
 
 /// One step of the scan that checks tick data and measures it before a replay
@@ -289,7 +292,7 @@ pub fn encode_request<T: Serialize>(request: &T) -> Vec<u8> {
     serde_json::to_vec(&Out { abi_version: ABI_VERSION, request }).unwrap_or_default()
 }
 
-fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, AbiError> {
+pub(crate) fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, AbiError> {
     #[derive(Deserialize)]
     struct VersionOnly {
         abi_version: u32,
@@ -307,7 +310,7 @@ fn decode<T: DeserializeOwned>(input: &[u8]) -> Result<T, AbiError> {
     Ok(env.request)
 }
 
-fn respond<T: Serialize>(result: Result<T, AbiError>) -> Vec<u8> {
+pub(crate) fn respond<T: Serialize>(result: Result<T, AbiError>) -> Vec<u8> {
     let response = match result {
         Ok(v) => Response::Ok(v),
         Err(e) => Response::Error(e),
@@ -367,6 +370,7 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
                 .and_then(|r| session::report(r).map_err(|message| AbiError { kind: "bad_request".into(), message })),
         ),
         "tick_replay" => respond(decode::<TickReplayRequest>(input).map(tick_replay)),
+        "tick_replay_frame" => tick_frame::dispatch_frame(input),
         "tick_scan" => respond(decode::<TickScanRequest>(input).map(tick_scan)),
         "tick_group" => respond(decode::<session_ticks::TickGroupRequest>(input).map(session_ticks::tick_group)),
         "session_tick_scan" => respond(decode::<session_ticks::SessionTickScanRequest>(input).and_then(|r| {
@@ -403,7 +407,16 @@ mod tests {
     fn garbage_is_bad_request_not_a_panic() {
         for call in CALLS {
             let out = dispatch(call, b"\xff\x00not json");
-            let r: Response<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+            let r: Response<serde_json::Value> = if call == "tick_replay_frame" {
+                let f = tick_frame::decode_frame_response(&out).unwrap();
+                assert!(f.state.is_empty());
+                match f.result {
+                    Response::Ok(_) => panic!("a garbage frame was accepted"),
+                    Response::Error(e) => Response::Error(e),
+                }
+            } else {
+                serde_json::from_slice(&out).unwrap()
+            };
             assert!(matches!(r, Response::Error(ref e) if e.kind == "bad_request"), "{call}");
         }
         let out = dispatch("nope", b"{}");

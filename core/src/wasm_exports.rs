@@ -87,4 +87,5 @@ exports! {
     mmsoak_tick_group => "tick_group",
     mmsoak_session_tick_scan => "session_tick_scan",
     mmsoak_session_tick_iterate => "session_tick_iterate",
+    mmsoak_tick_replay_frame => "tick_replay_frame",
 }

@@ -3,6 +3,8 @@
 //! the core linked natively and under wasmtime, chunked as the CLI chunks.
 //! `TICK_REPLAY_ONLY=Binance` (a sample's name prefix) and
 //! `TICK_REPLAY_ENGINE=native|wasm` narrow the run, e.g. for a profiler.
+//! The CLI's call is `tick_replay_frame` (text raw, state opaque);
+//! `TICK_REPLAY_CALL=json` measures the all-JSON `tick_replay` call instead.
 
 use std::io::Read;
 use std::path::Path;
@@ -17,7 +19,11 @@ use mmsoak_core::feed::stream::{Chunk, Consumed};
 use mmsoak_core::params::Params;
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
 
-const CHUNK: usize = 256 * 1024;
+/// Bytes of text per refill, as the CLI reads (`cli/src/data/reader.rs`);
+/// `TICK_REPLAY_CHUNK_KIB` overrides it to measure the per-call cost.
+fn chunk_bytes() -> usize {
+    std::env::var("TICK_REPLAY_CHUNK_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(256 * 1024, |k| k * 1024)
+}
 
 fn text(rel: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
@@ -38,7 +44,7 @@ struct Streams {
 }
 
 fn cut(s: &str, from: usize) -> (String, usize) {
-    let mut end = (from + CHUNK).min(s.len());
+    let mut end = (from + chunk_bytes()).min(s.len());
     while !s.is_char_boundary(end) {
         end += 1;
     }
@@ -118,8 +124,8 @@ fn plan(formats: &[mmsoak_core::feed::Format], data: &[(String, Option<String>)]
     plan_config(formats, &scanner.facts, &TickChoices::default(), n, secs, 1_000_000_000).expect("plan")
 }
 
-/// Replays every iteration; returns (events, seconds).
-fn run(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+/// Replays every iteration through the JSON call `tick_replay`; returns (events, seconds).
+fn run_json(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
     let start = Instant::now();
     let mut s = Streams::new(data.to_vec());
     let mut state = None;
@@ -137,6 +143,41 @@ fn run(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>
                 .expect("tick_replay");
             s.consume(&resp.consumed);
             state = Some(resp.state);
+            match resp.advance.expect("no data errors") {
+                Advance::Need(k) => s.more(k),
+                Advance::Done(r) => {
+                    events += r.data_quality.map_or(0, |q| q.events);
+                    break;
+                }
+            }
+        }
+    }
+    (events, start.elapsed().as_secs_f64())
+}
+
+thread_local! {
+    /// Seconds spent inside engine calls and how many calls, for the last run.
+    static IN_CALLS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Replays every iteration through `tick_replay_frame`, as the CLI does; returns (events, seconds).
+fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+    let start = Instant::now();
+    let mut s = Streams::new(data.to_vec());
+    let mut state: Option<Vec<u8>> = None;
+    let mut events = 0;
+    let params = Params::default();
+    for i in 1..=n {
+        loop {
+            let chunks: Vec<&Chunk> = s.chunks.iter().collect();
+            let t = Instant::now();
+            let (blob, resp) =
+                engine.tick_replay_frame(config, &params, i, state.as_deref(), &chunks).expect("tick_replay_frame");
+            IN_CALLS.with(|c| c.set(c.get() + t.elapsed().as_secs_f64()));
+            CALLS.with(|c| c.set(c.get() + 1));
+            s.consume(&resp.consumed);
+            state = Some(blob);
             match resp.advance.expect("no data errors") {
                 Advance::Need(k) => s.more(k),
                 Advance::Done(r) => {
@@ -181,6 +222,8 @@ fn main() {
     // For profiling one sample or one engine: TICK_REPLAY_ONLY=Binance, TICK_REPLAY_ENGINE=native.
     let only = std::env::var("TICK_REPLAY_ONLY").unwrap_or_default();
     let engine = std::env::var("TICK_REPLAY_ENGINE").unwrap_or_default();
+    let json = std::env::var("TICK_REPLAY_CALL").is_ok_and(|c| c == "json");
+    let run = if json { run_json } else { run_frame };
     for (name, files, n, secs) in samples {
         if !name.starts_with(&only) {
             continue;
@@ -192,18 +235,26 @@ fn main() {
                 continue;
             }
             let mut engine = open_engine(kind, &cache).expect("engine");
-            let mut best = f64::MAX;
+            let (mut best, mut best_in) = (f64::MAX, 0.0);
             let mut events = 0;
             for _ in 0..3 {
+                IN_CALLS.with(|c| c.set(0.0));
+                CALLS.with(|c| c.set(0));
                 let (e, t) = run(&mut engine, &config, &data, n);
                 events = e;
-                best = best.min(t);
+                if t < best {
+                    best = t;
+                    best_in = IN_CALLS.with(|c| c.get());
+                }
             }
             println!(
-                "{name:<36} {:<6} {events:>8} events  {:>7.3} s  {:>6.2} M events/s",
+                "{name:<36} {:<6} {:<5} {events:>8} events  {:>7.3} s  {:>6.2} M events/s  ({:.3} s in {} calls)",
                 format!("{kind:?}").to_lowercase(),
+                if json { "json" } else { "frame" },
                 best,
-                events as f64 / best / 1e6
+                events as f64 / best / 1e6,
+                best_in,
+                CALLS.with(|c| c.get()),
             );
         }
     }

@@ -1,11 +1,15 @@
 //! One typed API over the core, whatever runs it. Every call crosses the same
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
+use mmsoak_core::abi::tick_frame::{decode_frame_response, encode_frame_request, TickFrameResult};
 use mmsoak_core::abi::{
     self, ChartsRequest, InitRequest, MarkdownRequest, ReportChartRequest, ReportHeadRequest, ReportRequest, Response,
     SimulateRequest, SkipRequest, StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
 };
 use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::exchange::TickConfig;
+use mmsoak_core::feed::stream::Chunk;
+use mmsoak_core::params::Params;
 use mmsoak_core::report::{Chart, EngineRecord, TuningReport};
 use mmsoak_core::soak::SoakState;
 use serde::{de::DeserializeOwned, Serialize};
@@ -83,6 +87,27 @@ impl Engine {
     /// One step of a tick replay (see [`abi::tick_replay`]).
     pub fn tick_replay(&mut self, req: &TickReplayRequest) -> Result<TickReplayResponse, EngineError> {
         self.call("tick_replay", req)
+    }
+
+    /// One step of a tick replay through the binary frame (see
+    /// [`abi::tick_frame`]): the replay of [`Engine::tick_replay`], with the
+    /// chunks' text sent raw and the state kept as the opaque blob the core
+    /// returned (`None` starts a replay). Returns the new blob and the step's result.
+    pub fn tick_replay_frame(
+        &mut self,
+        config: &TickConfig,
+        params: &Params,
+        iteration: u32,
+        state: Option<&[u8]>,
+        chunks: &[&Chunk],
+    ) -> Result<(Vec<u8>, TickFrameResult), EngineError> {
+        const CALL: &str = "tick_replay_frame";
+        let bytes = self.runtime.call_raw(CALL, &encode_frame_request(config, params, iteration, state, chunks))?;
+        let frame = decode_frame_response(&bytes).map_err(|message| EngineError::Decode { call: CALL, message })?;
+        match frame.result {
+            Response::Ok(r) => Ok((frame.state, r)),
+            Response::Error(e) => Err(EngineError::Abi { call: CALL, kind: e.kind, message: e.message }),
+        }
     }
 
     pub fn charts(&mut self, report: &TuningReport) -> Result<Vec<Chart>, EngineError> {

@@ -541,7 +541,7 @@ mod fast {
     fn ms_of(v: &Option<Val>) -> Option<Option<i64>> {
         match v {
             None | Some(Val::Null) => Some(None),
-            Some(Val::U64(ms)) => i64::try_from(*ms).ok()?.checked_mul(1_000_000).map(Some),
+            Some(Val::U64(ms)) => crate::feed::mul_const(i64::try_from(*ms).ok()?, 1_000_000).map(Some),
             Some(_) => None,
         }
     }
@@ -907,7 +907,7 @@ fn opt_ms(d: &Map<String, Value>, what: &str, key: &str) -> Result<Option<i64>, 
         Some(v) => v
             .as_u64()
             .and_then(|ms| i64::try_from(ms).ok())
-            .and_then(|ms| ms.checked_mul(1_000_000))
+            .and_then(|ms| crate::feed::mul_const(ms, 1_000_000))
             .map(Some)
             .ok_or_else(|| format!("field `{key}` (time, ms) of {what}: {} is not a valid time", show(v))),
     }

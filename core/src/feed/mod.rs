@@ -132,20 +132,31 @@ pub fn parse_scaled(s: &str) -> Result<i64, String> {
     if frac_trim.len() > 8 {
         return Err(format!("{s:?} has more than 8 decimals"));
     }
+    // Overflow is checked by comparison, not `checked_mul`: wasm32 has no
+    // multiply-with-overflow, and LLVM lowers an i64 `checked_mul` there to a
+    // call doing a 128-bit multiply, the hottest single function of a replay under
+    // wasmtime. Same values, same errors.
+    const INT_LIM: i64 = i64::MAX / 10;
+    const INT_REM: i64 = i64::MAX % 10;
     let mut v: i64 = 0;
     for b in int.bytes() {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((b - b'0') as i64))
-            .ok_or_else(|| format!("{s:?} is too large"))?;
+        let d = (b - b'0') as i64;
+        if v > INT_LIM || (v == INT_LIM && d > INT_REM) {
+            return Err(format!("{s:?} is too large"));
+        }
+        v = v * 10 + d;
     }
     let mut f: i64 = 0;
     for k in 0..8 {
         let d = frac_trim.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64);
         f = f * 10 + d;
     }
-    let scaled =
-        v.checked_mul(PRICE_SCALE).and_then(|v| v.checked_add(f)).ok_or_else(|| format!("{s:?} is too large"))?;
+    const SCALED_LIM: i64 = i64::MAX / PRICE_SCALE;
+    const SCALED_REM: i64 = i64::MAX % PRICE_SCALE;
+    if v > SCALED_LIM || (v == SCALED_LIM && f > SCALED_REM) {
+        return Err(format!("{s:?} is too large"));
+    }
+    let scaled = v * PRICE_SCALE + f;
     Ok(if neg { -scaled } else { scaled })
 }
 
@@ -176,7 +187,18 @@ pub fn parse_seconds_ns(s: &str) -> Result<i64, String> {
     for k in 0..9 {
         ns = ns * 10 + frac.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64);
     }
-    secs.checked_mul(1_000_000_000).and_then(|v| v.checked_add(ns)).ok_or_else(|| format!("{s:?} is out of range"))
+    mul_const(secs, 1_000_000_000).and_then(|v| v.checked_add(ns)).ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+/// `a.checked_mul(b)` for a constant `b > 0`, by comparison: on wasm32 an i64
+/// `checked_mul` becomes a call doing a 128-bit multiply (see [`parse_scaled`]);
+/// with `b` a literal, the bounds here fold to constants.
+#[inline]
+pub(crate) fn mul_const(a: i64, b: i64) -> Option<i64> {
+    debug_assert!(b > 0);
+    // a * b <= MAX  <=>  a <= floor(MAX / b); a * b >= MIN  <=>  a >= ceil(MIN / b),
+    // and Rust's division truncates toward zero, which is the ceiling for MIN / b.
+    (a <= i64::MAX / b && a >= i64::MIN / b).then(|| a * b)
 }
 
 /// What one line of a format decodes into. Implemented by each format's decoder.
@@ -242,6 +264,49 @@ impl Format {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn overflow_checks_by_comparison_agree_with_checked_arithmetic() {
+        for a in [0, 1, -1, 9, 92_233_720_368, -92_233_720_368, 92_233_720_369, i64::MAX / 1000, i64::MIN / 1000]
+            .into_iter()
+            .chain([i64::MAX, i64::MIN, i64::MAX / 1_000_000 + 1, i64::MIN / 1_000_000 - 1])
+        {
+            for b in [1, 10, 1000, 1_000_000, 1_000_000_000, PRICE_SCALE] {
+                assert_eq!(super::mul_const(a, b), a.checked_mul(b), "{a} * {b}");
+            }
+        }
+        // parse_scaled's reference: the checked version it replaced.
+        let reference = |s: &str| -> Option<i64> {
+            let (neg, body) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+            let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+            let mut v: i64 = 0;
+            for b in int.bytes() {
+                v = v.checked_mul(10)?.checked_add((b - b'0') as i64)?;
+            }
+            let frac = frac.trim_end_matches('0');
+            let f: i64 = (0..8).fold(0, |f, k| f * 10 + frac.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64));
+            let v = v.checked_mul(PRICE_SCALE)?.checked_add(f)?;
+            Some(if neg { -v } else { v })
+        };
+        for s in [
+            "0",
+            "1.5",
+            "-2.25",
+            "92233720368.54775807",
+            "92233720368.54775808",
+            "92233720368.54775806",
+            "92233720369",
+            "92233720367.99999999",
+            "-92233720368.54775807",
+            "9223372036854775807",
+            "9223372036854775808",
+            "922337203685477580",
+            "99999999999999999999",
+            "00000000000000000000001.1",
+        ] {
+            assert_eq!(super::parse_scaled(s).ok(), reference(s), "{s}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -123,7 +123,7 @@ fn parse_us(col: &str, s: &str) -> Result<i64, String> {
     }
     s.parse::<i64>()
         .ok()
-        .and_then(|us| us.checked_mul(1000))
+        .and_then(|us| crate::feed::mul_const(us, 1000))
         .ok_or_else(|| format!("column {col}: {s:?} is out of range"))
 }
 
