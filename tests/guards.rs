@@ -220,8 +220,10 @@ fn tuning_beats_the_untuned_baseline_and_says_how_sure_it_is() {
 }
 
 /// The closed loop: an aggressive bot in a volatile market, tuned, reaches PASS or
-/// WARN within 8 of 24 iterations and holds it (no FAIL afterwards) on at least 18
-/// of 20 seeds, while the same runs untuned FAIL most iterations.
+/// WARN within 8 of 24 iterations and holds it (no FAIL afterwards) on at least 34
+/// of 40 seeds (85 %; measured rate about 90 % over seeds 1–60, with the
+/// simulator's ziggurat stream and with the Box–Muller one before it), while the
+/// same runs untuned FAIL most iterations.
 #[test]
 fn auto_tune_rescues_an_aggressive_bot_in_a_volatile_market() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +242,7 @@ fn auto_tune_rescues_an_aggressive_bot_in_a_volatile_market() {
     };
     let mut held = 0;
     let mut untuned_fails = 0;
-    for seed in 1..=20 {
+    for seed in 1..=40 {
         let v = verdicts(seed, true);
         let reached = v[..8].iter().position(|x| x == "PASS" || x == "WARN");
         if let Some(at) = reached {
@@ -250,8 +252,11 @@ fn auto_tune_rescues_an_aggressive_bot_in_a_volatile_market() {
         }
         untuned_fails += verdicts(seed, false).iter().filter(|x| *x == "FAIL").count();
     }
-    assert!(held >= 18, "tuned runs that reached and held PASS/WARN: {held} of 20");
-    assert!(untuned_fails > 20 * 24 / 2, "untuned FAIL iterations: {untuned_fails} of 480");
+    eprintln!(
+        "tuned runs that reached and held PASS/WARN: {held} of 40; untuned FAIL iterations: {untuned_fails} of 960"
+    );
+    assert!(held >= 34, "tuned runs that reached and held PASS/WARN: {held} of 40");
+    assert!(untuned_fails > 40 * 24 / 2, "untuned FAIL iterations: {untuned_fails} of 960");
 }
 
 /// Re-running a finished soak's last step — here `--resume` on a completed run,

@@ -28,9 +28,10 @@ pub struct BotArgs {
     /// The overrides file to watch (what `mmsoak run` writes).
     #[arg(long, env = "MMSOAK_OVERRIDES", default_value = "artifacts/soak/runtime_overrides.json")]
     pub overrides: PathBuf,
-    /// Where to write each iteration's report.
-    #[arg(long, env = "MMSOAK_EDGE_REPORT", default_value = "artifacts/soak/EDGE_REPORT.json")]
-    pub report: PathBuf,
+    /// Where to write each iteration's report [default:
+    /// artifacts/soak/EDGE_REPORT.json; none with --fills, whose log is the report].
+    #[arg(long, env = "MMSOAK_EDGE_REPORT", value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Market time per wall-clock time: 60 runs a 15-minute iteration in 15 s.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
@@ -96,13 +97,20 @@ pub async fn execute(args: &BotArgs, mut plan: BotPlan) -> Result<()> {
     let poll = plan.period.div_f64(20.0).clamp(Duration::from_millis(5), Duration::from_millis(100));
     let start = Instant::now();
     let started_ms = unix_ms();
+    let report_path = match (&args.report, &args.fills) {
+        (Some(p), _) => Some(p.clone()),
+        (None, None) => Some(PathBuf::from("artifacts/soak/EDGE_REPORT.json")),
+        (None, Some(_)) => None,
+    };
+    let outputs: Vec<String> =
+        [report_path.as_ref(), args.fills.as_ref()].into_iter().flatten().map(|p| p.display().to_string()).collect();
     log(format!(
         "trading {} (seed {}), one iteration every {:.3} s; watching {}; reporting to {}",
         plan.market.regime.name(),
         args.seed,
         plan.period.as_secs_f64(),
         args.overrides.display(),
-        args.report.display()
+        outputs.join(" and ")
     ));
     let mut k: u32 = 0;
     loop {
@@ -145,13 +153,15 @@ pub async fn execute(args: &BotArgs, mut plan: BotPlan) -> Result<()> {
             params: plan.params.clone(),
             edge,
         };
-        write_json(&args.report, &report)?;
+        if let Some(p) = &report_path {
+            write_json(p, &report)?;
+        }
         log(format!(
             "iteration {k}: net {:.2} bps, risk {:.3}, {} fills; wrote {}",
             report.edge.net_bps,
             report.edge.risk_ratio,
             report.edge.fills(),
-            args.report.display()
+            outputs.join(" and ")
         ));
         if args.iterations != 0 && k >= args.iterations {
             return Ok(());
