@@ -275,7 +275,7 @@ fn the_reference_bots_fills_log_gives_its_own_report() {
         assert_eq!(e.maker_fills, own["maker_fills"].as_u64().unwrap(), "iteration {k}");
         assert_eq!(e.taker_fills, own["taker_fills"].as_u64().unwrap(), "iteration {k}");
         assert!(e.maker_fills > 20, "the comparison needs fills: {}", e.maker_fills);
-        assert_eq!(serde_json::to_value(&e.blocks).unwrap(), own["blocks"], "iteration {k}");
+        assert_eq!(serde_json::to_value(e.blocks).unwrap(), own["blocks"], "iteration {k}");
         assert_eq!(e.risk_ratio, own["risk_ratio"].as_f64().unwrap());
         for (name, got) in [
             ("net_bps", e.net_bps),

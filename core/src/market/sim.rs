@@ -148,7 +148,7 @@ fn simulate(
             market.clock.unwrap_or(super::BarClock { start: market.bars[0].timestamp, interval_s: 60, pass: 0 });
         report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
     }
-    let trace = keep_trace.then(|| IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks });
+    let trace = keep_trace.then_some(IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks });
     (report, trace)
 }
 
