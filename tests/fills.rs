@@ -118,6 +118,22 @@ fn unknown_fields_in_fill_lines_are_warned_about_once() {
     assert_eq!(warned.matches("venue").count(), 1, "{warned}");
 }
 
+/// `--markout-ms`: adverse selection measured at another horizon, from the same log.
+#[test]
+fn the_markout_horizon_can_be_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fills.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let mut five = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+    let mut one =
+        FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap().with_markout(1_000);
+    // Bought at the mid; the mid falls 1 % within a second and 2 % within five.
+    let lines = [mid(0, 100.0), maker(1_000, "buy", 100.0, 1.0, 0.0, 100.0), mid(2_000, 99.0), mid(6_000, 98.0)];
+    append(&log, &(lines.join("\n") + "\n"));
+    let (a5, a1) = (next(&mut five, 1).adverse.p95, next(&mut one, 1).adverse.p95);
+    assert_eq!((a5.abs(), a1.abs()), (200.0, 100.0), "5 s horizon {a5} bps, 1 s horizon {a1} bps");
+}
+
 #[test]
 fn fills_flags_are_checked() {
     for (args, expected) in [
@@ -125,6 +141,11 @@ fn fills_flags_are_checked() {
         (vec!["run", "--fills", "x.jsonl"], "--fills is only used with --source fills"),
         (vec!["run", "--source", "fills", "--fills", "x.jsonl", "--report", "r.json"], "--report is only used"),
         (vec!["run", "--exec", "true"], "--exec is only used with --source external or fills"),
+        (vec!["run", "--markout-ms", "1000"], "--markout-ms is only used with --source fills"),
+        (
+            vec!["run", "--source", "fills", "--fills", "x.jsonl", "--markout-ms", "0"],
+            "--markout-ms 0: must be between",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let o = mmsoak().current_dir(dir.path()).args(&args).output().unwrap();

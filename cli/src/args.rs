@@ -291,6 +291,10 @@ pub struct RunArgs {
     /// quotes and mid samples to (read from its end at the run's start).
     #[arg(long, value_name = "FILE")]
     pub fills: Option<PathBuf>,
+    /// `--source fills`: the markout horizon, ms: adverse selection is the mid move
+    /// from a maker fill to this long after it [default: 5000, the simulator's].
+    #[arg(long, value_name = "MS")]
+    pub markout_ms: Option<u64>,
     /// `--source external`: how long to keep retrying for a fresh, valid report
     /// before the iteration is INCONCLUSIVE.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]

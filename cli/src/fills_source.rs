@@ -30,6 +30,8 @@ pub struct FillsSource {
     /// Unknown field names already warned about (once per run).
     warned: std::collections::BTreeSet<String>,
     duration_s: u32,
+    /// Markout horizon, ms.
+    horizon_ms: u64,
 }
 
 impl FillsSource {
@@ -57,7 +59,14 @@ impl FillsSource {
             last_mid: None,
             warned: Default::default(),
             duration_s: iteration.as_secs_f64().round() as u32,
+            horizon_ms: MARKOUT_HORIZON_MS,
         })
+    }
+
+    /// Markouts at `horizon_ms` after each maker fill instead of the default 5 s.
+    pub fn with_markout(mut self, horizon_ms: u64) -> Self {
+        self.horizon_ms = horizon_ms;
+        self
     }
 
     /// Iteration `iteration`'s observation: the KPIs of the lines completed since
@@ -94,7 +103,7 @@ impl FillsSource {
         }
         let inputs = WindowInputs {
             iteration,
-            horizon_ms: MARKOUT_HORIZON_MS,
+            horizon_ms: self.horizon_ms,
             duration_s: self.duration_s,
             inventory_start: self.inventory,
             prior_mid: self.last_mid,

@@ -14,6 +14,7 @@ use crate::args::{RunArgs, Source};
 use crate::external::{External, Observation};
 use crate::fills_source::FillsSource;
 use crate::run::{Observations, RunRecord};
+use mmsoak_core::fills::MARKOUT_HORIZON_MS;
 
 pub enum LiveSource {
     External(Box<External>),
@@ -39,13 +40,10 @@ pub fn start(
             }
             Some(LiveSource::External(Box::new(ext)))
         }
-        Observations::Fills(path) => Some(LiveSource::Fills(Box::new(FillsSource::start(
-            path,
-            record.exec.as_deref(),
-            overrides,
-            latest,
-            iteration,
-        )?))),
+        Observations::Fills(path) => Some(LiveSource::Fills(Box::new(
+            FillsSource::start(path, record.exec.as_deref(), overrides, latest, iteration)?
+                .with_markout(record.markout_ms.unwrap_or(MARKOUT_HORIZON_MS)),
+        ))),
         _ => None,
     })
 }
@@ -72,6 +70,12 @@ pub fn check_flags(source: Source, args: &RunArgs, out: &Path) -> Result<Option<
     }
     if source != Source::Fills && args.fills.is_some() {
         bail!("--fills is only used with --source fills");
+    }
+    if source != Source::Fills && args.markout_ms.is_some() {
+        bail!("--markout-ms is only used with --source fills");
+    }
+    if let Some(ms) = args.markout_ms.filter(|ms| !(1..=3_600_000).contains(ms)) {
+        bail!("--markout-ms {ms}: must be between 1 and 3600000 (one hour)");
     }
     if live && args.compare_baseline {
         bail!("--compare-baseline needs a repeatable market; a live bot's is not (use --source sim or replay)");

@@ -74,6 +74,9 @@ pub struct RunRecord {
     /// `--source external`: how long to retry for a usable report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_timeout_ms: Option<u64>,
+    /// `--source fills --markout-ms`: the markout horizon, when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markout_ms: Option<u64>,
     /// `--guards-off`: guards switched off for this run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guards_off: Vec<String>,
@@ -358,6 +361,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             args.guards_off.clone()
         },
         report_timeout_ms: (source == Source::External).then_some((args.report_timeout * 1000.0) as u64),
+        markout_ms: args.markout_ms,
         gate: gate_specs(args, eff.gate)?,
     };
     Ok((record, eff.out.value, eff.retention))

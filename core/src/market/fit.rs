@@ -291,14 +291,27 @@ fn fit_flow(spec: &mut RegimeSpec, t: &TickSample, seed: u64) {
     spec.trade_rate_per_s = (rate * (1.0 - spec.hawkes_branching)).max(1e-4);
     // Meet the data's median rate with the simulator's own flow (its activity
     // follows volatility, so the median is not the mean).
+    // Window counts are whole numbers, so the median moves in steps and a full
+    // multiplicative correction can jump from one side of the target to the other
+    // and back: later corrections are damped (square root of the ratio) and the
+    // rate whose median came closest is kept.
     let target = percentile(&t.trade_rate, 50.0);
-    for _ in 0..4 {
+    let mut best: Option<(f64, f64)> = None; // (|median − target|, rate)
+    for round in 0..8 {
         let sim = simulated_rate(spec, seed);
         let got = percentile(&sim, 50.0);
-        if got <= 0.0 || target <= 0.0 {
+        let miss = (got - target).abs();
+        if best.is_none_or(|(m, _)| miss < m) {
+            best = Some((miss, spec.trade_rate_per_s));
+        }
+        if got <= 0.0 || target <= 0.0 || miss == 0.0 {
             break;
         }
-        spec.trade_rate_per_s = (spec.trade_rate_per_s * target / got).clamp(1e-4, 1e4);
+        let ratio = if round == 0 { target / got } else { (target / got).sqrt() };
+        spec.trade_rate_per_s = (spec.trade_rate_per_s * ratio).clamp(1e-4, 1e4);
+    }
+    if let Some((_, rate)) = best {
+        spec.trade_rate_per_s = rate;
     }
 }
 
