@@ -30,6 +30,13 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
+/// A fills source on `dir/fills.jsonl`, its notes in `dir/bot.log`, as a run sets it up.
+fn source(dir: &Path) -> (std::path::PathBuf, FillsSource) {
+    let log = dir.join("fills.jsonl");
+    let src = FillsSource::start(&log, None, dir, dir, Duration::from_secs(60)).unwrap();
+    (log, src)
+}
+
 fn next(src: &mut FillsSource, i: u32) -> EdgeReport {
     match src.next(i, &Params::default(), &|m| eprintln!("{m}")).unwrap() {
         Observation::Report(e) => *e,
@@ -44,10 +51,9 @@ fn notes(e: &EdgeReport) -> mmsoak_core::fills::FillsLogNotes {
 #[test]
 fn the_log_is_followed_through_half_lines_truncation_and_replacement() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("fills.jsonl");
     // What the log held before the run is not this run's trading.
-    append(&log, &format!("{}\n", maker(1, "buy", 50.0, 1.0, 0.0, 51.0)));
-    let mut src = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+    append(&dir.path().join("fills.jsonl"), &format!("{}\n", maker(1, "buy", 50.0, 1.0, 0.0, 51.0)));
+    let (log, mut src) = source(dir.path());
 
     // Iteration 1: one whole fill (10,000 USDT sold 2 bps above the mid, 1.5 bps
     // rebate) and the first half of the next line, not yet ended.
@@ -105,8 +111,7 @@ fn the_log_is_followed_through_half_lines_truncation_and_replacement() {
 #[test]
 fn unknown_fields_in_fill_lines_are_warned_about_once() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("fills.jsonl");
-    let mut src = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+    let (log, mut src) = source(dir.path());
     let line = r#"{"type":"mid","time_ms":1,"mid":100,"venue":"x"}"#;
     append(&log, &format!("{line}\n{line}\n"));
     let e = next(&mut src, 1);
@@ -122,11 +127,8 @@ fn unknown_fields_in_fill_lines_are_warned_about_once() {
 #[test]
 fn the_markout_horizon_can_be_set() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("fills.jsonl");
-    std::fs::write(&log, "").unwrap();
-    let mut five = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
-    let mut one =
-        FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap().with_markout(1_000);
+    let (log, mut five) = source(dir.path());
+    let mut one = source(dir.path()).1.with_markout(1_000);
     // Bought at the mid; the mid falls 1 % within a second and 2 % within five.
     let lines = [mid(0, 100.0), maker(1_000, "buy", 100.0, 1.0, 0.0, 100.0), mid(2_000, 99.0), mid(6_000, 98.0)];
     append(&log, &(lines.join("\n") + "\n"));
@@ -146,12 +148,20 @@ fn fills_flags_are_checked() {
             vec!["run", "--source", "fills", "--fills", "x.jsonl", "--markout-ms", "0"],
             "--markout-ms 0: must be between",
         ),
+        // Checked before the run starts: nothing is written (see below).
+        (vec!["run", "--source", "fills", "--fills", "."], "--fills .: is a directory, not a file"),
+        (vec!["run", "--source", "fills", "--fills", "no/such/dir/f.jsonl"], "directory no/such/dir does not exist"),
+        (vec!["bot", "--fills", "."], "--fills .: is a directory, not a file"),
+        (vec!["bot", "--fills", "no/such/dir/f.jsonl"], "--fills no/such/dir/f.jsonl: cannot open the fills log"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let o = mmsoak().current_dir(dir.path()).args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one error line, got {stderr}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{args:?} left {left:?} behind");
     }
 }
 
@@ -276,9 +286,7 @@ fn a_minimal_v2_report_is_taken_as_the_full_v1_one_and_unknown_fields_are_listed
 #[test]
 fn the_reference_bots_fills_log_gives_its_own_report() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("fills.jsonl");
-    std::fs::write(&log, "").unwrap();
-    let mut src = FillsSource::start(&log, None, dir.path(), dir.path(), Duration::from_secs(60)).unwrap();
+    let (log, mut src) = source(dir.path());
     let report = dir.path().join("EDGE_REPORT.json");
     // Two bots one after the other append to the same log: each one's iteration is read on its own.
     for (k, seed) in [(1u32, "6"), (2, "7")] {

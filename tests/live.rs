@@ -63,6 +63,70 @@ fn a_bot_that_dies_stops_the_run_with_state_saved() {
     assert!(log.contains("starting"), "bot output not kept: {log:?}");
 }
 
+/// The bot is often not the shell's direct child (`cd x && ./bot`, a wrapper script,
+/// a background job): stopping the run must stop it too, not leave it trading.
+#[cfg(unix)]
+fn wrapped_bot(pid_file: &Path) -> String {
+    // `&` + `wait` keeps the shell alive as the bot's parent, as wrapper scripts do.
+    format!("\"{}\" bot --speed 900 --regime calm --seed 4 & echo $! > \"{}\"; wait", bin(), pid_file.display())
+}
+
+/// Whether `pid` (from `pid_file`) still runs; a zombie waiting for init is not running.
+#[cfg(unix)]
+fn still_runs(pid_file: &Path) -> Option<String> {
+    let pid = std::fs::read_to_string(pid_file).unwrap().trim().to_string();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or("").split_whitespace().next().unwrap_or("gone");
+    (state != "gone" && state != "Z").then(|| format!("pid {pid}: {stat}"))
+}
+
+#[cfg(unix)]
+#[test]
+fn the_bot_does_not_outlive_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("group");
+    let pid_file = dir.path().join("bot.pid");
+    let o = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "0.2")
+        .args(["run", "--source", "external", "--exec", &wrapped_bot(&pid_file), "--iterations", "2"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(still_runs(&pid_file), None, "the bot still runs after the run ended");
+}
+
+/// SIGTERM (systemd, scancel, a CI runner's cancel) stops the run as Ctrl-C does:
+/// exit 130, completed iterations saved, the bot stopped with it.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_run_and_the_bot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("term");
+    let pid_file = dir.path().join("bot.pid");
+    let run = mmsoak()
+        .env("SOAK_SLEEP_SECONDS", "0.5")
+        .args(["run", "--source", "external", "--exec", &wrapped_bot(&pid_file), "--iterations", "500"])
+        .args(["--out", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = out.join("latest/ITER_SUMMARY_1.json");
+    let waited = std::time::Instant::now();
+    while !first.exists() {
+        assert!(waited.elapsed().as_secs() < 120, "no iteration completed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-TERM", &run.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let o = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(!out.join("latest/ITER_SUMMARY_500.json").exists());
+    assert_eq!(still_runs(&pid_file), None, "the bot still runs after SIGTERM stopped the run");
+}
+
 /// A valid report, made by the reference bot with the default (steady_safe) parameters.
 fn valid_report(dir: &Path) -> Value {
     let report = dir.join("valid.json");

@@ -63,6 +63,18 @@ pub fn plan(args: &BotArgs) -> Result<BotPlan> {
         bail!("--speed must be a number above 0 (at most 1000000), got {}", args.speed);
     }
     let regime = Regime::parse(&args.regime).with_context(|| format!("unknown --regime {:?}", args.regime))?;
+    if let Some(path) = &args.fills {
+        // Opened (and created) now, so an unwritable log is one error before the
+        // bot starts trading, not a failure after its first iteration.
+        if path.is_dir() {
+            bail!("--fills {}: is a directory, not a file", path.display());
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("--fills {}: cannot open the fills log for appending", path.display()))?;
+    }
     Ok(BotPlan {
         market: MarketConfig::synthetic(regime),
         period: Duration::from_secs_f64(ITERATION_SECONDS as f64 / args.speed),

@@ -16,7 +16,12 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::bot_report::{self, ParsedReport, ReportError};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::params::Params;
-use tokio::process::{Child, Command};
+#[cfg(windows)]
+use process_wrap::tokio::JobObject;
+#[cfg(unix)]
+use process_wrap::tokio::ProcessGroup;
+use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop};
+use tokio::process::Command;
 
 /// What one wait for the bot produced.
 pub enum Observation {
@@ -37,7 +42,7 @@ pub struct External {
 
 /// A bot launched with `--exec`, watched so that its exit stops the run.
 pub struct Supervised {
-    child: Child,
+    child: Box<dyn ChildWrapper>,
     command: String,
     log: PathBuf,
 }
@@ -149,8 +154,12 @@ impl External {
 
 impl Supervised {
     /// Launches `command` through the platform shell with `env` (names and paths)
-    /// in its environment; stdout and stderr are appended to `log`. The bot is
-    /// killed when this is dropped (the run ends).
+    /// in its environment; stdout and stderr are appended to `log`.
+    ///
+    /// The shell and everything it starts run in a process group of their own
+    /// (Unix) or a job object (Windows): the bot is often a grandchild (`sh -c
+    /// "cd x && python3 bot.py"`), and killing only the shell would leave it running
+    /// after the run. Dropping this stops the whole group (see [`Drop`]).
     pub fn launch(command: &str, env: &[(&str, &Path)], log: &Path) -> Result<Supervised> {
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -170,13 +179,13 @@ impl Supervised {
         for (name, value) in env {
             cmd.env(name, value);
         }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err_file)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("--exec {command:?}: cannot start it"))?;
+        cmd.stdin(Stdio::null()).stdout(file).stderr(err_file);
+        let mut wrap = CommandWrap::from(cmd);
+        #[cfg(unix)]
+        wrap.wrap(ProcessGroup::leader());
+        #[cfg(windows)]
+        wrap.wrap(JobObject);
+        let child = wrap.wrap(KillOnDrop).spawn().with_context(|| format!("--exec {command:?}: cannot start it"))?;
         eprintln!("mmsoak: started the bot (pid {}): {command}; log {}", child.id().unwrap_or(0), log.display());
         Ok(Supervised { child, command: command.to_string(), log: log.to_path_buf() })
     }
@@ -192,6 +201,42 @@ impl Supervised {
             );
         }
         Ok(())
+    }
+}
+
+/// How long a bot has to exit after SIGTERM before its group is killed.
+#[cfg(unix)]
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+impl Drop for Supervised {
+    /// Unix: SIGTERM to the bot's process group, so a bot can flush its files and
+    /// exit; SIGKILL to whatever is left after [`STOP_GRACE`]. Windows: the job
+    /// object is closed with kill-on-close, which terminates every process in it.
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            let Some(pgid) = self.child.id().and_then(|id| i32::try_from(id).ok()) else {
+                return;
+            };
+            // SAFETY: killpg only sends a signal; `pgid` is the group this child leads.
+            let alive = || unsafe { libc::killpg(pgid, 0) } == 0;
+            if !alive() {
+                return;
+            }
+            let _ = self.child.signal(libc::SIGTERM);
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline {
+                // Reaps the shell (and any of our children in the group) so that a
+                // zombie does not count as alive.
+                let _ = self.child.try_wait();
+                if !alive() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.signal(libc::SIGKILL);
+            let _ = self.child.try_wait();
+        }
     }
 }
 

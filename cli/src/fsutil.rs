@@ -22,15 +22,27 @@ pub const REPLACE_RETRY_BUDGET: Duration = Duration::from_secs(2);
 const RETRY_FIRST_DELAY: Duration = Duration::from_millis(10);
 const RETRY_MAX_DELAY: Duration = Duration::from_millis(250);
 
+/// A temp file in `dir` (so the rename stays on one file system) that is renamed
+/// onto an artifact. It is created with mode 0666 less the umask, as any file
+/// would be, not tempfile's private 0600: the artifacts are for other readers
+/// (the bot, a merge, a dashboard run by another user).
+pub fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".mmsoak-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir).with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mmsoak-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mut tmp = temp_in(dir)?;
     tmp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
     tmp.as_file().sync_all().with_context(|| format!("cannot flush {}", path.display()))?;
     let started = Instant::now();
@@ -123,5 +135,22 @@ mod tests {
         assert!(e.contains("runtime_overrides.json"), "{e}");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("runtime_overrides.json")], "temp file left behind");
+    }
+
+    /// Artifacts are readable as any file the user creates is (0666 less the
+    /// umask), not private like a temp file: a bot run as another user reads
+    /// runtime_overrides.json.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn artifacts_get_the_umask_mode_not_the_temp_files_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status.lines().find_map(|l| l.strip_prefix("Umask:")).unwrap().trim();
+        let umask = u32::from_str_radix(umask, 8).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runtime_overrides.json");
+        write_atomic(&path, b"{}\n").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "mode {mode:o} with umask {umask:o}");
     }
 }

@@ -80,12 +80,35 @@ pub fn check_flags(source: Source, args: &RunArgs, out: &Path) -> Result<Option<
     if live && args.compare_baseline {
         bail!("--compare-baseline needs a repeatable market; a live bot's is not (use --source sim or replay)");
     }
-    Ok(match source {
+    let file = match source {
         Source::External => Some(args.report.clone().unwrap_or_else(|| out.join("EDGE_REPORT.json"))),
         Source::Fills => match &args.fills {
             Some(f) => Some(f.clone()),
             None => bail!("--source fills needs --fills FILE (the JSON-lines log the bot appends to)"),
         },
         _ => None,
-    })
+    };
+    if let Some(f) = &file {
+        let flag = if source == Source::Fills { "--fills" } else { "--report" };
+        check_bot_file(flag, f, args.report.is_some() || source == Source::Fills)?;
+    }
+    Ok(file)
+}
+
+/// The file the bot writes must be a file in a directory that exists: checked
+/// before anything is written, so a typo costs one error line, not a started run.
+/// (`given`: the user named it; the default EDGE_REPORT.json lives in `--out`,
+/// which the run creates.)
+fn check_bot_file(flag: &str, f: &Path, given: bool) -> Result<()> {
+    if f.is_dir() {
+        bail!("{flag} {}: is a directory, not a file", f.display());
+    }
+    let parent = match f.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if given && !parent.is_dir() {
+        bail!("{flag} {}: directory {} does not exist", f.display(), parent.display());
+    }
+    Ok(())
 }

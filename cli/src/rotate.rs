@@ -110,10 +110,7 @@ pub fn rotate(out: &Path, r: &Retention) -> Result<Vec<String>> {
         let history_path = latest.join(HISTORY);
         // Streamed into a temp file beside the history, one summary at a time: a
         // long run's history is never held in memory.
-        let tmp = tempfile::Builder::new()
-            .prefix(".mmsoak-tmp-")
-            .tempfile_in(&latest)
-            .with_context(|| format!("cannot create a temporary file in {}", latest.display()))?;
+        let tmp = crate::fsutil::temp_in(&latest)?;
         let mut gz = GzEncoder::new(BufWriter::new(tmp), Compression::default());
         let mut have = std::collections::BTreeSet::new();
         let write_line = |gz: &mut GzEncoder<BufWriter<tempfile::NamedTempFile>>, s: &IterSummary| -> Result<()> {

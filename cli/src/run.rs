@@ -452,9 +452,8 @@ fn prepare_out(out: &Path) -> Result<PathBuf> {
 
 pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            INTERRUPTED.store(true, Ordering::SeqCst);
-        }
+        stop_requested().await;
+        INTERRUPTED.store(true, Ordering::SeqCst);
     });
     let _lock = outlock::acquire(&plan.out)?;
     if let (Some(listener), Some(metrics)) = (plan.metrics_listener.take(), &plan.metrics) {
@@ -678,15 +677,39 @@ async fn soak(
     Ok(state)
 }
 
-/// Sleeps between iterations; Ctrl-C cuts the pause short and stops the run.
+/// Sleeps between iterations; Ctrl-C (or SIGTERM) cuts the pause short and stops the run.
 async fn pause(sleep: Duration, done: u32, out: &Path) -> Result<()> {
     if sleep.is_zero() {
         return Ok(());
     }
     tokio::select! {
         _ = tokio::time::sleep(sleep) => Ok(()),
-        _ = tokio::signal::ctrl_c() => Err(Interrupted { done, out: out.display().to_string() }.into()),
+        _ = stop_requested() => Err(Interrupted { done, out: out.display().to_string() }.into()),
     }
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM on Unix (what systemd, Slurm's scancel, CI
+/// runners and `kill` send): either way the run stops between iterations with
+/// everything completed saved, and a supervised bot is stopped with it.
+async fn stop_requested() {
+    // A handler that cannot be installed must not read as a request to stop.
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    ctrl_c.await;
 }
 
 /// Iteration `i`'s observation from the simulator, a replay or a recording.
