@@ -81,6 +81,51 @@ fn artifacts(out: &Path, n: u32) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// What a power cut between group commits can leave: TUNING_STATE.json for
+/// iteration 10 reached the disk, ITER_SUMMARY_10.json's data did not (an empty
+/// file), and the last checkpoint is iteration 9. `--resume` goes back to the
+/// checkpoint, runs iteration 10 again and ends with the reference run's bytes.
+/// Without a checkpoint the same damage is refused, with nothing touched.
+#[test]
+fn resume_after_a_power_cut_goes_back_to_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        ["run", "--iterations", "10", "--auto-tune", "--regime", "volatile", "--profile", "aggressive", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([out.to_str().unwrap().to_string()])
+            .collect()
+    };
+    let reference = dir.path().join("reference");
+    run_ok(&args(&reference).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(json(reference.join("latest/TUNING_CHECKPOINT.json"))["iteration"], 10);
+
+    let out = dir.path().join("cut");
+    run_ok(&args(&out).iter().map(String::as_str).collect::<Vec<_>>());
+    let latest = out.join("latest");
+    // The state after iteration 9 is what a checkpoint at iteration 9 holds.
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_CHECKPOINT.json")).unwrap();
+    std::fs::write(latest.join("ITER_SUMMARY_10.json"), b"").unwrap();
+    std::fs::remove_file(latest.join("TUNING_REPORT.json")).unwrap();
+
+    let without = dir.path().join("no-checkpoint");
+    run_ok(&args(&without).iter().map(String::as_str).collect::<Vec<_>>());
+    std::fs::write(without.join("latest/ITER_SUMMARY_10.json"), b"").unwrap();
+    std::fs::remove_file(without.join("latest/TUNING_CHECKPOINT.json")).unwrap();
+    let before = tree(&without);
+    let o = mmsoak().args(["run", "--resume", "--out", without.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ITER_SUMMARY_10.json is corrupt"), "{err}");
+    assert_eq!(tree(&without), before, "a refused resume changed files");
+
+    let o = mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("going back to the last checkpoint (TUNING_CHECKPOINT.json, iteration 9)"), "{err}");
+    assert_eq!(artifacts(&out, 10), artifacts(&reference, 10));
+}
+
 #[cfg(unix)]
 #[test]
 fn sigkill_at_random_points_then_resume_gives_identical_bytes() {

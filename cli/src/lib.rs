@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod bot;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod external;

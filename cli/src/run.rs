@@ -25,7 +25,7 @@ use crate::external::Observation;
 use crate::fsutil::write_json;
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
-use crate::{kpis, outlock, profiles, replay, report_out, resources, rotate};
+use crate::{checkpoint, kpis, outlock, profiles, replay, report_out, resources, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
 pub struct RunPlan {
@@ -534,7 +534,21 @@ fn load_progress(latest: &Path) -> Result<Progress> {
     })?;
     // Every completed iteration's summary must be there and readable (the report is
     // built from them), checked now, before anything is written; none is kept.
-    rotate::for_each_summary(latest, state.iteration, |_| Ok(())).context("cannot resume")?;
+    if let Err(e) = rotate::for_each_summary(latest, state.iteration, |_| Ok(())) {
+        // A power cut between group commits: the state reached the disk, some of
+        // the summaries before it did not. Go back to the last commit.
+        let Some(committed) = checkpoint::recover(latest, &state)? else {
+            return Err(e.context("cannot resume"));
+        };
+        eprintln!(
+            "mmsoak: {e:#}: going back to the last checkpoint ({}, iteration {}); iterations {} to {} run again",
+            checkpoint::CHECKPOINT,
+            committed.iteration,
+            committed.iteration + 1,
+            state.iteration
+        );
+        return Ok(Progress { state: Some(committed) });
+    }
     Ok(Progress { state: Some(state) })
 }
 
@@ -598,6 +612,10 @@ async fn soak(
     let mut live = crate::live_source::start(&plan.observations, &plan.record, &overrides_path, &latest, plan.sleep)?;
     let n = s.iterations;
     let reporter = Reporter::new(n, state.iteration, plan.json);
+    // A live bot's iterations are minutes apart and it trades with the overrides:
+    // commit each one. Simulated and replayed iterations take milliseconds.
+    let interval = if live.is_some() { Duration::ZERO } else { checkpoint::INTERVAL };
+    let mut committer = checkpoint::Committer::new(&latest, interval);
     for i in state.iteration + 1..=n {
         let observed = match live.as_mut() {
             Some(src) => {
@@ -635,7 +653,7 @@ async fn soak(
         // parameters from the state). A change the bot cannot be given (the file could
         // not be replaced, e.g. held open on Windows past the retry budget) is not
         // applied: the same step again, told so, and the next iteration decides anew.
-        if let Err(e) = write_json(&overrides_path, &resp.state.overrides) {
+        if let Err(e) = committer.write_json(&overrides_path, &resp.state.overrides) {
             let why = format!("{e:#}");
             let changed = resp.state.overrides != previous.overrides;
             match step.as_mut().filter(|_| changed) {
@@ -652,9 +670,10 @@ async fn soak(
         }
         state = resp.state;
         let summary = resp.summary;
-        write_json(&latest.join(format!("ITER_SUMMARY_{i}.json")), &summary)?;
-        write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
-        write_json(&latest.join("TUNING_STATE.json"), &state)?;
+        committer.write_json(&latest.join(format!("ITER_SUMMARY_{i}.json")), &summary)?;
+        committer.write_json(&latest.join("TUNING_STATE.prev.json"), &previous)?;
+        committer.write_json(&latest.join("TUNING_STATE.json"), &state)?;
+        committer.commit_if_due(&state)?;
         resources::record(&latest, out, i)?;
         reporter.iteration(&summary)?;
         if let Some(m) = &plan.metrics {
@@ -668,12 +687,16 @@ async fn soak(
         // Let the Ctrl-C listener run; stop only between iterations.
         tokio::task::yield_now().await;
         if INTERRUPTED.load(Ordering::SeqCst) {
+            committer.commit(&state)?;
             return Err(Interrupted { done: i, out: out.display().to_string() }.into());
         }
-        if i < n && live.is_none() {
+        if i < n && live.is_none() && !plan.sleep.is_zero() {
+            // Nothing stays unflushed through a sleep between iterations.
+            committer.commit(&state)?;
             pause(plan.sleep, i, out).await?;
         }
     }
+    committer.commit(&state)?;
     Ok(state)
 }
 
