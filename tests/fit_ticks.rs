@@ -30,9 +30,13 @@ fn run_fit(data: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output
 
 fn size_row(report: &serde_json::Value, q: &str) -> serde_json::Value {
     let fact = format!("trade size p{q} (× touch depth)");
-    report["fit"]["rows"].as_array().unwrap().iter().find(|r| r["fact"] == fact.as_str()).cloned().unwrap_or_else(
-        || panic!("no row {fact}: {}", report["fit"]["rows"]),
-    )
+    report["fit"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["fact"] == fact.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no row {fact}: {}", report["fit"]["rows"]))
 }
 
 #[test]

@@ -77,7 +77,6 @@ pub fn tick_holdout(args: &FitArgs, h: HoldoutPlan) -> Result<HoldoutReport> {
     let start_runs = replay(&start)?;
     let mut report = judge_held_out(fitted, args.iterations, tuned, start, &tuned_runs, &start_runs);
     report.cut = cut_ns.div_euclid(1_000_000_000);
-    report.ticks =
-        Some(TickHoldout { cut_ns, iteration_seconds: secs, fit_windows, windows, fit_trades, queue_model });
+    report.ticks = Some(TickHoldout { cut_ns, iteration_seconds: secs, fit_windows, windows, fit_trades, queue_model });
     Ok(report)
 }

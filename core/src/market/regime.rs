@@ -211,7 +211,8 @@ impl RegimeFile {
             return format!("schema = {schema}: expected {REGIME_FILE_SCHEMA:?}");
         }
         let spec = value.get("spec").and_then(|s| s.as_object());
-        if let Some((key, v)) = spec.and_then(|m| m.iter().find(|(k, v)| !v.is_number() && *k != "trade_size_spliced")) {
+        if let Some((key, v)) = spec.and_then(|m| m.iter().find(|(k, v)| !v.is_number() && *k != "trade_size_spliced"))
+        {
             return format!("spec.{key} = {v}: expected a number");
         }
         // The one nested table: an object of numbers.

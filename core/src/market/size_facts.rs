@@ -28,7 +28,7 @@ const BLOCK: usize = 50;
 /// The data's trade sizes relative to its median touch depth (empty when the
 /// sample has no usable sizes).
 pub fn relative_sizes(t: &TickSample) -> Vec<f64> {
-    if !(t.median_touch_qty > 0.0) {
+    if t.median_touch_qty.is_nan() || t.median_touch_qty <= 0.0 {
         return Vec::new();
     }
     t.trade_qty.iter().filter(|q| q.is_finite() && **q > 0.0).map(|q| q / t.median_touch_qty).collect()

@@ -115,6 +115,7 @@ fn poly(c: &[f64; 8], x: f64) -> f64 {
 }
 
 // AS 241's coefficients, lowest power first, digits as published.
+#[allow(clippy::excessive_precision)]
 const A: [f64; 8] = [
     3.387_132_872_796_366_5,
     133.141_667_891_784_38,
@@ -125,6 +126,7 @@ const A: [f64; 8] = [
     33_430.575_583_588_13,
     2_509.080_928_730_122_7,
 ];
+#[allow(clippy::excessive_precision)]
 const B: [f64; 8] = [
     1.0,
     42.313_330_701_600_91,
@@ -135,6 +137,7 @@ const B: [f64; 8] = [
     28_729.085_735_721_943,
     5_226.495_278_852_545,
 ];
+#[allow(clippy::excessive_precision)]
 const C: [f64; 8] = [
     1.423_437_110_749_683_5,
     4.630_337_846_156_546,
@@ -145,6 +148,7 @@ const C: [f64; 8] = [
     0.022_723_844_989_269_184,
     0.000_774_545_014_278_341_4,
 ];
+#[allow(clippy::excessive_precision)]
 const D: [f64; 8] = [
     1.0,
     2.053_191_626_637_759,
@@ -155,6 +159,7 @@ const D: [f64; 8] = [
     0.000_547_593_808_499_534_5,
     1.050_750_071_644_416_9e-9,
 ];
+#[allow(clippy::excessive_precision)]
 const E: [f64; 8] = [
     6.657_904_643_501_103,
     5.463_784_911_164_114,
@@ -165,6 +170,7 @@ const E: [f64; 8] = [
     2.711_555_568_743_487_6e-5,
     2.010_334_399_292_288_1e-7,
 ];
+#[allow(clippy::excessive_precision)]
 const F: [f64; 8] = [
     1.0,
     0.599_832_206_555_888,
@@ -244,7 +250,8 @@ mod tests {
 
     #[test]
     fn a_spliced_sample_gives_its_parameters_back() {
-        let truth = SplicedSizes { body_log_mean: -1.0, body_log_sd: 0.8, threshold: 1.2, tail_share: 0.1, tail_index: 1.7 };
+        let truth =
+            SplicedSizes { body_log_mean: -1.0, body_log_sd: 0.8, threshold: 1.2, tail_share: 0.1, tail_index: 1.7 };
         // Exact quantiles of the model, 20,000 of them.
         let n = 20_000;
         let x: Vec<f64> = (0..n).map(|i| truth.quantile((i as f64 + 0.5) / n as f64)).collect();
