@@ -250,15 +250,7 @@ impl RegimeSpec {
             ("trade_size_scale", s.trade_size_scale, 1e-6, 1e6),
             ("trade_size_tail", s.trade_size_tail, 1.01, 10.0),
         ];
-        let spliced = s.trade_size_spliced.map(|m| {
-            [
-                ("trade_size_spliced.body_log_mean", m.body_log_mean, -50.0, 50.0),
-                ("trade_size_spliced.body_log_sd", m.body_log_sd, 1e-6, 20.0),
-                ("trade_size_spliced.threshold", m.threshold, 1e-12, 1e12),
-                ("trade_size_spliced.tail_share", m.tail_share, 1e-6, 0.999_999),
-                ("trade_size_spliced.tail_index", m.tail_index, 1.01, 10.0),
-            ]
-        });
+        let spliced = s.trade_size_spliced.map(|m| m.ranges());
         for (name, v, lo, hi) in checks.into_iter().chain(spliced.into_iter().flatten()) {
             if !(v.is_finite() && v >= lo && v <= hi) {
                 return Err(format!("spec.{name} = {v}: must be between {lo} and {hi}"));

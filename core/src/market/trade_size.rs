@@ -60,6 +60,18 @@ impl SplicedSizes {
     pub fn quantile(&self, p: f64) -> f64 {
         self.size_for(-libm::log1p(-p))
     }
+
+    /// Each number with its field name (under `spec.`) and allowed range,
+    /// for [`RegimeSpec::validate`].
+    pub fn ranges(&self) -> [(&'static str, f64, f64, f64); 5] {
+        [
+            ("trade_size_spliced.body_log_mean", self.body_log_mean, -50.0, 50.0),
+            ("trade_size_spliced.body_log_sd", self.body_log_sd, 1e-6, 20.0),
+            ("trade_size_spliced.threshold", self.threshold, 1e-12, 1e12),
+            ("trade_size_spliced.tail_share", self.tail_share, 1e-6, 0.999_999),
+            ("trade_size_spliced.tail_index", self.tail_index, 1.01, 10.0),
+        ]
+    }
 }
 
 /// A noise trade's size in order units, at touch depth `top`, from the standard
@@ -183,8 +195,10 @@ const F: [f64; 8] = [
 ];
 
 /// Fits the spliced model to sizes `x` (units of depth; non-positive and
-/// non-finite values ignored). `None` with fewer than 50 sizes, or when the top
-/// or the body has a single size (no tail or no spread to fit).
+/// non-finite values ignored). `None` with fewer than 50 sizes, when the top
+/// or the body has a single size (no tail or no spread to fit), or when a number
+/// would fall outside the range a regime file allows (kept to 1e-4 inside it,
+/// so the report's six-decimal rounding stays valid).
 pub fn fit_spliced(x: &[f64]) -> Option<SplicedSizes> {
     let mut v: Vec<f64> = x.iter().copied().filter(|q| q.is_finite() && *q > 0.0).collect();
     if v.len() < 50 {
@@ -206,7 +220,10 @@ pub fn fit_spliced(x: &[f64]) -> Option<SplicedSizes> {
         return None;
     }
     let (mu, sd) = truncated_normal_moments(m, var.sqrt(), libm::log(u));
-    Some(SplicedSizes { body_log_mean: mu, body_log_sd: sd, threshold: u, tail_share: k as f64 / n as f64, tail_index })
+    let fitted =
+        SplicedSizes { body_log_mean: mu, body_log_sd: sd, threshold: u, tail_share: k as f64 / n as f64, tail_index };
+    let inside = |(_, v, lo, hi): &(&str, f64, f64, f64)| v.is_finite() && *v >= lo + 1e-4 && *v <= hi - 1e-4;
+    fitted.ranges().iter().all(inside).then_some(fitted)
 }
 
 /// Cohen's method of moments for a normal truncated above at `t` (for this
