@@ -102,11 +102,17 @@ pub struct FitArgs {
     /// Write the fit report as JSON here.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
-    /// Bars only: fit on the first (1 − F) of the market time, tune on the fitted
-    /// simulator, then replay the held-out rest with the tuned parameters and with
-    /// `--profile`, and judge the uplift (Mann-Whitney U).
+    /// Fit on the first (1 − F) of the market time, tune on the fitted simulator,
+    /// then replay the held-out rest (bars, or ticks through the tick engine) with
+    /// the tuned parameters and with `--profile`, and judge the uplift
+    /// (Mann-Whitney U).
     #[arg(long, value_name = "F")]
     pub holdout: Option<f64>,
+    /// `--holdout`: seconds of market time per iteration (tuning and held-out
+    /// replay); short tick samples need short iterations.
+    #[arg(long, default_value_t = mmsoak_core::market::ITERATION_SECONDS,
+          value_parser = clap::value_parser!(u32).range(10..=86_400))]
+    pub iteration_seconds: u32,
     /// `--holdout`: the starting profile (built-in name or .json).
     #[arg(long, default_value = "steady_safe")]
     pub profile: String,

@@ -31,4 +31,5 @@ pub mod serve;
 pub mod summary;
 pub mod sweep;
 pub mod thresholds;
+pub mod tick_holdout;
 pub mod ticks;

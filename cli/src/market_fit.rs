@@ -18,11 +18,12 @@ use crate::args::FitArgs;
 use crate::data::reader::{describe, StreamReader};
 use crate::data::streams::{group, StreamSpec};
 use crate::fsutil::{write_atomic, write_json};
+use crate::tick_holdout::{plan_holdout, tick_holdout, HoldoutPlan};
 
 /// The data, read and checked.
 pub enum Input {
     Bars(Box<BarSeries>, Option<(Params, Params)>),
-    Ticks(Vec<StreamSpec>),
+    Ticks(Vec<StreamSpec>, Option<Box<HoldoutPlan>>),
 }
 
 /// Checks every input before anything is computed or written.
@@ -31,27 +32,34 @@ pub fn plan(args: &FitArgs) -> Result<Input> {
         check_writable(p)?;
     }
     // Tick formats are told by content; anything else must be a bar file.
+    let profiles = || -> Result<Option<(Params, Params)>> {
+        Ok(match args.holdout {
+            Some(_) => Some((crate::profiles::load(&args.profile)?, crate::profiles::load("steady_safe")?)),
+            None => None,
+        })
+    };
     let input = match group(&args.data, None) {
-        Ok(specs) => Input::Ticks(specs),
+        Ok(specs) => {
+            let holdout = match (args.holdout, profiles()?) {
+                (Some(h), Some((start, safe))) if h > 0.0 && h < 1.0 => {
+                    Some(Box::new(plan_holdout(args, h, start, safe)?))
+                }
+                _ => None,
+            };
+            Input::Ticks(specs, holdout)
+        }
         Err(tick_err) => {
             if args.data.len() > 1 {
                 return Err(tick_err.context("several --data files are merged as tick data"));
             }
             let series = crate::data::bars::load(&args.data[0])?;
             eprintln!("mmsoak: bars: {}: {}", args.data[0].display(), series.info.describe());
-            let profiles = match args.holdout {
-                Some(_) => Some((crate::profiles::load(&args.profile)?, crate::profiles::load("steady_safe")?)),
-                None => None,
-            };
-            Input::Bars(Box::new(series), profiles)
+            Input::Bars(Box::new(series), profiles()?)
         }
     };
     if let Some(h) = args.holdout {
         if !(h > 0.0 && h < 1.0) {
             bail!("--holdout {h}: must be between 0 and 1 (the share of the data held out)");
-        }
-        if matches!(input, Input::Ticks(_)) {
-            bail!("--holdout needs bar data (the held-out part is replayed as bars)");
         }
     }
     Ok(input)
@@ -102,7 +110,7 @@ pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
                         start,
                         safe,
                         tune_iterations: args.iterations,
-                        iteration_seconds: mmsoak_core::market::ITERATION_SECONDS,
+                        iteration_seconds: args.iteration_seconds,
                         seed: args.seed,
                     })
                     .map_err(|e| anyhow::anyhow!("{}: {e}", names[0]))?,
@@ -111,9 +119,13 @@ pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
             };
             (report, holdout)
         }
-        Input::Ticks(specs) => {
-            let input = sample_ticks(&specs)?;
-            (fit(&input, args.seed), None)
+        Input::Ticks(specs, plan) => {
+            let input = sample_ticks(&specs, None)?;
+            let holdout = match plan {
+                Some(p) => Some(tick_holdout(args, *p)?),
+                None => None,
+            };
+            (fit(&input, args.seed), holdout)
         }
     };
     let file = RegimeFile {
@@ -152,8 +164,9 @@ fn file_name(path: &str) -> String {
     PathBuf::from(path).file_name().map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// One pass over tick data through the core's parsers, measuring what the fit needs.
-fn sample_ticks(specs: &[StreamSpec]) -> Result<FitInput> {
+/// One pass over tick data through the core's parsers, measuring what the fit
+/// needs; with `until_ns`, only the events before that time (the data's clock).
+pub fn sample_ticks(specs: &[StreamSpec], until_ns: Option<i64>) -> Result<FitInput> {
     let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
     let mut readers: Vec<StreamReader> = specs.iter().cloned().map(StreamReader::new).collect();
     for r in readers.iter_mut() {
@@ -167,6 +180,7 @@ fn sample_ticks(specs: &[StreamSpec]) -> Result<FitInput> {
         let mut consumed = vec![Consumed::default(); readers.len()];
         let res = loop {
             match merger.next(&chunks, &mut consumed) {
+                Ok(Pull::Event(e)) if until_ns.is_some_and(|t| e.exch_ns >= t) => break Ok(None),
                 Ok(Pull::Event(e)) => sampler.push(&e),
                 Ok(Pull::Need(k)) => break Ok(Some(k)),
                 Ok(Pull::End) => break Ok(None),

@@ -26,7 +26,10 @@
 //!   rate then set by simulation so the fitted median trade rate meets the data's;
 //!   trade sizes as Pareto: the tail index by Hill's estimator over the largest
 //!   10 % of trades (Hill 1975), the scale so the median noise trade is the data's
-//!   median trade (one order unit) at the median touch depth.
+//!   median trade (one order unit) at the median touch depth; and, where at least
+//!   50 sizes allow it, the spliced model that replaces it in the simulator: a
+//!   log-normal body with a Pareto tail on sizes relative to the median touch
+//!   depth ([`super::trade_size`], with its sources).
 //!
 //! The report compares stylized facts of the data and of a long run of the fitted
 //! simulator (at least three days of it), each with the data's own moving-block bootstrap band (Künsch 1989):
@@ -38,6 +41,8 @@ use super::facts::{stylized_facts, StylizedFacts};
 use super::price::minute_returns_for;
 use super::regime::{Regime, RegimeSpec};
 use super::sim::trade_counts;
+use super::size_facts::{relative_sizes, size_rows};
+use super::trade_size::{fit_spliced, noise_trade_size, SplicedSizes};
 use super::MarketConfig;
 use crate::edge::round6;
 use crate::rng::{derive_seed, Rng};
@@ -281,6 +286,9 @@ fn fit_flow(spec: &mut RegimeSpec, t: &TickSample, seed: u64) {
         }
         // Median of scale·depth·U^(−1/tail) is scale·depth·2^(1/tail): one order unit.
         spec.trade_size_scale = (1.0 / (spec.top_depth * libm::pow(2.0, 1.0 / spec.trade_size_tail))).clamp(1e-6, 1e6);
+        // The spliced model (log-normal body, Pareto tail), on sizes relative to the
+        // touch depth, replaces the single Pareto where the data supports it.
+        spec.trade_size_spliced = fit_spliced(&relative_sizes(t));
     }
     let rate = mean(&t.trade_rate);
     let counts: Vec<f64> = t.trade_rate.iter().map(|x| x * RATE_WINDOW_S as f64).collect();
@@ -354,6 +362,13 @@ fn rounded(s: RegimeSpec) -> RegimeSpec {
         hawkes_branching: round6(s.hawkes_branching),
         trade_size_scale: round6(s.trade_size_scale),
         trade_size_tail: round6(s.trade_size_tail),
+        trade_size_spliced: s.trade_size_spliced.map(|m| SplicedSizes {
+            body_log_mean: round6(m.body_log_mean),
+            body_log_sd: round6(m.body_log_sd),
+            threshold: round6(m.threshold),
+            tail_share: round6(m.tail_share),
+            tail_index: round6(m.tail_index),
+        }),
         ..s
     }
 }
@@ -419,14 +434,15 @@ fn compare(input: &FitInput, spec: &RegimeSpec, seed: u64) -> Vec<FactRow> {
         }
         let median = percentile(&t.trade_qty, 50.0);
         if median > 0.0 {
-            // The fitted noise trades' Pareto quantiles, relative to their median:
-            // Q(q)/Q(0.5) = (0.5/(1−q))^(1/tail).
+            // The fitted noise trades' quantiles relative to their median, from the
+            // size the simulator draws at probability q (exponential draw −ln(1−q)).
+            let model = |q: f64| noise_trade_size(spec, 1.0, -libm::log1p(-q / 100.0));
             for q in [75.0, 90.0] {
                 let d = percentile(&t.trade_qty, q) / median;
-                let s = libm::pow(0.5 / (1.0 - q / 100.0), 1.0 / spec.trade_size_tail);
-                rows.push(row(format!("trade size p{q} / p50"), d, s));
+                rows.push(row(format!("trade size p{q} / p50"), d, model(q) / model(50.0)));
             }
         }
+        rows.extend(size_rows(t, spec, seed));
     }
     rows
 }

@@ -14,7 +14,9 @@ mod price;
 mod regime;
 mod replay;
 mod sim;
+pub mod size_facts;
 pub mod tick_sample;
+pub mod trade_size;
 
 pub use facts::{bar_returns, gapless_returns, stylized_facts, StylizedFacts, FACT_LAGS};
 pub use maker::{Blocks, Fill};

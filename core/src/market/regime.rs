@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::trade_size::SplicedSizes;
 use crate::rng::derive_seed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +72,7 @@ impl Regime {
             gap_rate_per_hour: 0.0,
             trade_size_scale: DEFAULT_TRADE_SIZE_SCALE,
             trade_size_tail: DEFAULT_TRADE_SIZE_TAIL,
+            trade_size_spliced: None,
         };
         match self {
             Regime::Calm | Regime::Mixed | Regime::Fitted => calm,
@@ -148,6 +150,12 @@ pub struct RegimeSpec {
     /// sweeps deep into the book).
     #[serde(default = "default_trade_size_tail")]
     pub trade_size_tail: f64,
+    /// When present, noise-trade sizes follow this log-normal body with a Pareto
+    /// tail instead (`trade_size_scale` and `trade_size_tail` are then unused):
+    /// see [`super::trade_size`]. Absent (regime files before it, every built-in
+    /// regime): the Pareto above, and the very same random stream and artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trade_size_spliced: Option<SplicedSizes>,
 }
 
 /// The built-in noise-trade size scale, a fraction of the touch depth.
@@ -203,8 +211,17 @@ impl RegimeFile {
             return format!("schema = {schema}: expected {REGIME_FILE_SCHEMA:?}");
         }
         let spec = value.get("spec").and_then(|s| s.as_object());
-        match spec.and_then(|m| m.iter().find(|(_, v)| !v.is_number())) {
-            Some((key, v)) => format!("spec.{key} = {v}: expected a number"),
+        if let Some((key, v)) = spec.and_then(|m| m.iter().find(|(k, v)| !v.is_number() && *k != "trade_size_spliced"))
+        {
+            return format!("spec.{key} = {v}: expected a number");
+        }
+        // The one nested table: an object of numbers.
+        match spec.and_then(|m| m.get("trade_size_spliced")) {
+            Some(v) if !v.is_object() => format!("spec.trade_size_spliced = {v}: expected a table of numbers"),
+            Some(v) => match v.as_object().and_then(|m| m.iter().find(|(_, x)| !x.is_number())) {
+                Some((key, x)) => format!("spec.trade_size_spliced.{key} = {x}: expected a number"),
+                None => e.to_string(),
+            },
             None => e.to_string(),
         }
     }
@@ -233,7 +250,8 @@ impl RegimeSpec {
             ("trade_size_scale", s.trade_size_scale, 1e-6, 1e6),
             ("trade_size_tail", s.trade_size_tail, 1.01, 10.0),
         ];
-        for (name, v, lo, hi) in checks {
+        let spliced = s.trade_size_spliced.map(|m| m.ranges());
+        for (name, v, lo, hi) in checks.into_iter().chain(spliced.into_iter().flatten()) {
             if !(v.is_finite() && v >= lo && v <= hi) {
                 return Err(format!("spec.{name} = {v}: must be between {lo} and {hi}"));
             }

@@ -106,10 +106,8 @@ fn simulate(
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
                 let e = rng.standard_exponential();
                 let top = book.top_depth;
-                // Pareto sizes (`RegimeSpec::trade_size_scale`, `trade_size_tail`):
-                // `U^(-1/tail)` = `e^(E/tail)` with `E = -ln U` a standard exponential.
-                let (scale, tail) = (spec.trade_size_scale, spec.trade_size_tail);
-                maker.on_trade(step, &book, side, || scale * top * libm::exp(e / tail));
+                // The regime's size model (`super::trade_size`) turns the one draw into a size.
+                maker.on_trade(step, &book, side, || super::trade_size::noise_trade_size(&spec, top, e));
             }
         }
         let after = Book { mid: mid_after, ..book };
