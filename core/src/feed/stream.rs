@@ -328,7 +328,7 @@ mod tests {
                     .map(|_| {
                         let r = rng.next_u64();
                         // Newlines rarely, so that long runs without one are tested too.
-                        if r % 16 == 0 {
+                        if r.is_multiple_of(16) {
                             b'\n'
                         } else {
                             alphabet[(r >> 8) as usize % alphabet.len()]
