@@ -124,61 +124,36 @@ fn plan(formats: &[mmsoak_core::feed::Format], data: &[(String, Option<String>)]
     plan_config(formats, &scanner.facts, &TickChoices::default(), n, secs, 1_000_000_000).expect("plan")
 }
 
-/// Replays every iteration through the JSON call `tick_replay`; returns (events, seconds).
-fn run_json(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
-    let start = Instant::now();
-    let mut s = Streams::new(data.to_vec());
-    let mut state = None;
-    let mut events = 0;
-    for i in 1..=n {
-        loop {
-            let resp = engine
-                .tick_replay(&TickReplayRequest {
-                    config: config.clone(),
-                    state: state.take(),
-                    params: Params::default(),
-                    iteration: i,
-                    chunks: s.chunks.clone(),
-                })
-                .expect("tick_replay");
-            s.consume(&resp.consumed);
-            state = Some(resp.state);
-            match resp.advance.expect("no data errors") {
-                Advance::Need(k) => s.more(k),
-                Advance::Done(r) => {
-                    events += r.data_quality.map_or(0, |q| q.events);
-                    break;
-                }
-            }
-        }
-    }
-    (events, start.elapsed().as_secs_f64())
-}
-
 thread_local! {
     /// Seconds spent inside engine calls and how many calls, for the last run.
     static IN_CALLS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
     static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// Replays every iteration through `tick_replay_frame`, as the CLI does; returns (events, seconds).
-fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+/// What one engine call hands back: the state for the next call, the bytes it
+/// consumed of each stream, and where the iteration stands.
+type CallResult<S> = (S, Vec<Consumed>, Option<Advance>);
+
+/// Replays iterations 1..=n over `data`, refilling chunks as the CLI does, with
+/// `call(iteration, state, chunks)` as the engine call; returns (events, seconds).
+fn replay<S>(
+    data: &[(String, Option<String>)],
+    n: u32,
+    mut call: impl FnMut(u32, Option<S>, &[Chunk]) -> CallResult<S>,
+) -> (u64, f64) {
     let start = Instant::now();
     let mut s = Streams::new(data.to_vec());
-    let mut state: Option<Vec<u8>> = None;
+    let mut state = None;
     let mut events = 0;
-    let params = Params::default();
     for i in 1..=n {
         loop {
-            let chunks: Vec<&Chunk> = s.chunks.iter().collect();
             let t = Instant::now();
-            let (blob, resp) =
-                engine.tick_replay_frame(config, &params, i, state.as_deref(), &chunks).expect("tick_replay_frame");
+            let (next, consumed, advance) = call(i, state.take(), &s.chunks);
             IN_CALLS.with(|c| c.set(c.get() + t.elapsed().as_secs_f64()));
             CALLS.with(|c| c.set(c.get() + 1));
-            s.consume(&resp.consumed);
-            state = Some(blob);
-            match resp.advance.expect("no data errors") {
+            s.consume(&consumed);
+            state = Some(next);
+            match advance.expect("no data errors") {
                 Advance::Need(k) => s.more(k),
                 Advance::Done(r) => {
                     events += r.data_quality.map_or(0, |q| q.events);
@@ -188,6 +163,33 @@ fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<S
         }
     }
     (events, start.elapsed().as_secs_f64())
+}
+
+/// Replays every iteration through the all-JSON call `tick_replay`.
+fn run_json(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+    replay(data, n, |i, state, chunks| {
+        let resp = engine
+            .tick_replay(&TickReplayRequest {
+                config: config.clone(),
+                state,
+                params: Params::default(),
+                iteration: i,
+                chunks: chunks.to_vec(),
+            })
+            .expect("tick_replay");
+        (resp.state, resp.consumed, resp.advance)
+    })
+}
+
+/// Replays every iteration through `tick_replay_frame`, as the CLI does.
+fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+    let params = Params::default();
+    replay(data, n, |i, state: Option<Vec<u8>>, chunks| {
+        let chunks: Vec<&Chunk> = chunks.iter().collect();
+        let (blob, resp) =
+            engine.tick_replay_frame(config, &params, i, state.as_deref(), &chunks).expect("tick_replay_frame");
+        (blob, resp.consumed, resp.advance)
+    })
 }
 
 fn main() {

@@ -5,15 +5,20 @@
 //! carries the replay state as a typed value the host decodes and re-encodes on
 //! every call. This call carries the same request and response, but the text
 //! travels as raw bytes and the state as an opaque blob the host only stores.
-//! Everything else stays JSON; the state blob is the JSON of
-//! [`TickReplay`](crate::exchange::TickReplay), so the replay is the same
-//! function of the same values and gives the same bytes as `tick_replay`.
+//! Everything else stays JSON; the state blob is
+//! [`TickReplay`](crate::exchange::TickReplay) in `postcard`'s serde format:
+//! every f64 as its 8 bytes, so the state round-trips exactly as through JSON
+//! (whose floats round-trip too) and the replay is the same function of the
+//! same values, giving the same bytes as `tick_replay`, without formatting and
+//! parsing every float of the book on every call (under wasm32 that is 128-bit
+//! multiplies in software). The blob is the core's own: only the core that
+//! wrote it reads it, and it is never stored on disk.
 //!
-//! All integers are little-endian u32. Frame version 1 (magic `MTF1`):
+//! All integers are little-endian u32. Frame version 2 (magic `MTF2`):
 //!
 //! Request:
 //! ```text
-//! "MTF1"
+//! "MTF2"
 //! u32 n, n bytes: JSON {"abi_version": 1, "request": TickFrameHeader}
 //! u32 n, n bytes: the state blob of the previous response (n = 0: start a replay)
 //! per stream, in TickFrameHeader::streams order:
@@ -22,7 +27,7 @@
 //! ```
 //! Response:
 //! ```text
-//! "MTF1"
+//! "MTF2"
 //! u32 n, n bytes: JSON {"ok": TickFrameResult} or {"error": {"kind", "message"}}
 //! u32 n, n bytes: the new state blob (n = 0 after an `error` response)
 //! ```
@@ -36,7 +41,7 @@ use crate::feed::stream::{Chunk, Consumed, FeedError};
 use crate::params::Params;
 
 /// The frame's magic and version.
-pub const TICK_FRAME_MAGIC: [u8; 4] = *b"MTF1";
+pub const TICK_FRAME_MAGIC: [u8; 4] = *b"MTF2";
 
 /// The JSON part of a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,11 +178,8 @@ fn read_request(input: &[u8]) -> Result<(TickFrameHeader, Option<TickReplay>, Ve
     r.magic().map_err(bad)?;
     let header: TickFrameHeader = decode(r.part("header").map_err(bad)?)?;
     let state = r.part("state").map_err(bad)?;
-    let state = if state.is_empty() {
-        None
-    } else {
-        Some(serde_json::from_slice(state).map_err(|e| bad(format!("state: {e}")))?)
-    };
+    let state =
+        if state.is_empty() { None } else { Some(decode_state(state).map_err(|e| bad(format!("state: {e}")))?) };
     let mut chunks = Vec::with_capacity(header.streams.len());
     for (k, f) in header.streams.iter().enumerate() {
         let text = r.text(&format!("stream {k} text")).map_err(bad)?;
@@ -188,6 +190,20 @@ fn read_request(input: &[u8]) -> Result<(TickFrameHeader, Option<TickReplay>, Ve
         return Err(bad(format!("{} bytes after the last stream's text", input.len() - r.at)));
     }
     Ok((header, state, chunks))
+}
+
+/// The state blob of a [`TickReplay`] (postcard).
+pub fn encode_state(state: &TickReplay) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(state).map_err(|e| e.to_string())
+}
+
+/// Reads a state blob written by [`encode_state`]; bytes after it are an error.
+pub fn decode_state(blob: &[u8]) -> Result<TickReplay, String> {
+    let (state, rest) = postcard::take_from_bytes(blob).map_err(|e| e.to_string())?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the state", rest.len()));
+    }
+    Ok(state)
 }
 
 /// Runs a request frame; returns a response frame. Never panics on input.
@@ -203,7 +219,7 @@ pub fn dispatch_frame(input: &[u8]) -> Vec<u8> {
                 chunks,
             });
             let result = TickFrameResult { consumed: out.consumed, advance: out.advance, error: out.error };
-            match serde_json::to_vec(&out.state) {
+            match encode_state(&out.state) {
                 Ok(state) => (respond(Ok(result)), state),
                 Err(e) => {
                     let e = AbiError { kind: "internal".into(), message: format!("state not serializable: {e}") };
@@ -295,9 +311,14 @@ mod tests {
                 let out =
                     dispatch("tick_replay_frame", &encode_frame_request(&config, &params, i, blob.as_deref(), &[&b]));
                 let f = decode_frame_response(&out).unwrap();
-                let Response::Ok(r) = f.result else { panic!("the frame call failed") };
+                let r = match f.result {
+                    Response::Ok(r) => r,
+                    Response::Error(e) => panic!("the frame call failed: {}", e.message),
+                };
                 assert_eq!((&r.consumed, &r.advance, &r.error), (&j.consumed, &j.advance, &j.error), "call {calls}");
-                assert_eq!(f.state, serde_json::to_vec(&j.state).unwrap(), "state after call {calls}");
+                assert_eq!(f.state, encode_state(&j.state).unwrap(), "state after call {calls}");
+                let back = decode_state(&f.state).unwrap();
+                assert_eq!(serde_json::to_vec(&back).unwrap(), serde_json::to_vec(&j.state).unwrap(), "call {calls}");
                 consume(&mut a, &j.consumed[0]);
                 consume(&mut b, &r.consumed[0]);
                 json_state = Some(j.state);
@@ -331,10 +352,13 @@ mod tests {
             backstep_tolerance_ns: 0,
         };
         let chunk = Chunk { text: "a\n".into(), paired: None, eof: true };
-        let state = serde_json::to_vec(&TickReplay::new(&config)).unwrap();
+        let state = encode_state(&TickReplay::new(&config)).unwrap();
         let good = encode_frame_request(&config, &Params::default(), 1, Some(&state), &[&chunk]);
         let mut cases: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
         cases.push([&good[..], b"x"].concat());
+        // A well-framed state blob with a byte after the state, or cut short.
+        cases.push(encode_frame_request(&config, &Params::default(), 1, Some(&[&state[..], &[0]].concat()), &[&chunk]));
+        cases.push(encode_frame_request(&config, &Params::default(), 1, Some(&state[..state.len() - 1]), &[&chunk]));
         let mut not_utf8 = good.clone();
         *not_utf8.last_mut().unwrap() = 0xff;
         cases.push(not_utf8);

@@ -293,7 +293,9 @@ impl<const BID: bool> std::fmt::Debug for Levels<BID> {
 /// state crosses the ABI on every call).
 impl<const BID: bool> Serialize for Levels<BID> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter_asc())
+        // Collected first: a sequence's length must be known ahead for the binary
+        // state blob (postcard), and the iterator does not report it.
+        s.collect_seq(self.iter_asc().collect::<Vec<_>>())
     }
 }
 

@@ -119,7 +119,7 @@ fn next_line<'a>(text: &'a str, pos: &mut usize, eof: bool) -> Option<&'a str> {
     if rest.is_empty() {
         return None;
     }
-    match rest.find('\n') {
+    match find_newline(rest.as_bytes()) {
         Some(n) => {
             *pos += n + 1;
             Some(rest[..n].trim_end_matches('\r'))
@@ -130,6 +130,28 @@ fn next_line<'a>(text: &'a str, pos: &mut usize, eof: bool) -> Option<&'a str> {
         }
         None => None,
     }
+}
+
+/// The index of the first `\n` in `bytes`: eight bytes per step as one `u64`
+/// (the zero-byte test of Mycroft's "haszero", on `word ^ 0x0a…0a`), which
+/// wasm32 runs as fast as native; `str::find` scans there by 4-byte words. A
+/// borrow can mark bytes above a real match, never below one, so the lowest
+/// marked byte is the first newline.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for w in words.by_ref() {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ NEWLINES;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&b| b == b'\n').map(|i| at + i)
 }
 
 impl Merger {
@@ -292,6 +314,34 @@ impl Merger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time search finds what `str::find` finds: a newline at every
+    /// offset of every length (across word boundaries and in the tail), beside
+    /// bytes one off from it (0x09, 0x0b) and high bytes whose borrows could mislead.
+    #[test]
+    fn find_newline_is_str_find() {
+        let mut rng = crate::rng::Rng::new(3);
+        let alphabet = [b'a', b'\t', 0x0b, 0x80, 0xff, 0x00, b'\n', 0x8a, 0x01];
+        for len in 0..40 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let r = rng.next_u64();
+                        // Newlines rarely, so that long runs without one are tested too.
+                        if r.is_multiple_of(16) {
+                            b'\n'
+                        } else {
+                            alphabet[(r >> 8) as usize % alphabet.len()]
+                        }
+                    })
+                    .collect();
+                let expected = bytes.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&bytes), expected, "{bytes:?}");
+            }
+        }
+        let text = "x".repeat(1000) + "\n";
+        assert_eq!(find_newline(text.as_bytes()), text.find('\n'));
+    }
 
     #[test]
     fn lines_need_a_newline_until_eof() {

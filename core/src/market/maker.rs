@@ -126,10 +126,10 @@ impl Maker {
             if reach <= 0.0 {
                 continue;
             }
-            let through_queue = reach.min(order.queue_ahead);
+            let through_queue = min(reach, order.queue_ahead);
             order.queue_ahead -= through_queue;
             reach -= through_queue;
-            let qty = reach.min(order.size);
+            let qty = min(reach, order.size);
             if qty > 0.0 {
                 order.size -= qty;
                 left -= qty;
@@ -158,13 +158,14 @@ impl Maker {
     /// The mid moved through a resting quote: arbitrageurs take it at our price.
     pub fn pick_offs(&mut self, step: u64, mid_before: f64, book: &Book) {
         let mut filled = Vec::new();
+        // The touches are the same for every order: computed once, as the same operations.
+        let (best_ask, best_bid) = (book.touch(1.0), book.touch(-1.0));
         for order in self.orders.iter_mut() {
             if order.live_step > step {
                 continue;
             }
             // A bid at or above the best ask (or an ask at or below the best bid) is crossed.
-            let crossed =
-                if order.side > 0.0 { order.price >= book.touch(1.0) } else { order.price <= book.touch(-1.0) };
+            let crossed = if order.side > 0.0 { order.price >= best_ask } else { order.price <= best_bid };
             if crossed {
                 filled.push(Fill {
                     step,
@@ -190,31 +191,40 @@ impl Maker {
 
     /// Per-step housekeeping, then requotes and hedges at the current book.
     pub fn on_step(&mut self, step: u64, book: &Book, rng: &mut Rng) {
-        // Most steps cancel nothing: look before rewriting the vector.
-        if self.orders.iter().any(|o| o.cancel_step.is_some_and(|c| c <= step)) {
-            self.orders.retain(|o| o.cancel_step.is_none_or(|c| c > step));
-        }
+        // One pass: the queues ahead decay (an order about to go decays too, unread),
+        // and most steps cancel nothing, so the vector is rewritten only if one is due.
+        let mut due = false;
         for o in self.orders.iter_mut() {
+            due |= o.cancel_step.is_some_and(|c| c <= step);
             o.queue_ahead *= 1.0 - QUEUE_CANCEL_PER_STEP;
+        }
+        if due {
+            self.orders.retain(|o| o.cancel_step.is_none_or(|c| c > step));
         }
         self.maybe_hedge(step, book, rng);
         self.requote(step, book);
     }
 
-    fn target_price(&self, side: f64, book: &Book) -> f64 {
+    /// Both sides' target prices, bid then ask: the inventory's fraction of the soft
+    /// limit is the same for both, so it is divided out once.
+    fn target_prices(&self, book: &Book) -> [f64; 2] {
         let half = self.params.base_spread_bps / 2.0;
-        let inv_frac = (self.inventory / self.soft_limit().max(1e-9)).clamp(-1.0, 1.0);
+        let inv_frac = (self.inventory / max(self.soft_limit(), 1e-9)).clamp(-1.0, 1.0);
         // Long inventory: bid further away, ask closer, so the inventory flows back.
         let shift = self.params.inventory_skew * inv_frac * half;
-        let offset = (half + side * shift).max(0.1);
-        book.mid * (1.0 - side * offset / 1e4)
+        [1.0, -1.0].map(|side| {
+            let offset = max(half + side * shift, 0.1);
+            book.mid * (1.0 - side * offset / 1e4)
+        })
     }
 
     fn requote(&mut self, step: u64, book: &Book) {
         let half = self.params.base_spread_bps / 2.0;
         let mut wanted = [false; 2];
+        // Nothing below changes the inventory: the targets hold for the whole requote.
+        let targets = self.target_prices(book);
         for (k, side) in [1.0, -1.0].into_iter().enumerate() {
-            let target = self.target_price(side, book);
+            let target = targets[k];
             let resting = self.orders.iter().find(|o| o.side == side && o.cancel_step.is_none());
             wanted[k] = match resting {
                 None => true,
@@ -252,8 +262,8 @@ impl Maker {
                 continue;
             }
             self.cancel_side(side, step);
-            let price = self.target_price(side, book);
-            let size = (self.params.impact_cap_ratio * book.top_depth).max(0.01);
+            let price = targets[k];
+            let size = max(self.params.impact_cap_ratio * book.top_depth, 0.01);
             let distance = book.distance_bps(side, price);
             self.orders.push(Order {
                 side,
@@ -308,5 +318,28 @@ impl Maker {
         let price = book.mid * (1.0 + side * (cross_bps + slippage_bps) / 1e4);
         self.record_fill(Fill { step, side, price, size, mid_before: book.mid, maker: false, slippage_bps, cross_bps });
         self.last_hedge_step = Some(step);
+    }
+}
+
+/// `a.max(b)` for operands that are never NaN (`b` is a positive constant or a size):
+/// a comparison, which wasm runs inline, where `f64::max` becomes a call to `fmax`
+/// for its NaN rule. The values are never equal zeros of opposite sign, so the
+/// result is `f64::max`'s bit for bit.
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `a.min(b)`, as [`max`].
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
     }
 }

@@ -62,6 +62,10 @@ pub struct PricePath {
     vol_mult_at: f64,
     /// Steps since `vol_mult` was last computed by `libm::exp` directly.
     since_exact: u32,
+    /// Per-step chances of a liquidity gap opening and of a jump: `spec`'s hourly
+    /// rates by the same operations as before, divided once instead of every step.
+    gap_prob: f64,
+    jump_prob: f64,
 }
 
 impl PricePath {
@@ -120,6 +124,8 @@ impl PricePath {
             vol_mult: 1.0,
             vol_mult_at: 0.0,
             since_exact: 0,
+            gap_prob: spec.gap_rate_per_hour * DT_S / 3600.0,
+            jump_prob: spec.jump_rate_per_hour * DT_S / 3600.0,
         };
         path.vol_mult = libm::exp(path.log_vol);
         path.vol_mult_at = path.log_vol;
@@ -196,7 +202,7 @@ impl PricePath {
         let mut spread_factor = 1.0;
         let mut activity = 1.0;
         // Liquidity gaps open at random and last ~20 s.
-        if self.step >= self.gap_until && rng.bernoulli(s.gap_rate_per_hour * DT_S / 3600.0) {
+        if self.step >= self.gap_until && rng.bernoulli(self.gap_prob) {
             self.gap_until = self.step + (rng.exponential(20.0) / DT_S) as u64 + 1;
         }
         if self.step < self.gap_until {
@@ -224,7 +230,7 @@ impl PricePath {
             }
         }
         ret += s.vol_bps_per_sqrt_s * vol_mult * DT_S.sqrt() * rng.normal();
-        if rng.bernoulli(s.jump_rate_per_hour * DT_S / 3600.0) {
+        if rng.bernoulli(self.jump_prob) {
             let size = rng.exponential(s.jump_scale_bps);
             ret += if rng.bernoulli(0.5) { size } else { -size };
             self.log_vol += s.jump_vol_kick;

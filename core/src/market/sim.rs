@@ -3,7 +3,6 @@
 use super::book::Book;
 use super::fills_trace::IterationTrace;
 use super::maker::{Maker, INVENTORY_LIMIT};
-use std::collections::VecDeque;
 
 use super::price::{MarketTick, PricePath};
 use super::{MarketConfig, RegimeSpec};
@@ -26,7 +25,7 @@ pub(super) const TAKER_FEE_BPS: f64 = 2.0;
 
 /// Simulates iteration `iteration` (1-based) of a soak: a pure function of its inputs.
 pub fn simulate_iteration(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -> EdgeReport {
-    simulate(params, market, seed, iteration, false).0
+    simulate(params, market, seed, iteration).0
 }
 
 /// [`simulate_iteration`], and the fills, mids and blocked quotes behind its report
@@ -37,17 +36,12 @@ pub fn simulate_iteration_traced(
     seed: u64,
     iteration: u32,
 ) -> (EdgeReport, IterationTrace) {
-    let (report, trace) = simulate(params, market, seed, iteration, true);
-    (report, trace.unwrap_or(IterationTrace { fills: Vec::new(), mids: Vec::new(), blocks: Default::default() }))
+    simulate(params, market, seed, iteration)
 }
 
-fn simulate(
-    params: &Params,
-    market: &MarketConfig,
-    seed: u64,
-    iteration: u32,
-    keep_trace: bool,
-) -> (EdgeReport, Option<IterationTrace>) {
+/// The report and its trace: the simulation keeps the fills and mids anyway (the
+/// markouts need them), so handing them back costs nothing.
+fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -> (EdgeReport, IterationTrace) {
     let regime = market.regime.resolve(seed, iteration, market.iterations_per_hour());
     let spec = market.spec_for(regime);
     let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x0051_554F_5445]));
@@ -65,22 +59,28 @@ fn simulate(
 
     // The path runs ahead of the clock by the informed traders' horizon: they know
     // the next second's move, the strategy does not.
-    let mut ahead: VecDeque<(MarketTick, f64)> = VecDeque::with_capacity(INFORMED_HORIZON_STEPS + 1);
+    // A ring of the ticks still ahead of the clock: slot `next` holds the oldest,
+    // which the step takes and refills with the newest (a queue without its checks).
     let mut future_move = 0.0;
-    for _ in 0..INFORMED_HORIZON_STEPS {
+    let mut ahead = [(MarketTick { ret_bps: 0.0, depth_factor: 0.0, spread_factor: 0.0, activity: 0.0 }, 0.0);
+        INFORMED_HORIZON_STEPS];
+    for slot in ahead.iter_mut() {
         let t = path.advance(&mut rng);
         future_move += t.ret_bps;
-        ahead.push_back((t, path.mid()));
+        *slot = (t, path.mid());
     }
+    let mut next = 0usize;
     let mut mid_before = mid_start;
     let mut market_trades = 0u64;
+    // Steps left to the next minute's inventory sample and the next second's PnL
+    // mark: countdowns, not `%` (a 64-bit remainder is a division under wasm).
+    const STEPS_PER_SECOND: u64 = 1000 / STEP_MS;
+    let (mut to_minute, mut to_second) = (steps_per_minute, STEPS_PER_SECOND);
     for step in 0..total_steps {
         let t = path.advance(&mut rng);
         future_move += t.ret_bps;
-        ahead.push_back((t, path.mid()));
-        let Some((tick, mid_after)) = ahead.pop_front() else {
-            break;
-        };
+        let (tick, mid_after) = core::mem::replace(&mut ahead[next], (t, path.mid()));
+        next = if next + 1 == INFORMED_HORIZON_STEPS { 0 } else { next + 1 };
         future_move -= tick.ret_bps;
         let book = Book {
             mid: mid_before,
@@ -118,10 +118,14 @@ fn simulate(
         maker.on_step(step, &after, &mut rng);
         mids.push(mid_after);
         mid_before = mid_after;
-        if (step + 1) % steps_per_minute == 0 {
+        to_minute -= 1;
+        if to_minute == 0 {
+            to_minute = steps_per_minute;
             inventory_path.push(round6(maker.inventory));
         }
-        if (step + 1) % (1000 / STEP_MS) == 0 {
+        to_second -= 1;
+        if to_second == 0 {
+            to_second = STEPS_PER_SECOND;
             let pnl = maker.cash + maker.inventory * mid_after;
             peak_pnl = peak_pnl.max(pnl);
             max_drawdown = max_drawdown.max(peak_pnl - pnl);
@@ -146,8 +150,7 @@ fn simulate(
             market.clock.unwrap_or(super::BarClock { start: market.bars[0].timestamp, interval_s: 60, pass: 0 });
         report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
     }
-    let trace = keep_trace.then_some(IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks });
-    (report, trace)
+    (report, IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks })
 }
 
 /// Self-exciting (Hawkes) arrivals of other participants' trades, one step at a
@@ -167,7 +170,10 @@ impl TradeFlow {
     fn arrivals(&mut self, spec: &RegimeSpec, activity: f64, rng: &mut Rng) -> u32 {
         let intensity = spec.trade_rate_per_s * activity + self.excitation;
         let trades = if activity > 0.0 { poisson(rng, intensity * (STEP_MS as f64 / 1000.0)) } else { 0 };
-        self.excitation = self.excitation * self.decay + trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s;
+        // Most steps see no trade: `+ 0.0` then is what `0 · branching / decay` adds,
+        // without the division.
+        let kick = if trades == 0 { 0.0 } else { trades as f64 * spec.hawkes_branching / spec.hawkes_decay_s };
+        self.excitation = self.excitation * self.decay + kick;
         trades
     }
 }
