@@ -20,7 +20,7 @@ fi
 rustup target add x86_64-pc-windows-gnu wasm32-unknown-unknown >/dev/null
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'WINEPREFIX="$work/wineprefix" wineserver -k 2>/dev/null; rm -rf "$work" 2>/dev/null || true' EXIT
 # Wine 8 lacks bcryptprimitives!ProcessPrng; a test-only stub forwards to RtlGenRandom.
 x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" scripts/windows/bcryptprimitives_stub.c -ladvapi32
 export WINEDEBUG=-all WINEPREFIX="$work/wineprefix"
@@ -93,4 +93,16 @@ PY
   echo "seed $seed $regime $profile ${policy:-}: linux-native = linux-wasm = windows-wasm"
 done
 [ "$fail" = 0 ] && echo "==> all artifacts byte-identical on Linux native, Linux wasmtime and Windows (wine) wasmtime"
+
+# A live soak with the bot launched by --exec: on Windows the bot runs in a job
+# object that is closed (killing it) when the run ends.
+echo "==> Windows: a live soak with --exec, the bot stopped with the run"
+if ! SOAK_SLEEP_SECONDS=0.5 wine "$work/mmsoak.exe" run --source external --exec "mmsoak.exe bot --speed 900 --seed 4" \
+  --iterations 2 --out live >live.out 2>&1; then
+  echo "FAILED: the live soak under wine: $(grep -v '^wine:' live.out | tail -5)"; fail=1
+elif sleep 1 && pgrep -f "mmsoak.exe bot" >/dev/null; then
+  echo "FAILED: the bot still runs after the run ended"; fail=1
+else
+  echo "  2 iterations against the bot; no bot process left"
+fi
 exit "$fail"
