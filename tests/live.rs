@@ -96,6 +96,24 @@ fn the_bot_does_not_outlive_the_run() {
     assert_eq!(still_runs(&pid_file), None, "the bot still runs after the run ended");
 }
 
+/// A bot that changes directory first (`cd x && ./bot`) still finds the run's
+/// files: the paths it is given are absolute, though `--out` was relative.
+#[cfg(unix)]
+#[test]
+fn a_bot_that_changes_directory_still_finds_the_runs_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bot = format!("mkdir -p sub && cd sub && \"{}\" bot --speed 900 --regime calm --seed 4", bin());
+    let o = mmsoak()
+        .current_dir(dir.path())
+        .env("SOAK_SLEEP_SECONDS", "0.2")
+        .args(["run", "--source", "external", "--exec", &bot, "--iterations", "2", "--out", "rel"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = json(dir.path().join("rel/latest/ITER_SUMMARY_2.json"));
+    assert_ne!(s["summary"]["kpi_verdict"], "INCONCLUSIVE", "{s}");
+}
+
 /// SIGTERM (systemd, scancel, a CI runner's cancel) stops the run as Ctrl-C does:
 /// exit 130, completed iterations saved, the bot stopped with it.
 #[cfg(unix)]

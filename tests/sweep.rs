@@ -76,7 +76,7 @@ fn slurm_array_workers_and_one_process_merge_byte_identical() {
     let a = tree(&t.path().join("one-merged"));
     assert_eq!(
         a.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
-        ["results.csv", "results.jsonl", "summary.json", "summary.md"]
+        ["results.csv", "results.jsonl", "results.parquet", "summary.json", "summary.md"]
     );
     assert!(a == tree(&t.path().join("two-merged")), "--workers 2 merged differently from one process");
     assert!(a == tree(&t.path().join("array-merged")), "the 8-task Slurm array merged differently from one process");
@@ -84,11 +84,42 @@ fn slurm_array_workers_and_one_process_merge_byte_identical() {
     // The table holds every soak once, tuned and untuned twins alike.
     let csv = String::from_utf8(common::read(t.path().join("one-merged/results.csv"))).unwrap();
     assert_eq!(csv.lines().count(), 1 + 400);
+    parquet_holds_the_csv_table(&t.path().join("one-merged"));
     let summary = json(t.path().join("one-merged/summary.json"));
     assert_eq!(summary["tuned_runs"], 200);
     assert_eq!(summary["harm"]["of"], 200);
     assert_eq!(summary["scenarios"].as_array().unwrap().len(), 20);
     eprintln!("rescue {}, harm {}", summary["rescue"], summary["harm"]);
+}
+
+/// results.parquet, read back with the parquet crate's reader, is results.csv:
+/// the same columns in the same order, and every cell the same value.
+fn parquet_holds_the_csv_table(merged: &std::path::Path) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let file = std::fs::File::open(merged.join("results.parquet")).unwrap();
+    let pq = SerializedFileReader::new(file).unwrap();
+    let mut csv = csv::Reader::from_path(merged.join("results.csv")).unwrap();
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+    let names: Vec<String> =
+        pq.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.name().to_string()).collect();
+    assert_eq!(names, header);
+    let rows: Vec<_> = pq.get_row_iter(None).unwrap().map(|r| r.unwrap()).collect();
+    let records: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), records.len());
+    for (row, record) in rows.iter().zip(&records) {
+        for ((name, field), text) in row.get_column_iter().zip(record.iter()) {
+            let same = match field {
+                Field::Null => text.is_empty(),
+                Field::Str(s) => s == text,
+                Field::Long(i) => i.to_string() == text,
+                Field::Double(d) => text.parse::<f64>() == Ok(*d),
+                Field::Bool(b) => b.to_string() == text,
+                other => panic!("column {name}: unexpected {other:?}"),
+            };
+            assert!(same, "column {name}: parquet {field:?}, csv {text:?}");
+        }
+    }
 }
 
 /// A sweep's soak is the soak `mmsoak run` drives: same per-iteration numbers and final parameters.

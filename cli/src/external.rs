@@ -177,7 +177,9 @@ impl Supervised {
             c
         };
         for (name, value) in env {
-            cmd.env(name, value);
+            // Absolute, so a bot that changes directory (`cd x && ./bot`) still
+            // writes and watches the run's files.
+            cmd.env(name, std::path::absolute(value).unwrap_or_else(|_| value.to_path_buf()));
         }
         cmd.stdin(Stdio::null()).stdout(file).stderr(err_file);
         let mut wrap = CommandWrap::from(cmd);

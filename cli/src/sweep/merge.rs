@@ -1,7 +1,7 @@
 //! `mmsoak sweep merge DIR --out MERGED`: checks that DIR's shard files are all
 //! the shards of one sweep (same spec hash, same shard count, every index once,
-//! every run once), then writes results.csv, results.jsonl, summary.json and
-//! summary.md. Any inconsistency is an error before anything is written.
+//! every run once), then writes results.csv, results.jsonl, results.parquet,
+//! summary.json and summary.md. Any inconsistency is an error before anything is written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -171,7 +171,7 @@ fn cell(v: &serde_json::Value) -> String {
     }
 }
 
-/// Writes the four files into `out` (created if needed), each atomically.
+/// Writes the five files into `out` (created if needed), each atomically.
 pub fn write(m: &Merged, out: &Path) -> Result<()> {
     let rows: Vec<Vec<(String, serde_json::Value)>> = m.results.iter().map(|r| row(&m.spec, r)).collect();
     let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -186,10 +186,12 @@ pub fn write(m: &Merged, out: &Path) -> Result<()> {
         jsonl.push('\n');
     }
     let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("writing results.csv: {e}"))?;
+    let parquet = super::parquet_out::bytes(&rows, cell).context("writing results.parquet")?;
     let summary = super::summary::build(&m.spec, &m.hash, &m.results);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     write_atomic(&out.join("results.csv"), &csv)?;
     write_atomic(&out.join("results.jsonl"), jsonl.as_bytes())?;
+    write_atomic(&out.join("results.parquet"), &parquet)?;
     write_atomic(&out.join("summary.json"), &json_bytes(&summary)?)?;
     write_atomic(&out.join("summary.md"), super::summary::markdown(&summary).as_bytes())?;
     eprintln!(

@@ -6,6 +6,7 @@
 //! window.rs reads `[[replay]]` windows of real bars.
 
 pub mod merge;
+pub mod parquet_out;
 pub mod plan;
 pub mod result;
 pub mod run;
