@@ -341,8 +341,11 @@ pub fn markdown(s: &Summary) -> String {
     );
     let _ = writeln!(
         md,
-        "| harmed (judged worse, one-sided Mann-Whitney p < {} beyond the effect gate: net_bps {}, risk_ratio {}) | {} | {} | {} |\n",
+        "| harmed (judged worse: one-sided Mann-Whitney p < {} and a shift beyond the effect gate, {} bps of net_bps or \
+         {} of risk_ratio; worse on net_bps {}, on risk_ratio {}) | {} | {} | {} |\n",
         s.judge.alpha,
+        NET_BPS_GATE.allowed_decrease,
+        RISK_RATIO_GATE.allowed_increase,
         s.harm.worse_net_bps,
         s.harm.worse_risk_ratio,
         s.harm.count,
