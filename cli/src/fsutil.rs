@@ -44,7 +44,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Replaces `path` with `bytes` atomically but leaves flushing to a later
-/// [`sync_file`] (see `checkpoint.rs`): readers, a crash of the process and a
+/// [`flush`] (see `checkpoint.rs`): readers, a crash of the process and a
 /// `SIGKILL` see the old file or the new, never half; only a power cut before the
 /// flush can lose it.
 pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
