@@ -33,7 +33,7 @@ fn append(path: &Path, text: &str) {
 /// A fills source on `dir/fills.jsonl`, its notes in `dir/bot.log`, as a run sets it up.
 fn source(dir: &Path) -> (std::path::PathBuf, FillsSource) {
     let log = dir.join("fills.jsonl");
-    let src = FillsSource::start(&log, None, dir, dir, Duration::from_secs(60)).unwrap();
+    let src = FillsSource::start(&log, None, dir, dir, dir, Duration::from_secs(60)).unwrap();
     (log, src)
 }
 
@@ -152,7 +152,10 @@ fn fills_flags_are_checked() {
         (vec!["run", "--source", "fills", "--fills", "."], "--fills .: is a directory, not a file"),
         (vec!["run", "--source", "fills", "--fills", "no/such/dir/f.jsonl"], "directory no/such/dir does not exist"),
         (vec!["bot", "--fills", "."], "--fills .: is a directory, not a file"),
-        (vec!["bot", "--fills", "no/such/dir/f.jsonl"], "--fills no/such/dir/f.jsonl: cannot open the fills log"),
+        (
+            vec!["bot", "--fills", "no/such/dir/f.jsonl"],
+            "--fills no/such/dir/f.jsonl: directory no/such/dir does not exist",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let o = mmsoak().current_dir(dir.path()).args(&args).output().unwrap();

@@ -37,6 +37,13 @@ pub enum Command {
     /// JSON Schemas of the files a bot exchanges with mmsoak (runtime_overrides.json,
     /// EDGE_REPORT.json v1 and v2, fills-log lines, KPI lines), generated from the core's types.
     Schema(crate::schema::SchemaArgs),
+    /// Internal: started by a run that supervises a bot (Linux); when the run's end
+    /// of the pipe on stdin closes, stops what the bot left running on `--out`.
+    #[command(hide = true)]
+    WatchBot {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

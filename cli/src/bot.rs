@@ -66,9 +66,7 @@ pub fn plan(args: &BotArgs) -> Result<BotPlan> {
     if let Some(path) = &args.fills {
         // Opened (and created) now, so an unwritable log is one error before the
         // bot starts trading, not a failure after its first iteration.
-        if path.is_dir() {
-            bail!("--fills {}: is a directory, not a file", path.display());
-        }
+        crate::output_path::check("--fills", path, crate::output_path::Write::Append)?;
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -43,6 +43,8 @@ pub struct External {
 /// A bot launched with `--exec`, watched so that its exit stops the run.
 pub struct Supervised {
     child: Box<dyn ChildWrapper>,
+    /// Stops the bot if this process dies without running [`Drop`] (Linux).
+    watchdog: Option<std::process::Child>,
     command: String,
     log: PathBuf,
 }
@@ -65,14 +67,14 @@ impl External {
     /// Launches `command` through the platform shell with the paths it needs in its
     /// environment; stdout and stderr are appended to `log`. The bot is killed when
     /// the run ends.
-    pub fn launch(&mut self, command: &str, overrides: &Path, log: &Path) -> Result<()> {
+    pub fn launch(&mut self, command: &str, out: &Path, overrides: &Path, log: &Path) -> Result<()> {
         let env = [("MMSOAK_OVERRIDES", overrides), ("MMSOAK_EDGE_REPORT", self.report.as_path())];
-        self.bot = Some(Supervised::launch(command, &env, log)?);
+        self.bot = Some(Supervised::launch(command, out, &env, log)?);
         Ok(())
     }
 
     /// A supervised bot that has exited is fatal: there is nothing left to observe.
-    fn check_bot(&mut self) -> Result<()> {
+    pub fn check_bot(&mut self) -> Result<()> {
         match &mut self.bot {
             Some(bot) => bot.check(),
             None => Ok(()),
@@ -154,13 +156,17 @@ impl External {
 
 impl Supervised {
     /// Launches `command` through the platform shell with `env` (names and paths)
-    /// in its environment; stdout and stderr are appended to `log`.
+    /// and `MMSOAK_OUT` (the run's `--out`) in its environment; stdout and stderr
+    /// are appended to `log`. A bot an earlier, killed run on `out` left running is
+    /// stopped first ([`crate::orphans`]).
     ///
     /// The shell and everything it starts run in a process group of their own
     /// (Unix) or a job object (Windows): the bot is often a grandchild (`sh -c
     /// "cd x && python3 bot.py"`), and killing only the shell would leave it running
     /// after the run. Dropping this stops the whole group (see [`Drop`]).
-    pub fn launch(command: &str, env: &[(&str, &Path)], log: &Path) -> Result<Supervised> {
+    pub fn launch(command: &str, out: &Path, env: &[(&str, &Path)], log: &Path) -> Result<Supervised> {
+        let out = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+        crate::orphans::stop_left_behind(&out);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -181,7 +187,26 @@ impl Supervised {
             // writes and watches the run's files.
             cmd.env(name, std::path::absolute(value).unwrap_or_else(|_| value.to_path_buf()));
         }
+        cmd.env(crate::orphans::OUT_VAR, &out);
         cmd.stdin(Stdio::null()).stdout(file).stderr(err_file);
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: between fork and exec only async-signal-safe calls: prctl, getppid.
+            let runner = std::process::id() as libc::pid_t;
+            unsafe {
+                cmd.pre_exec(move || {
+                    // If the runner dies without stopping the bot (SIGKILL, a crash), the
+                    // shell — and the bot itself when the shell execs it, as `sh -c CMD`
+                    // does for a simple command — gets SIGTERM. The next run on this
+                    // --out stops whatever else is left (crate::orphans).
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    if libc::getppid() != runner {
+                        libc::raise(libc::SIGTERM); // the runner died before prctl took hold
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut wrap = CommandWrap::from(cmd);
         #[cfg(unix)]
         wrap.wrap(ProcessGroup::leader());
@@ -189,7 +214,8 @@ impl Supervised {
         wrap.wrap(JobObject);
         let child = wrap.wrap(KillOnDrop).spawn().with_context(|| format!("--exec {command:?}: cannot start it"))?;
         eprintln!("mmsoak: started the bot (pid {}): {command}; log {}", child.id().unwrap_or(0), log.display());
-        Ok(Supervised { child, command: command.to_string(), log: log.to_path_buf() })
+        let watchdog = crate::orphans::start_watchdog(&out);
+        Ok(Supervised { child, watchdog, command: command.to_string(), log: log.to_path_buf() })
     }
 
     /// A bot that has exited is fatal: there is nothing left to observe.
@@ -215,6 +241,16 @@ impl Drop for Supervised {
     /// exit; SIGKILL to whatever is left after [`STOP_GRACE`]. Windows: the job
     /// object is closed with kill-on-close, which terminates every process in it.
     fn drop(&mut self) {
+        self.stop_group();
+        if let Some(mut w) = self.watchdog.take() {
+            drop(w.stdin.take()); // end-of-file: it finds nothing left and exits
+            let _ = w.wait();
+        }
+    }
+}
+
+impl Supervised {
+    fn stop_group(&mut self) {
         #[cfg(unix)]
         {
             let Some(pgid) = self.child.id().and_then(|id| i32::try_from(id).ok()) else {

@@ -39,6 +39,7 @@ impl FillsSource {
     pub fn start(
         fills: &Path,
         exec: Option<&str>,
+        out: &Path,
         overrides: &Path,
         latest: &Path,
         iteration: Duration,
@@ -46,9 +47,12 @@ impl FillsSource {
         let log = FillsLog::from_end(fills)?;
         let bot_log = latest.join("bot.log");
         let bot = match exec {
-            Some(cmd) => {
-                Some(Supervised::launch(cmd, &[("MMSOAK_OVERRIDES", overrides), ("MMSOAK_FILLS", fills)], &bot_log)?)
-            }
+            Some(cmd) => Some(Supervised::launch(
+                cmd,
+                out,
+                &[("MMSOAK_OVERRIDES", overrides), ("MMSOAK_FILLS", fills)],
+                &bot_log,
+            )?),
             None => None,
         };
         Ok(FillsSource {
@@ -69,12 +73,18 @@ impl FillsSource {
         self
     }
 
+    /// A supervised bot that has exited is fatal: there is nothing left to observe.
+    pub fn check_bot(&mut self) -> Result<()> {
+        match &mut self.bot {
+            Some(bot) => bot.check(),
+            None => Ok(()),
+        }
+    }
+
     /// Iteration `iteration`'s observation: the KPIs of the lines completed since
     /// the last call. `note` prints a line on the run's progress output.
     pub fn next(&mut self, iteration: u32, in_force: &Params, note: &dyn Fn(&str)) -> Result<Observation> {
-        if let Some(bot) = &mut self.bot {
-            bot.check()?;
-        }
+        self.check_bot()?;
         let batch = self.log.poll()?;
         if let Some(why) = &batch.restarted {
             note(&format!("mmsoak: iteration {iteration}: fills log {why}"));

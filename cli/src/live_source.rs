@@ -26,6 +26,7 @@ pub enum LiveSource {
 pub fn start(
     observations: &Observations,
     record: &RunRecord,
+    out: &Path,
     overrides: &Path,
     latest: &Path,
     iteration: Duration,
@@ -36,12 +37,12 @@ pub fn start(
             let mut ext = External::new(report.clone(), timeout);
             ext.warn_to(&latest.join("bot.log"));
             if let Some(cmd) = &record.exec {
-                ext.launch(cmd, overrides, &latest.join("bot.log"))?;
+                ext.launch(cmd, out, overrides, &latest.join("bot.log"))?;
             }
             Some(LiveSource::External(Box::new(ext)))
         }
         Observations::Fills(path) => Some(LiveSource::Fills(Box::new(
-            FillsSource::start(path, record.exec.as_deref(), overrides, latest, iteration)?
+            FillsSource::start(path, record.exec.as_deref(), out, overrides, latest, iteration)?
                 .with_markout(record.markout_ms.unwrap_or(MARKOUT_HORIZON_MS)),
         ))),
         _ => None,
@@ -49,6 +50,14 @@ pub fn start(
 }
 
 impl LiveSource {
+    /// A supervised bot that has exited is fatal: there is nothing left to observe.
+    pub fn check_bot(&mut self) -> Result<()> {
+        match self {
+            LiveSource::External(ext) => ext.check_bot(),
+            LiveSource::Fills(fills) => fills.check_bot(),
+        }
+    }
+
     /// Iteration `i`'s observation, once its trading time (begun at `since_ms`) is over.
     pub async fn next(&mut self, i: u32, since_ms: u64, in_force: &Params, note: &dyn Fn(&str)) -> Result<Observation> {
         match self {
@@ -95,20 +104,18 @@ pub fn check_flags(source: Source, args: &RunArgs, out: &Path) -> Result<Option<
     Ok(file)
 }
 
-/// The file the bot writes must be a file in a directory that exists: checked
-/// before anything is written, so a typo costs one error line, not a started run.
-/// (`given`: the user named it; the default EDGE_REPORT.json lives in `--out`,
-/// which the run creates.)
+/// The file the bot writes must be writable: checked before anything is written,
+/// so a typo costs one error line, not a started run. (`given`: the user named
+/// it; the default EDGE_REPORT.json lives in `--out`, which the run creates.) The
+/// fills log is appended to, so it must open for appending (a read-only file or a
+/// FIFO is refused); the report is replaced by the bot.
 fn check_bot_file(flag: &str, f: &Path, given: bool) -> Result<()> {
-    if f.is_dir() {
-        bail!("{flag} {}: is a directory, not a file", f.display());
+    use crate::output_path::{check, Write};
+    if !given {
+        if f.is_dir() {
+            bail!("{flag} {}: is a directory, not a file", f.display());
+        }
+        return Ok(());
     }
-    let parent = match f.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if given && !parent.is_dir() {
-        bail!("{flag} {}: directory {} does not exist", f.display(), parent.display());
-    }
-    Ok(())
+    check(flag, f, if flag == "--fills" { Write::Append } else { Write::Replace })
 }

@@ -94,6 +94,10 @@ fn main() -> ExitCode {
         Command::Bot(args) => two_phase(|| bot::plan(&args), |plan| block_on(bot::execute(&args, plan))),
         Command::Serve(args) => two_phase(|| serve::plan(&args), |plan| block_on(serve::execute(plan))),
         Command::Sweep(cmd) => two_phase(|| sweep::check(&cmd), sweep::act),
+        Command::WatchBot { out } => {
+            mmsoak::orphans::watch(&out);
+            ExitCode::SUCCESS
+        }
         Command::Schema(args) => two_phase(|| schema::plan(&args), |()| schema::execute(&args)),
         Command::Run(args) => {
             let plan = match run::plan(&args) {
@@ -112,7 +116,7 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_KPI_GATE)
                 }
                 Ok(run::Outcome { gate_tripped: None }) => ExitCode::SUCCESS,
-                Err(e) if e.downcast_ref::<run::Interrupted>().is_some() => {
+                Err(e) if e.downcast_ref::<mmsoak::interrupt::Interrupted>().is_some() => {
                     eprintln!("mmsoak: {e}");
                     ExitCode::from(EXIT_INTERRUPTED)
                 }

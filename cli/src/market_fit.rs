@@ -1,7 +1,7 @@
 //! `mmsoak market fit`: read bars or ticks, fit the simulator's market, write
 //! the regime file and the fit report; with `--holdout`, the out-of-sample check.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use mmsoak_core::feed::bars::BarSeries;
@@ -28,8 +28,12 @@ pub enum Input {
 
 /// Checks every input before anything is computed or written.
 pub fn plan(args: &FitArgs) -> Result<Input> {
-    for p in [Some(&args.out), args.report.as_ref(), args.report_json.as_ref()].into_iter().flatten() {
-        check_writable(p)?;
+    let outputs =
+        [("--out", Some(&args.out)), ("--report", args.report.as_ref()), ("--report-json", args.report_json.as_ref())];
+    for (flag, p) in outputs {
+        if let Some(p) = p {
+            crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
+        }
     }
     // Tick formats are told by content; anything else must be a bar file.
     let profiles = || -> Result<Option<(Params, Params)>> {
@@ -63,20 +67,6 @@ pub fn plan(args: &FitArgs) -> Result<Input> {
         }
     }
     Ok(input)
-}
-
-fn check_writable(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        bail!("{}: is a directory, not a file to write", path.display());
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        bail!("{}: the directory {} does not exist", path.display(), dir.display());
-    }
-    Ok(())
 }
 
 #[derive(Serialize)]

@@ -2,7 +2,6 @@
 //! inputs, asks the engine to simulate and decide, and writes every artifact.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
 use crate::external::Observation;
 use crate::fsutil::write_json;
+use crate::interrupt::{self, Interrupted};
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
 use crate::{checkpoint, kpis, outlock, profiles, replay, report_out, resources, rotate};
@@ -131,16 +131,6 @@ pub struct Outcome {
     /// Why the hard gate tripped, if it did.
     pub gate_tripped: Option<String>,
 }
-
-/// The run stopped on Ctrl-C after finishing its current writes.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted after iteration {done}; continue with: mmsoak run --resume --out {out}")]
-pub struct Interrupted {
-    pub done: u32,
-    pub out: String,
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Checks every input; any problem is one clear error and nothing is written.
 pub fn plan(args: &RunArgs) -> Result<RunPlan> {
@@ -451,10 +441,7 @@ fn prepare_out(out: &Path) -> Result<PathBuf> {
 }
 
 pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
-    tokio::spawn(async {
-        stop_requested().await;
-        INTERRUPTED.store(true, Ordering::SeqCst);
-    });
+    interrupt::listen();
     let _lock = outlock::acquire(&plan.out)?;
     if let (Some(listener), Some(metrics)) = (plan.metrics_listener.take(), &plan.metrics) {
         let addr = listener.local_addr().context("--metrics-addr")?;
@@ -609,7 +596,8 @@ async fn soak(
     // Live parameters always match the state, also after a crash between the two writes.
     let overrides_path = out.join("runtime_overrides.json");
     write_json(&overrides_path, &state.overrides)?;
-    let mut live = crate::live_source::start(&plan.observations, &plan.record, &overrides_path, &latest, plan.sleep)?;
+    let mut live =
+        crate::live_source::start(&plan.observations, &plan.record, out, &overrides_path, &latest, plan.sleep)?;
     let n = s.iterations;
     let reporter = Reporter::new(n, state.iteration, plan.json);
     // A live bot's iterations are minutes apart and it trades with the overrides:
@@ -621,8 +609,12 @@ async fn soak(
             Some(src) => {
                 // The bot trades with the overrides for one iteration, then reports.
                 let since = crate::bot::unix_ms();
-                pause(plan.sleep, i - 1, out).await?;
-                src.next(i, since, &state.overrides, &|m| reporter.note(m)).await?
+                interrupt::pause(plan.sleep, i - 1, out, || src.check_bot()).await?;
+                let note = |m: &str| reporter.note(m);
+                tokio::select! {
+                    observed = src.next(i, since, &state.overrides, &note) => observed?,
+                    _ = interrupt::requested() => return Err(Interrupted::after(i - 1, out)),
+                }
             }
             None => Observation::Report(Box::new(observe(engine, plan, &mut market, &state, i)?)),
         };
@@ -686,53 +678,18 @@ async fn soak(
         }
         // Let the Ctrl-C listener run; stop only between iterations.
         tokio::task::yield_now().await;
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if interrupt::is_requested() {
             committer.commit(&state)?;
-            return Err(Interrupted { done: i, out: out.display().to_string() }.into());
+            return Err(Interrupted::after(i, out));
         }
         if i < n && live.is_none() && !plan.sleep.is_zero() {
             // Nothing stays unflushed through a sleep between iterations.
             committer.commit(&state)?;
-            pause(plan.sleep, i, out).await?;
+            interrupt::pause(plan.sleep, i, out, || Ok(())).await?;
         }
     }
     committer.commit(&state)?;
     Ok(state)
-}
-
-/// Sleeps between iterations; Ctrl-C (or SIGTERM) cuts the pause short and stops the run.
-async fn pause(sleep: Duration, done: u32, out: &Path) -> Result<()> {
-    if sleep.is_zero() {
-        return Ok(());
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(sleep) => Ok(()),
-        _ = stop_requested() => Err(Interrupted { done, out: out.display().to_string() }.into()),
-    }
-}
-
-/// Resolves on Ctrl-C, or on SIGTERM on Unix (what systemd, Slurm's scancel, CI
-/// runners and `kill` send): either way the run stops between iterations with
-/// everything completed saved, and a supervised bot is stopped with it.
-async fn stop_requested() {
-    // A handler that cannot be installed must not read as a request to stop.
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    ctrl_c.await;
 }
 
 /// Iteration `i`'s observation from the simulator, a replay or a recording.

@@ -1,0 +1,115 @@
+//! Stopping a run from outside: Ctrl-C, and on Unix SIGTERM (what systemd, Slurm's
+//! scancel, CI runners and `kill` send) and SIGHUP (the terminal or SSH session
+//! went away). Each stops the run between iterations with everything completed
+//! saved (exit 130, `--resume` continues), and a supervised bot is stopped with it.
+//!
+//! One listener task records the request ([`listen`]); the waits of a run (the
+//! pause between iterations, the wait for a bot's report) end early on it
+//! ([`requested`]), and the loop checks [`is_requested`] between iterations.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// The run stopped on request after finishing its current writes.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted after iteration {done}; continue with: mmsoak run --resume --out {out}")]
+pub struct Interrupted {
+    pub done: u32,
+    pub out: String,
+}
+
+impl Interrupted {
+    pub fn after(done: u32, out: &Path) -> anyhow::Error {
+        Interrupted { done, out: out.display().to_string() }.into()
+    }
+}
+
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+static NOTIFY: Notify = Notify::const_new();
+
+/// Starts the listener (once per run, inside the runtime).
+pub fn listen() {
+    tokio::spawn(async {
+        signal().await;
+        REQUESTED.store(true, Ordering::SeqCst);
+        NOTIFY.notify_waiters();
+    });
+}
+
+/// Whether a stop was asked for.
+pub fn is_requested() -> bool {
+    REQUESTED.load(Ordering::SeqCst)
+}
+
+/// Resolves once a stop is asked for, also when it was asked before the call
+/// (a signal that arrived while an iteration was computing is not lost).
+pub async fn requested() {
+    loop {
+        let notified = NOTIFY.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if is_requested() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Sleeps `sleep`, ending early with [`Interrupted`] on a stop request. `watch` is
+/// called every [`WATCH_EVERY`]; its error ends the pause (a supervised bot that
+/// exited is noticed within a fraction of a second, not after a 15-minute pause).
+pub async fn pause(
+    sleep: Duration,
+    done: u32,
+    out: &Path,
+    mut watch: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let end = tokio::time::Instant::now() + sleep;
+    loop {
+        watch()?;
+        let now = tokio::time::Instant::now();
+        if now >= end {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep((end - now).min(WATCH_EVERY)) => {}
+            _ = requested() => return Err(Interrupted::after(done, out)),
+        }
+    }
+}
+
+/// How often a pause looks at the supervised bot.
+pub const WATCH_EVERY: Duration = Duration::from_millis(200);
+
+async fn signal() {
+    // A handler that cannot be installed must not read as a request to stop.
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let hup = signal(SignalKind::hangup());
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = wait(term) => {}
+            _ = wait(hup) => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
