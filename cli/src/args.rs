@@ -168,6 +168,20 @@ pub enum Source {
     Fills,
 }
 
+impl Source {
+    /// The flag's value, as RUN.json and TUNING_REPORT record it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Sim => "sim",
+            Source::Replay => "replay",
+            Source::Kpis => "kpis",
+            Source::Ticks => "ticks",
+            Source::External => "external",
+            Source::Fills => "fills",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     /// Exit 99 when the KPI hard gate trips.

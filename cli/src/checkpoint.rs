@@ -87,10 +87,20 @@ impl Committer {
 /// same bytes, when the iterations run again). `None` when there is no usable
 /// checkpoint.
 pub fn recover(latest: &Path, newer_than_summaries: &SoakState) -> Result<Option<SoakState>> {
+    recover_upto(latest, Some(newer_than_summaries.iteration))
+}
+
+/// As [`recover`], when TUNING_STATE.json itself did not survive (empty or cut
+/// short by a power cut): the checkpoint, if it and its summaries are whole.
+pub fn recover_without_state(latest: &Path) -> Result<Option<SoakState>> {
+    recover_upto(latest, None)
+}
+
+fn recover_upto(latest: &Path, upto: Option<u32>) -> Result<Option<SoakState>> {
     let path = latest.join(CHECKPOINT);
     let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
     let Ok(state) = serde_json::from_slice::<SoakState>(&bytes) else { return Ok(None) };
-    if state.iteration > newer_than_summaries.iteration
+    if upto.is_some_and(|n| state.iteration > n)
         || rotate::for_each_summary(latest, state.iteration, |_| Ok(())).is_err()
     {
         return Ok(None);

@@ -27,6 +27,7 @@ pub mod progress;
 pub mod replay;
 pub mod report_out;
 pub mod resources;
+pub mod resume_flags;
 pub mod rotate;
 pub mod run;
 pub mod schema;

@@ -145,6 +145,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             .with_context(|| format!("nothing to resume in {}: cannot read {}", out.display(), path.display()))?;
         let record: RunRecord =
             serde_json::from_slice(&bytes).with_context(|| format!("{}: not a valid run record", path.display()))?;
+        crate::resume_flags::check(args, &record)?;
         (record, out, eff.retention)
     } else {
         fresh_record(args)?
@@ -312,14 +313,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
     let settings = RunSettings {
         profile: eff.profile.as_ref().map_or_else(|| "(layered config)".to_string(), |p| p.value.clone()),
         regime: eff.regime.value.clone(),
-        source: match source {
-            Source::Sim => "sim".into(),
-            Source::Replay => "replay".into(),
-            Source::Kpis => "kpis".into(),
-            Source::Ticks => "ticks".into(),
-            Source::External => "external".into(),
-            Source::Fills => "fills".into(),
-        },
+        source: source.name().into(),
         data_file: live_file.or_else(|| args.data.first().cloned()).map(|p| p.display().to_string()),
         seed: eff.seed.value,
         iterations: eff.iterations.value,
@@ -516,9 +510,27 @@ fn load_progress(latest: &Path) -> Result<Progress> {
         return Ok(Progress { state: None });
     }
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let state: SoakState = serde_json::from_slice(&bytes).with_context(|| {
-        format!("{} is corrupt (left untouched; the previous good state is in TUNING_STATE.prev.json)", path.display())
-    })?;
+    let state: SoakState = match serde_json::from_slice(&bytes) {
+        Ok(state) => state,
+        Err(e) => {
+            let cut_short = e.is_eof();
+            let e = anyhow::Error::from(e).context(format!(
+                "{} is corrupt (left untouched; the previous good state is in TUNING_STATE.prev.json)",
+                path.display()
+            ));
+            // A power cut before the group commit can leave the state empty or cut
+            // short (but not garbled: that is refused, as any other bad state):
+            // the last checkpoint is whole, with every summary up to it.
+            let recovered = if cut_short { checkpoint::recover_without_state(latest)? } else { None };
+            let Some(committed) = recovered else { return Err(e) };
+            eprintln!(
+                "mmsoak: {e:#}: going back to the last checkpoint ({}, iteration {}); the iterations after it run again",
+                checkpoint::CHECKPOINT,
+                committed.iteration
+            );
+            return Ok(Progress { state: Some(committed) });
+        }
+    };
     // Every completed iteration's summary must be there and readable (the report is
     // built from them), checked now, before anything is written; none is kept.
     if let Err(e) = rotate::for_each_summary(latest, state.iteration, |_| Ok(())) {
