@@ -421,7 +421,7 @@ fn a_second_run_into_the_same_out_is_refused_while_the_first_writes() {
     }
     let second = mmsoak().args(["run", "--iterations", "1", "--out", out.to_str().unwrap()]).output().unwrap();
     let err = String::from_utf8_lossy(&second.stderr);
-    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert_eq!(second.status.code(), Some(2), "{err}");
     assert!(err.contains("another mmsoak is writing to") && err.contains("mmsoak.lock"), "{err}");
     assert!(first.wait().unwrap().success(), "the first run was disturbed");
     assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["rows"].as_array().unwrap().len(), 3);

@@ -50,6 +50,9 @@ pub struct RunPlan {
     /// `--metrics-addr`: the bound listener (taken when serving starts) and the metrics.
     pub metrics_listener: Option<std::net::TcpListener>,
     pub metrics: Option<Arc<Metrics>>,
+    /// `<out>/mmsoak.lock`, taken last in [`plan`] (another run on `--out` and an
+    /// unwritable `--out` are input errors, exit 2) and held until the run ends.
+    pub lock: outlock::OutLock,
 }
 
 /// How far an interrupted run got. No state yet means it stopped before its first
@@ -178,7 +181,10 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             std::net::TcpListener::bind(addr).with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?,
         ),
     };
+    let export_html = args.export_html.as_deref().map(crate::html_export::check).transpose()?;
+    let lock = outlock::acquire(&out)?;
     Ok(RunPlan {
+        lock,
         metrics: metrics_listener.as_ref().map(|_| Arc::new(Metrics::new())),
         metrics_listener,
         resumed,
@@ -186,7 +192,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         observations,
         out,
         export_md: args.export_md.clone(),
-        export_html: args.export_html.as_deref().map(crate::html_export::check).transpose()?,
+        export_html,
         engine: match args.engine {
             EngineChoice::Wasm => EngineKind::Wasm,
             EngineChoice::Native => EngineKind::Native,
@@ -436,7 +442,6 @@ fn prepare_out(out: &Path) -> Result<PathBuf> {
 
 pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     interrupt::listen();
-    let _lock = outlock::acquire(&plan.out)?;
     if let (Some(listener), Some(metrics)) = (plan.metrics_listener.take(), &plan.metrics) {
         let addr = listener.local_addr().context("--metrics-addr")?;
         metrics::serve(listener, metrics.clone())?;

@@ -41,8 +41,9 @@ pub fn plan_holdout(args: &FitArgs, holdout: f64, start: Params, safe: Params) -
     let fit_windows = (windows as f64 * (1.0 - holdout)).floor() as u32;
     if fit_windows < 1 || windows - fit_windows < 2 {
         bail!(
-            "--holdout {holdout}: {names} holds {windows} windows of {secs} s; the fit needs at least one and the \
-             held-out part two (use a shorter --iteration-seconds or another --holdout)"
+            "--holdout {holdout}: {names} holds {windows} window{} of {secs} s; the fit needs at least one and the \
+             held-out part two (use a shorter --iteration-seconds or another --holdout)",
+            if windows == 1 { "" } else { "s" }
         );
     }
     let cut_ns = plan.config.start_ns + fit_windows as i64 * len_ns;

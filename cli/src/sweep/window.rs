@@ -73,7 +73,8 @@ pub fn parse(
         let series = crate::data::bars::parse(&bytes, &path).with_context(|| format!("{at}: data = {:?}", w.data))?;
         let info = &series.info;
         let (start, start_text) = match &w.start {
-            None => (info.first, "start".to_string()),
+            // Named by the first bar's time, as a window with `start` is by its own.
+            None => (info.first, utc(info.first)),
             Some(v) => {
                 let raw = match v {
                     toml::Value::String(s) => s.clone(),
@@ -159,4 +160,10 @@ impl WindowBars {
             None => bail!("replay window {name}: iteration {i} lies past the end of the bars"),
         }
     }
+}
+
+/// Unix seconds as ISO-8601 UTC (`2024-01-01T00:00:00Z`).
+fn utc(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map_or_else(|| secs.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
