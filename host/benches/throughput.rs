@@ -24,6 +24,20 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, out.expect("runs >= 1"))
 }
 
+/// The core under wasmtime as shipped; `MMSOAK_BENCH_WASM=path.wasm` measures another
+/// build of the core (e.g. other codegen settings) without relinking the bench, and
+/// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record`.
+fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
+    let bytes = std::env::var_os("MMSOAK_BENCH_WASM").map(|p| std::fs::read(&p).expect("MMSOAK_BENCH_WASM"));
+    let wasm = bytes.as_deref().unwrap_or(CORE_WASM);
+    let rt = if std::env::var_os("MMSOAK_BENCH_PERFMAP").is_some() {
+        WasmRuntime::profiled(wasm, cache, WasmLimits::default())
+    } else {
+        WasmRuntime::new(wasm, cache, WasmLimits::default())
+    };
+    Box::new(rt.expect("wasm"))
+}
+
 fn main() {
     let market = MarketConfig::synthetic(Regime::Volatile);
     let params = Params::default();
@@ -33,7 +47,7 @@ fn main() {
         best_of(5, || (1..=iterations).map(|i| simulate_iteration(&params, &market, 1, i).book_events).sum::<u64>());
     let cache_dir = tempfile::tempdir().expect("temp dir");
     let cache = ModuleCache::at(cache_dir.path());
-    let mut engine = Engine::new(Box::new(WasmRuntime::new(CORE_WASM, &cache, WasmLimits::default()).expect("wasm")));
+    let mut engine = Engine::new(bench_wasm(&cache));
     let (wasm_t, wasm_events) = best_of(5, || {
         (1..=iterations)
             .map(|i| {

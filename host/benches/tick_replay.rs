@@ -17,7 +17,7 @@ use mmsoak_core::exchange::{Advance, TickConfig};
 use mmsoak_core::feed::group::{group, FileHead};
 use mmsoak_core::feed::stream::{Chunk, Consumed};
 use mmsoak_core::params::Params;
-use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
+use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, WasmLimits, WasmRuntime};
 
 /// Bytes of text per refill, as the CLI reads (`cli/src/data/reader.rs`);
 /// `TICK_REPLAY_CHUNK_KIB` overrides it to measure the per-call cost.
@@ -192,6 +192,20 @@ fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<S
     })
 }
 
+/// The core under wasmtime as shipped; `MMSOAK_BENCH_WASM=path.wasm` measures another
+/// build of the core (e.g. other codegen settings) without relinking the bench, and
+/// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record`.
+fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
+    let bytes = std::env::var_os("MMSOAK_BENCH_WASM").map(|p| std::fs::read(&p).expect("MMSOAK_BENCH_WASM"));
+    let wasm = bytes.as_deref().unwrap_or(mmsoak_host::CORE_WASM);
+    let rt = if std::env::var_os("MMSOAK_BENCH_PERFMAP").is_some() {
+        WasmRuntime::profiled(wasm, cache, WasmLimits::default())
+    } else {
+        WasmRuntime::new(wasm, cache, WasmLimits::default())
+    };
+    Box::new(rt.expect("wasm"))
+}
+
 fn main() {
     let samples: [(&str, &[&str], u32, u32); 3] = [
         (
@@ -236,7 +250,10 @@ fn main() {
             if !engine.is_empty() && !format!("{kind:?}").eq_ignore_ascii_case(&engine) {
                 continue;
             }
-            let mut engine = open_engine(kind, &cache).expect("engine");
+            let mut engine = match kind {
+                EngineKind::Wasm => Engine::new(bench_wasm(&cache)),
+                EngineKind::Native => open_engine(kind, &cache).expect("engine"),
+            };
             let (mut best, mut best_in) = (f64::MAX, 0.0);
             let mut events = 0;
             for _ in 0..3 {

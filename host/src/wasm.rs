@@ -74,8 +74,20 @@ impl WasmRuntime {
         limits: WasmLimits,
         nan_canonicalization: bool,
     ) -> Result<Self, EngineError> {
-        let engine =
-            Engine::new(&config(nan_canonicalization)).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
+        Self::with_config(wasm, cache, limits, config(nan_canonicalization))
+    }
+
+    /// The shipped engine writing /tmp/perf-PID.map, so `perf record` names the
+    /// core's compiled functions (for the benches' profiling runs only).
+    #[doc(hidden)]
+    pub fn profiled(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits) -> Result<Self, EngineError> {
+        let mut config = config(false);
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        Self::with_config(wasm, cache, limits, config)
+    }
+
+    fn with_config(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits, config: Config) -> Result<Self, EngineError> {
+        let engine = Engine::new(&config).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
         let (module, cache_outcome) = cache.load_or_compile(&engine, wasm)?;
         if let Some(import) = module.imports().next() {
             return Err(EngineError::wasm(
