@@ -77,12 +77,17 @@ impl WasmRuntime {
         Self::with_config(wasm, cache, limits, config(nan_canonicalization))
     }
 
-    /// The shipped engine writing /tmp/perf-PID.map, so `perf record` names the
-    /// core's compiled functions (for the benches' profiling runs only).
+    /// The shipped engine with `tune` applied to its configuration, for the
+    /// benches' experiments (a profiler, other Cranelift settings); never the product's.
     #[doc(hidden)]
-    pub fn profiled(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits) -> Result<Self, EngineError> {
+    pub fn with_tuned_config(
+        wasm: &[u8],
+        cache: &ModuleCache,
+        limits: WasmLimits,
+        tune: impl FnOnce(&mut Config),
+    ) -> Result<Self, EngineError> {
         let mut config = config(false);
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        tune(&mut config);
         Self::with_config(wasm, cache, limits, config)
     }
 

@@ -171,7 +171,8 @@ fn parse_message(line: &str, tick: TickSize) -> Result<Message, String> {
         return Err(format!("type {typ} is not a LOBSTER event type (1-5, 7)"));
     }
 
-    let id: u64 = crate::feed::parse_u64_trimmed(id).ok_or_else(|| format!("order_id {id:?} is not a non-negative integer"))?;
+    let id: u64 =
+        crate::feed::parse_u64_trimmed(id).ok_or_else(|| format!("order_id {id:?} is not a non-negative integer"))?;
     if size_raw < 0 {
         return Err(format!("size {size_raw} is negative"));
     }
@@ -370,8 +371,8 @@ fn to_ticks(name: &str, raw: i64, tick: TickSize) -> Result<i64, String> {
 /// Seconds after midnight to ns, like [`parse_seconds_ns`], but rounding digits past the
 /// 9th decimal to the nearest ns (the AMZN sample has `43002.632812672004`).
 fn parse_time(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let t = crate::feed::trim(s);
+    let (int, frac) = crate::feed::split_once_byte(t, b'.').unwrap_or((t, ""));
     if frac.len() > 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
         if let (Some(head), Some(&next)) = (frac.get(..9), frac.as_bytes().get(9)) {
             let ns = parse_seconds_ns(&format!("{int}.{head}"))

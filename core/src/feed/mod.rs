@@ -115,12 +115,12 @@ impl TickSize {
 /// Parses a decimal string (`"63943.90"`, `"9682"`, `"-1.5"`, `"1e-3"` is refused) into
 /// [`PRICE_SCALE`] units exactly. More than 8 decimals are an error unless they are zeros.
 pub fn parse_scaled(s: &str) -> Result<i64, String> {
-    let t = s.trim();
+    let t = trim(s);
     let (neg, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    let (int, frac) = match body.split_once('.') {
+    let (int, frac) = match split_once_byte(body, b'.') {
         Some((i, f)) => (i, f),
         None => (body, ""),
     };
@@ -167,7 +167,7 @@ pub fn parse_price(s: &str, tick: TickSize) -> Result<i64, String> {
 
 /// Parses a quantity: a finite, non-negative decimal.
 pub fn parse_qty(s: &str) -> Result<f64, String> {
-    let t = s.trim();
+    let t = trim(s);
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("{s:?} is not a non-negative quantity")),
@@ -176,8 +176,8 @@ pub fn parse_qty(s: &str) -> Result<f64, String> {
 
 /// Parses decimal seconds (`"34200.017459617"`, up to 9 decimals) into nanoseconds exactly.
 pub fn parse_seconds_ns(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let t = trim(s);
+    let (int, frac) = split_once_byte(t, b'.').unwrap_or((t, ""));
     let digits_ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
     if !digits_ok(int) || !(frac.is_empty() || digits_ok(frac)) || frac.len() > 9 {
         return Err(format!("{s:?} is not a time in seconds with at most 9 decimals"));
@@ -190,6 +190,27 @@ pub fn parse_seconds_ns(s: &str) -> Result<i64, String> {
     mul_const(secs, 1_000_000_000).and_then(|v| v.checked_add(ns)).ok_or_else(|| format!("{s:?} is out of range"))
 }
 
+/// `s.trim()`, returning `s` itself when its first and last bytes are ASCII and
+/// not whitespace (every field of real data): `str::trim` decodes chars and asks
+/// the Unicode tables at both ends, a measurable share of a replay under wasm32.
+pub(crate) fn trim(s: &str) -> &str {
+    // char::is_whitespace's ASCII members: \t \n \x0B \x0C \r and the space.
+    let plain = |b: u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
+    match s.as_bytes() {
+        [first, .., last] if plain(*first) && plain(*last) => s,
+        [only] if plain(*only) => s,
+        _ => s.trim(),
+    }
+}
+
+/// `s.split_once(c)` for an ASCII `c`, found byte by byte (a short field does
+/// not pay for memchr's set-up, which under wasm32 runs without SIMD).
+pub(crate) fn split_once_byte(s: &str, c: u8) -> Option<(&str, &str)> {
+    debug_assert!(c.is_ascii());
+    let i = s.bytes().position(|b| b == c)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
 /// `s.trim().parse::<i64>().ok()`, the same value for every input. A field that
 /// is a sign and at most 19 digits (every field of real data) is read here with
 /// no `checked_mul`: `str::parse`'s becomes a 128-bit multiply call under wasm32
@@ -198,7 +219,7 @@ pub fn parse_seconds_ns(s: &str) -> Result<i64, String> {
 pub(crate) fn parse_i64_trimmed(s: &str) -> Option<i64> {
     match digits_i64(s.as_bytes()) {
         Some(v) => v,
-        None => s.trim().parse::<i64>().ok(),
+        None => trim(s).parse::<i64>().ok(),
     }
 }
 
@@ -207,7 +228,7 @@ pub(crate) fn parse_u64_trimmed(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let body = b.strip_prefix(b"+").unwrap_or(b);
     if body.is_empty() || !body.iter().all(u8::is_ascii_digit) {
-        return s.trim().parse::<u64>().ok();
+        return trim(s).parse::<u64>().ok();
     }
     const LIM: u64 = u64::MAX / 10;
     const REM: u64 = u64::MAX % 10;
@@ -445,19 +466,50 @@ mod tests {
     #[test]
     fn integer_fields_read_exactly_as_str_parse() {
         let cases = [
-            "0", "7", "-7", "+7", "007", "-0", "+", "-", "", " 12", "12 ", "\t-3\r", "1 2", "1.0", "--1", "+-1",
-            "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
-            "18446744073709551615", "18446744073709551616", "99999999999999999999", "1721260800123456789",
-            "\u{a0}5", "5\u{3000}", "\u{feff}5", "٣",
+            "0",
+            "7",
+            "-7",
+            "+7",
+            "007",
+            "-0",
+            "+",
+            "-",
+            "",
+            " 12",
+            "12 ",
+            "\t-3\r",
+            "1 2",
+            "1.0",
+            "--1",
+            "+-1",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "1721260800123456789",
+            "\u{a0}5",
+            "5\u{3000}",
+            "\u{feff}5",
+            "٣",
         ];
         for s in cases {
             assert_eq!(parse_i64_trimmed(s), s.trim().parse::<i64>().ok(), "i64 {s:?}");
             assert_eq!(parse_u64_trimmed(s), s.trim().parse::<u64>().ok(), "u64 {s:?}");
         }
+        for s in ["", " ", "a", " a", "a\u{b}", "\u{85}a", "a\u{a0}", "é", "\t", "a b", "a.b.c", "ab."] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+            assert_eq!(split_once_byte(s, b'.'), s.split_once('.'), "{s:?}");
+        }
         for s in ["", ",", "a,", ",b", "a,,b", "a,b,c", "é,ü,", "x"] {
             let want: Vec<&str> = s.split(',').collect();
             assert_eq!(split_commas(s).collect::<Vec<_>>(), want, "{s:?}");
-            assert_eq!(split_exact::<3>(s).map(Vec::from), if want.len() == 3 { Ok(want.clone()) } else { Err(want.len()) });
+            assert_eq!(
+                split_exact::<3>(s).map(Vec::from),
+                if want.len() == 3 { Ok(want.clone()) } else { Err(want.len()) }
+            );
         }
     }
 
@@ -467,6 +519,8 @@ mod tests {
             proptest::prop_assert_eq!(parse_i64_trimmed(&s), s.trim().parse::<i64>().ok());
             proptest::prop_assert_eq!(parse_u64_trimmed(&s), s.trim().parse::<u64>().ok());
             proptest::prop_assert_eq!(split_commas(&s).collect::<Vec<_>>(), s.split(',').collect::<Vec<_>>());
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+            proptest::prop_assert_eq!(split_once_byte(&s, b' '), s.split_once(' '));
         }
 
         #[test]

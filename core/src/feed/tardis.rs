@@ -177,8 +177,11 @@ impl TardisDecoder {
         let price = price("price", f[6], self.tick)?;
         let qty = qty("amount", f[7])?;
         let id = f[4];
-        let numeric =
-            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) { crate::feed::parse_u64_trimmed(id) } else { None };
+        let numeric = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            crate::feed::parse_u64_trimmed(id)
+        } else {
+            None
+        };
         match numeric {
             Some(id) => {
                 if let Some(prev) = self.last_trade_id {
