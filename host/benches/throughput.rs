@@ -12,7 +12,9 @@ use mmsoak_core::params::Params;
 use mmsoak_core::soak::SoakConfig;
 use mmsoak_host::{Engine, ModuleCache, PolicyLimits, PolicyPlugin, WasmLimits, WasmRuntime, CORE_WASM};
 
+/// Runs `f` `runs` times (at least `BENCH_RUNS` times if set, for a loaded machine).
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let runs = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).map_or(runs, |r: usize| r.max(runs));
     let mut best = Duration::MAX;
     let mut out = None;
     for _ in 0..runs {
@@ -24,6 +26,49 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, out.expect("runs >= 1"))
 }
 
+/// The core under wasmtime as shipped; `MMSOAK_BENCH_WASM=path.wasm` measures another
+/// build of the core (e.g. other codegen settings) without relinking the bench,
+/// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record`, and
+/// `MMSOAK_BENCH_KNOBS` (comma-separated: `fixed_memory`, `eager_tables`,
+/// `no_spectre`, `inline`) tries wasmtime settings other than the shipped ones.
+fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
+    let bytes = std::env::var_os("MMSOAK_BENCH_WASM").map(|p| std::fs::read(&p).expect("MMSOAK_BENCH_WASM"));
+    let wasm = bytes.as_deref().unwrap_or(CORE_WASM);
+    let knobs = std::env::var("MMSOAK_BENCH_KNOBS").unwrap_or_default();
+    let perfmap = std::env::var_os("MMSOAK_BENCH_PERFMAP").is_some();
+    let rt = WasmRuntime::with_tuned_config(wasm, cache, WasmLimits::default(), |c| {
+        if perfmap {
+            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        for knob in knobs.split(',').filter(|k| !k.is_empty()) {
+            match knob {
+                "fixed_memory" => {
+                    c.memory_may_move(false);
+                }
+                "moving_memory" => {
+                    c.memory_may_move(true);
+                }
+                "inline" => {
+                    c.compiler_inlining(wasmtime::Inlining::Yes);
+                }
+                "eager_tables" => {
+                    c.table_lazy_init(false);
+                }
+                "lazy_tables" => {
+                    c.table_lazy_init(true);
+                }
+                // SAFETY: a Cranelift setting by name; an unknown one fails Engine::new.
+                "no_spectre" => unsafe {
+                    c.cranelift_flag_set("enable_heap_access_spectre_mitigation", "false");
+                    c.cranelift_flag_set("enable_table_access_spectre_mitigation", "false");
+                },
+                other => panic!("MMSOAK_BENCH_KNOBS: unknown knob {other:?}"),
+            }
+        }
+    });
+    Box::new(rt.expect("wasm"))
+}
+
 fn main() {
     let market = MarketConfig::synthetic(Regime::Volatile);
     let params = Params::default();
@@ -33,7 +78,7 @@ fn main() {
         best_of(5, || (1..=iterations).map(|i| simulate_iteration(&params, &market, 1, i).book_events).sum::<u64>());
     let cache_dir = tempfile::tempdir().expect("temp dir");
     let cache = ModuleCache::at(cache_dir.path());
-    let mut engine = Engine::new(Box::new(WasmRuntime::new(CORE_WASM, &cache, WasmLimits::default()).expect("wasm")));
+    let mut engine = Engine::new(bench_wasm(&cache));
     let (wasm_t, wasm_events) = best_of(5, || {
         (1..=iterations)
             .map(|i| {

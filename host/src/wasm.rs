@@ -74,8 +74,25 @@ impl WasmRuntime {
         limits: WasmLimits,
         nan_canonicalization: bool,
     ) -> Result<Self, EngineError> {
-        let engine =
-            Engine::new(&config(nan_canonicalization)).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
+        Self::with_config(wasm, cache, limits, config(nan_canonicalization))
+    }
+
+    /// The shipped engine with `tune` applied to its configuration, for the
+    /// benches' experiments (a profiler, other Cranelift settings); never the product's.
+    #[doc(hidden)]
+    pub fn with_tuned_config(
+        wasm: &[u8],
+        cache: &ModuleCache,
+        limits: WasmLimits,
+        tune: impl FnOnce(&mut Config),
+    ) -> Result<Self, EngineError> {
+        let mut config = config(false);
+        tune(&mut config);
+        Self::with_config(wasm, cache, limits, config)
+    }
+
+    fn with_config(wasm: &[u8], cache: &ModuleCache, limits: WasmLimits, config: Config) -> Result<Self, EngineError> {
+        let engine = Engine::new(&config).map_err(|e| EngineError::wasm("configuring wasmtime", e))?;
         let (module, cache_outcome) = cache.load_or_compile(&engine, wasm)?;
         if let Some(import) = module.imports().next() {
             return Err(EngineError::wasm(

@@ -851,11 +851,11 @@ fn split_line(line: &str) -> Result<Option<(i64, &str)>, String> {
     if line.trim().is_empty() {
         return Ok(None);
     }
-    let Some((ts, json)) = line.split_once(' ') else {
+    let Some((ts, json)) = crate::feed::split_once_byte(line, b' ') else {
         return Err(format!("expected `<local receive time ns> <json>`, got {}", short(line)));
     };
-    let local_ns = match ts.parse::<i64>() {
-        Ok(t) if ts.bytes().all(|b| b.is_ascii_digit()) => t,
+    let local_ns = match crate::feed::parse_i64_trimmed(ts) {
+        Some(t) if ts.bytes().all(|b| b.is_ascii_digit()) => t,
         _ => return Err(format!("local receive time {} is not a whole number of nanoseconds", short(ts))),
     };
     Ok(Some((local_ns, json)))

@@ -59,7 +59,7 @@ const RAW_TO_SCALED: i64 = 10_000;
 /// a decimal time and then five integers.
 pub fn looks_like_message(line: &str) -> bool {
     let line = line.trim_start_matches('\u{feff}');
-    let fields: Vec<&str> = line.split(',').collect();
+    let fields: Vec<&str> = crate::feed::split_commas(line).collect();
     let [time, rest @ ..] = fields.as_slice() else {
         return false;
     };
@@ -69,12 +69,12 @@ pub fn looks_like_message(line: &str) -> bool {
 /// Whether a line looks like a LOBSTER orderbook row: 4k integer fields, k ≥ 1.
 pub fn looks_like_orderbook(line: &str) -> bool {
     let line = line.trim_start_matches('\u{feff}');
-    let fields: Vec<&str> = line.split(',').collect();
+    let fields: Vec<&str> = crate::feed::split_commas(line).collect();
     !fields.is_empty() && fields.len().is_multiple_of(4) && fields.iter().all(|f| is_integer(f))
 }
 
 fn is_integer(s: &str) -> bool {
-    s.trim().parse::<i64>().is_ok()
+    crate::feed::parse_i64_trimmed(s).is_some()
 }
 
 /// Decodes a LOBSTER message file, with its orderbook file as the paired stream.
@@ -142,12 +142,13 @@ struct Message {
 
 fn parse_message(line: &str, tick: TickSize) -> Result<Message, String> {
     let line = line.trim_start_matches('\u{feff}');
-    let fields: Vec<&str> = line.split(',').collect();
-    let [time, typ, id, size, price, direction] = fields.as_slice() else {
-        return Err(format!(
-            "LOBSTER message row has {} fields, expected 6 (time,type,order_id,size,price,direction): {line:?}",
-            fields.len()
-        ));
+    let [time, typ, id, size, price, direction] = match crate::feed::split_exact::<6>(line) {
+        Ok(f) => f,
+        Err(n) => {
+            return Err(format!(
+                "LOBSTER message row has {n} fields, expected 6 (time,type,order_id,size,price,direction): {line:?}"
+            ))
+        }
     };
     let ns = parse_time(time).map_err(|e| format!("time: {e}"))?;
     let typ = int_field("type", typ)?;
@@ -170,7 +171,8 @@ fn parse_message(line: &str, tick: TickSize) -> Result<Message, String> {
         return Err(format!("type {typ} is not a LOBSTER event type (1-5, 7)"));
     }
 
-    let id: u64 = id.trim().parse().map_err(|_| format!("order_id {id:?} is not a non-negative integer"))?;
+    let id: u64 =
+        crate::feed::parse_u64_trimmed(id).ok_or_else(|| format!("order_id {id:?} is not a non-negative integer"))?;
     if size_raw < 0 {
         return Err(format!("size {size_raw} is negative"));
     }
@@ -199,22 +201,24 @@ struct Book {
 
 fn parse_book(line: &str, tick: TickSize, depth: Option<usize>) -> Result<Book, String> {
     let line = line.trim_start_matches('\u{feff}');
-    let fields: Vec<&str> = line.split(',').collect();
-    if !fields.len().is_multiple_of(4) || fields.len() < 4 {
+    // Counted, then read field by field: no Vec per row.
+    let count = line.bytes().filter(|&b| b == b',').count() + 1;
+    if !count.is_multiple_of(4) || count < 4 {
         return Err(format!(
-            "LOBSTER orderbook row has {} fields, not a positive multiple of 4 (ask_px,ask_sz,bid_px,bid_sz per level)",
-            fields.len()
+            "LOBSTER orderbook row has {count} fields, not a positive multiple of 4 (ask_px,ask_sz,bid_px,bid_sz per level)"
         ));
     }
-    let n = fields.len() / 4;
+    let n = count / 4;
     if let Some(d) = depth.filter(|&d| d != n) {
         return Err(format!("LOBSTER orderbook row has {n} levels, earlier rows had {d}"));
     }
     let mut asks = SideBuilder::new(Side::Sell, n);
     let mut bids = SideBuilder::new(Side::Buy, n);
-    for (k, chunk) in fields.chunks_exact(4).enumerate() {
-        let level = k + 1;
-        let [ask_px, ask_sz, bid_px, bid_sz] = chunk else {
+    let mut fields = crate::feed::split_commas(line);
+    for level in 1..=n {
+        let (Some(ask_px), Some(ask_sz), Some(bid_px), Some(bid_sz)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
             return Err(format!("LOBSTER orderbook level {level} is incomplete"));
         };
         asks.push(level, ask_px, ask_sz, tick)?;
@@ -348,7 +352,7 @@ fn int_field(name: &str, s: &str) -> Result<i64, String> {
 }
 
 fn int_value(s: &str) -> Option<i64> {
-    s.trim().parse::<i64>().ok()
+    crate::feed::parse_i64_trimmed(s)
 }
 
 fn not_an_integer(name: &str, s: &str) -> String {
@@ -367,8 +371,8 @@ fn to_ticks(name: &str, raw: i64, tick: TickSize) -> Result<i64, String> {
 /// Seconds after midnight to ns, like [`parse_seconds_ns`], but rounding digits past the
 /// 9th decimal to the nearest ns (the AMZN sample has `43002.632812672004`).
 fn parse_time(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let t = crate::feed::trim(s);
+    let (int, frac) = crate::feed::split_once_byte(t, b'.').unwrap_or((t, ""));
     if frac.len() > 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
         if let (Some(head), Some(&next)) = (frac.get(..9), frac.as_bytes().get(9)) {
             let ns = parse_seconds_ns(&format!("{int}.{head}"))

@@ -115,12 +115,12 @@ impl TickSize {
 /// Parses a decimal string (`"63943.90"`, `"9682"`, `"-1.5"`, `"1e-3"` is refused) into
 /// [`PRICE_SCALE`] units exactly. More than 8 decimals are an error unless they are zeros.
 pub fn parse_scaled(s: &str) -> Result<i64, String> {
-    let t = s.trim();
+    let t = trim(s);
     let (neg, body) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    let (int, frac) = match body.split_once('.') {
+    let (int, frac) = match split_once_byte(body, b'.') {
         Some((i, f)) => (i, f),
         None => (body, ""),
     };
@@ -167,7 +167,7 @@ pub fn parse_price(s: &str, tick: TickSize) -> Result<i64, String> {
 
 /// Parses a quantity: a finite, non-negative decimal.
 pub fn parse_qty(s: &str) -> Result<f64, String> {
-    let t = s.trim();
+    let t = trim(s);
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("{s:?} is not a non-negative quantity")),
@@ -176,18 +176,149 @@ pub fn parse_qty(s: &str) -> Result<f64, String> {
 
 /// Parses decimal seconds (`"34200.017459617"`, up to 9 decimals) into nanoseconds exactly.
 pub fn parse_seconds_ns(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let t = trim(s);
+    let (int, frac) = split_once_byte(t, b'.').unwrap_or((t, ""));
     let digits_ok = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
     if !digits_ok(int) || !(frac.is_empty() || digits_ok(frac)) || frac.len() > 9 {
         return Err(format!("{s:?} is not a time in seconds with at most 9 decimals"));
     }
-    let secs: i64 = int.parse().map_err(|_| format!("{s:?} is out of range"))?;
+    let secs: i64 = parse_i64_trimmed(int).ok_or_else(|| format!("{s:?} is out of range"))?;
     let mut ns: i64 = 0;
     for k in 0..9 {
         ns = ns * 10 + frac.as_bytes().get(k).map_or(0, |b| (b - b'0') as i64);
     }
     mul_const(secs, 1_000_000_000).and_then(|v| v.checked_add(ns)).ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+/// `s.trim()`, returning `s` itself when its first and last bytes are ASCII and
+/// not whitespace (every field of real data): `str::trim` decodes chars and asks
+/// the Unicode tables at both ends, a measurable share of a replay under wasm32.
+pub(crate) fn trim(s: &str) -> &str {
+    // char::is_whitespace's ASCII members: \t \n \x0B \x0C \r and the space.
+    let plain = |b: u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
+    match s.as_bytes() {
+        [first, .., last] if plain(*first) && plain(*last) => s,
+        [only] if plain(*only) => s,
+        _ => s.trim(),
+    }
+}
+
+/// `s.split_once(c)` for an ASCII `c`, found byte by byte (a short field does
+/// not pay for memchr's set-up, which under wasm32 runs without SIMD).
+pub(crate) fn split_once_byte(s: &str, c: u8) -> Option<(&str, &str)> {
+    debug_assert!(c.is_ascii());
+    let i = s.bytes().position(|b| b == c)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// `s.trim().parse::<i64>().ok()`, the same value for every input. A field that
+/// is a sign and at most 19 digits (every field of real data) is read here with
+/// no `checked_mul`: `str::parse`'s becomes a 128-bit multiply call under wasm32
+/// (see [`parse_scaled`]), the hottest function of a LOBSTER replay under
+/// wasmtime. Anything else (spaces, junk, 20+ digits) goes to `str::parse`.
+pub(crate) fn parse_i64_trimmed(s: &str) -> Option<i64> {
+    match digits_i64(s.as_bytes()) {
+        Some(v) => v,
+        None => trim(s).parse::<i64>().ok(),
+    }
+}
+
+/// `s.trim().parse::<u64>().ok()`, the same value for every input (as [`parse_i64_trimmed`]).
+pub(crate) fn parse_u64_trimmed(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let body = b.strip_prefix(b"+").unwrap_or(b);
+    if body.is_empty() || !body.iter().all(u8::is_ascii_digit) {
+        return trim(s).parse::<u64>().ok();
+    }
+    const LIM: u64 = u64::MAX / 10;
+    const REM: u64 = u64::MAX % 10;
+    let mut v: u64 = 0;
+    for &c in body {
+        let d = (c - b'0') as u64;
+        if v > LIM || (v == LIM && d > REM) {
+            return None;
+        }
+        v = v * 10 + d;
+    }
+    Some(v)
+}
+
+/// An optional `+`/`-` and 1 to 19 ASCII digits: `Some(value, or None on
+/// overflow)`, as `str::parse::<i64>` reads it, in one pass; `None` for any
+/// other shape (left to `str::parse`). 18 digits cannot overflow an i64, so only
+/// a 19th (a nanosecond epoch) is checked, by comparison.
+fn digits_i64(b: &[u8]) -> Option<Option<i64>> {
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if body.is_empty() || body.len() > 19 {
+        return None;
+    }
+    let (head, last) = body.split_at(body.len().min(18));
+    let mut v: i64 = 0;
+    for &c in head {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as i64;
+    }
+    let Some(&c) = last.first() else {
+        return Some(Some(if neg { -v } else { v }));
+    };
+    let d = c.wrapping_sub(b'0');
+    if d > 9 {
+        return None;
+    }
+    let d = d as i64;
+    // |value| = 10 v + d is at most 9223372036854775807, or ...808 when negative.
+    const LIM: i64 = i64::MAX / 10;
+    let last_max = if neg { -(i64::MIN % 10) } else { i64::MAX % 10 };
+    if v > LIM || (v == LIM && d > last_max) {
+        return Some(None);
+    }
+    Some(Some(if neg { -(v * 10) - d } else { v * 10 + d }))
+}
+
+/// `s.split(',')` for comma-separated rows: the same pieces, found byte by byte
+/// (a comma is one byte in UTF-8, so every cut is a char boundary). `str::split`
+/// with a char pattern calls memchr once per field, slow for short fields and
+/// slower under wasm32 (no SIMD).
+pub(crate) fn split_commas(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == b',') {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The `N` fields of a comma-separated row, or how many it has if not `N`
+/// (as `s.split(',')` counts them), without collecting them into a Vec.
+pub(crate) fn split_exact<const N: usize>(s: &str) -> Result<[&str; N], usize> {
+    let mut out = [""; N];
+    let mut n = 0;
+    for f in split_commas(s) {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = f;
+        }
+        n += 1;
+    }
+    if n == N {
+        Ok(out)
+    } else {
+        Err(n)
+    }
 }
 
 /// `a.checked_mul(b)` for a constant `b > 0`, by comparison: on wasm32 an i64
@@ -330,5 +461,72 @@ mod tests {
         assert_eq!(parse_seconds_ns("5").unwrap(), 5_000_000_000);
         assert!(parse_seconds_ns("1.0000000001").is_err());
         assert!(parse_seconds_ns("-1").is_err());
+    }
+
+    #[test]
+    fn integer_fields_read_exactly_as_str_parse() {
+        let cases = [
+            "0",
+            "7",
+            "-7",
+            "+7",
+            "007",
+            "-0",
+            "+",
+            "-",
+            "",
+            " 12",
+            "12 ",
+            "\t-3\r",
+            "1 2",
+            "1.0",
+            "--1",
+            "+-1",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "1721260800123456789",
+            "\u{a0}5",
+            "5\u{3000}",
+            "\u{feff}5",
+            "٣",
+        ];
+        for s in cases {
+            assert_eq!(parse_i64_trimmed(s), s.trim().parse::<i64>().ok(), "i64 {s:?}");
+            assert_eq!(parse_u64_trimmed(s), s.trim().parse::<u64>().ok(), "u64 {s:?}");
+        }
+        for s in ["", " ", "a", " a", "a\u{b}", "\u{85}a", "a\u{a0}", "é", "\t", "a b", "a.b.c", "ab."] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+            assert_eq!(split_once_byte(s, b'.'), s.split_once('.'), "{s:?}");
+        }
+        for s in ["", ",", "a,", ",b", "a,,b", "a,b,c", "é,ü,", "x"] {
+            let want: Vec<&str> = s.split(',').collect();
+            assert_eq!(split_commas(s).collect::<Vec<_>>(), want, "{s:?}");
+            assert_eq!(
+                split_exact::<3>(s).map(Vec::from),
+                if want.len() == 3 { Ok(want.clone()) } else { Err(want.len()) }
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_as_str_parse(s in "[ ,+\\-0-9a\t]{0,24}") {
+            proptest::prop_assert_eq!(parse_i64_trimmed(&s), s.trim().parse::<i64>().ok());
+            proptest::prop_assert_eq!(parse_u64_trimmed(&s), s.trim().parse::<u64>().ok());
+            proptest::prop_assert_eq!(split_commas(&s).collect::<Vec<_>>(), s.split(',').collect::<Vec<_>>());
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+            proptest::prop_assert_eq!(split_once_byte(&s, b' '), s.split_once(' '));
+        }
+
+        #[test]
+        fn any_integer_reads_back(v in proptest::prelude::any::<i64>(), u in proptest::prelude::any::<u64>()) {
+            proptest::prop_assert_eq!(parse_i64_trimmed(&v.to_string()), Some(v));
+            proptest::prop_assert_eq!(parse_u64_trimmed(&u.to_string()), Some(u));
+        }
     }
 }

@@ -79,7 +79,7 @@ fn clean(line: &str) -> &str {
 
 /// The kind a header line announces, if it is one of the four.
 fn header_kind(line: &str) -> Option<Kind> {
-    let cols: Vec<&str> = line.split(',').collect();
+    let cols: Vec<&str> = crate::feed::split_commas(line).collect();
     if cols.len() < COMMON.len() + 4 || cols[..COMMON.len()] != COMMON {
         return None;
     }
@@ -121,8 +121,7 @@ fn parse_us(col: &str, s: &str) -> Result<i64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("column {col}: {s:?} is not microseconds since the epoch"));
     }
-    s.parse::<i64>()
-        .ok()
+    crate::feed::parse_i64_trimmed(s)
         .and_then(|us| crate::feed::mul_const(us, 1000))
         .ok_or_else(|| format!("column {col}: {s:?} is out of range"))
 }
@@ -178,8 +177,11 @@ impl TardisDecoder {
         let price = price("price", f[6], self.tick)?;
         let qty = qty("amount", f[7])?;
         let id = f[4];
-        let numeric =
-            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) { id.parse::<u64>().ok() } else { None };
+        let numeric = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            crate::feed::parse_u64_trimmed(id)
+        } else {
+            None
+        };
         match numeric {
             Some(id) => {
                 if let Some(prev) = self.last_trade_id {
@@ -286,7 +288,7 @@ impl LineDecoder for TardisDecoder {
                 None => Err(format!("unrecognized Tardis header {line:?} in a {} stream", kind.name())),
             };
         }
-        let f: Vec<&str> = line.split(',').collect();
+        let f: Vec<&str> = crate::feed::split_commas(line).collect();
         if f.len() != kind.fields() {
             return Err(format!("a {} row has {} fields, found {}", kind.name(), kind.fields(), f.len()));
         }
