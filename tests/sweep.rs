@@ -314,7 +314,10 @@ fn replay_windows_replay_real_bars_as_mmsoak_run_does() {
     let file = write_sweep(t.path(), "windows.toml", text);
     let plan = run_ok(&["sweep", "plan", file.to_str().unwrap(), "--json"]);
     let plan = String::from_utf8(plan.stdout).unwrap();
-    assert!(plan.contains("\"window\":\"bars.csv@2025-01-07T00:01:00Z\"") && plan.contains("\"window\":\"day 2\""), "{plan}");
+    assert!(
+        plan.contains("\"window\":\"bars.csv@2025-01-07T00:01:00Z\"") && plan.contains("\"window\":\"day 2\""),
+        "{plan}"
+    );
     let out = t.path().join("out");
     run_ok(&["sweep", "run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     merge(&out, &t.path().join("merged"));
@@ -323,7 +326,10 @@ fn replay_windows_replay_real_bars_as_mmsoak_run_does() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!((rows[0]["window"].as_str(), rows[1]["window"].as_str()), (Some("bars.csv@2025-01-07T00:01:00Z"), Some("day 2")));
+    assert_eq!(
+        (rows[0]["window"].as_str(), rows[1]["window"].as_str()),
+        (Some("bars.csv@2025-01-07T00:01:00Z"), Some("day 2"))
+    );
     assert_ne!(rows[0]["series_net_bps"], rows[1]["series_net_bps"], "two windows, two markets");
 
     let soak = t.path().join("soak");

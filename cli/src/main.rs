@@ -10,7 +10,7 @@ use mmsoak::{bot, config, market_fit, market_stats, outlock, rotate, run, schema
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
 /// 99 a threshold failed (`--threshold`, `[thresholds]`, `--fail-on kpi`; as k6 does),
-/// 130 interrupted by Ctrl-C or SIGTERM (state saved; `--resume` continues).
+/// 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (state saved; `--resume` continues).
 const EXIT_RUN_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_KPI_GATE: u8 = 99;
