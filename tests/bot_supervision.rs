@@ -152,9 +152,12 @@ fn resume_stops_a_bot_left_behind_before_starting_its_own() {
     let old_bot = std::fs::read_to_string(&pid_file).unwrap();
     assert!(still_runs(&pid_file).is_some(), "with its watchdog killed too, the old bot is left running");
 
+    // Spelled another way than at the start: the same directory all the same.
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    let respelled = format!("{}/x/../left/", dir.path().display());
     let resumed = mmsoak()
         .env("SOAK_SLEEP_SECONDS", "0.5")
-        .args(["run", "--resume", "--out", out.to_str().unwrap()])
+        .args(["run", "--resume", "--out", &respelled])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -106,6 +106,10 @@ impl External {
 
     fn read(&mut self, since_ms: u64, in_force: &Params) -> Result<ParsedReport, String> {
         let path = self.report.display().to_string();
+        // A FIFO or device would block the read (and with it Ctrl-C's handling).
+        if std::fs::metadata(&self.report).is_ok_and(|m| !m.is_file()) {
+            return Err(format!("{path}: is not a regular file"));
+        }
         let bytes = match std::fs::read(&self.report) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("{path}: no report yet")),
@@ -165,7 +169,10 @@ impl Supervised {
     /// "cd x && python3 bot.py"`), and killing only the shell would leave it running
     /// after the run. Dropping this stops the whole group (see [`Drop`]).
     pub fn launch(command: &str, out: &Path, env: &[(&str, &Path)], log: &Path) -> Result<Supervised> {
-        let out = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+        // Canonical, so that `out/`, `x/../out` or a symlinked spelling of the same
+        // directory marks (and later finds) the bot the same way.
+        let out =
+            std::fs::canonicalize(out).or_else(|_| std::path::absolute(out)).unwrap_or_else(|_| out.to_path_buf());
         crate::orphans::stop_left_behind(&out);
         let file = std::fs::OpenOptions::new()
             .create(true)

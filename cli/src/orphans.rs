@@ -85,7 +85,10 @@ pub fn watch(out: &Path) {
     let mut sink = [0u8; 64];
     let mut stdin = std::io::stdin();
     while !matches!(stdin.read(&mut sink), Ok(0) | Err(_)) {}
-    stop_marked(out, "the run on {out} ended without stopping its bot (killed?); stopping what is left (pids {pids})");
+    stop_marked(
+        out,
+        "the run on {out} has ended, and processes its bot started are still running (pids {pids}); stopping them",
+    );
 }
 
 /// The runner's side: the watchdog process, alive while the returned handle is.

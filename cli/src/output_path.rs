@@ -23,7 +23,8 @@ pub enum Write {
 /// Errors, each naming `flag` and `path`: the path is empty; it is a directory;
 /// its directory does not exist or takes no new file; it exists but is not a
 /// regular file (a FIFO, socket or device: opening a FIFO would block until a
-/// reader comes); it cannot be opened for appending (read-only, no permission).
+/// reader comes); it is a dangling symbolic link; it cannot be opened for
+/// appending (read-only, no permission).
 pub fn check(flag: &str, path: &Path, how: Write) -> Result<()> {
     if path.as_os_str().is_empty() {
         bail!("{flag}: the path is empty");
@@ -40,18 +41,21 @@ pub fn check(flag: &str, path: &Path, how: Write) -> Result<()> {
         bail!("{flag} {shown}: directory {} does not exist", dir.display());
     }
     // `metadata` follows a symbolic link: what is checked is what will be written.
-    match (how, std::fs::metadata(path)) {
-        (Write::Append, Ok(meta)) => {
-            if !meta.is_file() {
-                bail!("{flag} {shown}: is not a regular file (a FIFO, socket or device); give a file to append to");
-            }
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            // Opening a FIFO would block until a reader or writer comes; a replace
+            // would swap a device or FIFO someone set up for a plain file.
+            bail!("{flag} {shown}: is not a regular file (a FIFO, socket or device)");
+        }
+        Ok(_) if how == Write::Append => {
             std::fs::OpenOptions::new()
                 .append(true)
                 .open(path)
                 .with_context(|| format!("{flag} {shown}: cannot open it for appending"))?;
         }
         _ => {
-            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) && how == Write::Append {
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) && !path.exists() {
+                // A replace would put a file in place of the link, not at its target.
                 let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
                 bail!("{flag} {shown}: is a symbolic link to {target}, which does not exist");
             }
@@ -97,9 +101,11 @@ mod tests {
         // SAFETY: mkfifo with a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         assert!(err("--fills", &fifo, Write::Append).contains("is not a regular file"));
+        assert!(err("--report", &fifo, Write::Replace).contains("is not a regular file"));
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(dir.path().join("gone/f.jsonl"), &link).unwrap();
         assert!(err("--fills", &link, Write::Append).contains("is a symbolic link to"));
+        assert!(err("--export-html", &link, Write::Replace).contains("is a symbolic link to"));
     }
 
     #[cfg(unix)]

@@ -27,11 +27,25 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     compare("--profile", args.profile.clone(), s.profile.clone());
     compare("--iteration-seconds", args.iteration_seconds.map(|n| n.to_string()), s.iteration_seconds.to_string());
     compare("--exec", args.exec.clone(), record.exec.clone().unwrap_or_default());
+    // The file each source reads, under its own flag: a live bot's file is
+    // recorded absolute, so a relative one given again is compared absolute.
     let file = s.data_file.clone().unwrap_or_default();
-    compare("--report", args.report.as_ref().map(|p| p.display().to_string()), file.clone());
-    compare("--fills", args.fills.as_ref().map(|p| p.display().to_string()), file.clone());
-    if s.ticks.is_none() {
-        compare("--data", args.data.first().map(|p| p.display().to_string()), file);
+    let resolve = |p: &std::path::Path| {
+        std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf())
+    };
+    // The recorded spelling when both name the same file (`x/../f`, a symlink).
+    let absolute = |p: &std::path::PathBuf| {
+        if resolve(p) == resolve(std::path::Path::new(&file)) {
+            file.clone()
+        } else {
+            resolve(p).display().to_string()
+        }
+    };
+    match s.source.as_str() {
+        "external" => compare("--report", args.report.as_ref().map(absolute), file.clone()),
+        "fills" => compare("--fills", args.fills.as_ref().map(absolute), file.clone()),
+        _ if s.ticks.is_none() => compare("--data", args.data.first().map(|p| p.display().to_string()), file.clone()),
+        _ => {}
     }
     if let Some(ms) = args.markout_ms {
         let recorded = record.markout_ms.unwrap_or(mmsoak_core::fills::MARKOUT_HORIZON_MS);
@@ -39,6 +53,21 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     }
     let policy = s.policy.as_ref().map(|p| p.file.clone()).unwrap_or_default();
     compare("--policy", args.policy.as_ref().map(|p| p.display().to_string()), policy);
+    let own = match s.source.as_str() {
+        "external" => "--report",
+        "fills" => "--fills",
+        _ => "--data",
+    };
+    let others = [
+        ("--report", args.report.as_ref().map(|p| p.display().to_string())),
+        ("--fills", args.fills.as_ref().map(|p| p.display().to_string())),
+        ("--data", args.data.first().map(|p| p.display().to_string())),
+    ];
+    for (flag, value) in others {
+        if let Some(v) = value.filter(|_| flag != own) {
+            given.push((flag, v, String::new()));
+        }
+    }
     if args.auto_tune && !s.auto_tune {
         given.push(("--auto-tune", "on".into(), "off".into()));
     }

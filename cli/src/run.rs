@@ -165,9 +165,9 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         })?,
     };
     let gate = crate::thresholds::Gate::new(&gate_specs(args, record.gate.clone())?)?;
-    if let Some(dir) = args.summary_export.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            bail!("--summary-export: directory {} does not exist", dir.display());
+    for (flag, path) in [("--summary-export", &args.summary_export), ("--export-md", &args.export_md)] {
+        if let Some(p) = path {
+            crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
     }
     let observations = observations(&record.settings, record.settings.iterations)?;
@@ -183,6 +183,8 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     };
     let export_html = args.export_html.as_deref().map(crate::html_export::check).transpose()?;
     let lock = outlock::acquire(&out)?;
+    // The lock file may exist from an earlier run in a directory no longer writable.
+    tempfile::tempfile_in(&out).with_context(|| format!("--out directory {} is not writable", out.display()))?;
     Ok(RunPlan {
         lock,
         metrics: metrics_listener.as_ref().map(|_| Arc::new(Metrics::new())),
@@ -320,7 +322,11 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         profile: eff.profile.as_ref().map_or_else(|| "(layered config)".to_string(), |p| p.value.clone()),
         regime: eff.regime.value.clone(),
         source: source.name().into(),
-        data_file: live_file.or_else(|| args.data.first().cloned()).map(|p| p.display().to_string()),
+        // A live bot's file absolute: `--resume` from another directory must use the same one.
+        data_file: live_file
+            .map(|f| std::path::absolute(&f).unwrap_or(f))
+            .or_else(|| args.data.first().cloned())
+            .map(|p| p.display().to_string()),
         seed: eff.seed.value,
         iterations: eff.iterations.value,
         auto_tune: eff.auto_tune.value,
@@ -518,7 +524,8 @@ fn load_progress(latest: &Path) -> Result<Progress> {
     let state: SoakState = match serde_json::from_slice(&bytes) {
         Ok(state) => state,
         Err(e) => {
-            let cut_short = e.is_eof();
+            // Empty, cut short, or zeros where the data did not reach the disk.
+            let cut_short = e.is_eof() || bytes.iter().all(|b| *b == 0);
             let e = anyhow::Error::from(e).context(format!(
                 "{} is corrupt (left untouched; the previous good state is in TUNING_STATE.prev.json)",
                 path.display()
@@ -529,7 +536,9 @@ fn load_progress(latest: &Path) -> Result<Progress> {
             let recovered = if cut_short { checkpoint::recover_without_state(latest)? } else { None };
             let Some(committed) = recovered else { return Err(e) };
             eprintln!(
-                "mmsoak: {e:#}: going back to the last checkpoint ({}, iteration {}); the iterations after it run again",
+                "mmsoak: {} is empty or cut short (a power cut?): going back to the last checkpoint ({}, iteration {}); \
+                 the iterations after it run again",
+                path.display(),
                 checkpoint::CHECKPOINT,
                 committed.iteration
             );
