@@ -17,7 +17,10 @@ use mmsoak_core::exchange::{Advance, TickConfig};
 use mmsoak_core::feed::group::{group, FileHead};
 use mmsoak_core::feed::stream::{Chunk, Consumed};
 use mmsoak_core::params::Params;
-use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, WasmLimits, WasmRuntime};
+mod common;
+
+use common::bench_wasm;
+use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
 
 /// Bytes of text per refill, as the CLI reads (`cli/src/data/reader.rs`);
 /// `TICK_REPLAY_CHUNK_KIB` overrides it to measure the per-call cost.
@@ -195,49 +198,6 @@ fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<S
 /// Best of how many runs: 3, or `BENCH_RUNS` (more on a loaded machine).
 fn runs() -> usize {
     std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
-}
-
-/// The core under wasmtime as shipped; `MMSOAK_BENCH_WASM=path.wasm` measures another
-/// build of the core (e.g. other codegen settings) without relinking the bench,
-/// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record`, and
-/// `MMSOAK_BENCH_KNOBS` (comma-separated: `fixed_memory`, `eager_tables`,
-/// `no_spectre`, `inline`) tries wasmtime settings other than the shipped ones.
-fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
-    let bytes = std::env::var_os("MMSOAK_BENCH_WASM").map(|p| std::fs::read(&p).expect("MMSOAK_BENCH_WASM"));
-    let wasm = bytes.as_deref().unwrap_or(mmsoak_host::CORE_WASM);
-    let knobs = std::env::var("MMSOAK_BENCH_KNOBS").unwrap_or_default();
-    let perfmap = std::env::var_os("MMSOAK_BENCH_PERFMAP").is_some();
-    let rt = WasmRuntime::with_tuned_config(wasm, cache, WasmLimits::default(), |c| {
-        if perfmap {
-            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        for knob in knobs.split(',').filter(|k| !k.is_empty()) {
-            match knob {
-                "fixed_memory" => {
-                    c.memory_may_move(false);
-                }
-                "moving_memory" => {
-                    c.memory_may_move(true);
-                }
-                "inline" => {
-                    c.compiler_inlining(wasmtime::Inlining::Yes);
-                }
-                "eager_tables" => {
-                    c.table_lazy_init(false);
-                }
-                "lazy_tables" => {
-                    c.table_lazy_init(true);
-                }
-                // SAFETY: a Cranelift setting by name; an unknown one fails Engine::new.
-                "no_spectre" => unsafe {
-                    c.cranelift_flag_set("enable_heap_access_spectre_mitigation", "false");
-                    c.cranelift_flag_set("enable_table_access_spectre_mitigation", "false");
-                },
-                other => panic!("MMSOAK_BENCH_KNOBS: unknown knob {other:?}"),
-            }
-        }
-    });
-    Box::new(rt.expect("wasm"))
 }
 
 fn main() {
