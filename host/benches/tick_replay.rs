@@ -22,7 +22,8 @@ mod common;
 use common::bench_wasm;
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache};
 
-/// Bytes of text per refill, as the CLI reads (`cli/src/data/reader.rs`);
+/// Bytes of text per refill, as the CLI reads (`cli/src/data/reader.rs`: whole
+/// lines, and a paired file's rows line for line with the main file's);
 /// `TICK_REPLAY_CHUNK_KIB` overrides it to measure the per-call cost.
 fn chunk_bytes() -> usize {
     std::env::var("TICK_REPLAY_CHUNK_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(256 * 1024, |k| k * 1024)
@@ -40,22 +41,38 @@ fn text(rel: &str) -> String {
     }
 }
 
-struct Streams {
-    data: Vec<(String, Option<String>)>,
+struct Streams<'a> {
+    data: &'a [(String, Option<String>)],
     pos: Vec<(usize, usize)>,
     chunks: Vec<Chunk>,
 }
 
-fn cut(s: &str, from: usize) -> (String, usize) {
-    let mut end = (from + chunk_bytes()).min(s.len());
-    while !s.is_char_boundary(end) {
-        end += 1;
-    }
-    (s[from..end].to_string(), end)
+/// The whole lines of `s` from byte `from` on that make up at least `chunk_bytes()`
+/// (or the rest): the text and the end offset, as the CLI's reader refills.
+fn cut(s: &str, from: usize) -> (&str, usize) {
+    let want = (from + chunk_bytes()).min(s.len());
+    let end = s.as_bytes()[want..].iter().position(|&b| b == b'\n').map_or(s.len(), |i| want + i + 1);
+    (&s[from..end], end)
 }
 
-impl Streams {
-    fn new(data: Vec<(String, Option<String>)>) -> Self {
+/// The next `lines` lines of `s` from byte `from` on (a paired file's rows for
+/// the main file's lines, one for one, as the CLI reads them).
+fn cut_lines(s: &str, from: usize, lines: usize) -> (&str, usize) {
+    let mut end = from;
+    for _ in 0..lines {
+        match s.as_bytes()[end..].iter().position(|&b| b == b'\n') {
+            Some(i) => end += i + 1,
+            None => {
+                end = s.len();
+                break;
+            }
+        }
+    }
+    (&s[from..end], end)
+}
+
+impl<'a> Streams<'a> {
+    fn new(data: &'a [(String, Option<String>)]) -> Self {
         let n = data.len();
         let mut s = Streams {
             chunks: data
@@ -72,11 +89,11 @@ impl Streams {
     }
     fn more(&mut self, k: usize) {
         let (t, e) = cut(&self.data[k].0, self.pos[k].0);
-        self.chunks[k].text.push_str(&t);
+        self.chunks[k].text.push_str(t);
         self.pos[k].0 = e;
         if let Some(p) = &self.data[k].1 {
-            let (t, e) = cut(p, self.pos[k].1);
-            self.chunks[k].paired.as_mut().expect("paired").push_str(&t);
+            let (t, e) = cut_lines(p, self.pos[k].1, t.bytes().filter(|&b| b == b'\n').count());
+            self.chunks[k].paired.as_mut().expect("paired").push_str(t);
             self.pos[k].1 = e;
         }
         let d = &self.data[k];
@@ -113,7 +130,7 @@ fn load(files: &[&str]) -> (Vec<mmsoak_core::feed::Format>, Vec<(String, Option<
 }
 
 fn plan(formats: &[mmsoak_core::feed::Format], data: &[(String, Option<String>)], n: u32, secs: u32) -> TickConfig {
-    let mut s = Streams::new(data.to_vec());
+    let mut s = Streams::new(data);
     let mut scanner = Scanner::new(formats, 1_000_000_000);
     loop {
         let mut c = vec![Consumed::default(); data.len()];
@@ -145,7 +162,7 @@ fn replay<S>(
     mut call: impl FnMut(u32, Option<S>, &[Chunk]) -> CallResult<S>,
 ) -> (u64, f64) {
     let start = Instant::now();
-    let mut s = Streams::new(data.to_vec());
+    let mut s = Streams::new(data);
     let mut state = None;
     let mut events = 0;
     for i in 1..=n {

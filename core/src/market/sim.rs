@@ -62,12 +62,11 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
     // A ring of the ticks still ahead of the clock: slot `next` holds the oldest,
     // which the step takes and refills with the newest (a queue without its checks).
     let mut future_move = 0.0;
-    let mut ahead = [(MarketTick { ret_bps: 0.0, depth_factor: 0.0, spread_factor: 0.0, activity: 0.0 }, 0.0);
-        INFORMED_HORIZON_STEPS];
-    for slot in ahead.iter_mut() {
+    let mut ahead = Ahead::default();
+    for slot in 0..INFORMED_HORIZON_STEPS {
         let t = path.advance(&mut rng);
         future_move += t.ret_bps;
-        *slot = (t, path.mid());
+        ahead.put(slot, t, path.mid());
     }
     let mut next = 0usize;
     let mut mid_before = mid_start;
@@ -79,7 +78,8 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
     for step in 0..total_steps {
         let t = path.advance(&mut rng);
         future_move += t.ret_bps;
-        let (tick, mid_after) = core::mem::replace(&mut ahead[next], (t, path.mid()));
+        let (tick, mid_after) = ahead.take(next);
+        ahead.put(next, t, path.mid());
         next = if next + 1 == INFORMED_HORIZON_STEPS { 0 } else { next + 1 };
         future_move -= tick.ret_bps;
         let book = Book {
@@ -151,6 +151,46 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
         report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
     }
     (report, IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks })
+}
+
+/// The ring of ticks still ahead of the clock, one array per field: a tick copied
+/// in and out whole goes through memory as one 16-byte load of two 8-byte stores,
+/// which the CPU cannot forward (a stall of ~10 % of the simulator's time).
+struct Ahead {
+    ret_bps: [f64; INFORMED_HORIZON_STEPS],
+    depth_factor: [f64; INFORMED_HORIZON_STEPS],
+    spread_factor: [f64; INFORMED_HORIZON_STEPS],
+    activity: [f64; INFORMED_HORIZON_STEPS],
+    mid: [f64; INFORMED_HORIZON_STEPS],
+}
+
+impl Default for Ahead {
+    fn default() -> Self {
+        let zero = [0.0; INFORMED_HORIZON_STEPS];
+        Ahead { ret_bps: zero, depth_factor: zero, spread_factor: zero, activity: zero, mid: zero }
+    }
+}
+
+impl Ahead {
+    #[inline(always)]
+    fn put(&mut self, slot: usize, t: MarketTick, mid: f64) {
+        self.ret_bps[slot] = t.ret_bps;
+        self.depth_factor[slot] = t.depth_factor;
+        self.spread_factor[slot] = t.spread_factor;
+        self.activity[slot] = t.activity;
+        self.mid[slot] = mid;
+    }
+
+    #[inline(always)]
+    fn take(&self, slot: usize) -> (MarketTick, f64) {
+        let tick = MarketTick {
+            ret_bps: self.ret_bps[slot],
+            depth_factor: self.depth_factor[slot],
+            spread_factor: self.spread_factor[slot],
+            activity: self.activity[slot],
+        };
+        (tick, self.mid[slot])
+    }
 }
 
 /// Self-exciting (Hawkes) arrivals of other participants' trades, one step at a
