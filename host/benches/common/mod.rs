@@ -4,24 +4,17 @@ use mmsoak_host::{ModuleCache, WasmLimits, WasmRuntime, CORE_WASM};
 
 /// The core under wasmtime as shipped; `MMSOAK_BENCH_WASM=path.wasm` measures another
 /// build of the core (e.g. other codegen settings) without relinking the bench,
-/// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record` (`=jitdump`:
-/// a jit-PID.dump for `perf record -k 1` + `perf inject --jit`, to annotate), and
+/// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record`, and
 /// `MMSOAK_BENCH_KNOBS` (comma-separated: `fixed_memory`, `eager_tables`,
 /// `no_spectre`, `inline`) tries wasmtime settings other than the shipped ones.
 pub fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
     let bytes = std::env::var_os("MMSOAK_BENCH_WASM").map(|p| std::fs::read(&p).expect("MMSOAK_BENCH_WASM"));
     let wasm = bytes.as_deref().unwrap_or(CORE_WASM);
     let knobs = std::env::var("MMSOAK_BENCH_KNOBS").unwrap_or_default();
-    let perfmap = std::env::var("MMSOAK_BENCH_PERFMAP").ok();
+    let perfmap = std::env::var_os("MMSOAK_BENCH_PERFMAP").is_some();
     let rt = WasmRuntime::with_tuned_config(wasm, cache, WasmLimits::default(), |c| {
-        match perfmap.as_deref() {
-            None => {}
-            Some("jitdump") => {
-                c.profiler(wasmtime::ProfilingStrategy::JitDump);
-            }
-            Some(_) => {
-                c.profiler(wasmtime::ProfilingStrategy::PerfMap);
-            }
+        if perfmap {
+            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         for knob in knobs.split(',').filter(|k| !k.is_empty()) {
             match knob {
