@@ -59,12 +59,12 @@ fn main() {
     let wasm_rate = wasm_events as f64 / wasm_t.as_secs_f64();
     println!("book events per iteration: {}", native_events / iterations as u64);
     println!(
-        "native:   {:>7.2} M book events/s ({:.1} ms per iteration)",
+        "native:   {:>7.2} M book events/s ({:.2} ms per iteration)",
         native_rate / 1e6,
         native_t.as_secs_f64() * 1e3 / iterations as f64
     );
     println!(
-        "wasmtime: {:>7.2} M book events/s ({:.1} ms per iteration)",
+        "wasmtime: {:>7.2} M book events/s ({:.2} ms per iteration)",
         wasm_rate / 1e6,
         wasm_t.as_secs_f64() * 1e3 / iterations as f64
     );

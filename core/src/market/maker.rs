@@ -101,10 +101,24 @@ impl Maker {
 
     /// A market trade of `size()` by an aggressor on `aggressor_side` (+1 buy lifts
     /// asks, −1 sell hits bids) walks the book and may reach our resting orders.
-    /// `size` is called only if a live order of ours is on the side it hits: the
-    /// caller's transcendental is skipped when nothing can fill.
-    pub fn on_trade(&mut self, step: u64, book: &Book, aggressor_side: f64, size: impl FnOnce() -> f64) {
+    /// `size` is called only if a live order of ours is on the side it hits and
+    /// `at_most()`, a cheap upper bound on `size()` (order units, `f64::INFINITY`
+    /// when there is none), does not already show that the trade stops short of
+    /// it: the caller's transcendental is skipped when nothing can fill. An order
+    /// the bound rules out is one the exact size would not reach either (its
+    /// `reach` ≤ 0 changes nothing), so the result is the same either way.
+    #[inline(always)]
+    pub fn on_trade(
+        &mut self,
+        step: u64,
+        book: &Book,
+        aggressor_side: f64,
+        size: impl FnOnce() -> f64,
+        at_most: impl FnOnce() -> f64,
+    ) {
         let mut size = Some(size);
+        let mut at_most = Some(at_most);
+        let mut bound = f64::INFINITY;
         let mut left = 0.0;
         let mut any_filled = false;
         for k in 0..self.orders.len() {
@@ -112,14 +126,25 @@ impl Maker {
             if order.side != -aggressor_side || order.live_step > step {
                 continue;
             }
+            let distance = book.distance_bps(order.side, order.price);
+            let placement = book.placement(distance);
+            if size.is_some() {
+                if let super::book::Placement::Level(l) = placement {
+                    if let Some(f) = at_most.take() {
+                        bound = f();
+                    }
+                    if bound <= book.depth_before(l) {
+                        continue;
+                    }
+                }
+            }
             if let Some(f) = size.take() {
                 left = f();
             }
             if left <= 0.0 {
                 continue;
             }
-            let distance = book.distance_bps(order.side, order.price);
-            let mut reach = match book.placement(distance) {
+            let mut reach = match placement {
                 super::book::Placement::Improving => left,
                 super::book::Placement::Level(l) => left - book.depth_before(l),
             };
@@ -156,6 +181,7 @@ impl Maker {
     }
 
     /// The mid moved through a resting quote: arbitrageurs take it at our price.
+    #[inline(always)]
     pub fn pick_offs(&mut self, step: u64, mid_before: f64, book: &Book) {
         let mut filled = Vec::new();
         // The touches are the same for every order: computed once, as the same operations.
@@ -190,6 +216,7 @@ impl Maker {
     }
 
     /// Per-step housekeeping, then requotes and hedges at the current book.
+    #[inline(always)]
     pub fn on_step(&mut self, step: u64, book: &Book, rng: &mut Rng) {
         // One pass: the queues ahead decay (an order about to go decays too, unread),
         // and most steps cancel nothing, so the vector is rewritten only if one is due.

@@ -101,13 +101,19 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
                 let e = rng.standard_exponential();
                 let top = book.top_depth;
                 // Exponential with mean 0.4 · top, capped at the touch.
-                maker.on_trade(step, &book, side, || (0.4 * top * e).min(top));
+                maker.on_trade(step, &book, side, || (0.4 * top * e).min(top), || f64::INFINITY);
             } else {
                 let side = if rng.bernoulli(0.5) { 1.0 } else { -1.0 };
                 let e = rng.standard_exponential();
                 let top = book.top_depth;
                 // The regime's size model (`super::trade_size`) turns the one draw into a size.
-                maker.on_trade(step, &book, side, || super::trade_size::noise_trade_size(&spec, top, e));
+                maker.on_trade(
+                    step,
+                    &book,
+                    side,
+                    || super::trade_size::noise_trade_size(&spec, top, e),
+                    || super::trade_size::noise_trade_size_at_most(&spec, top, e),
+                );
             }
         }
         let after = Book { mid: mid_after, ..book };
