@@ -83,7 +83,16 @@ pub struct Accum {
     pub max_drawdown: f64,
     /// Index of the first fill whose markout is still open.
     pub markout_cursor: usize,
+    /// Steps left to the next minute's inventory sample and the next second's
+    /// PnL mark: countdowns, not `k % n` (an i64 remainder is a division under
+    /// wasm, which has no 64-bit high multiply to replace it with).
+    pub to_minute: u32,
+    pub to_second: u32,
 }
+
+/// Steps per minute and per second.
+const STEPS_PER_MINUTE: u32 = (60_000 / STEP_MS) as u32;
+const STEPS_PER_SECOND: u32 = (1000 / STEP_MS) as u32;
 
 /// What one call did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +145,8 @@ impl TickReplay {
                 ..DataQuality::default()
             },
             merger_out_of_order_at_start: self.merger.out_of_order,
+            to_minute: STEPS_PER_MINUTE,
+            to_second: STEPS_PER_SECOND,
             ..Accum::default()
         };
     }
@@ -316,12 +327,23 @@ impl TickReplay {
         }
         let delay = config.latency.delay_ns(&self.feed);
         maker.on_step(t, &self.book, delay, config.fees.taker_bps);
-        let k = (t - self.window_start_ns) / STEP_NS + 1;
+        // Step k (1-based) of the window: every step runs, in order, so the
+        // countdowns reach 0 exactly where k is a multiple of a minute, a second.
+        let acc = &mut self.acc;
+        acc.to_minute -= 1;
+        acc.to_second -= 1;
+        let (minute, second) = (acc.to_minute == 0, acc.to_second == 0);
+        if minute {
+            acc.to_minute = STEPS_PER_MINUTE;
+        }
+        if second {
+            acc.to_second = STEPS_PER_SECOND;
+        }
         if let Some(m) = mid {
-            if k % (60_000 / STEP_MS as i64) == 0 {
+            if minute {
                 self.acc.inventory_path.push(round6(maker.inventory));
             }
-            if k % (1000 / STEP_MS as i64) == 0 {
+            if second {
                 let pnl = maker.cash + maker.inventory * m;
                 self.acc.peak_pnl = self.acc.peak_pnl.max(pnl);
                 self.acc.max_drawdown = self.acc.max_drawdown.max(self.acc.peak_pnl - pnl);
