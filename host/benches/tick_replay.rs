@@ -51,24 +51,20 @@ struct Streams<'a> {
 /// (or the rest): the text and the end offset, as the CLI's reader refills.
 fn cut(s: &str, from: usize) -> (&str, usize) {
     let want = (from + chunk_bytes()).min(s.len());
-    let end = s.as_bytes()[want..].iter().position(|&b| b == b'\n').map_or(s.len(), |i| want + i + 1);
+    let end = line_end(s, want);
     (&s[from..end], end)
 }
 
 /// The next `lines` lines of `s` from byte `from` on (a paired file's rows for
 /// the main file's lines, one for one, as the CLI reads them).
 fn cut_lines(s: &str, from: usize, lines: usize) -> (&str, usize) {
-    let mut end = from;
-    for _ in 0..lines {
-        match s.as_bytes()[end..].iter().position(|&b| b == b'\n') {
-            Some(i) => end += i + 1,
-            None => {
-                end = s.len();
-                break;
-            }
-        }
-    }
+    let end = (0..lines).fold(from, |end, _| line_end(s, end));
     (&s[from..end], end)
+}
+
+/// Where the line that holds byte `at` ends (after its `\n`), or the text's end.
+fn line_end(s: &str, at: usize) -> usize {
+    s.as_bytes()[at..].iter().position(|&b| b == b'\n').map_or(s.len(), |i| at + i + 1)
 }
 
 impl<'a> Streams<'a> {

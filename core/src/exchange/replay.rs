@@ -17,7 +17,7 @@ use super::queue::{Executed, QueueModel};
 use crate::edge::{round6, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
-use crate::market::{Regime, STEP_MS};
+use crate::market::{Regime, StepMarks, STEP_MS};
 use crate::params::Params;
 use crate::tally::EdgeTally;
 
@@ -83,16 +83,9 @@ pub struct Accum {
     pub max_drawdown: f64,
     /// Index of the first fill whose markout is still open.
     pub markout_cursor: usize,
-    /// Steps left to the next minute's inventory sample and the next second's
-    /// PnL mark: countdowns, not `k % n` (an i64 remainder is a division under
-    /// wasm, which has no 64-bit high multiply to replace it with).
-    pub to_minute: u32,
-    pub to_second: u32,
+    /// Which step ends a minute (inventory sample) and a second (PnL mark).
+    pub marks: StepMarks,
 }
-
-/// Steps per minute and per second.
-const STEPS_PER_MINUTE: u32 = (60_000 / STEP_MS) as u32;
-const STEPS_PER_SECOND: u32 = (1000 / STEP_MS) as u32;
 
 /// What one call did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,8 +138,6 @@ impl TickReplay {
                 ..DataQuality::default()
             },
             merger_out_of_order_at_start: self.merger.out_of_order,
-            to_minute: STEPS_PER_MINUTE,
-            to_second: STEPS_PER_SECOND,
             ..Accum::default()
         };
     }
@@ -327,18 +318,8 @@ impl TickReplay {
         }
         let delay = config.latency.delay_ns(&self.feed);
         maker.on_step(t, &self.book, delay, config.fees.taker_bps);
-        // Step k (1-based) of the window: every step runs, in order, so the
-        // countdowns reach 0 exactly where k is a multiple of a minute, a second.
-        let acc = &mut self.acc;
-        acc.to_minute -= 1;
-        acc.to_second -= 1;
-        let (minute, second) = (acc.to_minute == 0, acc.to_second == 0);
-        if minute {
-            acc.to_minute = STEPS_PER_MINUTE;
-        }
-        if second {
-            acc.to_second = STEPS_PER_SECOND;
-        }
+        // Every step of the window runs, in order, from its first.
+        let (minute, second) = self.acc.marks.step();
         if let Some(m) = mid {
             if minute {
                 self.acc.inventory_path.push(round6(maker.inventory));

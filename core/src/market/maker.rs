@@ -114,11 +114,10 @@ impl Maker {
         book: &Book,
         aggressor_side: f64,
         size: impl FnOnce() -> f64,
-        at_most: impl FnOnce() -> f64,
+        at_most: impl Fn() -> f64,
     ) {
         let mut size = Some(size);
-        let mut at_most = Some(at_most);
-        let mut bound = f64::INFINITY;
+        let mut bound = None;
         let mut left = 0.0;
         let mut any_filled = false;
         for k in 0..self.orders.len() {
@@ -130,10 +129,7 @@ impl Maker {
             let placement = book.placement(distance);
             if size.is_some() {
                 if let super::book::Placement::Level(l) = placement {
-                    if let Some(f) = at_most.take() {
-                        bound = f();
-                    }
-                    if bound <= book.depth_before(l) {
+                    if *bound.get_or_insert_with(&at_most) <= book.depth_before(l) {
                         continue;
                     }
                 }

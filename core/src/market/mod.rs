@@ -23,7 +23,7 @@ pub use maker::{Blocks, Fill};
 pub use price::{minute_returns, minute_returns_for, PricePath};
 pub use regime::{Regime, RegimeFile, RegimeSpec, REGIME_FILE_SCHEMA};
 pub use replay::{bar_window_facts, parse_bars_csv, span_s, window_by_time, Bar, BarClock, BarError};
-pub use sim::{simulate_iteration, simulate_iteration_traced, trade_counts, STEP_MS};
+pub use sim::{simulate_iteration, simulate_iteration_traced, trade_counts, StepMarks, STEP_MS};
 
 use serde::{Deserialize, Serialize};
 

@@ -190,14 +190,12 @@ impl PricePath {
     }
 
     /// Advances one step; returns the tick. The mid after the step is [`Self::mid`].
-    #[inline(always)]
     pub fn advance(&mut self, rng: &mut Rng) -> MarketTick {
         let tick = if self.bars.is_empty() { self.synthetic_step(rng) } else { self.replay_step(rng) };
         self.step += 1;
         tick
     }
 
-    #[inline(always)]
     fn synthetic_step(&mut self, rng: &mut Rng) -> MarketTick {
         let s = self.spec;
         let mut depth_factor = 1.0;

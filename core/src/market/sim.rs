@@ -10,6 +10,7 @@ use crate::edge::{round6, BlockCounts, EdgeReport, InventoryStats, EDGE_REPORT_S
 use crate::params::Params;
 use crate::rng::{derive_seed, Rng};
 use crate::tally::EdgeTally;
+use serde::{Deserialize, Serialize};
 
 /// Simulator time step. Fine enough that `min_interval_ms` values differ.
 pub const STEP_MS: u64 = 25;
@@ -53,7 +54,6 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
     let mut mids: Vec<f64> = Vec::with_capacity(total_steps as usize + 1);
     let mid_start = path.mid();
     mids.push(mid_start);
-    let steps_per_minute = 60_000 / STEP_MS;
     let mut inventory_path = Vec::new();
     let (mut peak_pnl, mut max_drawdown) = (0.0f64, 0.0f64);
 
@@ -71,10 +71,7 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
     let mut next = 0usize;
     let mut mid_before = mid_start;
     let mut market_trades = 0u64;
-    // Steps left to the next minute's inventory sample and the next second's PnL
-    // mark: countdowns, not `%` (a 64-bit remainder is a division under wasm).
-    const STEPS_PER_SECOND: u64 = 1000 / STEP_MS;
-    let (mut to_minute, mut to_second) = (steps_per_minute, STEPS_PER_SECOND);
+    let mut marks = StepMarks::new();
     for step in 0..total_steps {
         let t = path.advance(&mut rng);
         future_move += t.ret_bps;
@@ -124,14 +121,11 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
         maker.on_step(step, &after, &mut rng);
         mids.push(mid_after);
         mid_before = mid_after;
-        to_minute -= 1;
-        if to_minute == 0 {
-            to_minute = steps_per_minute;
+        let (minute, second) = marks.step();
+        if minute {
             inventory_path.push(round6(maker.inventory));
         }
-        to_second -= 1;
-        if to_second == 0 {
-            to_second = STEPS_PER_SECOND;
+        if second {
             let pnl = maker.cash + maker.inventory * mid_after;
             peak_pnl = peak_pnl.max(pnl);
             max_drawdown = max_drawdown.max(peak_pnl - pnl);
@@ -157,6 +151,47 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
         report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
     }
     (report, IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks })
+}
+
+/// Which steps end a minute (an inventory sample) and a second (a PnL mark), for
+/// a clock that runs every step in order from a window's first: countdowns, not
+/// `k % n` (an i64 remainder is a division under wasm, which has no 64-bit high
+/// multiply to replace it with). Shared with the tick replay's step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepMarks {
+    to_minute: u32,
+    to_second: u32,
+}
+
+impl StepMarks {
+    const PER_MINUTE: u32 = (60_000 / STEP_MS) as u32;
+    const PER_SECOND: u32 = (1000 / STEP_MS) as u32;
+
+    /// Marks for a window about to run its first step.
+    pub fn new() -> Self {
+        StepMarks { to_minute: Self::PER_MINUTE, to_second: Self::PER_SECOND }
+    }
+
+    /// Counts one step; whether it ends a minute and whether it ends a second.
+    #[inline(always)]
+    pub fn step(&mut self) -> (bool, bool) {
+        self.to_minute -= 1;
+        self.to_second -= 1;
+        let marks = (self.to_minute == 0, self.to_second == 0);
+        if marks.0 {
+            self.to_minute = Self::PER_MINUTE;
+        }
+        if marks.1 {
+            self.to_second = Self::PER_SECOND;
+        }
+        marks
+    }
+}
+
+impl Default for StepMarks {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The ring of ticks still ahead of the clock, one array per field: a tick copied
