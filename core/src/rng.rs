@@ -78,17 +78,26 @@ impl Rng {
     /// multiply and compare, the rest test the density with `libm::exp` or draw the
     /// tail beyond R with `libm::log`. Exact in distribution, and every platform
     /// agrees bit for bit (exact operations, table literals, libm).
+    #[inline(always)]
     pub fn normal(&mut self) -> f64 {
+        let bits = self.next_u64();
+        let i = (bits & 0xff) as usize;
+        // (bits >> 12) < 2^52: exact as f64; scaling by 2^-51 and subtracting 1 is
+        // exact too, giving a multiple of 2^-51 in [-1, 1).
+        let u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
+        let x = u * ZIG_NORM_X[i];
+        if x.abs() < ZIG_NORM_X[i + 1] {
+            return x;
+        }
+        self.on_copy(|r| r.normal_rejected(i, u, x))
+    }
+
+    /// The rest of [`Rng::normal`] after a draw `(i, u, x)` outside layer `i`'s
+    /// rectangle: the density test or the tail, then fresh draws as needed.
+    #[cold]
+    #[inline(never)]
+    fn normal_rejected(&mut self, mut i: usize, mut u: f64, mut x: f64) -> f64 {
         loop {
-            let bits = self.next_u64();
-            let i = (bits & 0xff) as usize;
-            // (bits >> 12) < 2^52: exact as f64; scaling by 2^-51 and subtracting 1 is
-            // exact too, giving a multiple of 2^-51 in [-1, 1).
-            let u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
-            let x = u * ZIG_NORM_X[i];
-            if x.abs() < ZIG_NORM_X[i + 1] {
-                return x;
-            }
             if i == 0 {
                 return self.normal_tail(u);
             }
@@ -96,7 +105,27 @@ impl Rng {
             if y < libm::exp(-x * x / 2.0) {
                 return x;
             }
+            let bits = self.next_u64();
+            i = (bits & 0xff) as usize;
+            u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
+            x = u * ZIG_NORM_X[i];
+            if x.abs() < ZIG_NORM_X[i + 1] {
+                return x;
+            }
         }
+    }
+
+    /// `f` on a copy of the generator, whose state then replaces this one's: the
+    /// same draws as `f(self)`. For rare out-of-line work from a hot loop: only
+    /// the copy's address escapes, so the loop's generator can stay in registers
+    /// (under wasm, a generator whose address escapes lives in linear memory and
+    /// every draw loads and stores its state there).
+    #[inline(always)]
+    pub fn on_copy<R>(&mut self, f: impl FnOnce(&mut Rng) -> R) -> R {
+        let mut copy = self.clone();
+        let out = f(&mut copy);
+        *self = copy;
+        out
     }
 
     /// The normal's tail beyond `ZIG_NORM_R` (Marsaglia 1964), on the side of `u`'s sign.
@@ -118,21 +147,37 @@ impl Rng {
     /// Exponential with mean 1 by the 256-layer ziggurat (as [`Rng::normal`], one-sided:
     /// a uniform in (0, 1) from the high 52 bits); the tail beyond R is R plus a fresh
     /// exponential, the distribution's memorylessness.
+    #[inline(always)]
     pub fn standard_exponential(&mut self) -> f64 {
+        let bits = self.next_u64();
+        let i = (bits & 0xff) as usize;
+        // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
+        let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+        let x = u * ZIG_EXP_X[i];
+        if x < ZIG_EXP_X[i + 1] {
+            return x;
+        }
+        self.on_copy(|r| r.exponential_rejected(i, x))
+    }
+
+    /// The rest of [`Rng::standard_exponential`] after a draw `(i, x)` outside
+    /// layer `i`'s rectangle, as [`Rng::normal_rejected`].
+    #[cold]
+    #[inline(never)]
+    fn exponential_rejected(&mut self, mut i: usize, mut x: f64) -> f64 {
         loop {
-            let bits = self.next_u64();
-            let i = (bits & 0xff) as usize;
-            // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
-            let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
-            let x = u * ZIG_EXP_X[i];
-            if x < ZIG_EXP_X[i + 1] {
-                return x;
-            }
             if i == 0 {
                 return ZIG_EXP_R - libm::log(self.uniform_open0());
             }
             let y = ZIG_EXP_F[i + 1] + (ZIG_EXP_F[i] - ZIG_EXP_F[i + 1]) * self.uniform();
             if y < libm::exp(-x) {
+                return x;
+            }
+            let bits = self.next_u64();
+            i = (bits & 0xff) as usize;
+            let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+            x = u * ZIG_EXP_X[i];
+            if x < ZIG_EXP_X[i + 1] {
                 return x;
             }
         }

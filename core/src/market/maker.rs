@@ -316,12 +316,20 @@ impl Maker {
 
     /// Unwinds inventory that stayed over the soft limit (or hit the hard one) with a
     /// taker order whose clip is capped by `impact_cap_ratio`.
+    #[inline(always)]
     fn maybe_hedge(&mut self, step: u64, book: &Book, rng: &mut Rng) {
-        let soft = self.soft_limit();
-        if self.inventory.abs() <= soft {
+        if self.inventory.abs() <= self.soft_limit() {
             self.over_soft_since = None;
             return;
         }
+        // Out of line, on a copy of the generator: see `Rng::on_copy`.
+        rng.on_copy(|r| self.hedge_if_due(step, book, r))
+    }
+
+    /// [`Maker::maybe_hedge`] over the soft limit.
+    #[inline(never)]
+    fn hedge_if_due(&mut self, step: u64, book: &Book, rng: &mut Rng) {
+        let soft = self.soft_limit();
         let since = *self.over_soft_since.get_or_insert(step);
         let hard = self.inventory.abs() >= INVENTORY_LIMIT;
         let spaced = self.last_hedge_step.is_none_or(|h| step - h >= HEDGE_SPACING_STEPS);

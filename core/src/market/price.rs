@@ -190,12 +190,19 @@ impl PricePath {
     }
 
     /// Advances one step; returns the tick. The mid after the step is [`Self::mid`].
+    #[inline(always)]
     pub fn advance(&mut self, rng: &mut Rng) -> MarketTick {
-        let tick = if self.bars.is_empty() { self.synthetic_step(rng) } else { self.replay_step(rng) };
+        let tick = if self.bars.is_empty() {
+            self.synthetic_step(rng)
+        } else {
+            // Out of line, on a copy of the generator: see `Rng::on_copy`.
+            rng.on_copy(|r| self.replay_step(r))
+        };
         self.step += 1;
         tick
     }
 
+    #[inline(always)]
     fn synthetic_step(&mut self, rng: &mut Rng) -> MarketTick {
         let s = self.spec;
         let mut depth_factor = 1.0;
@@ -257,6 +264,7 @@ impl PricePath {
         self.vol_mult
     }
 
+    #[inline(never)]
     fn replay_step(&mut self, rng: &mut Rng) -> MarketTick {
         let step = self.step as i64;
         self.enter_bars(step, rng);

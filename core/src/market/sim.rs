@@ -47,7 +47,8 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
     let spec = market.spec_for(regime);
     let mut rng = Rng::new(derive_seed(&[seed, iteration as u64, 0x0051_554F_5445]));
     let total_steps = market.iteration_seconds as u64 * 1000 / STEP_MS;
-    let mut path = PricePath::new(spec, market, total_steps + INFORMED_HORIZON_STEPS as u64, &mut rng);
+    // On a copy of the generator (see `Rng::on_copy`): the step loop's stays in registers.
+    let mut path = rng.on_copy(|r| PricePath::new(spec, market, total_steps + INFORMED_HORIZON_STEPS as u64, r));
     let mut maker = Maker::new(params, STEP_MS);
 
     let mut flow = TradeFlow::new(&spec);
