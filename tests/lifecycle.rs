@@ -448,6 +448,9 @@ fn resume_refuses_flags_that_would_change_the_run() {
         (vec!["--iterations", "9"], "--iterations \"9\""),
         (vec!["--source", "ticks"], "--source \"ticks\""),
         (vec!["--auto-tune"], "--auto-tune \"on\""),
+        // Guards and tick models are the run's too: not silently dropped.
+        (vec!["--guards-off", "freeze"], "--guards-off \"freeze\": --resume continues the run as it started, and its latest/RUN.json has --guards-off none"),
+        (vec!["--maker-fee-bps", "1"], "--maker-fee-bps \"1\""),
     ] {
         let out = mmsoak().args(["run", "--resume", "--out", o]).args(&flags).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

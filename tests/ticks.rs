@@ -165,7 +165,38 @@ fn a_tick_replay_is_byte_identical_under_wasmtime_and_natively_and_resumes_exact
     std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
     std::fs::remove_file(latest.join("ITER_SUMMARY_6.json")).unwrap();
     std::fs::remove_file(latest.join("TUNING_REPORT.json")).unwrap();
-    run_ok(&["run", "--resume", "--out", s(&w)]);
+    // Flags that would change the replay are refused, naming the recorded value,
+    // and nothing is touched; the same models spelled as at the start (or as
+    // `auto`, which resolves to the same model on this data) are fine.
+    let before = read(latest.join("TUNING_STATE.json"));
+    for (flags, expected) in [
+        (vec!["--maker-fee-bps", "-1"], "--maker-fee-bps \"-1\": --resume continues the run as it started, and its latest/RUN.json has --maker-fee-bps \"-0.2\""),
+        (vec!["--queue-model", "risk-averse"], "--queue-model \"risk-averse\""),
+        (vec!["--latency", "constant:5"], "--latency \"constant:5\""),
+        (vec!["--data", &data[0]], "--data "),
+    ] {
+        let o = mmsoak().args(["run", "--resume", "--out", s(&w)]).args(&flags).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(expected), "{flags:?}: {err}");
+        assert_eq!(read(latest.join("TUNING_STATE.json")), before, "{flags:?}: a refused resume changed the state");
+        assert!(!latest.join("ITER_SUMMARY_6.json").exists(), "{flags:?}");
+    }
+    run_ok(&[
+        "run",
+        "--resume",
+        "--out",
+        s(&w),
+        "--data",
+        &data[1],
+        &data[0],
+        "--queue-model",
+        "auto",
+        "--maker-fee-bps",
+        "-0.2",
+        "--latency",
+        "constant:25:25",
+    ]);
     assert_eq!(read(latest.join("ITER_SUMMARY_6.json")), expected, "resumed iteration differs");
 }
 

@@ -53,6 +53,15 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     }
     let policy = s.policy.as_ref().map(|p| p.file.clone()).unwrap_or_default();
     compare("--policy", args.policy.as_ref().map(|p| p.display().to_string()), policy);
+    if !args.guards_off.is_empty() {
+        let set = |names: &[String]| {
+            let mut v = names.to_vec();
+            v.sort();
+            v.dedup();
+            v.join(",")
+        };
+        compare("--guards-off", Some(set(&args.guards_off)), set(&record.guards_off));
+    }
     let own = match s.source.as_str() {
         "external" => "--report",
         "fills" => "--fills",
@@ -68,6 +77,12 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
             given.push((flag, v, String::new()));
         }
     }
+    if let Some(t) = &s.ticks {
+        given.extend(tick_flags(args, t)?);
+    } else {
+        // Tick flags on a run that is no tick replay: nothing would use them.
+        given.extend(tick_flags_given(args).into_iter().map(|(flag, v)| (flag, v, String::new())));
+    }
     if args.auto_tune && !s.auto_tune {
         given.push(("--auto-tune", "on".into(), "off".into()));
     }
@@ -82,4 +97,93 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The `--source ticks` flags given, with their values as typed.
+fn tick_flags_given(args: &RunArgs) -> Vec<(&'static str, String)> {
+    let t = &args.ticks;
+    [
+        ("--data-format", t.data_format.clone()),
+        ("--queue-model", t.queue_model.clone()),
+        ("--latency", t.latency.clone()),
+        ("--maker-fee-bps", t.maker_fee_bps.map(|v| v.to_string())),
+        ("--taker-fee-bps", t.taker_fee_bps.map(|v| v.to_string())),
+        ("--tick-size", t.tick_size.clone()),
+        ("--backstep-tolerance-ms", t.backstep_tolerance_ms.map(|v| v.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(flag, v)| v.map(|v| (flag, v)))
+    .collect()
+}
+
+/// A resumed tick replay's `--data` and tick flags against its record. The flags
+/// are resolved the way the run's start resolved them (`auto` and `data` depend on
+/// what the files hold, so the recorded files are scanned again), and a flag is
+/// refused when its resolved value differs from the recorded one: the original
+/// command line with `--resume` added still works.
+fn tick_flags(args: &RunArgs, t: &mmsoak_core::report::TickSettings) -> Result<Vec<(&'static str, String, String)>> {
+    let mut differ = Vec::new();
+    let files: Vec<std::path::PathBuf> = t.streams.iter().flat_map(|s| s.iter().map(Into::into)).collect();
+    if !args.data.is_empty() {
+        let resolved = |ps: &[std::path::PathBuf]| {
+            let mut v: Vec<_> = ps.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())).collect();
+            v.sort();
+            v
+        };
+        if resolved(&args.data) != resolved(&files) {
+            let list = |ps: &[std::path::PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+            differ.push(("--data", list(&args.data).join(" "), list(&files).join(" ")));
+        }
+    }
+    let given = tick_flags_given(args);
+    if given.is_empty() {
+        return Ok(differ);
+    }
+    let f = &args.ticks;
+    let choices = mmsoak_core::exchange::plan::TickChoices {
+        queue_model: f.queue_model.clone(),
+        latency: f.latency.clone(),
+        maker_fee_bps: f.maker_fee_bps,
+        taker_fee_bps: f.taker_fee_bps,
+        tick_size: f.tick_size.clone(),
+    };
+    let c = &t.config;
+    let now = crate::ticks::plan(
+        &files,
+        f.data_format.as_deref(),
+        f.backstep_tolerance_ms,
+        &choices,
+        // One window is enough to resolve the flags; the run's length was checked at its start.
+        1,
+        c.iteration_seconds,
+    )?
+    .config;
+    for (flag, value) in given {
+        let (new, old) = match flag {
+            "--data-format" => (format!("{:?}", now.formats), format!("{:?}", c.formats)),
+            "--queue-model" => (now.queue.name(), c.queue.name()),
+            "--latency" => (now.latency.name(), c.latency.name()),
+            "--maker-fee-bps" => (now.fees.maker_bps.to_string(), c.fees.maker_bps.to_string()),
+            "--taker-fee-bps" => (now.fees.taker_bps.to_string(), c.fees.taker_bps.to_string()),
+            "--tick-size" => (now.tick.0.to_string(), c.tick.0.to_string()),
+            _ => (now.backstep_tolerance_ns.to_string(), c.backstep_tolerance_ns.to_string()),
+        };
+        if new != old {
+            differ.push((flag, value, old_value(flag, c)));
+        }
+    }
+    Ok(differ)
+}
+
+/// How the record states a tick flag's value, for the refusal.
+fn old_value(flag: &str, c: &mmsoak_core::exchange::TickConfig) -> String {
+    match flag {
+        "--data-format" => c.formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+        "--queue-model" => c.queue.name(),
+        "--latency" => c.latency.name(),
+        "--maker-fee-bps" => c.fees.maker_bps.to_string(),
+        "--taker-fee-bps" => c.fees.taker_bps.to_string(),
+        "--tick-size" => mmsoak_core::feed::TickSize::price(c.tick, 1).to_string(),
+        _ => (c.backstep_tolerance_ns as f64 / 1e6).to_string(),
+    }
 }
