@@ -32,8 +32,9 @@ static NOTIFY: Notify = Notify::const_new();
 
 /// Starts the listener (once per run, inside the runtime).
 pub fn listen() {
-    tokio::spawn(async {
-        signal().await;
+    let stop = signal();
+    tokio::spawn(async move {
+        stop.await;
         REQUESTED.store(true, Ordering::SeqCst);
         NOTIFY.notify_waiters();
     });
@@ -84,18 +85,18 @@ pub async fn pause(
 /// How often a pause looks at the supervised bot.
 pub const WATCH_EVERY: Duration = Duration::from_millis(200);
 
-async fn signal() {
+/// The stop signals, registered now (the returned future only waits). A handler
+/// registered inside the spawned task would exist only once the task first ran,
+/// and the engine's start blocks this thread first (compiling the core on a cold
+/// module cache takes a second or more): a Ctrl-C then killed the process
+/// outright instead of finishing the write and exiting 130.
+fn signal() -> impl std::future::Future<Output = ()> {
     // A handler that cannot be installed must not read as a request to stop.
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate());
-        let hup = signal(SignalKind::hangup());
+        let (int, term, hup) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
         let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
             match s {
                 Ok(mut s) => {
@@ -104,12 +105,24 @@ async fn signal() {
                 Err(_) => std::future::pending::<()>().await,
             }
         };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = wait(term) => {}
-            _ = wait(hup) => {}
+        async move {
+            tokio::select! {
+                _ = wait(int) => {}
+                _ = wait(term) => {}
+                _ = wait(hup) => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    ctrl_c.await;
+    {
+        let ctrl_c = tokio::signal::windows::ctrl_c();
+        async move {
+            match ctrl_c {
+                Ok(mut c) => {
+                    c.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    }
 }
