@@ -192,13 +192,24 @@ impl PricePath {
     /// Advances one step; returns the tick. The mid after the step is [`Self::mid`].
     #[inline(always)]
     pub fn advance(&mut self, rng: &mut Rng) -> MarketTick {
-        let tick = if self.bars.is_empty() {
-            self.synthetic_step(rng)
-        } else {
-            // Out of line, on a copy of the generator: see `Rng::on_copy`.
-            rng.on_copy(|r| self.replay_step(r))
-        };
+        let tick = if self.bars.is_empty() { self.synthetic_step(rng) } else { self.replay_step_on_copy(rng) };
         self.step += 1;
+        tick
+    }
+
+    /// [`Self::replay_step`] out of line on a copy of the path (its bars moved
+    /// over, the rest copied) and of the generator, for `Rng::on_copy`'s reason:
+    /// under wasm a path whose address reached an out-of-line call would live in
+    /// linear memory, and the synthetic step would load and store its fields there.
+    #[inline(always)]
+    fn replay_step_on_copy(&mut self, rng: &mut Rng) -> MarketTick {
+        let mut copy = PricePath {
+            bars: std::mem::take(&mut self.bars),
+            bar_starts: std::mem::take(&mut self.bar_starts),
+            ..*self
+        };
+        let tick = rng.on_copy(|r| copy.replay_step(r));
+        *self = copy;
         tick
     }
 
