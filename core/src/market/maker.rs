@@ -47,21 +47,25 @@ pub struct Fill {
     pub cross_bps: f64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Blocks {
     pub risk: u64,
     pub min_interval: u64,
     pub concurrency: u64,
 }
 
-pub struct Maker {
+/// The strategy's scalar state: plain values, kept apart from the order and fill
+/// vectors so that the step loop can hold it in registers. Under wasm a local
+/// whose address reaches an out-of-line call lives in linear memory, and a
+/// vector's growth is such a call: with the vectors in the same struct, every
+/// per-step read of the inventory or the last quote's step was a memory load.
+#[derive(Debug, Clone)]
+pub struct MakerState {
     params: Params,
     min_interval_steps: u64,
     tail_age_steps: u64,
-    pub orders: Vec<Order>,
     pub inventory: f64,
     pub cash: f64,
-    pub fills: Vec<Fill>,
     pub blocks: Blocks,
     pub quotes_placed: u64,
     pub cancels: u64,
@@ -70,16 +74,14 @@ pub struct Maker {
     last_hedge_step: Option<u64>,
 }
 
-impl Maker {
+impl MakerState {
     pub fn new(params: &Params, step_ms: u64) -> Self {
-        Maker {
+        MakerState {
             params: params.clone(),
             min_interval_steps: (params.min_interval_ms as u64).div_ceil(step_ms),
             tail_age_steps: (params.tail_age_ms as u64).div_ceil(step_ms),
-            orders: Vec::new(),
             inventory: 0.0,
             cash: 0.0,
-            fills: Vec::new(),
             blocks: Blocks::default(),
             quotes_placed: 0,
             cancels: 0,
@@ -88,14 +90,24 @@ impl Maker {
             last_hedge_step: None,
         }
     }
+}
 
+/// The market maker: its state, resting orders and fills, each owned by the
+/// caller (see [`MakerState`] for why they are three).
+pub struct Maker<'a> {
+    pub state: &'a mut MakerState,
+    pub orders: &'a mut Vec<Order>,
+    pub fills: &'a mut Vec<Fill>,
+}
+
+impl<'a> Maker<'a> {
     fn soft_limit(&self) -> f64 {
-        self.params.max_delta_ratio * INVENTORY_LIMIT
+        self.state.params.max_delta_ratio * INVENTORY_LIMIT
     }
 
     fn record_fill(&mut self, fill: Fill) {
-        self.inventory += fill.side * fill.size;
-        self.cash -= fill.side * fill.size * fill.price;
+        self.state.inventory += fill.side * fill.size;
+        self.state.cash -= fill.side * fill.size * fill.price;
         self.fills.push(fill);
     }
 
@@ -231,18 +243,19 @@ impl Maker {
     /// Both sides' target prices, bid then ask: the inventory's fraction of the soft
     /// limit is the same for both, so it is divided out once.
     fn target_prices(&self, book: &Book) -> [f64; 2] {
-        let half = self.params.base_spread_bps / 2.0;
-        let inv_frac = (self.inventory / max(self.soft_limit(), 1e-9)).clamp(-1.0, 1.0);
+        let half = self.state.params.base_spread_bps / 2.0;
+        let inv_frac = (self.state.inventory / max(self.soft_limit(), 1e-9)).clamp(-1.0, 1.0);
         // Long inventory: bid further away, ask closer, so the inventory flows back.
-        let shift = self.params.inventory_skew * inv_frac * half;
+        let shift = self.state.params.inventory_skew * inv_frac * half;
         [1.0, -1.0].map(|side| {
             let offset = max(half + side * shift, 0.1);
             book.mid * (1.0 - side * offset / 1e4)
         })
     }
 
+    #[inline(always)]
     fn requote(&mut self, step: u64, book: &Book) {
-        let half = self.params.base_spread_bps / 2.0;
+        let half = self.state.params.base_spread_bps / 2.0;
         let mut wanted = [false; 2];
         // Nothing below changes the inventory: the targets hold for the whole requote.
         let targets = self.target_prices(book);
@@ -253,16 +266,16 @@ impl Maker {
                 None => true,
                 Some(o) => {
                     let off_bps = (o.price - target).abs() / book.mid * 1e4;
-                    off_bps > REQUOTE_TOLERANCE * half || step - o.placed_step >= self.tail_age_steps
+                    off_bps > REQUOTE_TOLERANCE * half || step - o.placed_step >= self.state.tail_age_steps
                 }
             };
         }
         if !wanted[0] && !wanted[1] {
             return;
         }
-        if let Some(last) = self.last_quote_step {
-            if step - last < self.min_interval_steps {
-                self.blocks.min_interval += 1;
+        if let Some(last) = self.state.last_quote_step {
+            if step - last < self.state.min_interval_steps {
+                self.state.blocks.min_interval += 1;
                 return;
             }
         }
@@ -271,22 +284,22 @@ impl Maker {
             if !wanted[k] {
                 continue;
             }
-            let grows_inventory = side * self.inventory >= 0.0;
-            if grows_inventory && self.inventory.abs() + 1e-12 >= self.soft_limit() {
-                self.blocks.risk += 1;
+            let grows_inventory = side * self.state.inventory >= 0.0;
+            if grows_inventory && self.state.inventory.abs() + 1e-12 >= self.soft_limit() {
+                self.state.blocks.risk += 1;
                 self.cancel_side(side, step);
                 continue;
             }
             // The order being replaced is leaving; orders already pending cancel still count.
             let replaced = self.orders.iter().filter(|o| o.side == side && o.cancel_step.is_none()).count();
             let live = (self.orders.len() - replaced) as u32;
-            if live >= self.params.concurrency_limit {
-                self.blocks.concurrency += 1;
+            if live >= self.state.params.concurrency_limit {
+                self.state.blocks.concurrency += 1;
                 continue;
             }
             self.cancel_side(side, step);
             let price = targets[k];
-            let size = max(self.params.impact_cap_ratio * book.top_depth, 0.01);
+            let size = max(self.state.params.impact_cap_ratio * book.top_depth, 0.01);
             let distance = book.distance_bps(side, price);
             self.orders.push(Order {
                 side,
@@ -297,11 +310,11 @@ impl Maker {
                 live_step: step + ENTRY_LATENCY_STEPS,
                 cancel_step: None,
             });
-            self.quotes_placed += 1;
+            self.state.quotes_placed += 1;
             sent = true;
         }
         if sent {
-            self.last_quote_step = Some(step);
+            self.state.last_quote_step = Some(step);
         }
     }
 
@@ -309,7 +322,7 @@ impl Maker {
         for o in self.orders.iter_mut() {
             if o.side == side && o.cancel_step.is_none() {
                 o.cancel_step = Some(step + CANCEL_LATENCY_STEPS);
-                self.cancels += 1;
+                self.state.cancels += 1;
             }
         }
     }
@@ -318,27 +331,32 @@ impl Maker {
     /// taker order whose clip is capped by `impact_cap_ratio`.
     #[inline(always)]
     fn maybe_hedge(&mut self, step: u64, book: &Book, rng: &mut Rng) {
-        if self.inventory.abs() <= self.soft_limit() {
-            self.over_soft_since = None;
+        if self.state.inventory.abs() <= self.soft_limit() {
+            self.state.over_soft_since = None;
             return;
         }
-        // Out of line, on a copy of the generator: see `Rng::on_copy`.
-        rng.on_copy(|r| self.hedge_if_due(step, book, r))
+        // Out of line, on copies of the generator and the state (see `Rng::on_copy`
+        // and [`MakerState`]): only the copies' addresses escape.
+        let mut state = self.state.clone();
+        rng.on_copy(|r| {
+            Maker { state: &mut state, orders: self.orders, fills: self.fills }.hedge_if_due(step, book, r)
+        });
+        *self.state = state;
     }
 
     /// [`Maker::maybe_hedge`] over the soft limit.
     #[inline(never)]
     fn hedge_if_due(&mut self, step: u64, book: &Book, rng: &mut Rng) {
         let soft = self.soft_limit();
-        let since = *self.over_soft_since.get_or_insert(step);
-        let hard = self.inventory.abs() >= INVENTORY_LIMIT;
-        let spaced = self.last_hedge_step.is_none_or(|h| step - h >= HEDGE_SPACING_STEPS);
+        let since = *self.state.over_soft_since.get_or_insert(step);
+        let hard = self.state.inventory.abs() >= INVENTORY_LIMIT;
+        let spaced = self.state.last_hedge_step.is_none_or(|h| step - h >= HEDGE_SPACING_STEPS);
         if !(hard || step - since >= HEDGE_AFTER_STEPS) || !spaced {
             return;
         }
-        let side = -self.inventory.signum();
-        let clip_cap = 2.0 * self.params.impact_cap_ratio * book.top_depth;
-        let size = (self.inventory.abs() - 0.5 * soft).min(clip_cap).max(0.0);
+        let side = -self.state.inventory.signum();
+        let clip_cap = 2.0 * self.state.params.impact_cap_ratio * book.top_depth;
+        let size = (self.state.inventory.abs() - 0.5 * soft).min(clip_cap).max(0.0);
         if size <= 0.0 {
             return;
         }
@@ -348,7 +366,7 @@ impl Maker {
         let cross_bps = book.half_spread_bps;
         let price = book.mid * (1.0 + side * (cross_bps + slippage_bps) / 1e4);
         self.record_fill(Fill { step, side, price, size, mid_before: book.mid, maker: false, slippage_bps, cross_bps });
-        self.last_hedge_step = Some(step);
+        self.state.last_hedge_step = Some(step);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::book::Book;
 use super::fills_trace::IterationTrace;
-use super::maker::{Maker, INVENTORY_LIMIT};
+use super::maker::{Fill, Maker, MakerState, INVENTORY_LIMIT};
 
 use super::price::{MarketTick, PricePath};
 use super::{MarketConfig, RegimeSpec};
@@ -49,7 +49,11 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
     let total_steps = market.iteration_seconds as u64 * 1000 / STEP_MS;
     // On a copy of the generator (see `Rng::on_copy`): the step loop's stays in registers.
     let mut path = rng.on_copy(|r| PricePath::new(spec, market, total_steps + INFORMED_HORIZON_STEPS as u64, r));
-    let mut maker = Maker::new(params, STEP_MS);
+    // Three locals, not one struct: see `MakerState`.
+    let mut state = MakerState::new(params, STEP_MS);
+    let mut orders = Vec::new();
+    let mut fills: Vec<Fill> = Vec::new();
+    let mut maker = Maker { state: &mut state, orders: &mut orders, fills: &mut fills };
 
     let mut flow = TradeFlow::new(&spec);
     let mut mids: Vec<f64> = Vec::with_capacity(total_steps as usize + 1);
@@ -124,10 +128,10 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
         mid_before = mid_after;
         let (minute, second) = marks.step();
         if minute {
-            inventory_path.push(round6(maker.inventory));
+            inventory_path.push(round6(maker.state.inventory));
         }
         if second {
-            let pnl = maker.cash + maker.inventory * mid_after;
+            let pnl = maker.state.cash + maker.state.inventory * mid_after;
             peak_pnl = peak_pnl.max(pnl);
             max_drawdown = max_drawdown.max(peak_pnl - pnl);
         }
@@ -145,13 +149,13 @@ fn simulate(params: &Params, market: &MarketConfig, seed: u64, iteration: u32) -
         steps: total_steps,
         market_trades,
     };
-    let mut report = build_report(&maker, &tape);
+    let mut report = build_report(&state, &fills, &tape);
     if !market.bars.is_empty() {
         let clock =
             market.clock.unwrap_or(super::BarClock { start: market.bars[0].timestamp, interval_s: 60, pass: 0 });
         report.bar_window = Some(super::replay::bar_window_facts(&market.bars, clock, market.iteration_seconds));
     }
-    (report, IterationTrace { fills: maker.fills, mids: tape.mids, blocks: maker.blocks })
+    (report, IterationTrace { fills, mids: tape.mids, blocks: state.blocks })
 }
 
 /// Which steps end a minute (an inventory sample) and a second (a PnL mark), for
@@ -328,11 +332,14 @@ struct Tape {
     market_trades: u64,
 }
 
-fn build_report(maker: &Maker, activity: &Tape) -> EdgeReport {
+/// Inlined: a call taking the maker's state by reference would put it in linear
+/// memory under wasm for the whole iteration (see `MakerState`).
+#[inline(always)]
+fn build_report(maker: &MakerState, fills: &[Fill], activity: &Tape) -> EdgeReport {
     let Tape { ref mids, iteration, regime, duration_s, mid_start, mid_end, max_drawdown, .. } = *activity;
     let last = mids.len() - 1;
     let mut tally = EdgeTally::default();
-    for f in &maker.fills {
+    for f in fills {
         if f.maker {
             let later = mids[((f.step + 1 + ADVERSE_HORIZON_STEPS) as usize).min(last)];
             tally.maker(f.side, f.price, f.size, f.mid_before, later);
