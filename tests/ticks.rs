@@ -174,6 +174,7 @@ fn a_tick_replay_is_byte_identical_under_wasmtime_and_natively_and_resumes_exact
         (vec!["--queue-model", "risk-averse"], "--queue-model \"risk-averse\""),
         (vec!["--latency", "constant:5"], "--latency \"constant:5\""),
         (vec!["--data", &data[0]], "--data "),
+        (vec!["--queue-model", "prob:2"], "has --queue-model \"prob:3\""),
     ] {
         let o = mmsoak().args(["run", "--resume", "--out", s(&w)]).args(&flags).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
@@ -190,12 +191,13 @@ fn a_tick_replay_is_byte_identical_under_wasmtime_and_natively_and_resumes_exact
         "--data",
         &data[1],
         &data[0],
+        &data[0],
         "--queue-model",
         "auto",
         "--maker-fee-bps",
-        "-0.2",
+        "-0.20",
         "--latency",
-        "constant:25:25",
+        "constant:25",
     ]);
     assert_eq!(read(latest.join("ITER_SUMMARY_6.json")), expected, "resumed iteration differs");
 }

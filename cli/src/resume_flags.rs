@@ -44,7 +44,7 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     match s.source.as_str() {
         "external" => compare("--report", args.report.as_ref().map(absolute), file.clone()),
         "fills" => compare("--fills", args.fills.as_ref().map(absolute), file.clone()),
-        _ if s.ticks.is_none() => compare("--data", args.data.first().map(|p| p.display().to_string()), file.clone()),
+        _ if s.ticks.is_none() => compare("--data", args.data.first().map(absolute), file.clone()),
         _ => {}
     }
     if let Some(ms) = args.markout_ms {
@@ -54,6 +54,14 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     let policy = s.policy.as_ref().map(|p| p.file.clone()).unwrap_or_default();
     compare("--policy", args.policy.as_ref().map(|p| p.display().to_string()), policy);
     if !args.guards_off.is_empty() {
+        for name in &args.guards_off {
+            if !mmsoak_core::soak::GuardSwitches::default().switch_off(name) {
+                bail!(
+                    "--guards-off: no guard called {name:?} (choose from {})",
+                    mmsoak_core::soak::GuardSwitches::NAMES.join(", ")
+                );
+            }
+        }
         let set = |names: &[String]| {
             let mut v = names.to_vec();
             v.sort();
@@ -118,16 +126,19 @@ fn tick_flags_given(args: &RunArgs) -> Vec<(&'static str, String)> {
 
 /// A resumed tick replay's `--data` and tick flags against its record. The flags
 /// are resolved the way the run's start resolved them (`auto` and `data` depend on
-/// what the files hold, so the recorded files are scanned again), and a flag is
-/// refused when its resolved value differs from the recorded one: the original
-/// command line with `--resume` added still works.
+/// what the files hold, so the recorded files are scanned again, with the
+/// recorded format and backstep tolerance where those flags are not given), and
+/// a flag is refused when its resolved value differs from the recorded one: the
+/// original command line with `--resume` added still works.
 fn tick_flags(args: &RunArgs, t: &mmsoak_core::report::TickSettings) -> Result<Vec<(&'static str, String, String)>> {
     let mut differ = Vec::new();
     let files: Vec<std::path::PathBuf> = t.streams.iter().flat_map(|s| s.iter().map(Into::into)).collect();
     if !args.data.is_empty() {
+        // As the run's start reads them: a file named twice (or through a link) is one file.
         let resolved = |ps: &[std::path::PathBuf]| {
             let mut v: Vec<_> = ps.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())).collect();
             v.sort();
+            v.dedup();
             v
         };
         if resolved(&args.data) != resolved(&files) {
@@ -140,6 +151,7 @@ fn tick_flags(args: &RunArgs, t: &mmsoak_core::report::TickSettings) -> Result<V
         return Ok(differ);
     }
     let f = &args.ticks;
+    let c = &t.config;
     let choices = mmsoak_core::exchange::plan::TickChoices {
         queue_model: f.queue_model.clone(),
         latency: f.latency.clone(),
@@ -147,11 +159,14 @@ fn tick_flags(args: &RunArgs, t: &mmsoak_core::report::TickSettings) -> Result<V
         taker_fee_bps: f.taker_fee_bps,
         tick_size: f.tick_size.clone(),
     };
-    let c = &t.config;
+    let recorded_format = match c.formats.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(first.name()),
+        _ => None,
+    };
     let now = crate::ticks::plan(
         &files,
-        f.data_format.as_deref(),
-        f.backstep_tolerance_ms,
+        f.data_format.as_deref().or(recorded_format),
+        Some(f.backstep_tolerance_ms.unwrap_or(c.backstep_tolerance_ns as f64 / 1e6)),
         &choices,
         // One window is enough to resolve the flags; the run's length was checked at its start.
         1,
@@ -159,28 +174,37 @@ fn tick_flags(args: &RunArgs, t: &mmsoak_core::report::TickSettings) -> Result<V
     )?
     .config;
     for (flag, value) in given {
-        let (new, old) = match flag {
-            "--data-format" => (format!("{:?}", now.formats), format!("{:?}", c.formats)),
-            "--queue-model" => (now.queue.name(), c.queue.name()),
-            "--latency" => (now.latency.name(), c.latency.name()),
-            "--maker-fee-bps" => (now.fees.maker_bps.to_string(), c.fees.maker_bps.to_string()),
-            "--taker-fee-bps" => (now.fees.taker_bps.to_string(), c.fees.taker_bps.to_string()),
-            "--tick-size" => (now.tick.0.to_string(), c.tick.0.to_string()),
-            _ => (now.backstep_tolerance_ns.to_string(), c.backstep_tolerance_ns.to_string()),
+        // Compared as values: `-0` and `0` are one fee, `prob:3.0` is `prob:3`.
+        let same = match flag {
+            "--data-format" => now.formats == c.formats,
+            "--queue-model" => now.queue == c.queue,
+            "--latency" => now.latency == c.latency,
+            "--maker-fee-bps" => now.fees.maker_bps == c.fees.maker_bps,
+            "--taker-fee-bps" => now.fees.taker_bps == c.fees.taker_bps,
+            "--tick-size" => now.tick == c.tick,
+            _ => now.backstep_tolerance_ns == c.backstep_tolerance_ns,
         };
-        if new != old {
-            differ.push((flag, value, old_value(flag, c)));
+        if !same {
+            differ.push((flag, value, recorded(flag, c)));
         }
     }
     Ok(differ)
 }
 
-/// How the record states a tick flag's value, for the refusal.
-fn old_value(flag: &str, c: &mmsoak_core::exchange::TickConfig) -> String {
+/// A tick flag's recorded value, spelled as the flag takes it.
+fn recorded(flag: &str, c: &mmsoak_core::exchange::TickConfig) -> String {
+    use mmsoak_core::exchange::{LatencyModel, QueueModel};
     match flag {
         "--data-format" => c.formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
-        "--queue-model" => c.queue.name(),
-        "--latency" => c.latency.name(),
+        "--queue-model" => match c.queue {
+            QueueModel::Fifo => "fifo".into(),
+            QueueModel::RiskAverse => "risk-averse".into(),
+            QueueModel::PowerProb { n } => format!("prob:{n}"),
+        },
+        "--latency" => match c.latency {
+            LatencyModel::Constant { entry_ms, response_ms } => format!("constant:{entry_ms}:{response_ms}"),
+            LatencyModel::Data { entry_ms } => format!("data:{entry_ms}"),
+        },
         "--maker-fee-bps" => c.fees.maker_bps.to_string(),
         "--taker-fee-bps" => c.fees.taker_bps.to_string(),
         "--tick-size" => mmsoak_core::feed::TickSize::price(c.tick, 1).to_string(),
