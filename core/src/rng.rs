@@ -80,16 +80,23 @@ impl Rng {
     /// agrees bit for bit (exact operations, table literals, libm).
     #[inline(always)]
     pub fn normal(&mut self) -> f64 {
+        let (i, u, x) = self.normal_layer();
+        if x.abs() < ZIG_NORM_X[i + 1] {
+            return x;
+        }
+        self.on_copy(|r| r.normal_rejected(i, u, x))
+    }
+
+    /// One draw of [`Rng::normal`]'s ziggurat: its layer `i`, signed uniform `u`
+    /// and candidate `x = u · X[i]`.
+    #[inline(always)]
+    fn normal_layer(&mut self) -> (usize, f64, f64) {
         let bits = self.next_u64();
         let i = (bits & 0xff) as usize;
         // (bits >> 12) < 2^52: exact as f64; scaling by 2^-51 and subtracting 1 is
         // exact too, giving a multiple of 2^-51 in [-1, 1).
         let u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
-        let x = u * ZIG_NORM_X[i];
-        if x.abs() < ZIG_NORM_X[i + 1] {
-            return x;
-        }
-        self.on_copy(|r| r.normal_rejected(i, u, x))
+        (i, u, u * ZIG_NORM_X[i])
     }
 
     /// The rest of [`Rng::normal`] after a draw `(i, u, x)` outside layer `i`'s
@@ -105,10 +112,7 @@ impl Rng {
             if y < libm::exp(-x * x / 2.0) {
                 return x;
             }
-            let bits = self.next_u64();
-            i = (bits & 0xff) as usize;
-            u = ((bits >> 12) as i64) as f64 * (1.0 / (1u64 << 51) as f64) - 1.0;
-            x = u * ZIG_NORM_X[i];
+            (i, u, x) = self.normal_layer();
             if x.abs() < ZIG_NORM_X[i + 1] {
                 return x;
             }
@@ -149,15 +153,22 @@ impl Rng {
     /// exponential, the distribution's memorylessness.
     #[inline(always)]
     pub fn standard_exponential(&mut self) -> f64 {
-        let bits = self.next_u64();
-        let i = (bits & 0xff) as usize;
-        // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
-        let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
-        let x = u * ZIG_EXP_X[i];
+        let (i, x) = self.exponential_layer();
         if x < ZIG_EXP_X[i + 1] {
             return x;
         }
         self.on_copy(|r| r.exponential_rejected(i, x))
+    }
+
+    /// One draw of [`Rng::standard_exponential`]'s ziggurat: its layer `i` and
+    /// candidate `x = u · X[i]`.
+    #[inline(always)]
+    fn exponential_layer(&mut self) -> (usize, f64) {
+        let bits = self.next_u64();
+        let i = (bits & 0xff) as usize;
+        // ((bits >> 12) + 0.5) · 2^-52: exact, in (0, 1).
+        let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
+        (i, u * ZIG_EXP_X[i])
     }
 
     /// The rest of [`Rng::standard_exponential`] after a draw `(i, x)` outside
@@ -173,10 +184,7 @@ impl Rng {
             if y < libm::exp(-x) {
                 return x;
             }
-            let bits = self.next_u64();
-            i = (bits & 0xff) as usize;
-            let u = (((bits >> 12) as i64) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64);
-            x = u * ZIG_EXP_X[i];
+            (i, x) = self.exponential_layer();
             if x < ZIG_EXP_X[i + 1] {
                 return x;
             }
