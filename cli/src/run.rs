@@ -89,7 +89,7 @@ pub struct RunRecord {
 }
 
 /// The guard switches `--guards-off` names; an unknown name is an error listing the known ones.
-fn guard_switches(off: &[String]) -> Result<GuardSwitches> {
+pub(crate) fn guard_switches(off: &[String]) -> Result<GuardSwitches> {
     let mut switches = GuardSwitches::default();
     for name in off {
         if !switches.switch_off(name) {
