@@ -240,8 +240,11 @@ fn main() {
             60,
         ),
     ];
+    // MMSOAK_BENCH_CACHE=dir keeps the compiled module (an ELF file) for `objdump`
+    // beside a `perf record` with MMSOAK_BENCH_PERFMAP=1.
     let cache_dir = tempfile::tempdir().expect("temp dir");
-    let cache = ModuleCache::at(cache_dir.path());
+    let kept = std::env::var_os("MMSOAK_BENCH_CACHE").map(std::path::PathBuf::from);
+    let cache = ModuleCache::at(kept.as_deref().unwrap_or(cache_dir.path()));
     // For profiling one sample or one engine: TICK_REPLAY_ONLY=Binance, TICK_REPLAY_ENGINE=native.
     let only = std::env::var("TICK_REPLAY_ONLY").unwrap_or_default();
     let engine = std::env::var("TICK_REPLAY_ENGINE").unwrap_or_default();

@@ -1204,7 +1204,7 @@ mod tests {
         assert_eq!(run(&mut dec, &trade(2, 101, false))[0].kind, t(Side::Buy));
         let out = run(&mut dec, &trade(3, 104, false));
         assert_eq!(
-            out.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+            out.iter().map(|e| e.kind).collect::<Vec<_>>(),
             vec![EventKind::SequenceGap { book: false }, t(Side::Buy)]
         );
         assert!(run(&mut dec, &trade(4, 104, false)).is_empty(), "duplicate id dropped");
@@ -1233,7 +1233,7 @@ mod tests {
         // No exchange time seen yet: local time.
         assert_eq!(
             run(&mut dec, &spot(1_000_000)),
-            vec![Event { exch_ns: 1_000_000, local_ns: 1_000_000, kind: quote.clone() }]
+            vec![Event { exch_ns: 1_000_000, local_ns: 1_000_000, kind: quote }]
         );
         // A trade 1.5 s ahead of the recorder's clock sets the offset.
         let trade = r#"2000000 {"stream":"btcusdt@trade","data":{"e":"trade","E":1502,"T":1502,"s":"BTCUSDT","t":1,"p":"1","q":"1","m":true,"M":true}}"#;

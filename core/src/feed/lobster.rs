@@ -77,6 +77,9 @@ fn is_integer(s: &str) -> bool {
     crate::feed::parse_i64_trimmed(s).is_some()
 }
 
+/// One side of an orderbook row: `(ticks, qty)`, best first.
+type Levels = Vec<(i64, f64)>;
+
 /// Decodes a LOBSTER message file, with its orderbook file as the paired stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LobsterDecoder {
@@ -87,11 +90,15 @@ pub struct LobsterDecoder {
     asks: Vec<(i64, f64)>,
     /// The previous orderbook row's visible bids, `(ticks, qty)`, best first.
     bids: Vec<(i64, f64)>,
+    /// The row being read, asks then bids; swapped with `asks` and `bids` once
+    /// it is valid, so that no row allocates (empty between rows, not serialized).
+    #[serde(skip)]
+    spare: (Levels, Levels),
 }
 
 impl LobsterDecoder {
     pub fn new(tick: TickSize) -> Self {
-        LobsterDecoder { tick, depth: None, asks: Vec::new(), bids: Vec::new() }
+        LobsterDecoder { tick, depth: None, asks: Vec::new(), bids: Vec::new(), spare: Default::default() }
     }
 }
 
@@ -101,7 +108,8 @@ impl LineDecoder for LobsterDecoder {
             return Err("LOBSTER message file needs its orderbook file".into());
         };
         let msg = parse_message(line, self.tick)?;
-        let book = parse_book(book_line, self.tick, self.depth)?;
+        let (mut asks, mut bids) = std::mem::take(&mut self.spare);
+        let depth = parse_book(book_line, self.tick, self.depth, &mut asks, &mut bids)?;
 
         // Everything validated: only now touch `out` and the state.
         let ns = msg.ns;
@@ -111,19 +119,22 @@ impl LineDecoder for LobsterDecoder {
         }
         if self.depth.is_none() {
             out.push(at(EventKind::Clear));
-            for &(price, qty) in &book.asks {
+            for &(price, qty) in &asks {
                 out.push(at(EventKind::Level { side: Side::Sell, price, qty }));
             }
-            for &(price, qty) in &book.bids {
+            for &(price, qty) in &bids {
                 out.push(at(EventKind::Level { side: Side::Buy, price, qty }));
             }
         } else {
-            diff(Side::Sell, &self.asks, &book.asks, ns, out);
-            diff(Side::Buy, &self.bids, &book.bids, ns, out);
+            diff(Side::Sell, &self.asks, &asks, ns, out);
+            diff(Side::Buy, &self.bids, &bids, ns, out);
         }
-        self.depth = Some(book.depth);
-        self.asks = book.asks;
-        self.bids = book.bids;
+        self.depth = Some(depth);
+        std::mem::swap(&mut self.asks, &mut asks);
+        std::mem::swap(&mut self.bids, &mut bids);
+        asks.clear();
+        bids.clear();
+        self.spare = (asks, bids);
         Ok(())
     }
 
@@ -192,14 +203,15 @@ fn parse_message(line: &str, tick: TickSize) -> Result<Message, String> {
     Ok(Message { ns, kind: Some(kind) })
 }
 
-/// One decoded orderbook row: visible levels, best first, in ticks.
-struct Book {
-    depth: usize,
-    asks: Vec<(i64, f64)>,
-    bids: Vec<(i64, f64)>,
-}
-
-fn parse_book(line: &str, tick: TickSize, depth: Option<usize>) -> Result<Book, String> {
+/// Reads one orderbook row into `asks` and `bids` (empty on entry): its visible
+/// levels, best first, in ticks. Returns the row's levels per side.
+fn parse_book(
+    line: &str,
+    tick: TickSize,
+    depth: Option<usize>,
+    asks: &mut Vec<(i64, f64)>,
+    bids: &mut Vec<(i64, f64)>,
+) -> Result<usize, String> {
     let line = line.trim_start_matches('\u{feff}');
     // Counted, then read field by field: no Vec per row.
     let count = line.bytes().filter(|&b| b == b',').count() + 1;
@@ -212,8 +224,8 @@ fn parse_book(line: &str, tick: TickSize, depth: Option<usize>) -> Result<Book, 
     if let Some(d) = depth.filter(|&d| d != n) {
         return Err(format!("LOBSTER orderbook row has {n} levels, earlier rows had {d}"));
     }
-    let mut asks = SideBuilder::new(Side::Sell, n);
-    let mut bids = SideBuilder::new(Side::Buy, n);
+    let mut asks = SideBuilder::new(Side::Sell, asks);
+    let mut bids = SideBuilder::new(Side::Buy, bids);
     let mut fields = crate::feed::split_commas(line);
     for level in 1..=n {
         let (Some(ask_px), Some(ask_sz), Some(bid_px), Some(bid_sz)) =
@@ -224,22 +236,22 @@ fn parse_book(line: &str, tick: TickSize, depth: Option<usize>) -> Result<Book, 
         asks.push(level, ask_px, ask_sz, tick)?;
         bids.push(level, bid_px, bid_sz, tick)?;
     }
-    Ok(Book { depth: n, asks: asks.levels, bids: bids.levels })
+    Ok(n)
 }
 
 /// Validates and collects one side of an orderbook row.
-struct SideBuilder {
+struct SideBuilder<'a> {
     side: Side,
-    levels: Vec<(i64, f64)>,
+    levels: &'a mut Vec<(i64, f64)>,
     /// The previous visible level's raw price and its level number.
     last: Option<(i64, usize)>,
     /// The first empty level's number, once one was seen.
     empty_from: Option<usize>,
 }
 
-impl SideBuilder {
-    fn new(side: Side, n: usize) -> Self {
-        SideBuilder { side, levels: Vec::with_capacity(n), last: None, empty_from: None }
+impl<'a> SideBuilder<'a> {
+    fn new(side: Side, levels: &'a mut Vec<(i64, f64)>) -> Self {
+        SideBuilder { side, levels, last: None, empty_from: None }
     }
 
     /// A column's name, `ask_px_3` (only built for an error message).

@@ -53,7 +53,7 @@ impl Side {
 }
 
 /// One normalized market event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Exchange (matching-engine) time, ns. LOBSTER: ns after midnight, exchange local time.
     pub exch_ns: i64,
@@ -62,7 +62,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// L2: the total quantity resting at `price` on `side` is now `qty` (0 removes the level).

@@ -6,8 +6,6 @@
 //! only and says which stream it needs more of ([`Pull::Need`]), so memory is
 //! O(chunk + decoded head), never O(file).
 
-use std::collections::VecDeque;
-
 use serde::{Deserialize, Serialize};
 
 use super::binance::BinanceDecoder;
@@ -69,12 +67,72 @@ pub struct StreamState {
     /// Lines consumed so far (the next line is `line + 1`).
     pub line: u64,
     /// Events of the last decoded line not yet handed out.
-    pub head: VecDeque<Event>,
+    pub head: Head,
     /// Line the head came from.
     pub head_line: u64,
     pub finished: bool,
     /// Latest local time seen, for the backwards check.
     pub last_local_ns: Option<i64>,
+}
+
+/// A stream's decoded events not yet handed out, in order. The decoder writes a
+/// line's events straight into the buffer once the last line's are all taken,
+/// and they are taken by moving a cursor: no allocation, no copy into a queue
+/// and no free per line (under wasm each of those is a call into dlmalloc or a
+/// `memory.copy` into the host). It serializes as the sequence of the events
+/// not yet taken, as the `VecDeque` it replaces did.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    events: Vec<Event>,
+    /// `events[next..]` are not yet taken.
+    next: usize,
+}
+
+impl Head {
+    pub fn is_empty(&self) -> bool {
+        self.next >= self.events.len()
+    }
+
+    pub fn front(&self) -> Option<&Event> {
+        self.events.get(self.next)
+    }
+
+    pub fn pop_front(&mut self) -> Option<Event> {
+        let e = *self.events.get(self.next)?;
+        self.next += 1;
+        Some(e)
+    }
+
+    /// The events not yet taken.
+    pub fn pending(&self) -> &[Event] {
+        &self.events[self.next.min(self.events.len())..]
+    }
+
+    /// The emptied buffer, for the next line's events (only when [`Head::is_empty`]).
+    fn refill(&mut self) -> &mut Vec<Event> {
+        debug_assert!(self.is_empty());
+        self.events.clear();
+        self.next = 0;
+        &mut self.events
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.pending() == other.pending()
+    }
+}
+
+impl Serialize for Head {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.pending().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Head {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Head { events: Vec::deserialize(d)?, next: 0 })
+    }
 }
 
 /// Bad data: which stream, which 1-based line of it, and what is wrong.
@@ -162,7 +220,7 @@ impl Merger {
                 format,
                 decoder: AnyDecoder::new(format, tick),
                 line: 0,
-                head: VecDeque::new(),
+                head: Head::default(),
                 head_line: 0,
                 finished: false,
                 last_local_ns: None,
@@ -202,14 +260,12 @@ impl Merger {
                         ),
                     });
                 }
-                let mut out = Vec::new();
-                s.decoder.inner().finish(&mut out).map_err(|message| FeedError {
+                s.decoder.inner().finish(s.head.refill()).map_err(|message| FeedError {
                     stream: k,
                     line: s.line,
                     paired: false,
                     message,
                 })?;
-                s.head.extend(out);
                 s.finished = true;
                 break;
             };
@@ -230,8 +286,8 @@ impl Merger {
             if line.trim().is_empty() {
                 continue;
             }
-            let mut out = Vec::new();
-            s.decoder.inner().decode(line, paired_line, &mut out).map_err(|message| FeedError {
+            let out = s.head.refill();
+            s.decoder.inner().decode(line, paired_line, out).map_err(|message| FeedError {
                 stream: k,
                 line: s.line,
                 paired: false,
@@ -260,7 +316,6 @@ impl Merger {
                 s.last_local_ns = Some(s.last_local_ns.map_or(newest, |l| l.max(newest)));
             }
             s.head_line = s.line;
-            s.head.extend(out);
         }
         Ok(true)
     }

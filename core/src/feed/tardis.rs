@@ -415,7 +415,7 @@ mod tests {
             "binance-futures,BTCUSDT,1582329601099000,1582329603502095,,9682,9681.92,",
         ])
         .unwrap();
-        let q: Vec<_> = out.iter().map(|e| e.kind.clone()).collect();
+        let q: Vec<_> = out.iter().map(|e| e.kind).collect();
         assert_eq!(q[0], EventKind::Quote { bid: Some((968_192, 0.67)), ask: Some((968_200, 0.84)) });
         assert_eq!(q[1], EventKind::Quote { bid: Some((968_192, 0.67)), ask: None });
         assert_eq!(q[2], EventKind::Quote { bid: None, ask: Some((968_200, 0.84)) });
