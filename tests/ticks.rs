@@ -341,3 +341,51 @@ fn exchange_models_come_from_mmsoak_toml_and_flags_win() {
     let text = String::from_utf8_lossy(&explain.stdout);
     assert!(text.contains("queue_model          = risk-averse"), "{text}");
 }
+
+/// A run started with relative `--data` paths resumes from another directory
+/// with the files it started with, even where that directory holds other files
+/// of the same names; the reports keep the paths as they were typed.
+#[test]
+fn a_tick_replay_with_relative_paths_resumes_from_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let names = ["trades.csv", "quotes.csv"];
+    let sources = [
+        "tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv",
+        "tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv",
+    ];
+    for d in [&a, &b] {
+        std::fs::create_dir(d).unwrap();
+    }
+    for (name, src) in names.iter().zip(sources) {
+        let text = String::from_utf8(read(shared_data(src))).unwrap();
+        std::fs::write(a.join(name), &text).unwrap();
+        // The same names in the other directory: the first half of the data only.
+        std::fs::write(b.join(name), head(&text, 5000)).unwrap();
+    }
+    let out = dir.path().join("o");
+    let args = |resume: bool| {
+        let mut v = vec!["run", "--out", s(&out)];
+        if resume {
+            v.push("--resume");
+        } else {
+            v.extend(["--source", "ticks", "--iterations", "3", "--iteration-seconds", "60", "--auto-tune"]);
+            v.extend(["--data", names[0], names[1]]);
+        }
+        v
+    };
+    let o = mmsoak().current_dir(&a).args(args(false)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let latest = out.join("latest");
+    let expected = read(latest.join("ITER_SUMMARY_3.json"));
+    let report = json(latest.join("TUNING_REPORT.json"));
+    assert_eq!(report["settings"]["ticks"]["streams"], serde_json::json!([["trades.csv"], ["quotes.csv"]]));
+    // A crash after iteration 2, then --resume from the other directory.
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_3.json")).unwrap();
+    std::fs::remove_file(latest.join("TUNING_REPORT.json")).unwrap();
+    let o = mmsoak().current_dir(&b).args(args(true)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(latest.join("ITER_SUMMARY_3.json")), expected, "the resumed iteration read other files");
+    assert_eq!(json(latest.join("TUNING_REPORT.json"))["settings"], report["settings"]);
+}

@@ -29,7 +29,13 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     compare("--exec", args.exec.clone(), record.exec.clone().unwrap_or_default());
     // The file each source reads, under its own flag: a live bot's file is
     // recorded absolute, so a relative one given again is compared absolute.
-    let file = s.data_file.clone().unwrap_or_default();
+    // A bar or KPI file by its recorded absolute path, where the record has one.
+    let file = match s.source.as_str() {
+        "replay" | "kpis" => record.paths.data.first().or(s.data_file.as_ref()),
+        _ => s.data_file.as_ref(),
+    }
+    .cloned()
+    .unwrap_or_default();
     let resolve = |p: &std::path::Path| {
         std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf())
     };
@@ -80,7 +86,7 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
         }
     }
     if let Some(t) = &s.ticks {
-        given.extend(tick_flags(args, t)?);
+        given.extend(tick_flags(args, t, &record.paths)?);
     } else {
         // Tick flags on a run that is no tick replay: nothing would use them.
         given.extend(tick_flags_given(args).into_iter().map(|(flag, v)| (flag, v, String::new())));
@@ -124,9 +130,13 @@ fn tick_flags_given(args: &RunArgs) -> Vec<(&'static str, String)> {
 /// recorded format and backstep tolerance where those flags are not given), and
 /// a flag is refused when its resolved value differs from the recorded one: the
 /// original command line with `--resume` added still works.
-fn tick_flags(args: &RunArgs, t: &mmsoak_core::report::TickSettings) -> Result<Vec<(&'static str, String, String)>> {
+fn tick_flags(
+    args: &RunArgs,
+    t: &mmsoak_core::report::TickSettings,
+    paths: &crate::run::InputPaths,
+) -> Result<Vec<(&'static str, String, String)>> {
     let mut differ = Vec::new();
-    let files: Vec<std::path::PathBuf> = t.streams.iter().flat_map(|s| s.iter().map(Into::into)).collect();
+    let files = paths.tick_files(t);
     if !args.data.is_empty() {
         // As the run's start reads them: a file named twice (or through a link) is one file.
         let resolved = |ps: &[std::path::PathBuf]| {

@@ -86,6 +86,51 @@ pub struct RunRecord {
     /// Thresholds the run is gated by (so `--resume` gates alike).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gate: Vec<crate::thresholds::ThresholdSpec>,
+    /// Where the run's input files are, absolute, as it started: what `--resume`
+    /// reads, from whatever directory it runs in. The settings (and so every
+    /// report) keep the paths as they were typed. Absent in older records, which
+    /// resume with the typed paths.
+    #[serde(default, skip_serializing_if = "InputPaths::is_empty")]
+    pub paths: InputPaths,
+}
+
+/// A run's input files, absolute (see [`RunRecord::paths`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InputPaths {
+    /// `--data`: the bar or KPI file, or the tick files in the order of
+    /// `settings.ticks.streams` flattened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<String>,
+    /// `--policy`: the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+}
+
+impl InputPaths {
+    fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.policy.is_none()
+    }
+
+    /// From the paths as recorded in `settings`, made absolute against the
+    /// current directory (a live bot's file is absolute already).
+    fn of(settings: &RunSettings) -> Self {
+        let abs = |p: &str| std::path::absolute(p).map_or_else(|_| p.to_string(), |a| a.display().to_string());
+        let data = match (&settings.ticks, settings.source.as_str(), &settings.data_file) {
+            (Some(t), _, _) => t.streams.iter().flatten().map(|p| abs(p)).collect(),
+            (None, "replay" | "kpis", Some(f)) => vec![abs(f)],
+            _ => Vec::new(),
+        };
+        InputPaths { data, policy: settings.policy.as_ref().map(|p| abs(&p.file)) }
+    }
+
+    /// The tick files to read: the absolute ones when recorded, else as typed.
+    pub(crate) fn tick_files(&self, t: &mmsoak_core::report::TickSettings) -> Vec<PathBuf> {
+        if self.data.is_empty() {
+            t.streams.iter().flatten().map(PathBuf::from).collect()
+        } else {
+            self.data.iter().map(PathBuf::from).collect()
+        }
+    }
 }
 
 /// The guard switches `--guards-off` names; an unknown name is an error listing the known ones.
@@ -170,8 +215,8 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
     }
-    let observations = observations(&record.settings, record.settings.iterations)?;
-    let policy = load_policy(record.settings.policy.as_ref())?;
+    let observations = observations(&record.settings, &record.paths, record.settings.iterations)?;
+    let policy = load_policy(record.settings.policy.as_ref(), record.paths.policy.as_deref())?;
     let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
     let live = matches!(observations, Observations::External(_) | Observations::Fills(_));
     let sleep = sleep_from_env(live, record.settings.iteration_seconds)?;
@@ -229,9 +274,10 @@ fn gate_specs(
 
 /// Loads the run's policy plugin. On `--resume` the file must still hold the bytes
 /// the run started with, or the resumed iterations would not be the same run.
-fn load_policy(record: Option<&PolicyRecord>) -> Result<Option<PolicyPlugin>> {
+/// The recorded plugin, from `absolute` (its recorded absolute path) when known.
+fn load_policy(record: Option<&PolicyRecord>, absolute: Option<&str>) -> Result<Option<PolicyPlugin>> {
     let Some(record) = record else { return Ok(None) };
-    let plugin = PolicyPlugin::load(Path::new(&record.file), PolicyLimits::default())?;
+    let plugin = PolicyPlugin::load(Path::new(absolute.unwrap_or(&record.file)), PolicyLimits::default())?;
     if !record.sha256.is_empty() && plugin.sha256() != record.sha256 {
         bail!(
             "policy plugin {}: its bytes changed since the run started (sha256 {} now, {} recorded)",
@@ -347,7 +393,6 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         },
     };
     let record = RunRecord {
-        settings,
         baseline: eff.params,
         thresholds: eff.thresholds,
         compare_baseline: args.compare_baseline,
@@ -359,12 +404,18 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         report_timeout_ms: (source == Source::External).then_some((args.report_timeout * 1000.0) as u64),
         markout_ms: args.markout_ms,
         gate: gate_specs(args, eff.gate)?,
+        paths: InputPaths::of(&settings),
+        settings,
     };
     Ok((record, eff.out.value, eff.retention))
 }
 
-fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations> {
-    let data = settings.data_file.as_ref().map(PathBuf::from);
+fn observations(settings: &RunSettings, paths: &InputPaths, iterations: u32) -> Result<Observations> {
+    let data = match settings.source.as_str() {
+        "replay" | "kpis" => paths.data.first().or(settings.data_file.as_ref()),
+        _ => settings.data_file.as_ref(),
+    }
+    .map(PathBuf::from);
     Ok(match (settings.source.as_str(), data) {
         ("replay", Some(path)) => {
             let Some(recorded) = &settings.bars else { bail!("RUN.json: a bar replay without its bar settings") };
@@ -390,7 +441,7 @@ fn observations(settings: &RunSettings, iterations: u32) -> Result<Observations>
         ("ticks", Some(_)) => {
             let Some(t) = &settings.ticks else { bail!("RUN.json: a tick replay without its [ticks] settings") };
             // The data is read and checked again (a resumed run's files must not have changed).
-            let files: Vec<PathBuf> = t.streams.iter().flat_map(|s| s.iter().map(PathBuf::from)).collect();
+            let files = paths.tick_files(t);
             let specs = crate::data::streams::group(&files, None)?;
             let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
             if formats != t.config.formats {
@@ -622,9 +673,14 @@ async fn soak(
     // Live parameters always match the state, also after a crash between the two writes.
     let overrides_path = out.join("runtime_overrides.json");
     write_json(&overrides_path, &state.overrides)?;
-    let mut live =
-        crate::live_source::start(&plan.observations, &plan.record, out, &overrides_path, &latest, plan.sleep)?;
     let n = s.iterations;
+    // A run that had finished has nothing left for a bot to trade: it is not started.
+    let mut live = if state.iteration >= n {
+        eprintln!("mmsoak: {} finished all {n} iterations already; nothing to resume", out.display());
+        None
+    } else {
+        crate::live_source::start(&plan.observations, &plan.record, out, &overrides_path, &latest, plan.sleep)?
+    };
     let reporter = Reporter::new(n, state.iteration, plan.json);
     // A live bot's iterations are minutes apart and it trades with the overrides:
     // commit each one. Simulated and replayed iterations take milliseconds.
