@@ -98,6 +98,25 @@ fn the_bot_does_not_outlive_the_run() {
     assert_eq!(still_runs(&pid_file), None, "the bot still runs after the run ended");
 }
 
+/// `--resume` on a run that finished has nothing for a bot to trade: the bot is
+/// not started, the run says so and exits 0, the report is as it was.
+#[test]
+fn resuming_a_finished_run_does_not_start_the_bot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("group");
+    let pid_file = dir.path().join("bot.pid");
+    let o = live_run(&out, &wrapped_bot(&pid_file), "0.2", &["--iterations", "2"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read(out.join("latest/TUNING_REPORT.json")).unwrap();
+    std::fs::remove_file(&pid_file).unwrap();
+    let o = mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("finished all 2 iterations already; nothing to resume"), "{err}");
+    assert!(!pid_file.exists(), "the bot was started for a finished run: {err}");
+    assert_eq!(std::fs::read(out.join("latest/TUNING_REPORT.json")).unwrap(), report);
+}
+
 /// SIGTERM (systemd, scancel, a CI runner's cancel) stops the run as Ctrl-C does:
 /// exit 130, completed iterations saved, the bot stopped with it.
 #[test]
