@@ -292,9 +292,12 @@ impl TickMaker {
         let mid = (bid + ask) as f64 / 2.0;
         let t = self.target(side, mid);
         // Never cross the market: a maker quote stays passive (post-only).
+        // `f64::floor`/`ceil`, not libm's: both are exact (no rounding to differ
+        // on), and under wasm32 std's are one instruction where libm's run in
+        // software, on every step of the replay.
         match side {
-            Side::Buy => (libm::floor(t) as i64).min(ask - 1),
-            Side::Sell => (libm::ceil(t) as i64).max(bid + 1),
+            Side::Buy => (t.floor() as i64).min(ask - 1),
+            Side::Sell => (t.ceil() as i64).max(bid + 1),
         }
     }
 
