@@ -344,7 +344,8 @@ fn exchange_models_come_from_mmsoak_toml_and_flags_win() {
 
 /// A run started with relative `--data` paths resumes from another directory
 /// with the files it started with, even where that directory holds other files
-/// of the same names; the reports keep the paths as they were typed.
+/// of the same names, and after the directory it started in is gone (the paths
+/// went through it: `../x`); the reports keep the paths as they were typed.
 #[test]
 fn a_tick_replay_with_relative_paths_resumes_from_another_directory() {
     let dir = tempfile::tempdir().unwrap();
@@ -364,22 +365,26 @@ fn a_tick_replay_with_relative_paths_resumes_from_another_directory() {
         std::fs::write(b.join(name), head(&text, 5000)).unwrap();
     }
     let out = dir.path().join("o");
+    let start = a.join("start");
+    std::fs::create_dir(&start).unwrap();
+    let typed = names.map(|n| format!("../{n}"));
     let args = |resume: bool| {
         let mut v = vec!["run", "--out", s(&out)];
         if resume {
             v.push("--resume");
         } else {
             v.extend(["--source", "ticks", "--iterations", "3", "--iteration-seconds", "60", "--auto-tune"]);
-            v.extend(["--data", names[0], names[1]]);
+            v.extend(["--data", &typed[0], &typed[1]]);
         }
         v
     };
-    let o = mmsoak().current_dir(&a).args(args(false)).output().unwrap();
+    let o = mmsoak().current_dir(&start).args(args(false)).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let latest = out.join("latest");
     let expected = read(latest.join("ITER_SUMMARY_3.json"));
     let report = json(latest.join("TUNING_REPORT.json"));
-    assert_eq!(report["settings"]["ticks"]["streams"], serde_json::json!([["trades.csv"], ["quotes.csv"]]));
+    assert_eq!(report["settings"]["ticks"]["streams"], serde_json::json!([["../trades.csv"], ["../quotes.csv"]]));
+    std::fs::remove_dir(&start).unwrap();
     // A crash after iteration 2, then --resume from the other directory.
     std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
     std::fs::remove_file(latest.join("ITER_SUMMARY_3.json")).unwrap();

@@ -57,8 +57,13 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
         let recorded = record.markout_ms.unwrap_or(mmsoak_core::fills::MARKOUT_HORIZON_MS);
         compare("--markout-ms", Some(ms.to_string()), recorded.to_string());
     }
-    let policy = s.policy.as_ref().map(|p| p.file.clone()).unwrap_or_default();
-    compare("--policy", args.policy.as_ref().map(|p| p.display().to_string()), policy);
+    // The plugin as a file too: by its recorded absolute path, where the record has one.
+    let policy = s.policy.as_ref().map(|p| record.paths.policy.clone().unwrap_or_else(|| p.file.clone()));
+    let policy_given = args.policy.as_ref().map(|p| match &policy {
+        Some(recorded) if resolve(p) == resolve(std::path::Path::new(recorded)) => recorded.clone(),
+        _ => resolve(p).display().to_string(),
+    });
+    compare("--policy", policy_given, policy.unwrap_or_default());
     if !args.guards_off.is_empty() {
         // An unknown name is that, not a difference from the record.
         crate::run::guard_switches(&args.guards_off)?;

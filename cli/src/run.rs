@@ -111,10 +111,16 @@ impl InputPaths {
         self.data.is_empty() && self.policy.is_none()
     }
 
-    /// From the paths as recorded in `settings`, made absolute against the
-    /// current directory (a live bot's file is absolute already).
+    /// From the paths as recorded in `settings`, resolved against the current
+    /// directory: canonical (no `..`, no symlink whose target may move), or
+    /// absolute for a file that cannot be resolved (a live bot's file is absolute
+    /// already).
     fn of(settings: &RunSettings) -> Self {
-        let abs = |p: &str| std::path::absolute(p).map_or_else(|_| p.to_string(), |a| a.display().to_string());
+        let abs = |p: &str| {
+            std::fs::canonicalize(p)
+                .or_else(|_| std::path::absolute(p))
+                .map_or_else(|_| p.to_string(), |a| a.display().to_string())
+        };
         let data = match (&settings.ticks, settings.source.as_str(), &settings.data_file) {
             (Some(t), _, _) => t.streams.iter().flatten().map(|p| abs(p)).collect(),
             (None, "replay" | "kpis", Some(f)) => vec![abs(f)],
