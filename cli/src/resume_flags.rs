@@ -29,13 +29,7 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     compare("--exec", args.exec.clone(), record.exec.clone().unwrap_or_default());
     // The file each source reads, under its own flag: a live bot's file is
     // recorded absolute, so a relative one given again is compared absolute.
-    // A bar or KPI file by its recorded absolute path, where the record has one.
-    let file = match s.source.as_str() {
-        "replay" | "kpis" => record.paths.data.first().or(s.data_file.as_ref()),
-        _ => s.data_file.as_ref(),
-    }
-    .cloned()
-    .unwrap_or_default();
+    let file = record.paths.data_file(s).cloned().unwrap_or_default();
     let resolve = |p: &std::path::Path| {
         std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf())
     };

@@ -129,6 +129,15 @@ impl InputPaths {
         InputPaths { data, policy: settings.policy.as_ref().map(|p| abs(&p.file)) }
     }
 
+    /// The file `--source` reads (`settings.data_file`), by its recorded absolute
+    /// path for a bar or KPI file where the record has one (a live bot's is absolute).
+    pub(crate) fn data_file<'a>(&'a self, settings: &'a RunSettings) -> Option<&'a String> {
+        match settings.source.as_str() {
+            "replay" | "kpis" => self.data.first().or(settings.data_file.as_ref()),
+            _ => settings.data_file.as_ref(),
+        }
+    }
+
     /// The tick files to read: the absolute ones when recorded, else as typed.
     pub(crate) fn tick_files(&self, t: &mmsoak_core::report::TickSettings) -> Vec<PathBuf> {
         if self.data.is_empty() {
@@ -417,11 +426,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
 }
 
 fn observations(settings: &RunSettings, paths: &InputPaths, iterations: u32) -> Result<Observations> {
-    let data = match settings.source.as_str() {
-        "replay" | "kpis" => paths.data.first().or(settings.data_file.as_ref()),
-        _ => settings.data_file.as_ref(),
-    }
-    .map(PathBuf::from);
+    let data = paths.data_file(settings).map(PathBuf::from);
     Ok(match (settings.source.as_str(), data) {
         ("replay", Some(path)) => {
             let Some(recorded) = &settings.bars else { bail!("RUN.json: a bar replay without its bar settings") };
