@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json, read, run_ok, shared_data, tree};
+use common::{json, mmsoak, read, run_ok, shared_data, tree};
 use std::path::Path;
 
 fn soak(out: &Path, extra: &[&str]) {
@@ -200,4 +200,108 @@ fn a_terminal_gets_a_progress_bar_logs_get_lines_and_json_gets_objects() {
     let objects: Vec<serde_json::Value> =
         String::from_utf8_lossy(&json_out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(objects.iter().map(|o| o["iteration"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
+}
+
+/// A bar replay of 3 iterations on a copy of the shared bars in `dir`, then a crash
+/// after iteration 2 (the state one step back, the last summary and the report
+/// gone): `--resume` has iteration 3 left. Returns the copy, the run directory and
+/// iteration 3's summary as the uninterrupted run wrote it.
+fn interrupted_bar_replay(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let data = dir.join(format!("{name}.csv"));
+    std::fs::copy(shared_data("btcusd_bitstamp_1min_a.csv"), &data).unwrap();
+    let out = dir.join(name);
+    soak(&out, &["--source", "replay", "--data", data.to_str().unwrap(), "--iterations", "3", "--auto-tune"]);
+    let latest = out.join("latest");
+    let expected = read(latest.join("ITER_SUMMARY_3.json"));
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_3.json")).unwrap();
+    std::fs::remove_file(latest.join("TUNING_REPORT.json")).unwrap();
+    (data, out, expected)
+}
+
+/// One price in the bar file's second row changed in place: the same size, rows,
+/// time span and layout, other bytes.
+fn edit_one_value(data: &Path) -> Vec<u8> {
+    let original = read(data);
+    let text = String::from_utf8(original.clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut fields: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+    let close = &mut fields[4];
+    let last = close.pop().unwrap();
+    close.push(if last == '9' { '8' } else { char::from(last as u8 + 1) });
+    lines[2] = fields.join(",");
+    let edited = lines.join("\n") + if text.ends_with('\n') { "\n" } else { "" };
+    assert_eq!(edited.len(), original.len());
+    assert_ne!(edited.as_bytes(), original.as_slice());
+    std::fs::write(data, edited).unwrap();
+    original
+}
+
+/// RUN.json records each data file's size and sha256; `--resume` refuses a file
+/// whose values were edited in place since (exit 2, naming the file and both
+/// fingerprints, nothing in the run directory touched), and continues with the
+/// same bytes once the file is restored. A record from before the fingerprints
+/// resumes as it did.
+#[test]
+fn resume_refuses_a_data_file_edited_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out, expected) = interrupted_bar_replay(dir.path(), "bars");
+    let canonical = std::fs::canonicalize(&data).unwrap().display().to_string();
+    let run = json(out.join("latest/RUN.json"));
+    let inputs = run["inputs"].as_array().expect("RUN.json has inputs");
+    assert_eq!(inputs.len(), 1, "{run}");
+    assert_eq!(inputs[0]["path"], canonical.as_str());
+    assert_eq!(inputs[0]["bytes"], std::fs::metadata(&data).unwrap().len());
+    let sha = inputs[0]["sha256"].as_str().unwrap();
+    assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()), "{sha}");
+
+    let original = edit_one_value(&data);
+    let before = tree(&out);
+    let o = mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("--resume: {canonical} changed since the run started")), "{err}");
+    let bytes = original.len();
+    assert!(err.contains(&format!("(recorded {bytes} bytes sha256 {sha}, now {bytes} bytes sha256 ")), "{err}");
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    assert_eq!(tree(&out), before, "a refused resume changed the run directory");
+
+    // The file deleted: refused too, naming it.
+    std::fs::remove_file(&data).unwrap();
+    let o = mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("--resume: cannot read {canonical}")), "{err}");
+    assert_eq!(tree(&out), before, "a refused resume changed the run directory");
+
+    std::fs::write(&data, &original).unwrap();
+    run_ok(&["run", "--resume", "--out", out.to_str().unwrap()]);
+    assert_eq!(read(out.join("latest/ITER_SUMMARY_3.json")), expected);
+
+    // A RUN.json written before the fingerprints: the file's shape is checked only.
+    let (_, out, expected) = interrupted_bar_replay(dir.path(), "old");
+    let mut run = json(out.join("latest/RUN.json"));
+    run.as_object_mut().unwrap().remove("inputs").unwrap();
+    std::fs::write(out.join("latest/RUN.json"), serde_json::to_vec_pretty(&run).unwrap()).unwrap();
+    run_ok(&["run", "--resume", "--out", out.to_str().unwrap()]);
+    assert_eq!(read(out.join("latest/ITER_SUMMARY_3.json")), expected);
+    assert!(json(out.join("latest/RUN.json")).get("inputs").is_none(), "RUN.json rewritten on resume");
+}
+
+/// A run that had finished has nothing to resume, whatever became of its data
+/// file since: it says so and exits 0, its report as it was.
+#[test]
+fn resuming_a_finished_run_whose_data_file_is_gone_says_there_is_nothing_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bars.csv");
+    std::fs::copy(shared_data("btcusd_bitstamp_1min_a.csv"), &data).unwrap();
+    let out = dir.path().join("o");
+    soak(&out, &["--source", "replay", "--data", data.to_str().unwrap(), "--iterations", "2"]);
+    let report = read(out.join("latest/TUNING_REPORT.json"));
+    std::fs::remove_file(&data).unwrap();
+    let o = mmsoak().args(["run", "--resume", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("finished all 2 iterations already; nothing to resume"), "{err}");
+    assert_eq!(read(out.join("latest/TUNING_REPORT.json")), report);
 }

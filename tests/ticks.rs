@@ -384,6 +384,13 @@ fn a_tick_replay_with_relative_paths_resumes_from_another_directory() {
     let expected = read(latest.join("ITER_SUMMARY_3.json"));
     let report = json(latest.join("TUNING_REPORT.json"));
     assert_eq!(report["settings"]["ticks"]["streams"], serde_json::json!([["../trades.csv"], ["../quotes.csv"]]));
+    // Each file's size and hash, by its canonical path, for --resume to check.
+    let inputs = json(latest.join("RUN.json"))["inputs"].clone();
+    for (k, name) in names.iter().enumerate() {
+        let file = std::fs::canonicalize(a.join(name)).unwrap();
+        assert_eq!(inputs[k]["path"], s(&file), "{inputs}");
+        assert_eq!(inputs[k]["bytes"], std::fs::metadata(&file).unwrap().len(), "{inputs}");
+    }
     std::fs::remove_dir(&start).unwrap();
     // A crash after iteration 2, then --resume from the other directory.
     std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();

@@ -92,6 +92,71 @@ pub struct RunRecord {
     /// resume with the typed paths.
     #[serde(default, skip_serializing_if = "InputPaths::is_empty")]
     pub paths: InputPaths,
+    /// The `--data` files' sizes and hashes as the run started (each file of
+    /// `paths.data` once): `--resume` refuses a file whose bytes changed since,
+    /// values edited in place included. Absent in older records, which resume
+    /// with the checks of the files' shape only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputFile>,
+}
+
+/// One input data file as the run started (see [`RunRecord::inputs`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// Its absolute path, as in [`InputPaths::data`].
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// sha256 of its bytes, hex.
+    pub sha256: String,
+}
+
+impl InputFile {
+    /// Reads the file once, streaming (a tick file can be hundreds of MB).
+    fn read(path: &str) -> std::io::Result<Self> {
+        use sha2::{Digest, Sha256};
+        let file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let bytes = std::io::copy(&mut std::io::BufReader::with_capacity(1 << 20, file), &mut hasher)?;
+        Ok(InputFile { path: path.to_string(), bytes, sha256: hex::encode(hasher.finalize()) })
+    }
+
+    /// Every data file in `paths`, each once.
+    fn of(paths: &InputPaths) -> Result<Vec<Self>> {
+        let mut files: Vec<InputFile> = Vec::new();
+        for path in &paths.data {
+            if !files.iter().any(|f| f.path == *path) {
+                files.push(Self::read(path).with_context(|| format!("cannot read {path}"))?);
+            }
+        }
+        Ok(files)
+    }
+
+    /// `--resume`: every recorded file must still hold the bytes the run started
+    /// with, or the resumed iterations would replay other data.
+    fn check_all(recorded: &[Self]) -> Result<()> {
+        for was in recorded {
+            let now = Self::read(&was.path).with_context(|| {
+                format!(
+                    "--resume: cannot read {}, a data file the run started with (restore it, or start a new run)",
+                    was.path
+                )
+            })?;
+            if now != *was {
+                bail!(
+                    "--resume: {} changed since the run started (recorded {} bytes sha256 {}, now {} bytes sha256 {}); \
+                     start a new run (without --resume) or restore the file",
+                    was.path,
+                    was.bytes,
+                    was.sha256,
+                    now.bytes,
+                    now.sha256
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A run's input files, absolute (see [`RunRecord::paths`]).
@@ -187,6 +252,8 @@ pub enum Observations {
     External(PathBuf),
     /// A live bot's fills log (`--source fills`).
     Fills(PathBuf),
+    /// A resumed run with every iteration done: nothing is observed, nothing read.
+    Finished,
 }
 
 /// What a finished run reports back to `main`.
@@ -230,9 +297,21 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
     }
-    let observations = observations(&record.settings, &record.paths, record.settings.iterations)?;
+    let latest = out.join("latest");
+    // A resumed run that had finished has no iteration to run (a baseline has, it
+    // runs again): its data files are not read, so one deleted or changed since
+    // does not stop the "nothing to resume" that follows. (Its policy plugin is
+    // checked as ever.)
+    let finished = args.resume && !record.compare_baseline && state_finished(&latest, record.settings.iterations);
+    let mut observations = if finished { Observations::Finished } else { data(&record, args.resume)? };
     let policy = load_policy(record.settings.policy.as_ref(), record.paths.policy.as_deref())?;
-    let resumed = if args.resume { Some(load_progress(&out.join("latest"))?) } else { None };
+    let resumed = if args.resume { Some(load_progress(&latest)?) } else { None };
+    if finished
+        && resumed.as_ref().and_then(|p| p.state.as_ref()).is_none_or(|s| s.iteration < record.settings.iterations)
+    {
+        // Gone back to a checkpoint (a power cut): iterations to run after all.
+        observations = data(&record, true)?;
+    }
     let live = matches!(observations, Observations::External(_) | Observations::Fills(_));
     let sleep = sleep_from_env(live, record.settings.iteration_seconds)?;
     let metrics_listener = match &args.metrics_addr {
@@ -267,6 +346,28 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         record,
         policy,
     })
+}
+
+/// The run's observations, checked; on `--resume` its data files first, against
+/// the sizes and hashes recorded at the start.
+fn data(record: &RunRecord, resume: bool) -> Result<Observations> {
+    if resume {
+        InputFile::check_all(&record.inputs)?;
+    }
+    observations(&record.settings, &record.paths, record.settings.iterations)
+}
+
+/// Whether the state in `latest` says every one of the run's iterations is done,
+/// with all their summaries there (else [`load_progress`] goes back to a
+/// checkpoint, and there are iterations to run). Only reads; a missing or
+/// unreadable state is left to [`load_progress`].
+fn state_finished(latest: &Path, iterations: u32) -> bool {
+    std::fs::read(latest.join("TUNING_STATE.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<SoakState>(&bytes).ok())
+        .is_some_and(|state| {
+            state.iteration >= iterations && rotate::for_each_summary(latest, state.iteration, |_| Ok(())).is_ok()
+        })
 }
 
 /// The run's thresholds: those recorded (mmsoak.toml on a fresh run; RUN.json on
@@ -407,6 +508,8 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             }
         },
     };
+    let paths = InputPaths::of(&settings);
+    let inputs = InputFile::of(&paths)?;
     let record = RunRecord {
         baseline: eff.params,
         thresholds: eff.thresholds,
@@ -419,7 +522,8 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         report_timeout_ms: (source == Source::External).then_some((args.report_timeout * 1000.0) as u64),
         markout_ms: args.markout_ms,
         gate: gate_specs(args, eff.gate)?,
-        paths: InputPaths::of(&settings),
+        paths,
+        inputs,
         settings,
     };
     Ok((record, eff.out.value, eff.retention))
@@ -804,6 +908,7 @@ fn observe(
         Observations::Ticks(run) => run.borrow_mut().iteration(engine, &state.overrides, i)?,
         Observations::Simulated => simulate(engine, plan, market, state, i)?,
         Observations::External(_) | Observations::Fills(_) => bail!("internal: a live source is read by LiveSource"),
+        Observations::Finished => bail!("internal: iteration {i} of a run that had finished"),
     })
 }
 
