@@ -1,6 +1,7 @@
 //! `--source ticks`: plan a tick replay (group the files, scan every line in the
 //! core's own parsers, measure tick, lot and time span, pick the exchange
-//! models) and drive it, one iteration at a time, through the engine.
+//! models) and drive it, one iteration at a time, through the engine: decoded
+//! here, replayed there.
 
 use std::path::PathBuf;
 
@@ -8,8 +9,9 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::edge::EdgeReport;
 use mmsoak_core::exchange::plan::{plan_config, TickChoices};
 use mmsoak_core::exchange::scan::{ScanFacts, Scanner};
+use mmsoak_core::exchange::source::{Filled, MergeAhead, Merged};
 use mmsoak_core::exchange::{Advance, TickConfig};
-use mmsoak_core::feed::stream::Consumed;
+use mmsoak_core::feed::stream::{Chunk, Consumed, Merger};
 use mmsoak_core::feed::Format;
 use mmsoak_core::params::Params;
 use mmsoak_core::report::TickSettings;
@@ -94,49 +96,102 @@ pub fn plan(
     Ok(TickPlan { specs, config, facts })
 }
 
-/// A tick replay in progress.
+/// Events decoded ahead of the engine per call: 16,384 records of 64 bytes.
+/// Large enough that a call's fixed cost (the replay state in and out) is
+/// spread thin, small enough that memory stays flat.
+const BATCH_EVENTS: usize = 16 * 1024;
+
+/// A tick replay in progress. The data is decoded and merged here, natively,
+/// by the core's own decoders ([`MergeAhead`]); the engine only replays the
+/// events (`abi::tick_events`): the same bytes as handing it the text, without
+/// parsing the text under wasm.
 pub struct TickRun {
     pub config: TickConfig,
     specs: Vec<StreamSpec>,
     readers: Vec<StreamReader>,
+    ahead: MergeAhead,
+    /// Decoded events the engine has not replayed yet.
+    events: Vec<Merged>,
+    /// The data has ended after `events`: the merger's final count of stepped-back timestamps.
+    end: Option<u64>,
+    /// Bad data (or a file that cannot be read) after `events`: reported once the
+    /// engine has replayed the events before it, as a replay of the text would.
+    failed: Option<anyhow::Error>,
     /// The replay's state as the core returned it (opaque; see `abi::tick_frame`).
     state: Option<Vec<u8>>,
 }
 
 impl TickRun {
     pub fn new(config: TickConfig, specs: Vec<StreamSpec>) -> Self {
-        TickRun { config, readers: Vec::new(), specs, state: None }
+        let ahead = MergeAhead::new(Merger::default());
+        TickRun { config, readers: Vec::new(), specs, ahead, events: Vec::new(), end: None, failed: None, state: None }
     }
 
     /// Back to the data's beginning (a baseline run replays the same market).
     pub fn rewind(&mut self) {
         self.readers.clear();
+        self.events.clear();
+        self.end = None;
+        self.failed = None;
         self.state = None;
     }
 
-    /// Replays iteration `i` with `params` through the engine.
-    pub fn iteration(&mut self, engine: &mut Engine, params: &Params, i: u32) -> Result<EdgeReport> {
+    /// Decodes until [`BATCH_EVENTS`] events wait, the data ends or a failure.
+    fn decode_ahead(&mut self) -> Result<()> {
         if self.readers.is_empty() {
             self.readers = self.specs.iter().cloned().map(StreamReader::new).collect();
             for r in self.readers.iter_mut() {
                 r.refill()?;
             }
+            let c = &self.config;
+            self.ahead = MergeAhead::new(Merger::new(&c.formats, c.tick, c.backstep_tolerance_ns));
         }
-        loop {
-            let chunks: Vec<_> = self.readers.iter().map(|r| &r.chunk).collect();
-            let (state, resp) = engine.tick_replay_frame(&self.config, params, i, self.state.as_deref(), &chunks)?;
-            for (r, c) in self.readers.iter_mut().zip(&resp.consumed) {
+        while self.events.len() < BATCH_EVENTS && self.end.is_none() && self.failed.is_none() {
+            // The chunks are lent to the merger and given back.
+            let chunks: Vec<Chunk> = self.readers.iter_mut().map(|r| std::mem::take(&mut r.chunk)).collect();
+            let mut consumed = vec![Consumed::default(); chunks.len()];
+            let res = self.ahead.fill(&chunks, &mut consumed, &mut self.events, BATCH_EVENTS);
+            for ((r, chunk), c) in self.readers.iter_mut().zip(chunks).zip(&consumed) {
+                r.chunk = chunk;
                 r.consume(*c);
             }
+            match res {
+                Ok(Filled::Full) => {}
+                Ok(Filled::End(n)) => self.end = Some(n),
+                Ok(Filled::Need(k)) => match self.readers.get_mut(k) {
+                    Some(r) if !r.chunk.eof => {
+                        if let Err(e) = r.refill() {
+                            self.failed = Some(e);
+                        }
+                    }
+                    _ => bail!("internal: the merger asked for more of stream {k}, which has ended"),
+                },
+                Err(e) => self.failed = Some(describe(&self.readers, &e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Replays iteration `i` with `params` through the engine.
+    pub fn iteration(&mut self, engine: &mut Engine, params: &Params, i: u32) -> Result<EdgeReport> {
+        loop {
+            self.decode_ahead()?;
+            let (state, resp) =
+                engine.tick_replay_events(&self.config, params, i, self.state.as_deref(), &self.events, self.end)?;
+            self.events.drain(..(resp.used as usize).min(self.events.len()));
             self.state = Some(state);
             if let Some(e) = resp.error {
                 return Err(describe(&self.readers, &e));
             }
             match resp.advance {
-                Some(Advance::Need(k)) => match self.readers.get_mut(k) {
-                    Some(r) if !r.chunk.eof => r.refill()?,
-                    _ => bail!("internal: the replay asked for more of stream {k}, which has ended"),
-                },
+                Some(Advance::Need(_)) => {
+                    if let Some(e) = self.failed.take() {
+                        return Err(e);
+                    }
+                    if !self.events.is_empty() || self.end.is_some() {
+                        bail!("internal: the replay asked for more events with {} unused", self.events.len());
+                    }
+                }
                 Some(Advance::Done(report)) => return Ok(*report),
                 None => bail!("internal: the tick replay returned neither a result nor an error"),
             }

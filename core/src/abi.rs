@@ -21,13 +21,14 @@ use crate::session::{self, SessionIterateRequest, SessionReportRequest, SessionS
 use crate::session_ticks;
 use crate::soak::{self, IterSummary, SoakConfig, SoakState};
 
+pub mod tick_events;
 pub mod tick_frame;
 
 /// Bump when any request or response changes shape or meaning.
 pub const ABI_VERSION: u32 = 1;
 
 /// The calls, by export name (`mmsoak_<name>` in wasm).
-pub const CALLS: [&str; 18] = [
+pub const CALLS: [&str; 19] = [
     "simulate",
     "init",
     "step",
@@ -46,6 +47,7 @@ pub const CALLS: [&str; 18] = [
     "session_tick_scan",
     "session_tick_iterate",
     "tick_replay_frame",
+    "tick_replay_events",
 ];
 
 /// One step of the scan that checks tick data and measures it before a replay
@@ -371,6 +373,7 @@ pub fn dispatch(call: &str, input: &[u8]) -> Vec<u8> {
         ),
         "tick_replay" => respond(decode::<TickReplayRequest>(input).map(tick_replay)),
         "tick_replay_frame" => tick_frame::dispatch_frame(input),
+        "tick_replay_events" => tick_events::dispatch_events(input),
         "tick_scan" => respond(decode::<TickScanRequest>(input).map(tick_scan)),
         "tick_group" => respond(decode::<session_ticks::TickGroupRequest>(input).map(session_ticks::tick_group)),
         "session_tick_scan" => respond(decode::<session_ticks::SessionTickScanRequest>(input).and_then(|r| {
@@ -409,6 +412,13 @@ mod tests {
             let out = dispatch(call, b"\xff\x00not json");
             let r: Response<serde_json::Value> = if call == "tick_replay_frame" {
                 let f = tick_frame::decode_frame_response(&out).unwrap();
+                assert!(f.state.is_empty());
+                match f.result {
+                    Response::Ok(_) => panic!("a garbage frame was accepted"),
+                    Response::Error(e) => Response::Error(e),
+                }
+            } else if call == "tick_replay_events" {
+                let f = tick_events::decode_events_response(&out).unwrap();
                 assert!(f.state.is_empty());
                 match f.result {
                     Response::Ok(_) => panic!("a garbage frame was accepted"),

@@ -88,4 +88,5 @@ exports! {
     mmsoak_session_tick_scan => "session_tick_scan",
     mmsoak_session_tick_iterate => "session_tick_iterate",
     mmsoak_tick_replay_frame => "tick_replay_frame",
+    mmsoak_tick_replay_events => "tick_replay_events",
 }

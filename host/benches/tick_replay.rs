@@ -3,8 +3,11 @@
 //! the core linked natively and under wasmtime, chunked as the CLI chunks.
 //! `TICK_REPLAY_ONLY=Binance` (a sample's name prefix) and
 //! `TICK_REPLAY_ENGINE=native|wasm` narrow the run, e.g. for a profiler.
-//! The CLI's call is `tick_replay_frame` (text raw, state opaque);
-//! `TICK_REPLAY_CALL=json` measures the all-JSON `tick_replay` call instead.
+//! The CLI's way is the default: the text decoded and merged natively, the
+//! events replayed through `tick_replay_events` (the engine's time is "in
+//! calls", the decoding's is printed beside it). `TICK_REPLAY_CALL=frame`
+//! measures `tick_replay_frame` instead (the text handed to the engine, which
+//! decodes it: the browser's way), `TICK_REPLAY_CALL=json` the all-JSON call.
 
 use std::io::Read;
 use std::path::Path;
@@ -13,9 +16,10 @@ use std::time::Instant;
 use mmsoak_core::abi::TickReplayRequest;
 use mmsoak_core::exchange::plan::{plan_config, TickChoices};
 use mmsoak_core::exchange::scan::Scanner;
+use mmsoak_core::exchange::source::{Filled, MergeAhead, Merged};
 use mmsoak_core::exchange::{Advance, TickConfig};
 use mmsoak_core::feed::group::{group, FileHead};
-use mmsoak_core::feed::stream::{Chunk, Consumed};
+use mmsoak_core::feed::stream::{Chunk, Consumed, Merger};
 use mmsoak_core::params::Params;
 mod common;
 
@@ -144,6 +148,8 @@ thread_local! {
     /// Seconds spent inside engine calls and how many calls, for the last run.
     static IN_CALLS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
     static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Seconds decoding outside the engine (the events call only).
+    static DECODING: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
 }
 
 /// What one engine call hands back: the state for the next call, the bytes it
@@ -208,6 +214,53 @@ fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<S
     })
 }
 
+/// Events decoded ahead per call, as the CLI's `ticks::BATCH_EVENTS`.
+const BATCH_EVENTS: usize = 16 * 1024;
+
+/// Replays every iteration as the CLI does: the text decoded and merged here,
+/// natively (`MergeAhead`), in batches of events, each replayed through
+/// `tick_replay_events`. Seconds decoding go to `DECODING`.
+fn run_events(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<String>)], n: u32) -> (u64, f64) {
+    let params = Params::default();
+    let start = Instant::now();
+    let mut s = Streams::new(data);
+    let mut ahead = MergeAhead::new(Merger::new(&config.formats, config.tick, config.backstep_tolerance_ns));
+    let (mut batch, mut end, mut state): (Vec<Merged>, Option<u64>, Option<Vec<u8>>) = (Vec::new(), None, None);
+    let mut events = 0;
+    for i in 1..=n {
+        loop {
+            let t = Instant::now();
+            while batch.len() < BATCH_EVENTS && end.is_none() {
+                let mut consumed = vec![Consumed::default(); data.len()];
+                let filled = ahead.fill(&s.chunks, &mut consumed, &mut batch, BATCH_EVENTS).expect("no data errors");
+                s.consume(&consumed);
+                match filled {
+                    Filled::Full => {}
+                    Filled::Need(k) => s.more(k),
+                    Filled::End(oo) => end = Some(oo),
+                }
+            }
+            DECODING.with(|c| c.set(c.get() + t.elapsed().as_secs_f64()));
+            let t = Instant::now();
+            let (blob, resp) = engine
+                .tick_replay_events(config, &params, i, state.as_deref(), &batch, end)
+                .expect("tick_replay_events");
+            IN_CALLS.with(|c| c.set(c.get() + t.elapsed().as_secs_f64()));
+            CALLS.with(|c| c.set(c.get() + 1));
+            batch.drain(..resp.used as usize);
+            state = Some(blob);
+            match resp.advance.expect("no data errors") {
+                Advance::Need(_) => assert!(batch.is_empty() && end.is_none(), "need with events left"),
+                Advance::Done(r) => {
+                    events += r.data_quality.map_or(0, |q| q.events);
+                    break;
+                }
+            }
+        }
+    }
+    (events, start.elapsed().as_secs_f64())
+}
+
 /// Best of how many runs: 3, or `BENCH_RUNS` (more on a loaded machine).
 fn runs() -> usize {
     std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
@@ -248,8 +301,12 @@ fn main() {
     // For profiling one sample or one engine: TICK_REPLAY_ONLY=Binance, TICK_REPLAY_ENGINE=native.
     let only = std::env::var("TICK_REPLAY_ONLY").unwrap_or_default();
     let engine = std::env::var("TICK_REPLAY_ENGINE").unwrap_or_default();
-    let json = std::env::var("TICK_REPLAY_CALL").is_ok_and(|c| c == "json");
-    let run = if json { run_json } else { run_frame };
+    let call = std::env::var("TICK_REPLAY_CALL").unwrap_or_else(|_| "events".into());
+    let run = match call.as_str() {
+        "json" => run_json,
+        "frame" => run_frame,
+        _ => run_events,
+    };
     for (name, files, n, secs) in samples {
         if !name.starts_with(&only) {
             continue;
@@ -264,26 +321,29 @@ fn main() {
                 EngineKind::Wasm => Engine::new(bench_wasm(&cache)),
                 EngineKind::Native => open_engine(kind, &cache).expect("engine"),
             };
-            let (mut best, mut best_in) = (f64::MAX, 0.0);
+            let (mut best, mut best_in, mut best_decoding) = (f64::MAX, 0.0, 0.0);
             let mut events = 0;
             for _ in 0..runs() {
                 IN_CALLS.with(|c| c.set(0.0));
                 CALLS.with(|c| c.set(0));
+                DECODING.with(|c| c.set(0.0));
                 let (e, t) = run(&mut engine, &config, &data, n);
                 events = e;
                 if t < best {
                     best = t;
                     best_in = IN_CALLS.with(|c| c.get());
+                    best_decoding = DECODING.with(|c| c.get());
                 }
             }
             println!(
-                "{name:<36} {:<6} {:<5} {events:>8} events  {:>7.3} s  {:>6.2} M events/s  ({:.3} s in {} calls)",
+                "{name:<36} {:<6} {:<6} {events:>8} events  {:>7.3} s  {:>6.2} M events/s  ({:.3} s in {} calls{})",
                 format!("{kind:?}").to_lowercase(),
-                if json { "json" } else { "frame" },
+                call,
                 best,
                 events as f64 / best / 1e6,
                 best_in,
                 CALLS.with(|c| c.get()),
+                if call == "events" { format!(", {best_decoding:.3} s decoding natively") } else { String::new() },
             );
         }
     }

@@ -1,12 +1,14 @@
 //! One typed API over the core, whatever runs it. Every call crosses the same
 //! JSON ABI, so the wasm and native engines differ only in who executes the core.
 
+use mmsoak_core::abi::tick_events::{decode_events_response, encode_events_request, TickEventsResult};
 use mmsoak_core::abi::tick_frame::{decode_frame_response, encode_frame_request, TickFrameResult};
 use mmsoak_core::abi::{
     self, ChartsRequest, InitRequest, MarkdownRequest, ReportChartRequest, ReportHeadRequest, ReportRequest, Response,
     SimulateRequest, SkipRequest, StepRequest, StepResponse, TickReplayRequest, TickReplayResponse,
 };
 use mmsoak_core::edge::EdgeReport;
+use mmsoak_core::exchange::source::Merged;
 use mmsoak_core::exchange::TickConfig;
 use mmsoak_core::feed::stream::Chunk;
 use mmsoak_core::params::Params;
@@ -104,6 +106,30 @@ impl Engine {
         const CALL: &str = "tick_replay_frame";
         let bytes = self.runtime.call_raw(CALL, &encode_frame_request(config, params, iteration, state, chunks))?;
         let frame = decode_frame_response(&bytes).map_err(|message| EngineError::Decode { call: CALL, message })?;
+        match frame.result {
+            Response::Ok(r) => Ok((frame.state, r)),
+            Response::Error(e) => Err(EngineError::Abi { call: CALL, kind: e.kind, message: e.message }),
+        }
+    }
+
+    /// One step of a tick replay fed events decoded beforehand (see
+    /// [`abi::tick_events`]): the replay of [`Engine::tick_replay_frame`] on the
+    /// same data, decoded and merged by the caller (`end`: the data ends after
+    /// `events`, with the merger's final count of stepped-back timestamps).
+    /// Returns the new state blob and the step's result (`used`: events taken).
+    pub fn tick_replay_events(
+        &mut self,
+        config: &TickConfig,
+        params: &Params,
+        iteration: u32,
+        state: Option<&[u8]>,
+        events: &[Merged],
+        end: Option<u64>,
+    ) -> Result<(Vec<u8>, TickEventsResult), EngineError> {
+        const CALL: &str = "tick_replay_events";
+        let request = encode_events_request(config, params, iteration, state, events, end);
+        let bytes = self.runtime.call_raw(CALL, &request)?;
+        let frame = decode_events_response(&bytes).map_err(|message| EngineError::Decode { call: CALL, message })?;
         match frame.result {
             Response::Ok(r) => Ok((frame.state, r)),
             Response::Error(e) => Err(EngineError::Abi { call: CALL, kind: e.kind, message: e.message }),

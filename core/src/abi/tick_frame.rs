@@ -73,7 +73,7 @@ pub struct TickFrameResult {
     pub error: Option<FeedError>,
 }
 
-fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn put(out: &mut Vec<u8>, bytes: &[u8]) {
     // Frames are far below 4 GiB (the wasm memory cap is 512 MiB); a longer
     // part would not fit the u32 length, and the host refuses it first.
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
@@ -131,21 +131,26 @@ pub fn decode_frame_response(bytes: &[u8]) -> Result<TickFrameResponse, String> 
     Ok(TickFrameResponse { result, state })
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+pub(super) struct Reader<'a> {
+    pub bytes: &'a [u8],
+    pub at: usize,
 }
 
 impl<'a> Reader<'a> {
     fn magic(&mut self) -> Result<(), String> {
-        if self.bytes.get(..4) != Some(&TICK_FRAME_MAGIC[..]) {
-            return Err(format!("not a tick frame (expected magic {:?})", "MTF1"));
+        self.expect(&TICK_FRAME_MAGIC)
+    }
+
+    /// The frame starts with `magic`.
+    pub(super) fn expect(&mut self, magic: &[u8; 4]) -> Result<(), String> {
+        if self.bytes.get(..4) != Some(&magic[..]) {
+            return Err(format!("not a {} frame", String::from_utf8_lossy(magic)));
         }
         self.at = 4;
         Ok(())
     }
 
-    fn part(&mut self, what: &str) -> Result<&'a [u8], String> {
+    pub(super) fn part(&mut self, what: &str) -> Result<&'a [u8], String> {
         let len = self
             .bytes
             .get(self.at..self.at + 4)
@@ -168,7 +173,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn bad(message: String) -> AbiError {
+pub(super) fn bad(message: String) -> AbiError {
     AbiError { kind: "bad_request".into(), message }
 }
 

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod queue;
 pub mod replay;
 pub mod scan;
+pub mod source;
 
 pub use fees::Fees;
 pub use latency::LatencyModel;

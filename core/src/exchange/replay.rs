@@ -14,6 +14,7 @@ use super::fees::Fees;
 use super::latency::{FeedClock, LatencyModel};
 use super::maker::{mid_ticks, Print, TickMaker, INVENTORY_LIMIT_LOTS};
 use super::queue::{Executed, QueueModel};
+use super::source::{EventBatch, EventSource, Merged, TextSource};
 use crate::edge::{round6, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
@@ -123,7 +124,8 @@ impl TickReplay {
 
     /// Starts `iteration` (1-based) with `params`, fast-forwarding the market through
     /// earlier windows without trading if needed (a resumed run).
-    fn begin(&mut self, config: &TickConfig, params: &Params, iteration: u32) {
+    /// `out_of_order`: the merger's count as the window starts.
+    fn begin(&mut self, config: &TickConfig, params: &Params, iteration: u32, out_of_order: u64) {
         let len = config.iteration_seconds as i64 * 1_000_000_000;
         self.iteration = iteration;
         self.window_start_ns = config.start_ns + (iteration as i64 - 1) * len;
@@ -137,7 +139,7 @@ impl TickReplay {
                 window_end_ns: self.window_end_ns,
                 ..DataQuality::default()
             },
-            merger_out_of_order_at_start: self.merger.out_of_order,
+            merger_out_of_order_at_start: out_of_order,
             ..Accum::default()
         };
     }
@@ -151,6 +153,43 @@ impl TickReplay {
         iteration: u32,
         chunks: &[Chunk],
         consumed: &mut [Consumed],
+    ) -> Result<Advance, FeedError> {
+        // The merger is moved out for the call so that the source can borrow it
+        // while the replay borrows the rest of itself.
+        let mut merger = std::mem::take(&mut self.merger);
+        let out = self.run(config, params, iteration, &mut TextSource { merger: &mut merger, chunks, consumed });
+        self.merger = merger;
+        out
+    }
+
+    /// Replays events decoded and merged beforehand (see [`super::source`]) from
+    /// `*used` on, until iteration `iteration`'s window is complete or the batch
+    /// runs out (`Advance::Need(0)`). `end`: the data ends after `events`, the
+    /// merger's final count of stepped-back timestamps being `end`. The same
+    /// events give the same reports, byte for byte, as [`TickReplay::advance`] on
+    /// their text. The replay's own merger only carries that count then.
+    pub fn advance_events(
+        &mut self,
+        config: &TickConfig,
+        params: &Params,
+        iteration: u32,
+        events: &[Merged],
+        end: Option<u64>,
+        used: &mut usize,
+    ) -> Result<Advance, FeedError> {
+        let mut out_of_order = self.merger.out_of_order;
+        let mut src = EventBatch { events, end, used, out_of_order: &mut out_of_order };
+        let out = self.run(config, params, iteration, &mut src);
+        self.merger.out_of_order = out_of_order;
+        out
+    }
+
+    fn run<S: EventSource>(
+        &mut self,
+        config: &TickConfig,
+        params: &Params,
+        iteration: u32,
+        src: &mut S,
     ) -> Result<Advance, FeedError> {
         if iteration == 0 || iteration < self.iteration {
             return Err(FeedError {
@@ -166,7 +205,7 @@ impl TickReplay {
             let start = config.start_ns + (iteration as i64 - 1) * len;
             self.maker = None;
             loop {
-                let t = match self.merger.peek(chunks, consumed)? {
+                let t = match src.peek()? {
                     Some(Err(k)) => return Ok(Advance::Need(k)),
                     None => break,
                     Some(Ok(e)) => e.exch_ns.max(self.clock_ns),
@@ -174,14 +213,14 @@ impl TickReplay {
                 if t >= start {
                     break;
                 }
-                if let Pull::Event(e) = self.merger.next(chunks, consumed)? {
+                if let Pull::Event(e) = src.next()? {
                     self.apply(config, &e);
                 }
             }
-            self.begin(config, params, iteration);
+            self.begin(config, params, iteration, src.out_of_order());
         }
         loop {
-            let next = match self.merger.peek(chunks, consumed)? {
+            let next = match src.peek()? {
                 Some(Err(k)) => return Ok(Advance::Need(k)),
                 None => None,
                 Some(Ok(e)) => Some(e.exch_ns.max(self.clock_ns)),
@@ -194,11 +233,11 @@ impl TickReplay {
             }
             match next {
                 Some(t) if t < self.window_end_ns => {
-                    if let Pull::Event(e) = self.merger.next(chunks, consumed)? {
+                    if let Pull::Event(e) = src.next()? {
                         self.apply(config, &e);
                     }
                 }
-                _ => return Ok(Advance::Done(Box::new(self.finish(config)))),
+                _ => return Ok(Advance::Done(Box::new(self.finish(config, src.out_of_order())))),
             }
         }
     }
@@ -333,12 +372,13 @@ impl TickReplay {
     }
 
     /// The iteration's EDGE_REPORT.
-    fn finish(&mut self, config: &TickConfig) -> EdgeReport {
+    /// `out_of_order`: the merger's count as the window ends.
+    fn finish(&mut self, config: &TickConfig, out_of_order: u64) -> EdgeReport {
         let maker = self.maker.take().unwrap_or_else(|| TickMaker::new(&Params::default(), config.lot, config.tick));
         let mid_end = self.last_mid.unwrap_or(0.0);
         let mid_start = self.acc.mid_start.unwrap_or(mid_end);
         let mut quality = self.acc.quality.clone();
-        quality.out_of_order += self.merger.out_of_order - self.acc.merger_out_of_order_at_start;
+        quality.out_of_order += out_of_order - self.acc.merger_out_of_order_at_start;
         quality.traded_volume = round6(quality.traded_volume);
         quality.volume_reaching_quotes = round6(quality.volume_reaching_quotes);
         quality.maker_volume = round6(quality.maker_volume);

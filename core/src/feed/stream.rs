@@ -158,7 +158,7 @@ pub enum Pull {
 }
 
 /// Interleaves streams by local time; ties go to the lower stream index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Merger {
     pub streams: Vec<StreamState>,
     /// How far a stream's local time may step back before it is an error, ns.
