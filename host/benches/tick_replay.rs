@@ -214,8 +214,11 @@ fn run_frame(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<S
     })
 }
 
-/// Events decoded ahead per call, as the CLI's `ticks::BATCH_EVENTS`.
-const BATCH_EVENTS: usize = 16 * 1024;
+/// Events decoded ahead per call: the CLI's `ticks::BATCH_EVENTS`, or
+/// `TICK_REPLAY_BATCH` to measure the per-call cost.
+fn batch_events() -> usize {
+    std::env::var("TICK_REPLAY_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(16 * 1024)
+}
 
 /// Replays every iteration as the CLI does: the text decoded and merged here,
 /// natively (`MergeAhead`), in batches of events, each replayed through
@@ -227,12 +230,13 @@ fn run_events(engine: &mut Engine, config: &TickConfig, data: &[(String, Option<
     let mut ahead = MergeAhead::new(Merger::new(&config.formats, config.tick, config.backstep_tolerance_ns));
     let (mut batch, mut end, mut state): (Vec<Merged>, Option<u64>, Option<Vec<u8>>) = (Vec::new(), None, None);
     let mut events = 0;
+    let max = batch_events();
     for i in 1..=n {
         loop {
             let t = Instant::now();
-            while batch.len() < BATCH_EVENTS && end.is_none() {
+            while batch.len() < max && end.is_none() {
                 let mut consumed = vec![Consumed::default(); data.len()];
-                let filled = ahead.fill(&s.chunks, &mut consumed, &mut batch, BATCH_EVENTS).expect("no data errors");
+                let filled = ahead.fill(&s.chunks, &mut consumed, &mut batch, max).expect("no data errors");
                 s.consume(&consumed);
                 match filled {
                     Filled::Full => {}

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tick_frame::{bad, decode_state, encode_state, put, Reader};
 use super::{decode, respond, AbiError, Response};
-use crate::exchange::source::Merged;
+use crate::exchange::source::{Batch, Merged};
 use crate::exchange::{Advance, TickConfig, TickReplay};
 use crate::feed::stream::FeedError;
 use crate::feed::{Event, EventKind, Side};
@@ -255,9 +255,24 @@ pub fn decode_events_response(bytes: &[u8]) -> Result<TickEventsResponse, String
     Ok(TickEventsResponse { result, state })
 }
 
-type Request = (TickEventsHeader, Option<TickReplay>, Vec<Merged>);
+/// A request's event records, each checked (kind, side, flags, zero bytes)
+/// before the replay starts and decoded when the replay reaches it.
+struct Records<'a>(&'a [u8]);
 
-fn read_request(input: &[u8]) -> Result<Request, AbiError> {
+impl Batch for Records<'_> {
+    fn len(&self) -> usize {
+        self.0.len() / RECORD_BYTES
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Result<Merged, String> {
+        decode_event(&self.0[i * RECORD_BYTES..(i + 1) * RECORD_BYTES])
+    }
+}
+
+type Request<'a> = (TickEventsHeader, Option<TickReplay>, Records<'a>);
+
+fn read_request(input: &[u8]) -> Result<Request<'_>, AbiError> {
     let mut r = Reader { bytes: input, at: 0 };
     r.expect(&TICK_EVENTS_MAGIC).map_err(bad)?;
     let header: TickEventsHeader = decode(r.part("header").map_err(bad)?)?;
@@ -276,12 +291,11 @@ fn read_request(input: &[u8]) -> Result<Request, AbiError> {
     if start + records.len() != input.len() {
         return Err(bad(format!("{} bytes after the last event", input.len() - start - records.len())));
     }
-    let events = records
-        .chunks_exact(RECORD_BYTES)
-        .enumerate()
-        .map(|(i, rec)| decode_event(rec).map_err(|e| bad(format!("event {i}: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((header, state, events))
+    let records = Records(records);
+    for i in 0..records.len() {
+        records.get(i).map_err(|e| bad(format!("event {i}: {e}")))?;
+    }
+    Ok((header, state, records))
 }
 
 /// Runs a request frame; returns a response frame. Never panics on input.

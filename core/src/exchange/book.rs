@@ -158,9 +158,15 @@ impl<const BID: bool> Levels<BID> {
 
     /// The best price strictly worse than `price`.
     fn next_worse(&self, price: i64) -> Option<i64> {
-        let far =
-            if BID { self.far.range(..price).next_back() } else { self.far.range((Excluded(price), Unbounded)).next() }
-                .map(|(p, _)| *p);
+        // (An empty map checked first: under wasm `range` is an out-of-line call
+        // even on an empty map, and the far levels are usually empty.)
+        let far = if self.far.is_empty() {
+            None
+        } else if BID {
+            self.far.range(..price).next_back().map(|(p, _)| *p)
+        } else {
+            self.far.range((Excluded(price), Unbounded)).next().map(|(p, _)| *p)
+        };
         let n = self.qty.len() as i64;
         let at = price.saturating_sub(self.base);
         let near = if self.near == 0 {

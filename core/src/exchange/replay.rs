@@ -14,7 +14,7 @@ use super::fees::Fees;
 use super::latency::{FeedClock, LatencyModel};
 use super::maker::{mid_ticks, Print, TickMaker, INVENTORY_LIMIT_LOTS};
 use super::queue::{Executed, QueueModel};
-use super::source::{EventBatch, EventSource, Merged, TextSource};
+use super::source::{Batch, EventBatch, EventSource, TextSource};
 use crate::edge::{round6, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
@@ -168,17 +168,17 @@ impl TickReplay {
     /// merger's final count of stepped-back timestamps being `end`. The same
     /// events give the same reports, byte for byte, as [`TickReplay::advance`] on
     /// their text. The replay's own merger only carries that count then.
-    pub fn advance_events(
+    pub fn advance_events<B: Batch + ?Sized>(
         &mut self,
         config: &TickConfig,
         params: &Params,
         iteration: u32,
-        events: &[Merged],
+        events: &B,
         end: Option<u64>,
         used: &mut usize,
     ) -> Result<Advance, FeedError> {
         let mut out_of_order = self.merger.out_of_order;
-        let mut src = EventBatch { events, end, used, out_of_order: &mut out_of_order };
+        let mut src = EventBatch { events, end, used, out_of_order: &mut out_of_order, peeked: None };
         let out = self.run(config, params, iteration, &mut src);
         self.merger.out_of_order = out_of_order;
         out

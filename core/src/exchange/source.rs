@@ -55,25 +55,62 @@ pub struct Merged {
     pub out_of_order: u64,
 }
 
+/// Merged events in replay order, however they are held: a slice, or the
+/// binary records of `abi::tick_events`, read one at a time where they lie.
+pub trait Batch {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Event `i` (< `len`); an error names what is wrong with its record.
+    fn get(&self, i: usize) -> Result<Merged, String>;
+}
+
+impl Batch for [Merged] {
+    fn len(&self) -> usize {
+        <[Merged]>::len(self)
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Result<Merged, String> {
+        Ok(self[i])
+    }
+}
+
 /// Events decoded beforehand, in merged order, taken from `*used` on.
-pub struct EventBatch<'a> {
-    pub events: &'a [Merged],
+pub struct EventBatch<'a, B: Batch + ?Sized> {
+    pub events: &'a B,
     /// `Some(n)`: the data ends after these events, the merger's final count being `n`.
     pub end: Option<u64>,
     /// Events taken so far.
     pub used: &'a mut usize,
     /// The count the replay reads: its state's (carried between calls).
     pub out_of_order: &'a mut u64,
+    /// The event at `*used`, once read.
+    pub peeked: Option<Event>,
 }
 
-impl EventSource for EventBatch<'_> {
+impl<B: Batch + ?Sized> EventBatch<'_, B> {
+    fn read(&mut self) -> Result<Option<Event>, FeedError> {
+        if self.peeked.is_none() && *self.used < self.events.len() {
+            let m = self.events.get(*self.used).map_err(|message| FeedError {
+                stream: 0,
+                line: 0,
+                paired: false,
+                message: format!("event {}: {message}", *self.used),
+            })?;
+            *self.out_of_order = m.out_of_order;
+            self.peeked = Some(m.event);
+        }
+        Ok(self.peeked)
+    }
+}
+
+impl<B: Batch + ?Sized> EventSource for EventBatch<'_, B> {
     #[inline]
     fn peek(&mut self) -> Result<Option<Result<Event, usize>>, FeedError> {
-        match self.events.get(*self.used) {
-            Some(m) => {
-                *self.out_of_order = m.out_of_order;
-                Ok(Some(Ok(m.event)))
-            }
+        match self.read()? {
+            Some(e) => Ok(Some(Ok(e))),
             None => match self.end {
                 Some(n) => {
                     *self.out_of_order = n;
@@ -86,10 +123,11 @@ impl EventSource for EventBatch<'_> {
 
     #[inline]
     fn next(&mut self) -> Result<Pull, FeedError> {
-        match self.events.get(*self.used) {
-            Some(m) => {
+        match self.read()? {
+            Some(e) => {
+                self.peeked = None;
                 *self.used += 1;
-                Ok(Pull::Event(m.event))
+                Ok(Pull::Event(e))
             }
             None if self.end.is_some() => Ok(Pull::End),
             None => Ok(Pull::Need(0)),
