@@ -101,6 +101,10 @@ pub fn plan(
 /// spread thin, small enough that memory stays flat.
 const BATCH_EVENTS: usize = 16 * 1024;
 
+/// The fewest events sent per call: short windows (a second of a quiet
+/// market) need few, and a call sends only about twice what the last window used.
+const MIN_SEND_EVENTS: usize = 1024;
+
 /// A tick replay in progress. The data is decoded and merged here, natively,
 /// by the core's own decoders ([`MergeAhead`]); the engine only replays the
 /// events (`abi::tick_events`): the same bytes as handing it the text, without
@@ -117,14 +121,26 @@ pub struct TickRun {
     /// Bad data (or a file that cannot be read) after `events`: reported once the
     /// engine has replayed the events before it, as a replay of the text would.
     failed: Option<anyhow::Error>,
-    /// The replay's state as the core returned it (opaque; see `abi::tick_frame`).
+    /// The replay's state as the core returned it (opaque; see `abi::tick_events`).
     state: Option<Vec<u8>>,
+    /// Events to send per call (the decoded ones beyond wait).
+    send: usize,
 }
 
 impl TickRun {
     pub fn new(config: TickConfig, specs: Vec<StreamSpec>) -> Self {
         let ahead = MergeAhead::new(Merger::default());
-        TickRun { config, readers: Vec::new(), specs, ahead, events: Vec::new(), end: None, failed: None, state: None }
+        TickRun {
+            config,
+            readers: Vec::new(),
+            specs,
+            ahead,
+            events: Vec::new(),
+            end: None,
+            failed: None,
+            state: None,
+            send: BATCH_EVENTS,
+        }
     }
 
     /// Back to the data's beginning (a baseline run replays the same market).
@@ -134,6 +150,7 @@ impl TickRun {
         self.end = None;
         self.failed = None;
         self.state = None;
+        self.send = BATCH_EVENTS;
     }
 
     /// Decodes until [`BATCH_EVENTS`] events wait, the data ends or a failure.
@@ -174,27 +191,120 @@ impl TickRun {
 
     /// Replays iteration `i` with `params` through the engine.
     pub fn iteration(&mut self, engine: &mut Engine, params: &Params, i: u32) -> Result<EdgeReport> {
+        let mut used_here = 0;
         loop {
             self.decode_ahead()?;
+            let k = self.send.min(self.events.len());
+            let end = if k == self.events.len() { self.end } else { None };
             let (state, resp) =
-                engine.tick_replay_events(&self.config, params, i, self.state.as_deref(), &self.events, self.end)?;
-            self.events.drain(..(resp.used as usize).min(self.events.len()));
+                engine.tick_replay_events(&self.config, params, i, self.state.as_deref(), &self.events[..k], end)?;
+            let used = (resp.used as usize).min(k);
+            self.events.drain(..used);
+            used_here += used;
             self.state = Some(state);
             if let Some(e) = resp.error {
                 return Err(describe(&self.readers, &e));
             }
             match resp.advance {
                 Some(Advance::Need(_)) => {
-                    if let Some(e) = self.failed.take() {
+                    if used < k || end.is_some() {
+                        bail!("internal: the replay asked for more events with {} of {k} unused", k - used);
+                    }
+                    if !self.events.is_empty() {
+                        // More are decoded already: send more of them at once.
+                        self.send = (self.send * 2).min(BATCH_EVENTS);
+                    } else if let Some(e) = self.failed.take() {
                         return Err(e);
                     }
-                    if !self.events.is_empty() || self.end.is_some() {
-                        bail!("internal: the replay asked for more events with {} unused", self.events.len());
-                    }
                 }
-                Some(Advance::Done(report)) => return Ok(*report),
+                Some(Advance::Done(report)) => {
+                    // The next window likely needs about as many: every call
+                    // copies and checks what it is sent, used or not.
+                    self.send = (used_here * 2).clamp(MIN_SEND_EVENTS, BATCH_EVENTS);
+                    return Ok(*report);
+                }
                 None => bail!("internal: the tick replay returned neither a result nor an error"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmsoak_core::exchange::TickReplay;
+    use mmsoak_core::feed::stream::Chunk;
+    use mmsoak_host::{open_engine, EngineKind, ModuleCache};
+
+    /// The CLI's batching (events decoded ahead, a share sent per call that
+    /// follows what the last window used) gives the reports of a replay of the
+    /// text in one piece: windows of a second and of a minute, a quiet stretch
+    /// and a busy one, so calls run out mid-window and send more.
+    #[test]
+    fn batched_events_replay_as_the_text_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/tardis");
+        let tmp = tempfile::tempdir().unwrap();
+        // The quotes of two seconds two and a half minutes in, where the data has been decoded to its end, each sixty times: a
+        // burst far busier than the windows before it.
+        let quotes =
+            std::fs::read_to_string(dir.join("binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv")).unwrap();
+        let t0: i64 = quotes.lines().nth(1).unwrap().split(',').nth(3).unwrap().parse().unwrap();
+        let mut burst = String::new();
+        for (i, l) in quotes.lines().enumerate() {
+            let t = if i == 0 { 0 } else { l.split(',').nth(3).unwrap().parse::<i64>().unwrap() - t0 };
+            let copies = if (150_000_000..152_000_000).contains(&t) { 60 } else { 1 };
+            for _ in 0..copies {
+                burst.push_str(l);
+                burst.push('\n');
+            }
+        }
+        let burst_file = tmp.path().join("binance-futures_quotes_2020-02-22_BTCUSDT_burst.csv");
+        std::fs::write(&burst_file, burst).unwrap();
+        // The trades run on for two hours after the quotes end: cut them there, so
+        // that the data ends (and is decoded to its end) before the burst.
+        let trades =
+            std::fs::read_to_string(dir.join("binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv")).unwrap();
+        let cut: String = trades
+            .lines()
+            .enumerate()
+            .filter(|(i, l)| *i == 0 || l.split(',').nth(3).unwrap().parse::<i64>().unwrap() - t0 < 200_000_000)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        let trades_file = tmp.path().join("binance-futures_trades_2020-02-22_BTCUSDT_cut.csv");
+        std::fs::write(&trades_file, cut).unwrap();
+        let files = [trades_file, burst_file];
+        let cache = ModuleCache::at(tmp.path());
+        for (n, secs) in [(170, 1), (3, 60)] {
+            let plan = plan(&files, None, None, &TickChoices::default(), n, secs).expect("plan");
+            let params = Params::default();
+            let mut chunks: Vec<Chunk> = plan
+                .specs
+                .iter()
+                .map(|s| Chunk {
+                    text: s.files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect(),
+                    paired: None,
+                    eof: true,
+                })
+                .collect();
+            let mut text = TickReplay::new(&plan.config);
+            let mut engine = open_engine(EngineKind::Native, &cache).unwrap();
+            let mut run = TickRun::new(plan.config.clone(), plan.specs.clone());
+            for i in 1..=n {
+                let mut at = vec![Consumed::default(); chunks.len()];
+                let Advance::Done(want) = text.advance(&plan.config, &params, i, &chunks, &mut at).unwrap() else {
+                    panic!("whole chunks ran dry")
+                };
+                for (c, k) in chunks.iter_mut().zip(&at) {
+                    c.text.drain(..k.text);
+                }
+                let got = run.iteration(&mut engine, &params, i).unwrap();
+                assert_eq!(
+                    serde_json::to_string(&got).unwrap(),
+                    serde_json::to_string(&want).unwrap(),
+                    "{n} x {secs} s, iteration {i}"
+                );
+            }
+            assert!(run.send < BATCH_EVENTS, "a window of {secs} s should shrink the calls (sent {})", run.send);
         }
     }
 }

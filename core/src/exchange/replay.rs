@@ -16,7 +16,7 @@ use super::maker::{mid_ticks, Print, TickMaker, INVENTORY_LIMIT_LOTS};
 use super::queue::{Executed, QueueModel};
 use super::source::{Batch, EventBatch, EventSource, TextSource};
 use crate::edge::{round6, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_SCHEMA_VERSION};
-use crate::feed::stream::{Chunk, Consumed, FeedError, Merger, Pull};
+use crate::feed::stream::{Chunk, Consumed, FeedError, Merger};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
 use crate::market::{Regime, StepMarks, STEP_MS};
 use crate::params::Params;
@@ -178,7 +178,13 @@ impl TickReplay {
         used: &mut usize,
     ) -> Result<Advance, FeedError> {
         let mut out_of_order = self.merger.out_of_order;
-        let mut src = EventBatch { events, end, used, out_of_order: &mut out_of_order, peeked: None };
+        let mut src = EventBatch {
+            events,
+            end,
+            used,
+            out_of_order: &mut out_of_order,
+            current: (Event { exch_ns: 0, local_ns: 0, kind: EventKind::Clear }, usize::MAX),
+        };
         let out = self.run(config, params, iteration, &mut src);
         self.merger.out_of_order = out_of_order;
         out
@@ -208,13 +214,13 @@ impl TickReplay {
                 let t = match src.peek()? {
                     Some(Err(k)) => return Ok(Advance::Need(k)),
                     None => break,
-                    Some(Ok(e)) => e.exch_ns.max(self.clock_ns),
+                    Some(Ok(t)) => t.max(self.clock_ns),
                 };
                 if t >= start {
                     break;
                 }
-                if let Pull::Event(e) = src.next()? {
-                    self.apply(config, &e);
+                if let Some(e) = src.take()? {
+                    self.apply(config, e);
                 }
             }
             self.begin(config, params, iteration, src.out_of_order());
@@ -223,7 +229,7 @@ impl TickReplay {
             let next = match src.peek()? {
                 Some(Err(k)) => return Ok(Advance::Need(k)),
                 None => None,
-                Some(Ok(e)) => Some(e.exch_ns.max(self.clock_ns)),
+                Some(Ok(t)) => Some(t.max(self.clock_ns)),
             };
             let until = next.map_or(self.window_end_ns, |t| t.min(self.window_end_ns));
             while self.next_step_ns <= until && self.next_step_ns < self.window_end_ns {
@@ -233,8 +239,8 @@ impl TickReplay {
             }
             match next {
                 Some(t) if t < self.window_end_ns => {
-                    if let Pull::Event(e) = src.next()? {
-                        self.apply(config, &e);
+                    if let Some(e) = src.take()? {
+                        self.apply(config, e);
                     }
                 }
                 _ => return Ok(Advance::Done(Box::new(self.finish(config, src.out_of_order())))),

@@ -13,11 +13,13 @@ use crate::feed::Event;
 /// The replay's view of its input. `peek` comes before every `next`, and the
 /// replay reads [`EventSource::out_of_order`] only after a `peek`.
 pub trait EventSource {
-    /// The next event without taking it: `Some(Err(k))` when stream `k` (an
-    /// event batch: 0) needs more input first, `None` when every stream has ended.
-    fn peek(&mut self) -> Result<Option<Result<Event, usize>>, FeedError>;
-    /// Takes the event the last `peek` showed.
-    fn next(&mut self) -> Result<Pull, FeedError>;
+    /// The next event's exchange time without taking it: `Some(Err(k))` when
+    /// stream `k` (an event batch: 0) needs more input first, `None` when every
+    /// stream has ended.
+    fn peek(&mut self) -> Result<Option<Result<i64, usize>>, FeedError>;
+    /// Takes the event the last `peek` showed, lent where it lies (an event is
+    /// 72 bytes: under wasm a copy of it is a `memory.copy` call into the host).
+    fn take(&mut self) -> Result<Option<&Event>, FeedError>;
     /// Timestamps that stepped back within the tolerance so far (the merger's
     /// [`Merger::out_of_order`], as it stood at the last `peek`).
     fn out_of_order(&self) -> u64;
@@ -32,13 +34,13 @@ pub struct TextSource<'a> {
 
 impl EventSource for TextSource<'_> {
     #[inline]
-    fn peek(&mut self) -> Result<Option<Result<Event, usize>>, FeedError> {
-        Ok(self.merger.peek(self.chunks, self.consumed)?.map(|r| r.copied()))
+    fn peek(&mut self) -> Result<Option<Result<i64, usize>>, FeedError> {
+        Ok(self.merger.peek(self.chunks, self.consumed)?.map(|r| r.map(|e| e.exch_ns)))
     }
 
     #[inline]
-    fn next(&mut self) -> Result<Pull, FeedError> {
-        self.merger.next(self.chunks, self.consumed)
+    fn take(&mut self) -> Result<Option<&Event>, FeedError> {
+        Ok(self.merger.take(self.chunks, self.consumed)?.unwrap_or(None))
     }
 
     fn out_of_order(&self) -> u64 {
@@ -86,31 +88,37 @@ pub struct EventBatch<'a, B: Batch + ?Sized> {
     pub used: &'a mut usize,
     /// The count the replay reads: its state's (carried between calls).
     pub out_of_order: &'a mut u64,
-    /// The event at `*used`, once read.
-    pub peeked: Option<Event>,
+    /// The record decoded last and its index (`usize::MAX`: none yet), read
+    /// by the replay where it lies.
+    pub current: (Event, usize),
 }
 
 impl<B: Batch + ?Sized> EventBatch<'_, B> {
-    fn read(&mut self) -> Result<Option<Event>, FeedError> {
-        if self.peeked.is_none() && *self.used < self.events.len() {
-            let m = self.events.get(*self.used).map_err(|message| FeedError {
+    /// The event at `*used`, decoded once.
+    fn read(&mut self) -> Result<Option<&Event>, FeedError> {
+        let i = *self.used;
+        if i >= self.events.len() {
+            return Ok(None);
+        }
+        if self.current.1 != i {
+            let m = self.events.get(i).map_err(|message| FeedError {
                 stream: 0,
                 line: 0,
                 paired: false,
-                message: format!("event {}: {message}", *self.used),
+                message: format!("event {i}: {message}"),
             })?;
             *self.out_of_order = m.out_of_order;
-            self.peeked = Some(m.event);
+            self.current = (m.event, i);
         }
-        Ok(self.peeked)
+        Ok(Some(&self.current.0))
     }
 }
 
 impl<B: Batch + ?Sized> EventSource for EventBatch<'_, B> {
     #[inline]
-    fn peek(&mut self) -> Result<Option<Result<Event, usize>>, FeedError> {
+    fn peek(&mut self) -> Result<Option<Result<i64, usize>>, FeedError> {
         match self.read()? {
-            Some(e) => Ok(Some(Ok(e))),
+            Some(e) => Ok(Some(Ok(e.exch_ns))),
             None => match self.end {
                 Some(n) => {
                     *self.out_of_order = n;
@@ -122,16 +130,12 @@ impl<B: Batch + ?Sized> EventSource for EventBatch<'_, B> {
     }
 
     #[inline]
-    fn next(&mut self) -> Result<Pull, FeedError> {
-        match self.read()? {
-            Some(e) => {
-                self.peeked = None;
-                *self.used += 1;
-                Ok(Pull::Event(e))
-            }
-            None if self.end.is_some() => Ok(Pull::End),
-            None => Ok(Pull::Need(0)),
+    fn take(&mut self) -> Result<Option<&Event>, FeedError> {
+        if self.read()?.is_none() {
+            return Ok(None);
         }
+        *self.used += 1;
+        Ok(Some(&self.current.0))
     }
 
     fn out_of_order(&self) -> u64 {

@@ -98,7 +98,12 @@ impl Head {
     }
 
     pub fn pop_front(&mut self) -> Option<Event> {
-        let e = *self.events.get(self.next)?;
+        self.take_front().copied()
+    }
+
+    /// Takes the front event, lent where it lies (no copy).
+    pub fn take_front(&mut self) -> Option<&Event> {
+        let e = self.events.get(self.next)?;
         self.next += 1;
         Some(e)
     }
@@ -350,6 +355,19 @@ impl Merger {
             Err(k) => Ok(Some(Err(k))),
             Ok(None) => Ok(None),
             Ok(Some(k)) => Ok(self.streams[k].head.front().map(Ok)),
+        }
+    }
+
+    /// Takes the next event in arrival order, lent where it lies: `Ok(Ok(None))`
+    /// when every stream has ended, `Ok(Err(k))` when stream `k` needs more text.
+    pub fn take(&mut self, chunks: &[Chunk], at: &mut [Consumed]) -> Result<Result<Option<&Event>, usize>, FeedError> {
+        match self.pick(chunks, at)? {
+            Err(k) => Ok(Err(k)),
+            Ok(None) => Ok(Ok(None)),
+            Ok(Some(k)) => {
+                self.last_stream = k;
+                Ok(Ok(self.streams[k].head.take_front()))
+            }
         }
     }
 
