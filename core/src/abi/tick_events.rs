@@ -41,8 +41,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::tick_frame::{bad, decode_state, encode_state, put, Reader};
-use super::{decode, respond, AbiError, Response};
+use super::tick_frame::{bad, decode_state, put, respond_frame, Reader};
+use super::{decode, AbiError, Response};
 use crate::exchange::source::{Batch, Merged};
 use crate::exchange::{Advance, TickConfig, TickReplay};
 use crate::feed::stream::FeedError;
@@ -300,30 +300,17 @@ fn read_request(input: &[u8]) -> Result<Request<'_>, AbiError> {
 
 /// Runs a request frame; returns a response frame. Never panics on input.
 pub fn dispatch_events(input: &[u8]) -> Vec<u8> {
-    let (json, state) = match read_request(input) {
-        Err(e) => (respond::<TickEventsResult>(Err(e)), Vec::new()),
-        Ok((h, state, events)) => {
-            let mut state = state.unwrap_or_else(|| TickReplay::new(&h.config));
-            let mut used = 0;
-            let out = state.advance_events(&h.config, &h.params, h.iteration, &events, h.end_out_of_order, &mut used);
-            let result = match out {
-                Ok(a) => TickEventsResult { used: used as u64, advance: Some(a), error: None },
-                Err(e) => TickEventsResult { used: used as u64, advance: None, error: Some(e) },
-            };
-            match encode_state(&state) {
-                Ok(state) => (respond(Ok(result)), state),
-                Err(e) => {
-                    let e = AbiError { kind: "internal".into(), message: format!("state not serializable: {e}") };
-                    (respond::<TickEventsResult>(Err(e)), Vec::new())
-                }
-            }
-        }
-    };
-    let mut out = Vec::with_capacity(12 + json.len() + state.len());
-    out.extend_from_slice(&TICK_EVENTS_MAGIC);
-    put(&mut out, &json);
-    put(&mut out, &state);
-    out
+    let out = read_request(input).map(|(h, state, events)| {
+        let mut state = state.unwrap_or_else(|| TickReplay::new(&h.config));
+        let mut used = 0;
+        let out = state.advance_events(&h.config, &h.params, h.iteration, &events, h.end_out_of_order, &mut used);
+        let result = match out {
+            Ok(a) => TickEventsResult { used: used as u64, advance: Some(a), error: None },
+            Err(e) => TickEventsResult { used: used as u64, advance: None, error: Some(e) },
+        };
+        (result, state)
+    });
+    respond_frame(&TICK_EVENTS_MAGIC, out)
 }
 
 #[cfg(test)]

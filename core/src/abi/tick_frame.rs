@@ -211,33 +211,38 @@ pub fn decode_state(blob: &[u8]) -> Result<TickReplay, String> {
     Ok(state)
 }
 
-/// Runs a request frame; returns a response frame. Never panics on input.
-pub fn dispatch_frame(input: &[u8]) -> Vec<u8> {
-    let (json, state) = match read_request(input) {
-        Err(e) => (respond::<TickFrameResult>(Err(e)), Vec::new()),
-        Ok((h, state, chunks)) => {
-            let out = super::tick_replay(super::TickReplayRequest {
-                config: h.config,
-                state,
-                params: h.params,
-                iteration: h.iteration,
-                chunks,
-            });
-            let result = TickFrameResult { consumed: out.consumed, advance: out.advance, error: out.error };
-            match encode_state(&out.state) {
-                Ok(state) => (respond(Ok(result)), state),
-                Err(e) => {
-                    let e = AbiError { kind: "internal".into(), message: format!("state not serializable: {e}") };
-                    (respond::<TickFrameResult>(Err(e)), Vec::new())
-                }
-            }
-        }
+/// A response frame after `magic`: the result's JSON and the state's blob. A
+/// state that does not serialize makes the response an `internal` error with
+/// no state (shared by this call and `tick_replay_events`).
+pub(super) fn respond_frame<T: Serialize>(magic: &[u8; 4], result: Result<(T, TickReplay), AbiError>) -> Vec<u8> {
+    let (json, state) = match result.and_then(|(r, state)| {
+        encode_state(&state)
+            .map(|blob| (r, blob))
+            .map_err(|e| AbiError { kind: "internal".into(), message: format!("state not serializable: {e}") })
+    }) {
+        Ok((r, blob)) => (respond(Ok(r)), blob),
+        Err(e) => (respond::<T>(Err(e)), Vec::new()),
     };
     let mut out = Vec::with_capacity(12 + json.len() + state.len());
-    out.extend_from_slice(&TICK_FRAME_MAGIC);
+    out.extend_from_slice(magic);
     put(&mut out, &json);
     put(&mut out, &state);
     out
+}
+
+/// Runs a request frame; returns a response frame. Never panics on input.
+pub fn dispatch_frame(input: &[u8]) -> Vec<u8> {
+    let out = read_request(input).map(|(h, state, chunks)| {
+        super::tick_replay(super::TickReplayRequest {
+            config: h.config,
+            state,
+            params: h.params,
+            iteration: h.iteration,
+            chunks,
+        })
+    });
+    let out = out.map(|o| (TickFrameResult { consumed: o.consumed, advance: o.advance, error: o.error }, o.state));
+    respond_frame(&TICK_FRAME_MAGIC, out)
 }
 
 #[cfg(test)]
