@@ -18,6 +18,7 @@ pub mod html_report;
 pub mod judge;
 pub mod kpi;
 pub mod market;
+pub mod num;
 pub mod params;
 pub mod policy;
 pub mod report;

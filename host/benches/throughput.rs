@@ -36,8 +36,12 @@ fn main() {
 
     let (native_t, native_events) =
         best_of(5, || (1..=iterations).map(|i| simulate_iteration(&params, &market, 1, i).book_events).sum::<u64>());
+    // MMSOAK_BENCH_CACHE=dir keeps the compiled module (an ELF file) for `objdump`
+    // beside a `perf record` with MMSOAK_BENCH_PERFMAP=1; THROUGHPUT_ONLY=simulator
+    // stops after the simulator's figures, so a profile holds nothing else.
     let cache_dir = tempfile::tempdir().expect("temp dir");
-    let cache = ModuleCache::at(cache_dir.path());
+    let kept = std::env::var_os("MMSOAK_BENCH_CACHE").map(std::path::PathBuf::from);
+    let cache = ModuleCache::at(kept.as_deref().unwrap_or(cache_dir.path()));
     let mut engine = Engine::new(bench_wasm(&cache));
     let (wasm_t, wasm_events) = best_of(5, || {
         (1..=iterations)
@@ -69,6 +73,9 @@ fn main() {
         wasm_t.as_secs_f64() * 1e3 / iterations as f64
     );
     println!("wasm time / native time: {:.2}x", wasm_t.as_secs_f64() / native_t.as_secs_f64());
+    if std::env::var("THROUGHPUT_ONLY").is_ok_and(|o| o == "simulator") {
+        return;
+    }
 
     // A 24 h canary: 96 volatile iterations, simulate + tune, through wasmtime.
     let (soak_t, _) = best_of(3, || {

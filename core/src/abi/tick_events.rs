@@ -144,66 +144,75 @@ pub fn encode_event(m: &Merged, out: &mut Vec<u8>) {
 /// Reads one record (exactly [`RECORD_BYTES`] long).
 pub fn decode_event(r: &[u8]) -> Result<Merged, String> {
     let r: &[u8; RECORD_BYTES] = r.try_into().map_err(|_| format!("a record is {RECORD_BYTES} bytes"))?;
-    let word = |at: usize| {
-        u64::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3], r[at + 4], r[at + 5], r[at + 6], r[at + 7]])
-    };
+    check_event(r)?;
+    let mut event = Event { exch_ns: 0, local_ns: 0, kind: EventKind::Clear };
+    let out_of_order = decode_checked(r, &mut event);
+    Ok(Merged { event, out_of_order })
+}
+
+#[inline(always)]
+fn word(r: &[u8; RECORD_BYTES], at: usize) -> u64 {
+    u64::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3], r[at + 4], r[at + 5], r[at + 6], r[at + 7]])
+}
+
+/// What is wrong with a record's kind, side, flags or reserved bytes, if anything.
+fn check_event(r: &[u8; RECORD_BYTES]) -> Result<(), String> {
     let (kind, side, flags) = (r[24], r[25], r[26]);
     if r[27..32] != [0; 5] {
         return Err("bytes 27..32 must be zero".into());
     }
-    let side = || match side {
-        0 => Ok(Side::Buy),
-        1 => Ok(Side::Sell),
-        s => Err(format!("side {s} (0 buy, 1 sell)")),
-    };
-    let flag_rule = |allowed: u8| {
-        if flags & !allowed == 0 {
-            Ok(())
-        } else {
-            Err(format!("flags {flags:#04x} for kind {kind}"))
-        }
-    };
-    let (price, qty) = (word(32) as i64, f64::from_bits(word(40)));
-    let kind = match kind {
-        0 => {
-            flag_rule(0)?;
-            EventKind::Level { side: side()?, price, qty }
-        }
-        1 => {
-            flag_rule(0)?;
-            EventKind::Clear
-        }
-        2 => {
-            flag_rule(3)?;
-            EventKind::Quote {
-                bid: (flags & 1 != 0).then_some((price, qty)),
-                ask: (flags & 2 != 0).then(|| (word(48) as i64, f64::from_bits(word(56)))),
-            }
-        }
-        3 => {
-            flag_rule(1)?;
-            let aggressor = if r[25] == 2 { None } else { Some(side()?) };
-            EventKind::Trade { aggressor, price, qty, maker_order: (flags & 1 != 0).then(|| word(48)) }
-        }
-        4 => {
-            flag_rule(0)?;
-            EventKind::Add { id: word(48), side: side()?, price, qty }
-        }
-        5 => {
-            flag_rule(0)?;
-            EventKind::Cancel { id: word(48), side: side()?, price, qty }
-        }
-        6 => {
-            flag_rule(1)?;
-            EventKind::Halt { halted: flags & 1 != 0 }
-        }
-        7 => {
-            flag_rule(1)?;
-            EventKind::SequenceGap { book: flags & 1 != 0 }
-        }
+    // (sides allowed, flags allowed) per kind: a trade's side 2 is "aggressor unknown".
+    let (sides, allowed): (&[u8], u8) = match kind {
+        0 | 4 | 5 => (&[0, 1], 0),
+        1 => (&[0], 0),
+        2 => (&[0], 3),
+        3 => (&[0, 1, 2], 1),
+        6 | 7 => (&[0], 1),
         k => return Err(format!("kind {k} (0..=7)")),
     };
-    Ok(Merged { event: Event { exch_ns: word(0) as i64, local_ns: word(8) as i64, kind }, out_of_order: word(16) })
+    if flags & !allowed != 0 {
+        return Err(format!("flags {flags:#04x} for kind {kind}"));
+    }
+    if !sides.contains(&side) {
+        return Err(match sides.len() {
+            1 => format!("side {side} for kind {kind} (must be 0)"),
+            2 => format!("side {side} (0 buy, 1 sell)"),
+            _ => format!("side {side} (0 buy, 1 sell, 2 unknown)"),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a record [`check_event`] has passed into `into` (field by field, where
+/// it lies: under wasm a whole-`Event` copy is a `memory.copy` call into the host)
+/// and returns its count of stepped-back timestamps.
+#[inline]
+fn decode_checked(r: &[u8; RECORD_BYTES], into: &mut Event) -> u64 {
+    let (kind, flags) = (r[24], r[26]);
+    let side = if r[25] == 0 { Side::Buy } else { Side::Sell };
+    let (price, qty) = (word(r, 32) as i64, f64::from_bits(word(r, 40)));
+    into.exch_ns = word(r, 0) as i64;
+    into.local_ns = word(r, 8) as i64;
+    into.kind = match kind {
+        0 => EventKind::Level { side, price, qty },
+        2 => EventKind::Quote {
+            bid: (flags & 1 != 0).then_some((price, qty)),
+            ask: (flags & 2 != 0).then(|| (word(r, 48) as i64, f64::from_bits(word(r, 56)))),
+        },
+        3 => EventKind::Trade {
+            aggressor: if r[25] == 2 { None } else { Some(side) },
+            price,
+            qty,
+            maker_order: (flags & 1 != 0).then(|| word(r, 48)),
+        },
+        4 => EventKind::Add { id: word(r, 48), side, price, qty },
+        5 => EventKind::Cancel { id: word(r, 48), side, price, qty },
+        6 => EventKind::Halt { halted: flags & 1 != 0 },
+        7 => EventKind::SequenceGap { book: flags & 1 != 0 },
+        // 1, and (never, after the check) anything else.
+        _ => EventKind::Clear,
+    };
+    word(r, 16)
 }
 
 /// Builds a request frame (used by hosts): `state` is the blob of the previous
@@ -257,16 +266,17 @@ pub fn decode_events_response(bytes: &[u8]) -> Result<TickEventsResponse, String
 
 /// A request's event records, each checked (kind, side, flags, zero bytes)
 /// before the replay starts and decoded when the replay reaches it.
-struct Records<'a>(&'a [u8]);
+struct Records<'a>(&'a [[u8; RECORD_BYTES]]);
 
 impl Batch for Records<'_> {
     fn len(&self) -> usize {
-        self.0.len() / RECORD_BYTES
+        self.0.len()
     }
 
+    /// Every record was checked when the request was read ([`read_request`]).
     #[inline]
-    fn get(&self, i: usize) -> Result<Merged, String> {
-        decode_event(&self.0[i * RECORD_BYTES..(i + 1) * RECORD_BYTES])
+    fn read(&self, i: usize, into: &mut Event) -> Result<u64, String> {
+        Ok(decode_checked(&self.0[i], into))
     }
 }
 
@@ -291,9 +301,9 @@ fn read_request(input: &[u8]) -> Result<Request<'_>, AbiError> {
     if start + records.len() != input.len() {
         return Err(bad(format!("{} bytes after the last event", input.len() - start - records.len())));
     }
-    let records = Records(records);
-    for i in 0..records.len() {
-        records.get(i).map_err(|e| bad(format!("event {i}: {e}")))?;
+    let records = Records(records.as_chunks().0);
+    for (i, r) in records.0.iter().enumerate() {
+        check_event(r).map_err(|e| bad(format!("event {i}: {e}")))?;
     }
     Ok((header, state, records))
 }
@@ -524,6 +534,11 @@ mod tests {
             bad[record + RECORD_BYTES + at] = byte;
             cases.push((bad, what));
         }
+        // A kind without a side (here a clear) must carry side 0.
+        let mut bad = good.clone();
+        bad[record + RECORD_BYTES + 24] = 1;
+        bad[record + RECORD_BYTES + 25] = 1;
+        cases.push((bad, "side 1 for kind 1"));
         for (n, (case, what)) in cases.iter().enumerate() {
             let f = decode_events_response(&dispatch("tick_replay_events", case)).unwrap();
             match f.result {

@@ -14,6 +14,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::orders::{L3Order, L3Orders};
 use crate::feed::{EventKind, Side};
 
 /// Prices (ticks) a side holds in its dense window; it recentres on the best
@@ -342,23 +343,13 @@ impl<const BID: bool> Levels<BID> {
     }
 }
 
-/// A resting order the data told us about.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct L3Order {
-    pub side: Side,
-    pub price: i64,
-    pub qty: f64,
-    /// Arrival order among the file's orders (time priority).
-    pub seq: u64,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MarketBook {
     /// price (ticks) → quantity.
     pub bids: Bids,
     pub asks: Asks,
     /// Resting orders by id (L3 data only).
-    pub orders: BTreeMap<u64, L3Order>,
+    pub orders: L3Orders,
     pub next_seq: u64,
     /// Trading halted (LOBSTER type 7).
     pub halted: bool,
@@ -456,11 +447,11 @@ impl MarketBook {
             }
             EventKind::Trade { maker_order, qty, .. } => {
                 if let Some(id) = maker_order {
-                    match self.orders.get_mut(&id) {
+                    match self.orders.get_mut(id) {
                         Some(o) => {
                             o.qty -= qty;
                             if o.qty <= 1e-12 {
-                                self.orders.remove(&id);
+                                self.orders.remove(id);
                             }
                         }
                         None => *unknown_ids += 1,
@@ -474,12 +465,12 @@ impl MarketBook {
                 Effect::None
             }
             EventKind::Cancel { id, side, price, qty } => {
-                let seq = match self.orders.get_mut(&id) {
+                let seq = match self.orders.get_mut(id) {
                     Some(o) => {
                         let seq = o.seq;
                         o.qty -= qty;
                         if o.qty <= 1e-12 {
-                            self.orders.remove(&id);
+                            self.orders.remove(id);
                         }
                         Some(seq)
                     }
@@ -523,7 +514,7 @@ impl MarketBook {
         let (Some((lo, _)), Some((_, hi))) = (self.bids.min_max(), self.asks.min_max()) else {
             return;
         };
-        self.orders.retain(|_, o| o.price >= lo && o.price <= hi);
+        self.orders.retain(|o| o.price >= lo && o.price <= hi);
     }
 
     /// Walks a taker order of `qty` on `side` (Buy lifts asks) through the real book.
@@ -710,6 +701,6 @@ mod tests {
         let e = b.apply(&EventKind::Cancel { id: 8, side: Side::Buy, price: 99, qty: 1.0 }, &mut u);
         assert_eq!(e, Effect::Cancel { side: Side::Buy, price: 99, qty: 1.0, seq: None });
         assert_eq!(u, 1);
-        assert_eq!(b.orders[&7].qty, 6.0);
+        assert_eq!(b.orders.get(7).map(|o| o.qty), Some(6.0));
     }
 }

@@ -10,6 +10,7 @@ use super::book::MarketBook;
 use super::queue::{Executed, QueueModel, QueuePos};
 use crate::edge::BlockCounts;
 use crate::feed::{Side, TickSize};
+use crate::num::min_num;
 use crate::params::Params;
 
 /// The inventory limit in lots (one lot = the data's typical touch depth): the
@@ -211,7 +212,7 @@ impl TickMaker {
                 continue;
             }
             let reach = if o.price == price { model.trade(&mut o.queue, left, executed) } else { left };
-            let fill = reach.min(o.size).min(left);
+            let fill = min_num(min_num(reach, o.size), left);
             if fill <= 1e-12 {
                 continue;
             }

@@ -1,5 +1,5 @@
 //! Our orders against a replayed market: the book the data describes
-//! ([`book`]), where our quotes stand in its queues ([`queue`]), how long our
+//! ([`book`]; the L3 orders it has seen, [`orders`]), where our quotes stand in its queues ([`queue`]), how long our
 //! orders take to get there ([`latency`]), what trading costs ([`fees`]), the
 //! strategy itself ([`maker`]), the iteration driver ([`replay`]) and the pass
 //! that checks a data set and measures it before a run ([`scan`]).
@@ -11,6 +11,7 @@ pub mod book;
 pub mod fees;
 pub mod latency;
 pub mod maker;
+pub mod orders;
 pub mod plan;
 pub mod queue;
 pub mod replay;

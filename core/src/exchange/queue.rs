@@ -13,6 +13,7 @@
 //!   is ahead; its cancels and executions move us up; executions of orders behind
 //!   us (or hidden ones) mean the taker reached us first.
 
+use crate::num::{max_num, min_num};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -65,7 +66,12 @@ impl QueueModel {
 
     /// Joins the back of a level holding `level_qty`; `next_seq` is the next arrival number.
     pub fn enter(&self, level_qty: f64, next_seq: u64) -> QueuePos {
-        QueuePos { front: level_qty.max(0.0), cum_trade: 0.0, seq: next_seq, front_at_entry: level_qty.max(0.0) }
+        QueuePos {
+            front: max_num(level_qty, 0.0),
+            cum_trade: 0.0,
+            seq: next_seq,
+            front_at_entry: max_num(level_qty, 0.0),
+        }
     }
 
     /// A trade of `qty` at our price. Returns the volume that reached our order.
@@ -79,18 +85,18 @@ impl QueueModel {
                 };
                 if ahead {
                     // The print went to an order ahead of us.
-                    q.front = (q.front - qty).max(0.0);
+                    q.front = max_num(q.front - qty, 0.0);
                     0.0
                 } else {
-                    let reach = (qty - q.front).max(0.0);
-                    q.front = (q.front - qty).max(0.0);
+                    let reach = max_num(qty - q.front, 0.0);
+                    q.front = max_num(q.front - qty, 0.0);
                     reach
                 }
             }
             QueueModel::RiskAverse | QueueModel::PowerProb { .. } => {
                 q.cum_trade += qty;
-                let reach = (qty - q.front).max(0.0);
-                q.front = (q.front - qty).max(0.0);
+                let reach = max_num(qty - q.front, 0.0);
+                q.front = max_num(q.front - qty, 0.0);
                 reach
             }
         }
@@ -101,21 +107,21 @@ impl QueueModel {
         match *self {
             QueueModel::RiskAverse | QueueModel::Fifo => {
                 q.cum_trade = 0.0;
-                q.front = q.front.min(new);
+                q.front = min_num(q.front, new);
             }
             QueueModel::PowerProb { n } => {
                 let chg = prev - new - q.cum_trade;
                 q.cum_trade = 0.0;
                 if chg <= 0.0 {
-                    q.front = q.front.min(new);
+                    q.front = min_num(q.front, new);
                     return;
                 }
                 let front = q.front;
-                let back = (prev - front).max(0.0);
+                let back = max_num(prev - front, 0.0);
                 let (fb, ff) = (libm::pow(back, n), libm::pow(front, n));
                 let prob = if fb + ff > 0.0 { fb / (fb + ff) } else { 1.0 };
-                let est = front - (1.0 - prob) * chg + (back - prob * chg).min(0.0);
-                q.front = est.min(new).max(0.0);
+                let est = front - (1.0 - prob) * chg + min_num(back - prob * chg, 0.0);
+                q.front = max_num(min_num(est, new), 0.0);
             }
         }
     }
@@ -123,7 +129,7 @@ impl QueueModel {
     /// FIFO: an order at our price cancelled `qty`; `seq` its arrival number (`None`: unknown id).
     pub fn cancel(&self, q: &mut QueuePos, qty: f64, seq: Option<u64>) {
         if *self == QueueModel::Fifo && seq.is_none_or(|s| s < q.seq) {
-            q.front = (q.front - qty).max(0.0);
+            q.front = max_num(q.front - qty, 0.0);
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::edge::{round6, DataQuality, EdgeReport, InventoryStats, EDGE_REPORT_S
 use crate::feed::stream::{Chunk, Consumed, FeedError, Merger};
 use crate::feed::{Event, EventKind, Format, Side, TickSize};
 use crate::market::{Regime, StepMarks, STEP_MS};
+use crate::num::max_num;
 use crate::params::Params;
 use crate::tally::EdgeTally;
 
@@ -276,7 +277,7 @@ impl TickReplay {
                 }
                 let executed = match maker_order {
                     None => Executed::Anonymous,
-                    Some(id) => self.book.orders.get(&id).map_or(Executed::Unknown, |o| Executed::Known(o.seq)),
+                    Some(id) => self.book.orders.get(id).map_or(Executed::Unknown, |o| Executed::Known(o.seq)),
                 };
                 let print = Print { t_ns: now, mid_before, aggressor: side, price, qty, executed };
                 q.maker_volume += maker.on_trade(&print, &config.queue);
@@ -371,8 +372,8 @@ impl TickReplay {
             }
             if second {
                 let pnl = maker.cash + maker.inventory * m;
-                self.acc.peak_pnl = self.acc.peak_pnl.max(pnl);
-                self.acc.max_drawdown = self.acc.max_drawdown.max(self.acc.peak_pnl - pnl);
+                self.acc.peak_pnl = max_num(self.acc.peak_pnl, pnl);
+                self.acc.max_drawdown = max_num(self.acc.max_drawdown, self.acc.peak_pnl - pnl);
             }
         }
     }

@@ -64,8 +64,9 @@ pub trait Batch {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Event `i` (< `len`); an error names what is wrong with its record.
-    fn get(&self, i: usize) -> Result<Merged, String>;
+    /// Writes event `i` (< `len`) into `into` and returns its
+    /// [`Merged::out_of_order`]; an error names what is wrong with its record.
+    fn read(&self, i: usize, into: &mut Event) -> Result<u64, String>;
 }
 
 impl Batch for [Merged] {
@@ -74,8 +75,9 @@ impl Batch for [Merged] {
     }
 
     #[inline]
-    fn get(&self, i: usize) -> Result<Merged, String> {
-        Ok(self[i])
+    fn read(&self, i: usize, into: &mut Event) -> Result<u64, String> {
+        *into = self[i].event;
+        Ok(self[i].out_of_order)
     }
 }
 
@@ -101,14 +103,13 @@ impl<B: Batch + ?Sized> EventBatch<'_, B> {
             return Ok(None);
         }
         if self.current.1 != i {
-            let m = self.events.get(i).map_err(|message| FeedError {
+            *self.out_of_order = self.events.read(i, &mut self.current.0).map_err(|message| FeedError {
                 stream: 0,
                 line: 0,
                 paired: false,
                 message: format!("event {i}: {message}"),
             })?;
-            *self.out_of_order = m.out_of_order;
-            self.current = (m.event, i);
+            self.current.1 = i;
         }
         Ok(Some(&self.current.0))
     }
