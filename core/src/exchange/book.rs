@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use super::orders::{L3Order, L3Orders};
 use crate::feed::{EventKind, Side};
+use crate::num::min_num;
 
 /// Prices (ticks) a side holds in its dense window; it recentres on the best
 /// price when the best leaves it.
@@ -85,6 +86,12 @@ impl<const BID: bool> Levels<BID> {
     #[inline]
     pub fn best(&self) -> Option<(i64, f64)> {
         self.best.map(|p| (p, self.get(p)))
+    }
+
+    /// The best level's price (no quantity lookup: what the touch needs).
+    #[inline]
+    pub fn best_price(&self) -> Option<i64> {
+        self.best
     }
 
     /// The lowest and the highest price held.
@@ -393,12 +400,13 @@ impl MarketBook {
     }
 
     /// Best bid and ask when both exist and the book is usable (not crossed, not halted).
+    #[inline]
     pub fn touch(&self) -> Option<(i64, i64)> {
         if self.halted || self.invalid {
             return None;
         }
-        match (self.best_bid(), self.best_ask()) {
-            (Some((b, _)), Some((a, _))) if b < a => Some((b, a)),
+        match (self.bids.best_price(), self.asks.best_price()) {
+            (Some(b), Some(a)) if b < a => Some((b, a)),
             _ => None,
         }
     }
@@ -499,8 +507,8 @@ impl MarketBook {
 
     /// True when the book has just become crossed or locked (an episode starts).
     pub fn crossed_episode(&mut self) -> bool {
-        let now = match (self.best_bid(), self.best_ask()) {
-            (Some((b, _)), Some((a, _))) => b >= a,
+        let now = match (self.bids.best_price(), self.asks.best_price()) {
+            (Some(b), Some(a)) => b >= a,
             _ => false,
         };
         let started = now && !self.crossed;
@@ -531,7 +539,7 @@ impl MarketBook {
                 touch = self.best_ask()?.0;
                 last = touch;
                 for (p, q) in self.asks.iter_best_first() {
-                    let take = left.min(q);
+                    let take = min_num(left, q);
                     cost += take * p as f64;
                     beyond += take * (p - touch) as f64;
                     left -= take;
@@ -546,7 +554,7 @@ impl MarketBook {
                 touch = self.best_bid()?.0;
                 last = touch;
                 for (p, q) in self.bids.iter_best_first() {
-                    let take = left.min(q);
+                    let take = min_num(left, q);
                     cost += take * p as f64;
                     beyond += take * (touch - p) as f64;
                     left -= take;

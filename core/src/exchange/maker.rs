@@ -10,7 +10,7 @@ use super::book::MarketBook;
 use super::queue::{Executed, QueueModel, QueuePos};
 use crate::edge::BlockCounts;
 use crate::feed::{Side, TickSize};
-use crate::num::min_num;
+use crate::num::{max_num, min_num};
 use crate::params::Params;
 
 /// The inventory limit in lots (one lot = the data's typical touch depth): the
@@ -282,10 +282,10 @@ impl TickMaker {
 
     fn target(&self, side: Side, mid: f64) -> f64 {
         let half = self.params.base_spread_bps / 2.0;
-        let inv_frac = (self.inventory / self.soft_limit().max(1e-12)).clamp(-1.0, 1.0);
+        let inv_frac = (self.inventory / max_num(self.soft_limit(), 1e-12)).clamp(-1.0, 1.0);
         // Long inventory: bid further away, ask closer, so the inventory flows back.
         let shift = self.params.inventory_skew * inv_frac * half;
-        let offset_bps = (half + side.sign() * shift).max(0.1);
+        let offset_bps = max_num(half + side.sign() * shift, 0.1);
         mid * (1.0 - side.sign() * offset_bps / 1e4)
     }
 
@@ -346,7 +346,7 @@ impl TickMaker {
             }
             self.cancel_side(side, now, delay_ns);
             let price = self.target_ticks(side, bid, ask);
-            let size = (self.params.impact_cap_ratio * self.lot).max(1e-9);
+            let size = max_num(self.params.impact_cap_ratio * self.lot, 1e-9);
             self.orders.push(Quote {
                 side,
                 price,
@@ -388,7 +388,7 @@ impl TickMaker {
         }
         let side = if self.inventory > 0.0 { Side::Sell } else { Side::Buy };
         let clip_cap = 2.0 * self.params.impact_cap_ratio * self.lot;
-        let size = (self.inventory.abs() - 0.5 * soft).min(clip_cap).max(0.0);
+        let size = max_num(min_num(self.inventory.abs() - 0.5 * soft, clip_cap), 0.0);
         if size <= 0.0 {
             return;
         }
