@@ -524,9 +524,9 @@ mod fast {
         }
     }
 
-    /// As `parse_price_value`: a non-negative decimal price, in ticks.
+    /// As `parse_price_value`: a positive decimal price, in ticks.
     fn price(s: &str, tick: TickSize) -> Option<i64> {
-        parse_price(s, tick).ok().filter(|&p| p >= 0)
+        parse_price(s, tick).ok()
     }
 
     pub fn price_of(v: &Option<Val>, tick: TickSize) -> Option<i64> {
@@ -924,11 +924,7 @@ fn decimal_text(v: &Value) -> Option<String> {
 
 fn parse_price_value(v: &Value, tick: TickSize) -> Result<i64, String> {
     let s = decimal_text(v).ok_or_else(|| format!("{} is not a decimal", show(v)))?;
-    let p = parse_price(&s, tick)?;
-    if p < 0 {
-        return Err(format!("{s:?} is negative"));
-    }
-    Ok(p)
+    parse_price(&s, tick)
 }
 
 fn parse_qty_value(v: &Value) -> Result<f64, String> {
@@ -1288,7 +1284,23 @@ mod tests {
             ),
             (
                 r#"1 {"stream":"x@trade","data":{"e":"trade","T":1,"t":1,"p":"-1","q":"1","m":true}}"#,
-                "field `p` (price) of trade: \"-1\" is negative",
+                "field `p` (price) of trade: \"-1\" is not a positive price",
+            ),
+            (
+                r#"1 {"stream":"x@trade","data":{"e":"trade","T":1,"t":1,"p":"0.0","q":"1","m":true}}"#,
+                "field `p` (price) of trade: \"0.0\" is not a positive price",
+            ),
+            (
+                r#"1 {"stream":"x@bookTicker","data":{"e":"bookTicker","b":"0","B":"1","a":"2","A":"1"}}"#,
+                "field `b` (price) of bookTicker: \"0\" is not a positive price",
+            ),
+            (
+                r#"1 {"stream":"x@bookTicker","data":{"e":"bookTicker","b":"1","B":"1","a":"-2","A":"1"}}"#,
+                "field `a` (price) of bookTicker: \"-2\" is not a positive price",
+            ),
+            (
+                r#"1 {"stream":"x@depth","data":{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["-5","1"]],"a":[]}}"#,
+                "field `b` of depthUpdate: level 0 price: \"-5\" is not a positive price",
             ),
             (r#"1 {"stream":"x@trade","data":{"e":"trade","T":1,"p":"1","q":"1","m":true}}"#, "trade has no field `t`"),
             (

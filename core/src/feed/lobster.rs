@@ -42,7 +42,7 @@
 //! The decoder keeps only the previous orderbook row (O(levels)); a crossed
 //! book is decoded as it is.
 
-use super::{parse_seconds_ns, Event, EventKind, LineDecoder, Side, TickSize};
+use super::{parse_seconds_ns, DecodeError, Event, EventKind, LineDecoder, Side, TickSize};
 use serde::{Deserialize, Serialize};
 
 #[cfg(doc)]
@@ -104,12 +104,26 @@ impl LobsterDecoder {
 
 impl LineDecoder for LobsterDecoder {
     fn decode(&mut self, line: &str, paired: Option<&str>, out: &mut Vec<Event>) -> Result<(), String> {
+        self.decode_located(line, paired, out).map_err(|e| e.message)
+    }
+
+    /// An error in the orderbook row is `in_paired`: it names the orderbook file.
+    fn decode_located(&mut self, line: &str, paired: Option<&str>, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        let in_message = |message| DecodeError { message, in_paired: false };
         let Some(book_line) = paired else {
-            return Err("LOBSTER message file needs its orderbook file".into());
+            return Err(in_message("LOBSTER message file needs its orderbook file".into()));
         };
-        let msg = parse_message(line, self.tick)?;
+        let msg = parse_message(line, self.tick).map_err(in_message)?;
         let (mut asks, mut bids) = std::mem::take(&mut self.spare);
-        let depth = parse_book(book_line, self.tick, self.depth, &mut asks, &mut bids)?;
+        let depth = match parse_book(book_line, self.tick, self.depth, &mut asks, &mut bids) {
+            Ok(depth) => depth,
+            Err(message) => {
+                asks.clear();
+                bids.clear();
+                self.spare = (asks, bids);
+                return Err(DecodeError { message, in_paired: true });
+            }
+        };
 
         // Everything validated: only now touch `out` and the state.
         let ns = msg.ns;
@@ -617,6 +631,23 @@ mod tests {
         }
         let err = d.decode("34200,1,1,10,1000000,-1", None, &mut Vec::new()).unwrap_err();
         assert!(err.contains("orderbook file"), "{err}");
+    }
+
+    /// An error in the orderbook row says so (the shell then names the orderbook
+    /// file); one in the message row does not.
+    #[test]
+    fn errors_say_which_file_of_the_pair() {
+        let mut d = started();
+        let mut out = Vec::new();
+        let book =
+            d.decode_located("34201,1,1,10,1000000,-1", Some("1000000,10,999500,x7,1000500,5,999000,3"), &mut out);
+        assert_eq!(book, Err(DecodeError { message: "bid_sz_1 \"x7\" is not an integer".into(), in_paired: true }));
+        let msg = d.decode_located("34201,1,1,10,-1000000,-1", Some(BOOK), &mut out).unwrap_err();
+        assert!(!msg.in_paired && msg.message.contains("price -1000000"), "{msg:?}");
+        let both = d.decode_located("34201,9,1,10,1000000,-1", Some("x"), &mut out).unwrap_err();
+        assert!(!both.in_paired && both.message.contains("type 9"), "{both:?}");
+        assert!(out.is_empty());
+        assert_eq!(d, started(), "a failed row leaves the state as it was");
     }
 
     #[test]

@@ -160,9 +160,14 @@ pub fn parse_scaled(s: &str) -> Result<i64, String> {
     Ok(if neg { -scaled } else { scaled })
 }
 
-/// Parses a price string into ticks.
+/// Parses a price string into ticks. A price must be above zero: a format that
+/// marks an empty side does so with an empty field (Tardis) or its own marker
+/// (LOBSTER's ±9999999999, read by its decoder), never with a price of 0 or less.
 pub fn parse_price(s: &str, tick: TickSize) -> Result<i64, String> {
-    parse_scaled(s).map(|p| tick.ticks(p))
+    match parse_scaled(s)? {
+        p if p > 0 => Ok(tick.ticks(p)),
+        _ => Err(format!("{s:?} is not a positive price")),
+    }
 }
 
 /// Parses a quantity: a finite, non-negative decimal.
@@ -332,6 +337,14 @@ pub(crate) fn mul_const(a: i64, b: i64) -> Option<i64> {
     (a <= i64::MAX / b && a >= i64::MIN / b).then(|| a * b)
 }
 
+/// A line that does not decode: what is wrong, and whether it is in the paired
+/// (companion) line rather than the line itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub message: String,
+    pub in_paired: bool,
+}
+
 /// What one line of a format decodes into. Implemented by each format's decoder.
 pub trait LineDecoder {
     /// Decodes one line (without its line ending) and pushes its events, in order.
@@ -340,6 +353,12 @@ pub trait LineDecoder {
     ///
     /// Errors name the field and the bad value; the caller adds file and line.
     fn decode(&mut self, line: &str, paired: Option<&str>, out: &mut Vec<Event>) -> Result<(), String>;
+
+    /// [`LineDecoder::decode`], saying which of the two lines an error is in: a
+    /// paired format's companion line (LOBSTER's orderbook row) or the line itself.
+    fn decode_located(&mut self, line: &str, paired: Option<&str>, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        self.decode(line, paired, out).map_err(|message| DecodeError { message, in_paired: false })
+    }
 
     /// The stream ended: flush what is buffered, or fail if the data leaves
     /// something unresolved (a Binance depth-diff chain no snapshot ever bridged).
@@ -452,6 +471,10 @@ mod tests {
         let tick = TickSize(10_000_000); // 0.1
         assert_eq!(parse_price("63943.90", tick).unwrap(), 639_439);
         assert_eq!(tick.price(639_439), 63943.9);
+        for bad in ["0", "0.00", "-0", "-1", "-63943.90"] {
+            assert_eq!(parse_price(bad, tick), Err(format!("{bad:?} is not a positive price")));
+        }
+        assert_eq!(parse_price("0.00000001", TickSize::RAW).unwrap(), 1);
     }
 
     #[test]

@@ -292,11 +292,11 @@ impl Merger {
                 continue;
             }
             let out = s.head.refill();
-            s.decoder.inner().decode(line, paired_line, out).map_err(|message| FeedError {
+            s.decoder.inner().decode_located(line, paired_line, out).map_err(|e| FeedError {
                 stream: k,
                 line: s.line,
-                paired: false,
-                message,
+                paired: e.in_paired,
+                message: e.message,
             })?;
             if let Some(first) = out.first() {
                 if let Some(last) = s.last_local_ns {

@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn bad_rows_name_the_column_and_the_value() {
-        let cases: [(&str, &str, &[&str]); 14] = [
+        let cases: [(&str, &str, &[&str]); 21] = [
             (TRADES_H, "b,S,1,1,10,buy,1", &["8 fields", "7"]),
             (TRADES_H, "b,S,1,1,10,buy,1,1,1", &["8 fields", "9"]),
             (TRADES_H, "b,S,12x,1,10,buy,1,1", &["timestamp", "12x"]),
@@ -543,6 +543,18 @@ mod tests {
             (INCR_H, "d,S,1,1,true,buy,1,1", &["side", "buy"]),
             (INCR_H, "d,S,1,1,true,bid,1,-1", &["amount", "-1"]),
             (QUOTES_H, "b,S,1,1,0.84,9682,9681.92,x", &["bid_amount", "\"x\""]),
+            // A price of 0 or less is bad data, not a crossed book (an empty side is empty fields).
+            (QUOTES_H, "b,S,1,1,0.84,-9682,9681.92,0.67", &["column ask_price: \"-9682\" is not a positive price"]),
+            (QUOTES_H, "b,S,1,1,0.84,9682,0,0.67", &["column bid_price: \"0\" is not a positive price"]),
+            (QUOTES_H, "b,S,1,1,,-1,,", &["column ask_price: \"-1\""]),
+            (TRADES_H, "b,S,1,1,10,buy,0.00,1", &["column price: \"0.00\" is not a positive price"]),
+            (TRADES_H, "b,S,1,1,10,sell,-9682,1", &["column price: \"-9682\" is not a positive price"]),
+            (INCR_H, "d,S,1,1,true,ask,-1,1", &["column price: \"-1\" is not a positive price"]),
+            (
+                SNAP2_H,
+                "b,S,1,1,11657.08,1.7,11657.07,10.9,11657.54,5.4,-11656.97,0.2",
+                &["bids[1].price", "\"-11656.97\""],
+            ),
         ];
         for (header, row, needles) in cases {
             let e = run(&[header, row]).unwrap_err();
