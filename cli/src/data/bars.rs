@@ -24,7 +24,7 @@ fn read_text(bytes: &[u8], path: &Path) -> Result<String> {
         unzip_one(path, bytes)?
     } else if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
+        super::gz::GzMembers::new(bytes)
             .read_to_end(&mut out)
             .with_context(|| format!("{}: not a readable gzip file", path.display()))?;
         out

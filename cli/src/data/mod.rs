@@ -3,6 +3,7 @@
 //! ([`streams`]); the chunked reader that hands the core whole lines ([`reader`]).
 
 pub mod bars;
+pub mod gz;
 pub mod reader;
 pub mod streams;
 
@@ -13,31 +14,28 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 /// Opens a file for reading lines, decompressing gzip (told by its magic bytes,
-/// not its name). Several gzip members in a row are read as one stream.
+/// not its name). Several gzip members in a row are read as one stream; bytes
+/// after the last one are an error ([`gz::TrailingBytes`]).
 pub fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     let mut f = File::open(path).with_context(|| format!("cannot open market data {}", path.display()))?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).with_context(|| format!("cannot read {}", path.display()))?;
     let f = File::open(path).with_context(|| format!("cannot open market data {}", path.display()))?;
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(f))))
+        let members = gz::GzMembers::new(BufReader::with_capacity(1 << 16, f));
+        Ok(Box::new(BufReader::with_capacity(1 << 16, members)))
     } else {
         Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
     }
 }
 
 /// Reads one line (without its line ending) or `None` at the end. A read error
-/// (a truncated or corrupt gzip, bytes that are not UTF-8) names the file and line.
+/// (a truncated or corrupt gzip, bytes after its end, bytes that are not UTF-8)
+/// names the file and line.
 pub fn read_line(r: &mut dyn BufRead, buf: &mut String, path: &Path, line_no: u64) -> Result<bool> {
     buf.clear();
-    let n = r.read_line(buf).map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => "the gzip stream is truncated".to_string(),
-            std::io::ErrorKind::InvalidData => format!("not readable text ({e})"),
-            _ => e.to_string(),
-        };
-        anyhow::anyhow!("{}: line {}: {what}", path.display(), line_no)
-    })?;
+    let n =
+        r.read_line(buf).map_err(|e| anyhow::anyhow!("{}: line {}: {}", path.display(), line_no, gz::describe(&e)))?;
     if n == 0 {
         return Ok(false);
     }
