@@ -8,6 +8,7 @@ pub mod bot;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod data_stop;
 pub mod external;
 pub mod fills_log;
 pub mod fills_source;

@@ -8,7 +8,7 @@ use clap::Parser;
 use mmsoak::args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
 use mmsoak::{bot, config, market_fit, market_stats, outlock, rotate, run, schema, serve, sweep};
 
-/// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env),
+/// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env; market data found bad mid-run too),
 /// 99 a threshold failed (`--threshold`, `[thresholds]`, `--fail-on kpi`; as k6 does),
 /// 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (state saved; `--resume` continues).
 const EXIT_RUN_FAILED: u8 = 1;
@@ -21,14 +21,24 @@ fn fail(code: u8, e: &anyhow::Error) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Input checks map to exit 2; everything after them to exit 1.
+/// Input checks map to exit 2; everything after them to exit 1, except bad
+/// market data met on the way (a file changed after it was checked), exit 2.
 fn two_phase<P>(check: impl FnOnce() -> Result<P>, act: impl FnOnce(P) -> Result<()>) -> ExitCode {
     match check() {
         Err(e) => fail(EXIT_BAD_INPUT, &e),
         Ok(p) => match act(p) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(EXIT_RUN_FAILED, &e),
+            Err(e) => fail(after_checks(&e), &e),
         },
+    }
+}
+
+/// The exit code of an error after the input checks passed.
+fn after_checks(e: &anyhow::Error) -> u8 {
+    if e.is::<mmsoak::data::BadData>() {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_RUN_FAILED
     }
 }
 
@@ -120,7 +130,7 @@ fn main() -> ExitCode {
                     eprintln!("mmsoak: {e}");
                     ExitCode::from(EXIT_INTERRUPTED)
                 }
-                Err(e) => fail(EXIT_RUN_FAILED, &e),
+                Err(e) => fail(after_checks(&e), &e),
             }
         }
     }

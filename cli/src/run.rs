@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
+use crate::data::BadData;
+use crate::data_stop::DataStop;
 use crate::external::Observation;
 use crate::fsutil::write_json;
 use crate::interrupt::{self, Interrupted};
@@ -131,6 +133,12 @@ impl InputFile {
             }
         }
         Ok(files)
+    }
+
+    /// The first recorded file that no longer holds the bytes the run started
+    /// with (or cannot be read); `None` when all are as they were.
+    pub(crate) fn first_changed(recorded: &[Self]) -> Option<&str> {
+        recorded.iter().find(|was| Self::read(&was.path).ok().as_ref() != Some(*was)).map(|f| f.path.as_str())
     }
 
     /// `--resume`: every recorded file must still hold the bytes the run started
@@ -625,13 +633,17 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let s = &plan.record.settings;
     let mut policy = plan.policy.take();
     let mut gate = std::mem::take(&mut plan.gate);
-    let state = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
-    let baseline = if plan.record.compare_baseline && gate.aborted.is_none() {
+    let tuned = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
+    let (state, mut stopped) = (tuned.state, tuned.stopped);
+    let baseline = if plan.record.compare_baseline && gate.aborted.is_none() && stopped.is_none() {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
             plan.out.join("baseline").display()
         );
-        Some(soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?)
+        let run = soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?;
+        // A baseline cut short compares nothing: the report goes without it.
+        stopped = run.stopped.map(DataStop::in_baseline);
+        stopped.is_none().then_some(run.state)
     } else {
         None
     };
@@ -663,12 +675,16 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         &written.tally,
         results,
         gate.aborted.clone(),
+        stopped.as_ref().map(DataStop::summary),
         &plan.out,
         plan.export_md.as_deref(),
     );
     eprint!("{}", crate::summary::text(&summary));
     if let Some(path) = &plan.summary_export {
         write_json(path, &summary).with_context(|| format!("--summary-export {}", path.display()))?;
+    }
+    if let Some(stop) = stopped {
+        return Err(stop.into_error(InputFile::first_changed(&plan.record.inputs), &plan.out));
     }
     Ok(Outcome { gate_tripped: (!failed.is_empty()).then(|| failed.join("; ")) })
 }
@@ -731,6 +747,12 @@ fn load_progress(latest: &Path) -> Result<Progress> {
     Ok(Progress { state: Some(state) })
 }
 
+/// A soak's end: its state, and the bad data that stopped it early, if any.
+struct Soaked {
+    state: SoakState,
+    stopped: Option<DataStop>,
+}
+
 /// One soak into `out`: every iteration's artifacts written as it completes.
 async fn soak(
     engine: &mut Engine,
@@ -740,7 +762,7 @@ async fn soak(
     resumed: Option<Progress>,
     mut policy: Option<&mut PolicyPlugin>,
     mut gate: Option<&mut crate::thresholds::Gate>,
-) -> Result<SoakState> {
+) -> Result<Soaked> {
     let s = &plan.record.settings;
     let mut market = MarketConfig {
         regime: plan.regime,
@@ -781,7 +803,7 @@ async fn soak(
             Ok(())
         })?;
         if g.aborted.is_some() {
-            return Ok(state); // a resumed run that a threshold had stopped stays stopped
+            return Ok(Soaked { state, stopped: None }); // a resumed run that a threshold had stopped stays stopped
         }
     }
     resources::keep_upto(&latest, state.iteration)?;
@@ -813,7 +835,16 @@ async fn soak(
                     _ = interrupt::requested() => return Err(Interrupted::after(i - 1, out)),
                 }
             }
-            None => Observation::Report(Box::new(observe(engine, plan, &mut market, &state, i)?)),
+            None => match observe(engine, plan, &mut market, &state, i) {
+                Ok(edge) => Observation::Report(Box::new(edge)),
+                // Bad data met mid-run: what is done stays (committed), the report follows.
+                Err(e) if e.is::<BadData>() => {
+                    committer.commit(&state)?;
+                    let stopped = Some(DataStop { error: e, done: state.iteration, planned: n, baseline: false });
+                    return Ok(Soaked { state, stopped });
+                }
+                Err(e) => return Err(e),
+            },
         };
         let previous = state.clone();
         let mut step = None;
@@ -886,7 +917,7 @@ async fn soak(
         }
     }
     committer.commit(&state)?;
-    Ok(state)
+    Ok(Soaked { state, stopped: None })
 }
 
 /// Iteration `i`'s observation from the simulator, a replay or a recording.

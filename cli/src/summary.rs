@@ -23,6 +23,9 @@ pub struct RunSummary {
     /// Set when an `abort_on_fail` threshold stopped the run: why, and after which iteration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aborted: Option<Aborted>,
+    /// Set when bad market data met mid-run stopped it (exit 2): after which iteration, and what.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_data: Option<BadDataStop>,
     /// True when every threshold passed (exit 0), false when one failed (exit 99).
     pub thresholds_passed: bool,
     pub thresholds: Vec<ThresholdResult>,
@@ -42,6 +45,12 @@ pub struct RunSummary {
 pub struct Aborted {
     pub after_iteration: u32,
     pub threshold: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BadDataStop {
+    pub after_iteration: u32,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +90,7 @@ pub fn build(
     tally: &SummaryTally,
     results: Vec<ThresholdResult>,
     aborted: Option<(u32, String)>,
+    bad_data: Option<(u32, String)>,
     out: &Path,
     markdown: Option<&Path>,
 ) -> RunSummary {
@@ -103,6 +113,7 @@ pub fn build(
         iterations_completed: report.iterations_completed,
         iterations_planned: report.settings.iterations,
         aborted: aborted.map(|(after_iteration, threshold)| Aborted { after_iteration, threshold }),
+        bad_data: bad_data.map(|(after_iteration, reason)| BadDataStop { after_iteration, reason }),
         thresholds_passed: results.iter().all(|r| r.passed),
         thresholds: results,
         verdict_counts: report.verdict_counts.clone(),
@@ -133,12 +144,16 @@ fn num(x: f64) -> String {
 /// The summary as text, one item per line, for the terminal and logs.
 pub fn text(s: &RunSummary) -> String {
     let mut out = String::from("──── mmsoak run summary ────\n");
-    match &s.aborted {
-        Some(a) => out.push_str(&format!(
+    match (&s.aborted, &s.bad_data) {
+        (_, Some(b)) => out.push_str(&format!(
+            "STOPPED after iteration {} of {}: bad market data (said on the last line)\n",
+            b.after_iteration, s.iterations_planned
+        )),
+        (Some(a), None) => out.push_str(&format!(
             "STOPPED after iteration {} of {}: abort_on_fail threshold {}\n",
             a.after_iteration, s.iterations_planned, a.threshold
         )),
-        None => out.push_str(&format!("iterations: {} of {}\n", s.iterations_completed, s.iterations_planned)),
+        (None, None) => out.push_str(&format!("iterations: {} of {}\n", s.iterations_completed, s.iterations_planned)),
     }
     if s.thresholds.is_empty() {
         out.push_str("thresholds: none set (--threshold or [thresholds] in mmsoak.toml)\n");

@@ -19,6 +19,7 @@ use mmsoak_host::Engine;
 
 use crate::data::reader::{describe, StreamReader};
 use crate::data::streams::{group, StreamSpec};
+use crate::data::BadData;
 
 /// Default tolerance for timestamps stepping back within one stream.
 pub const DEFAULT_BACKSTEP_MS: f64 = 1000.0;
@@ -154,11 +155,12 @@ impl TickRun {
     }
 
     /// Decodes until [`BATCH_EVENTS`] events wait, the data ends or a failure.
+    /// Bad data and a file that cannot be read are [`BadData`].
     fn decode_ahead(&mut self) -> Result<()> {
         if self.readers.is_empty() {
             self.readers = self.specs.iter().cloned().map(StreamReader::new).collect();
             for r in self.readers.iter_mut() {
-                r.refill()?;
+                r.refill().map_err(BadData::from_error)?;
             }
             let c = &self.config;
             self.ahead = MergeAhead::new(Merger::new(&c.formats, c.tick, c.backstep_tolerance_ns));
@@ -178,12 +180,12 @@ impl TickRun {
                 Ok(Filled::Need(k)) => match self.readers.get_mut(k) {
                     Some(r) if !r.chunk.eof => {
                         if let Err(e) = r.refill() {
-                            self.failed = Some(e);
+                            self.failed = Some(BadData::from_error(e));
                         }
                     }
                     _ => bail!("internal: the merger asked for more of stream {k}, which has ended"),
                 },
-                Err(e) => self.failed = Some(describe(&self.readers, &e)),
+                Err(e) => self.failed = Some(BadData::from_error(describe(&self.readers, &e))),
             }
         }
         Ok(())

@@ -13,6 +13,25 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+/// Bad market data met while a run replays it, after the start-of-run scan
+/// passed (a file edited or replaced during the run): an input error (exit 2),
+/// one line naming the file, the line and the bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BadData {
+    pub message: String,
+}
+
+impl BadData {
+    /// The error as one line, marked as bad data.
+    pub fn from_error(e: anyhow::Error) -> anyhow::Error {
+        if e.is::<BadData>() {
+            return e;
+        }
+        BadData { message: format!("{e:#}") }.into()
+    }
+}
+
 /// Opens a file for reading lines, decompressing gzip (told by its magic bytes,
 /// not its name). Several gzip members in a row are read as one stream; bytes
 /// after the last one are an error ([`gz::TrailingBytes`]).

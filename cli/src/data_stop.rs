@@ -1,0 +1,91 @@
+//! A run stopped by bad market data met mid-run (a data file edited, cut or
+//! replaced after the start-of-run scan passed). It ends like a run an
+//! `abort_on_fail` threshold stopped: the iterations done stay, committed, and
+//! the report and summary are written for them; then one error line (exit 2,
+//! bad input) says what is wrong where, how far the run got, and what
+//! `--resume` will do.
+
+use std::path::Path;
+
+use crate::data::BadData;
+
+/// Bad data that stopped a soak after `done` of `planned` iterations.
+#[derive(Debug)]
+pub struct DataStop {
+    /// One line naming the file, the line and the bad value ([`BadData`]).
+    pub error: anyhow::Error,
+    pub done: u32,
+    pub planned: u32,
+    /// It was the `--compare-baseline` run that stopped (the report goes without the comparison).
+    pub baseline: bool,
+}
+
+impl DataStop {
+    pub fn in_baseline(self) -> Self {
+        DataStop { baseline: true, ..self }
+    }
+
+    fn which(&self) -> &'static str {
+        if self.baseline {
+            "the baseline run"
+        } else {
+            "the run"
+        }
+    }
+
+    /// What the end-of-run summary says: after which iteration, and why.
+    pub fn summary(&self) -> (u32, String) {
+        (self.done, format!("{} stopped on bad market data: {}", self.which(), self.error))
+    }
+
+    /// The run's one error line. `changed`: a data file that no longer holds the
+    /// bytes the run started with (`--resume` refuses to go on until it does).
+    pub fn into_error(self, changed: Option<&str>, out: &Path) -> anyhow::Error {
+        let next = match changed {
+            Some(path) => format!(
+                "{path} changed since the run started: restore it and continue with \
+                 `mmsoak run --resume --out {}`, or start a new run",
+                out.display()
+            ),
+            None => "the data files hold the bytes the run started with, so --resume would stop here again: \
+                     fix the data and start a new run"
+                .to_string(),
+        };
+        let message = format!(
+            "{}; {} stopped after iteration {} of {} (its summaries and TUNING_REPORT cover those); {next}",
+            self.error,
+            self.which(),
+            self.done,
+            self.planned
+        );
+        BadData { message }.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stop() -> DataStop {
+        let error =
+            BadData { message: "q.csv: line 7: column ask_price: \"-1\" is not a positive price".into() }.into();
+        DataStop { error, done: 3, planned: 26, baseline: false }
+    }
+
+    #[test]
+    fn one_line_saying_where_how_far_and_what_next() {
+        let e = stop().into_error(Some("/d/q.csv"), Path::new("o"));
+        assert!(e.is::<BadData>());
+        let text = format!("{e:#}");
+        assert!(!text.contains('\n'), "{text}");
+        assert!(text.starts_with("q.csv: line 7: column ask_price: \"-1\" is not a positive price; "), "{text}");
+        assert!(text.contains("the run stopped after iteration 3 of 26"), "{text}");
+        assert!(text.contains("/d/q.csv changed since the run started"), "{text}");
+        assert!(text.contains("`mmsoak run --resume --out o`"), "{text}");
+        let e = stop().in_baseline().into_error(None, Path::new("o"));
+        let text = format!("{e:#}");
+        assert!(text.contains("the baseline run stopped after iteration 3 of 26"), "{text}");
+        assert!(text.contains("--resume would stop here again"), "{text}");
+        assert_eq!(stop().summary().0, 3);
+    }
+}

@@ -1,0 +1,247 @@
+//! `--source ticks` on bad data: every error one line naming the file (of a
+//! LOBSTER pair, the one that holds the bad value), the line and the value;
+//! gzip members and what follows them; prices of zero or less; data that turns
+//! bad while a run replays it.
+
+mod common;
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+
+const LOBSTER_MSG: &str = "lobster/AMZN_2012-06-21_34200000_57600000_message_5.csv.gz";
+const LOBSTER_BOOK: &str = "lobster/AMZN_2012-06-21_34200000_57600000_orderbook_5.csv.gz";
+const TARDIS_QUOTES: &str = "tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv";
+const TARDIS_TRADES: &str = "tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn gunzip(p: &Path) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap()).read_to_string(&mut s).unwrap();
+    s
+}
+
+fn gz(text: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+fn head(text: &str, n: usize) -> String {
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+/// `text` with field `field` (0-based) of line `line` (1-based) replaced by `f(old)`.
+fn edit(text: &str, line: usize, field: usize, f: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    for (i, l) in text.lines().enumerate() {
+        if i + 1 == line {
+            let mut fields: Vec<String> = l.split(',').map(String::from).collect();
+            fields[field] = f(&fields[field]);
+            out.push_str(&fields.join(","));
+        } else {
+            out.push_str(l);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn tick_run(data: &[&Path], out: &Path, iterations: &str, seconds: &str) -> std::process::Command {
+    let mut cmd = mmsoak();
+    cmd.args(["run", "--source", "ticks", "--engine", "native", "--iteration-seconds", seconds]);
+    cmd.args(["--iterations", iterations, "--out", s(out), "--data"]).args(data);
+    cmd
+}
+
+/// The one line of stderr that says "error"; exit 2, no panic.
+fn the_error(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "should exit 2: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(errors.len(), 1, "one error line expected:\n{err}");
+    errors[0].to_string()
+}
+
+/// A one-iteration run that must be refused before anything is written, with an
+/// error line holding every `expect` and none of `absent`.
+fn refused(data: &[&Path], expect: &[&str], absent: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let line = the_error(&tick_run(data, &out, "1", "60").output().unwrap());
+    for e in expect {
+        assert!(line.contains(e), "expected {e:?} in {line:?}");
+    }
+    for a in absent {
+        assert!(!line.contains(a), "{a:?} should not be in {line:?}");
+    }
+    assert!(!out.exists(), "nothing may be written on bad input");
+}
+
+#[test]
+fn a_bad_lobster_value_is_named_in_the_file_of_the_pair_that_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let msgs = head(&gunzip(&shared_data(LOBSTER_MSG)), 5000);
+    let books = head(&gunzip(&shared_data(LOBSTER_BOOK)), 5000);
+    let m = dir.path().join("AMZN_2012-06-21_34200000_57600000_message_5.csv");
+    let b = dir.path().join("AMZN_2012-06-21_34200000_57600000_orderbook_5.csv");
+    std::fs::write(&m, &msgs).unwrap();
+    std::fs::write(&b, edit(&books, 17, 0, |_| "-5".into())).unwrap();
+    refused(&[&m], &["orderbook_5.csv: line 17: ask_px_1 -5 is not a price"], &["message_5.csv"]);
+    std::fs::write(&b, edit(&books, 17, 5, |_| "1x".into())).unwrap();
+    refused(&[&m], &["orderbook_5.csv: line 17: ask_sz_2 \"1x\" is not an integer"], &["message_5.csv"]);
+    // A bad value in the message file still names the message file.
+    std::fs::write(&b, &books).unwrap();
+    std::fs::write(&m, edit(&msgs, 23, 4, |_| "abc".into())).unwrap();
+    refused(&[&m], &["message_5.csv: line 23: price \"abc\" is not an integer"], &["orderbook_5.csv"]);
+}
+
+#[test]
+fn bytes_after_the_gzip_stream_are_named_and_gzip_members_are_one_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let quotes = std::fs::read_to_string(shared_data(TARDIS_QUOTES)).unwrap();
+    let one = gz(&quotes);
+    for (junk, shown) in [
+        (&b"garbage after the end\n"[..], "\"garbage after th\"…"),
+        (b"\n", "\"\\n\""),
+        (b"\0\0\0\0", "\"\\x00\\x00\\x00\\x00\""),
+    ] {
+        let f = dir.path().join("binance-futures_quotes_junk.csv.gz");
+        std::fs::write(&f, [&one[..], junk].concat()).unwrap();
+        let want = format!(
+            "quotes_junk.csv.gz: line 10001: trailing bytes after the end of the gzip stream at byte {}: {shown} is not gzip data",
+            one.len(),
+        );
+        refused(&[&f], &[&want], &["truncated"]);
+    }
+    // Two members (as `cat a.gz b.gz` makes) read as the plain file does.
+    let at = quotes.match_indices('\n').nth(4000).unwrap().0 + 1;
+    let two = dir.path().join("binance-futures_quotes_two.csv.gz");
+    std::fs::write(&two, [gz(&quotes[..at]), gz(&quotes[at..])].concat()).unwrap();
+    let edge = |data: &Path, out: &str| {
+        let out = dir.path().join(out);
+        let o = tick_run(&[data], &out, "2", "60").output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        json(out.join("latest/ITER_SUMMARY_2.json"))["edge"].clone()
+    };
+    assert_eq!(edge(&two, "two"), edge(&shared_data(TARDIS_QUOTES), "plain"));
+}
+
+#[test]
+fn a_price_of_zero_or_less_is_an_error_and_an_empty_side_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let quotes = std::fs::read_to_string(shared_data(TARDIS_QUOTES)).unwrap();
+    let ask = quotes.lines().nth(49).unwrap().split(',').nth(5).unwrap().to_string();
+    let f = file("q_neg_ask.csv", &edit(&quotes, 50, 5, |p| format!("-{p}")));
+    refused(&[&f], &[&format!("q_neg_ask.csv: line 50: column ask_price: \"-{ask}\" is not a positive price")], &[]);
+    let f = file("q_zero_bid.csv", &edit(&quotes, 60, 6, |_| "0".into()));
+    refused(&[&f], &["q_zero_bid.csv: line 60: column bid_price: \"0\" is not a positive price"], &[]);
+    let trades = std::fs::read_to_string(shared_data(TARDIS_TRADES)).unwrap();
+    let f = file("t_zero.csv", &edit(&trades, 70, 6, |_| "0.0".into()));
+    refused(&[&f], &["t_zero.csv: line 70: column price: \"0.0\" is not a positive price"], &[]);
+
+    // Binance: a book ticker's ask below zero.
+    let cap = gunzip(&shared_data("binance_usdm_raw/btcusdt_20240718.gz"));
+    let n = cap.lines().position(|l| l.contains("@bookTicker")).unwrap() + 1;
+    let bad: String = cap
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == n { l.replacen("\"a\":\"", "\"a\":\"-", 1) + "\n" } else { format!("{l}\n") })
+        .collect();
+    let f = file("cap_neg.txt", &bad);
+    refused(
+        &[&f],
+        &[&format!("cap_neg.txt: line {n}: field `a` (price) of bookTicker: \"-"), "not a positive price"],
+        &[],
+    );
+
+    // A side Tardis leaves empty is no side, not a bad price.
+    let mut gaps = quotes.clone();
+    for line in [40, 41, 90] {
+        gaps = edit(&gaps, line, 4, |_| String::new());
+        gaps = edit(&gaps, line, 5, |_| String::new());
+    }
+    let f = file("binance-futures_quotes_gaps.csv", &gaps);
+    let out = dir.path().join("o");
+    let o = tick_run(&[&f], &out, "1", "60").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Overwrites byte `at` of `path` in place (the file keeps its inode and length).
+fn poke(path: &Path, at: u64, byte: u8) {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&[byte]).unwrap();
+    f.sync_all().unwrap();
+}
+
+#[test]
+fn data_turning_bad_mid_run_stops_it_with_exit_2_and_a_report_of_what_was_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("AMZN_2012-06-21_34200000_57600000_message_5.csv");
+    let b = dir.path().join("AMZN_2012-06-21_34200000_57600000_orderbook_5.csv");
+    std::fs::write(&m, gunzip(&shared_data(LOBSTER_MSG))).unwrap();
+    let books = gunzip(&shared_data(LOBSTER_BOOK));
+    std::fs::write(&b, &books).unwrap();
+    // Row 150,000 (15:52) is read late in the day, long after the start-of-run scan.
+    let row = 150_000;
+    let at = books.match_indices('\n').nth(row - 2).unwrap().0 as u64 + 1;
+    let original = books.as_bytes()[at as usize];
+    let out = dir.path().join("o");
+    // A pause between iterations leaves time to edit the file once the run is under way.
+    let child = tick_run(&[&m], &out, "26", "900")
+        .env("SOAK_SLEEP_SECONDS", "0.3")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = out.join("latest/ITER_SUMMARY_1.json");
+    let t0 = std::time::Instant::now();
+    while !first.exists() {
+        assert!(t0.elapsed().as_secs() < 120, "the run never finished its first iteration");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    poke(&b, at, b'-');
+    let o = child.wait_with_output().unwrap();
+    let line = the_error(&o);
+    assert!(
+        line.contains(&format!("orderbook_5.csv: line {row}: ask_px_1 -")) && line.contains("is not a price"),
+        "{line}"
+    );
+    let report = json(out.join("latest/TUNING_REPORT.json"));
+    let done = report["iterations_completed"].as_u64().unwrap();
+    assert!((1..26).contains(&done), "stopped after {done}");
+    assert!(line.contains(&format!("the run stopped after iteration {done} of 26")), "{line}");
+    assert!(line.contains("changed since the run started") && line.contains("--resume"), "{line}");
+    for i in 1..=done {
+        assert!(out.join(format!("latest/ITER_SUMMARY_{i}.json")).exists(), "summary {i} lost");
+    }
+    assert!(!out.join(format!("latest/ITER_SUMMARY_{}.json", done + 1)).exists());
+    assert_eq!(json(out.join("latest/TUNING_STATE.json"))["iteration"].as_u64(), Some(done));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("STOPPED after iteration {done} of 26: bad market data")), "{err}");
+
+    // --resume refuses the edited file, naming it; restored, the run goes on to the end.
+    let resume = || {
+        let mut cmd = mmsoak();
+        cmd.args(["run", "--resume", "--engine", "native", "--out", s(&out)]);
+        cmd.output().unwrap()
+    };
+    let line = the_error(&resume());
+    assert!(line.contains("orderbook_5.csv changed since the run started"), "{line}");
+    poke(&b, at, original);
+    let o = resume();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["iterations_completed"], 26);
+}
