@@ -80,6 +80,21 @@ pub fn parse_latency(s: &str, two_stamps: bool) -> Result<LatencyModel, String> 
     Ok(m)
 }
 
+/// Two spans of market time, ns, in the coarsest unit that tells them apart:
+/// minutes to 0.1, seconds to the millisecond, or nanoseconds (a shortfall of
+/// 10 ms must not read "need 3.0 min … holds 3.0 min").
+fn market_times(a: i64, b: i64) -> (String, String) {
+    let units: [fn(i64) -> String; 2] =
+        [|ns| format!("{:.1} min", ns as f64 / 60e9), |ns| format!("{:.3} s", ns as f64 / 1e9)];
+    for unit in units {
+        let (x, y) = (unit(a), unit(b));
+        if x != y {
+            return (x, y);
+        }
+    }
+    (format!("{a} ns"), format!("{b} ns"))
+}
+
 /// The replay's configuration: windows start on the whole second at or before
 /// the first moment every stream has data; the data must hold `iterations` windows.
 pub fn plan_config(
@@ -115,11 +130,10 @@ pub fn plan_config(
     let span_s = (last - start) as f64 / 1e9;
     let holds = libm::floor(span_s / len_s + SPAN_SLACK) as u64;
     if iterations as u64 > holds {
+        let (need, have) = market_times(iterations as i64 * iteration_seconds as i64 * 1_000_000_000, last - start);
         return Err(format!(
-            "{iterations} iterations of {iteration_seconds} s need {:.1} min of market time but the data holds {:.1} min \
-             ({holds} iterations)",
-            iterations as f64 * len_s / 60.0,
-            span_s / 60.0
+            "{iterations} iterations of {iteration_seconds} s need {need} of market time but the data holds {have} \
+             ({holds} iterations)"
         ));
     }
     let queue = parse_queue(choices.queue_model.as_deref().unwrap_or("auto"), facts.has_order_ids)?;
@@ -172,7 +186,20 @@ mod tests {
         assert_eq!(c.start_ns, 1_000_000_000);
         assert_eq!(c.queue, QueueModel::PowerProb { n: 3.0 });
         let e = plan_config(&[Format::Tardis], &f, &TickChoices::default(), 4, 60, 0).unwrap_err();
-        assert!(e.contains("holds 3.0 min (3 iterations)"), "{e}");
+        assert!(e.contains("need 4.0 min of market time but the data holds 3.0 min (3 iterations)"), "{e}");
+    }
+
+    /// A shortfall that rounds away in minutes: the two spans must read differently.
+    #[test]
+    fn a_shortfall_is_printed_so_the_two_spans_differ() {
+        let short =
+            |last: i64| ScanFacts { last_ns: Some(last), stream_spans: vec![Some((1_500_000_000, last))], ..facts() };
+        let e = plan_config(&[Format::Tardis], &short(180_390_000_000), &TickChoices::default(), 3, 60, 0).unwrap_err();
+        assert!(e.contains("need 180.000 s of market time but the data holds 179.390 s (2 iterations)"), "{e}");
+        let e =
+            plan_config(&[Format::Tardis], &short(180_980_000_000), &TickChoices::default(), 180, 1, 0).unwrap_err();
+        assert!(e.contains("need 180.000 s of market time but the data holds 179.980 s (179 iterations)"), "{e}");
+        assert_eq!(market_times(1, 2), ("1 ns".into(), "2 ns".into()));
     }
 
     #[test]
