@@ -38,18 +38,25 @@ impl DataStop {
         (self.done, format!("{} stopped on bad market data: {}", self.which(), self.error))
     }
 
-    /// The run's one error line. `changed`: a data file that no longer holds the
-    /// bytes the run started with (`--resume` refuses to go on until it does).
-    pub fn into_error(self, changed: Option<&str>, out: &Path) -> anyhow::Error {
+    /// The run's one error line. `changed`: the data files that no longer hold
+    /// the bytes the run started with, all of them (`--resume` refuses to go on
+    /// until they do).
+    pub fn into_error(self, changed: &[&str], out: &Path) -> anyhow::Error {
         let next = match changed {
-            Some(path) => format!(
+            [] => "the data files hold the bytes the run started with, so --resume would stop here again: \
+                   fix the data and start a new run"
+                .to_string(),
+            [path] => format!(
                 "{path} changed since the run started: restore it and continue with \
                  `mmsoak run --resume --out {}`, or start a new run",
                 out.display()
             ),
-            None => "the data files hold the bytes the run started with, so --resume would stop here again: \
-                     fix the data and start a new run"
-                .to_string(),
+            paths => format!(
+                "{} changed since the run started: restore them and continue with \
+                 `mmsoak run --resume --out {}`, or start a new run",
+                paths.join(" and "),
+                out.display()
+            ),
         };
         let message = format!(
             "{}; {} stopped after iteration {} of {} (its summaries and TUNING_REPORT cover those); {next}",
@@ -74,7 +81,7 @@ mod tests {
 
     #[test]
     fn one_line_saying_where_how_far_and_what_next() {
-        let e = stop().into_error(Some("/d/q.csv"), Path::new("o"));
+        let e = stop().into_error(&["/d/q.csv"], Path::new("o"));
         assert!(e.is::<BadData>());
         let text = format!("{e:#}");
         assert!(!text.contains('\n'), "{text}");
@@ -82,7 +89,9 @@ mod tests {
         assert!(text.contains("the run stopped after iteration 3 of 26"), "{text}");
         assert!(text.contains("/d/q.csv changed since the run started"), "{text}");
         assert!(text.contains("`mmsoak run --resume --out o`"), "{text}");
-        let e = stop().in_baseline().into_error(None, Path::new("o"));
+        let both = format!("{:#}", stop().into_error(&["/d/a.gz", "/d/b.gz"], Path::new("o")));
+        assert!(both.contains("/d/a.gz and /d/b.gz changed since the run started: restore them"), "{both}");
+        let e = stop().in_baseline().into_error(&[], Path::new("o"));
         let text = format!("{e:#}");
         assert!(text.contains("the baseline run stopped after iteration 3 of 26"), "{text}");
         assert!(text.contains("--resume would stop here again"), "{text}");

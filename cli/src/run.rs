@@ -135,15 +135,22 @@ impl InputFile {
         Ok(files)
     }
 
-    /// The first recorded file that no longer holds the bytes the run started
-    /// with (or cannot be read); `None` when all are as they were.
-    pub(crate) fn first_changed(recorded: &[Self]) -> Option<&str> {
-        recorded.iter().find(|was| Self::read(&was.path).ok().as_ref() != Some(*was)).map(|f| f.path.as_str())
+    /// Every recorded file that no longer holds the bytes the run started with
+    /// (or cannot be read), in the record's order; empty when all are as they were.
+    pub(crate) fn changed(recorded: &[Self]) -> Vec<&str> {
+        recorded
+            .iter()
+            .filter(|was| Self::read(&was.path).ok().as_ref() != Some(*was))
+            .map(|f| f.path.as_str())
+            .collect()
     }
 
     /// `--resume`: every recorded file must still hold the bytes the run started
     /// with, or the resumed iterations would replay other data.
+    /// Every changed file is named at once, so a user who restores them does not
+    /// meet them one `--resume` at a time.
     fn check_all(recorded: &[Self]) -> Result<()> {
+        let mut changed = Vec::new();
         for was in recorded {
             let now = Self::read(&was.path).with_context(|| {
                 format!(
@@ -152,16 +159,15 @@ impl InputFile {
                 )
             })?;
             if now != *was {
-                bail!(
-                    "--resume: {} changed since the run started (recorded {} bytes sha256 {}, now {} bytes sha256 {}); \
-                     start a new run (without --resume) or restore the file",
-                    was.path,
-                    was.bytes,
-                    was.sha256,
-                    now.bytes,
-                    now.sha256
-                );
+                changed.push(format!(
+                    "{} changed since the run started (recorded {} bytes sha256 {}, now {} bytes sha256 {})",
+                    was.path, was.bytes, was.sha256, now.bytes, now.sha256
+                ));
             }
+        }
+        if !changed.is_empty() {
+            let restore = if changed.len() == 1 { "the file" } else { "the files" };
+            bail!("--resume: {}; start a new run (without --resume) or restore {restore}", changed.join("; "));
         }
         Ok(())
     }
@@ -684,7 +690,7 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         write_json(path, &summary).with_context(|| format!("--summary-export {}", path.display()))?;
     }
     if let Some(stop) = stopped {
-        return Err(stop.into_error(InputFile::first_changed(&plan.record.inputs), &plan.out));
+        return Err(stop.into_error(&InputFile::changed(&plan.record.inputs), &plan.out));
     }
     Ok(Outcome { gate_tripped: (!failed.is_empty()).then(|| failed.join("; ")) })
 }
