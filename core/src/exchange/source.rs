@@ -65,8 +65,9 @@ pub trait Batch {
         self.len() == 0
     }
     /// Writes event `i` (< `len`) into `into` and returns its
-    /// [`Merged::out_of_order`]; an error names what is wrong with its record.
-    fn read(&self, i: usize, into: &mut Event) -> Result<u64, String>;
+    /// [`Merged::out_of_order`]. Infallible: a batch of records is checked
+    /// whole before the replay starts (`abi::tick_events`).
+    fn read(&self, i: usize, into: &mut Event) -> u64;
 }
 
 impl Batch for [Merged] {
@@ -75,9 +76,9 @@ impl Batch for [Merged] {
     }
 
     #[inline]
-    fn read(&self, i: usize, into: &mut Event) -> Result<u64, String> {
+    fn read(&self, i: usize, into: &mut Event) -> u64 {
         *into = self[i].event;
-        Ok(self[i].out_of_order)
+        self[i].out_of_order
     }
 }
 
@@ -97,28 +98,23 @@ pub struct EventBatch<'a, B: Batch + ?Sized> {
 
 impl<B: Batch + ?Sized> EventBatch<'_, B> {
     /// The event at `*used`, decoded once.
-    fn read(&mut self) -> Result<Option<&Event>, FeedError> {
+    fn read(&mut self) -> Option<&Event> {
         let i = *self.used;
         if i >= self.events.len() {
-            return Ok(None);
+            return None;
         }
         if self.current.1 != i {
-            *self.out_of_order = self.events.read(i, &mut self.current.0).map_err(|message| FeedError {
-                stream: 0,
-                line: 0,
-                paired: false,
-                message: format!("event {i}: {message}"),
-            })?;
+            *self.out_of_order = self.events.read(i, &mut self.current.0);
             self.current.1 = i;
         }
-        Ok(Some(&self.current.0))
+        Some(&self.current.0)
     }
 }
 
 impl<B: Batch + ?Sized> EventSource for EventBatch<'_, B> {
     #[inline]
     fn peek(&mut self) -> Result<Option<Result<i64, usize>>, FeedError> {
-        match self.read()? {
+        match self.read() {
             Some(e) => Ok(Some(Ok(e.exch_ns))),
             None => match self.end {
                 Some(n) => {
@@ -132,7 +128,7 @@ impl<B: Batch + ?Sized> EventSource for EventBatch<'_, B> {
 
     #[inline]
     fn take(&mut self) -> Result<Option<&Event>, FeedError> {
-        if self.read()?.is_none() {
+        if self.read().is_none() {
             return Ok(None);
         }
         *self.used += 1;
