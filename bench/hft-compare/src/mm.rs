@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use mmsoak_core::exchange::book::MarketBook;
+use mmsoak_core::exchange::book::{Effect, MarketBook};
 use mmsoak_core::exchange::latency::FeedClock;
 use mmsoak_core::exchange::maker::{Print, Quote, TickMaker};
 use mmsoak_core::exchange::queue::{Executed, QueueModel, QueuePos};
@@ -61,6 +61,8 @@ struct Driver<'a> {
     sent: u64,
     rejected: u64,
     unknown: u64,
+    /// Scratch for one event: our live quotes' `(side, price, level before)`.
+    watched: Vec<(Side, i64, f64)>,
 }
 
 impl Driver<'_> {
@@ -87,20 +89,43 @@ impl Driver<'_> {
         self.maker.settle(now, &self.book, &self.model);
     }
 
+    /// One event, as `core/src/exchange/replay.rs` applies it: a print fills our
+    /// quotes against the book as it stood; then the book changes, and our queue
+    /// positions follow the change the book reports (`Effect`), or, for a change
+    /// that may touch any level (a snapshot, a quote), every level we rest at.
     fn apply(&mut self, now: i64, e: &Event) {
         self.arrive(now);
         if let EventKind::Trade { aggressor: Some(aggressor), price, qty, .. } = e.kind {
             let print = Print { t_ns: now, mid_before: 0.0, aggressor, price, qty, executed: Executed::Anonymous };
             self.maker.on_trade(&print, &self.model);
         }
-        let watched = self.maker.watched();
-        let before: Vec<f64> = watched.iter().map(|&(s, p)| self.book.qty_at(s, p)).collect();
-        self.book.apply(&e.kind, &mut self.unknown);
-        for (k, &(s, p)) in watched.iter().enumerate() {
+        let resets =
+            matches!(e.kind, EventKind::Clear | EventKind::Quote { .. } | EventKind::SequenceGap { book: true });
+        self.watched.clear();
+        if resets {
+            let book = &self.book;
+            self.watched.extend(
+                self.maker.orders.iter().filter(|o| o.active).map(|o| (o.side, o.price, book.qty_at(o.side, o.price))),
+            );
+        }
+        let effect = self.book.apply(&e.kind, &mut self.unknown);
+        for &(s, p, before) in &self.watched {
             let after = self.book.qty_at(s, p);
-            if after != before[k] {
-                self.maker.on_depth(s, p, before[k], after, &self.model);
+            if after != before {
+                self.maker.on_depth(s, p, before, after, &self.model);
             }
+        }
+        if let Effect::Depth { side, price, prev, .. } = effect {
+            let after = self.book.qty_at(side, price);
+            if after != prev {
+                let n = self.maker.orders.iter().filter(|o| o.active && o.side == side && o.price == price).count();
+                for _ in 0..n {
+                    self.maker.on_depth(side, price, prev, after, &self.model);
+                }
+            }
+        }
+        if let Effect::Cancel { side, price, qty, seq } = effect {
+            self.maker.on_cancel(side, price, qty, seq, &self.model);
         }
     }
 
@@ -148,6 +173,7 @@ pub fn replay(events: &[Event], s: &Settings, model: QueueModel, start_ns: i64) 
         sent: 0,
         rejected: 0,
         unknown: 0,
+        watched: Vec::new(),
     };
     let t0 = Instant::now();
     let mut clock = i64::MIN;
