@@ -13,7 +13,7 @@ use mmsoak_core::soak::SoakConfig;
 mod common;
 
 use common::bench_wasm;
-use mmsoak_host::{Engine, ModuleCache, PolicyLimits, PolicyPlugin, WasmLimits, WasmRuntime, CORE_WASM};
+use mmsoak_host::{Engine, ModuleCache, NativeRuntime, PolicyLimits, PolicyPlugin, WasmLimits, WasmRuntime, CORE_WASM};
 
 /// Runs `f` `runs` times (at least `BENCH_RUNS` times if set, for a loaded machine).
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -59,6 +59,20 @@ fn main() {
             .sum::<u64>()
     });
     assert_eq!(native_events, wasm_events);
+    // The product's native engine: the same JSON ABI as the wasm engine, so this
+    // pair differs only in who executes the core (the ratio the product ships).
+    let mut native_engine = Engine::new(Box::new(NativeRuntime));
+    let (native_engine_t, native_engine_events) = best_of(5, || {
+        (1..=iterations)
+            .map(|i| {
+                native_engine
+                    .simulate(&SimulateRequest { params: params.clone(), market: market.clone(), seed: 1, iteration: i })
+                    .expect("simulate")
+                    .book_events
+            })
+            .sum::<u64>()
+    });
+    assert_eq!(native_events, native_engine_events);
     let native_rate = native_events as f64 / native_t.as_secs_f64();
     let wasm_rate = wasm_events as f64 / wasm_t.as_secs_f64();
     println!("book events per iteration: {}", native_events / iterations as u64);
@@ -72,7 +86,15 @@ fn main() {
         wasm_rate / 1e6,
         wasm_t.as_secs_f64() * 1e3 / iterations as f64
     );
+    println!(
+        "native engine (JSON ABI): {:.2} ms per iteration",
+        native_engine_t.as_secs_f64() * 1e3 / iterations as f64
+    );
     println!("wasm time / native time: {:.2}x", wasm_t.as_secs_f64() / native_t.as_secs_f64());
+    println!(
+        "wasm engine / native engine (both through the ABI): {:.2}x",
+        wasm_t.as_secs_f64() / native_engine_t.as_secs_f64()
+    );
     if std::env::var("THROUGHPUT_ONLY").is_ok_and(|o| o == "simulator") {
         return;
     }
