@@ -113,6 +113,17 @@ pub fn plan_config(
     };
     let tick = match &choices.tick_size {
         Some(s) => match parse_scaled(s) {
+            // Every book price must be on the chosen grid: a price between two of its
+            // ticks would be rounded to the nearer one, silently, and two of the data's
+            // levels could become one.
+            Ok(t) if t > 0 && facts.tick > 0 && facts.tick % t != 0 => {
+                let grid = TickSize(facts.tick).price(1);
+                return Err(format!(
+                    "tick size {s:?} does not fit the data: its book prices are multiples of {grid} (their \
+                     greatest common divisor), and {grid} is not a multiple of {s}, so prices would be rounded \
+                     and distinct levels could merge; give a tick size that divides {grid}, or none to use {grid}"
+                ));
+            }
             Ok(t) if t > 0 => TickSize(t),
             _ => return Err(format!("tick size {s:?} must be a positive decimal price")),
         },
@@ -187,6 +198,29 @@ mod tests {
         assert_eq!(c.queue, QueueModel::PowerProb { n: 3.0 });
         let e = plan_config(&[Format::Tardis], &f, &TickChoices::default(), 4, 60, 0).unwrap_err();
         assert!(e.contains("need 4.0 min of market time but the data holds 3.0 min (3 iterations)"), "{e}");
+    }
+
+    /// A tick size the data's prices are not all multiples of would round them:
+    /// refused, naming the data's grid; one that divides the grid is taken as given.
+    #[test]
+    fn a_tick_size_must_divide_the_datas_price_grid() {
+        let f = facts(); // book prices on a 0.01 grid
+        let with = |t: &str| {
+            let choices = TickChoices { tick_size: Some(t.into()), ..TickChoices::default() };
+            plan_config(&[Format::Tardis], &f, &choices, 3, 60, 0)
+        };
+        for bad in ["0.03", "0.02", "0.1", "1"] {
+            let e = with(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("tick size {bad:?} does not fit the data: its book prices are multiples of 0.01")),
+                "{e}"
+            );
+            assert!(e.ends_with("give a tick size that divides 0.01, or none to use 0.01"), "{e}");
+        }
+        for good in ["0.01", "0.005", "0.00000001"] {
+            assert_eq!(with(good).unwrap().tick, TickSize(parse_scaled(good).unwrap()), "{good}");
+        }
+        assert!(with("0").unwrap_err().contains("must be a positive decimal price"));
     }
 
     /// A shortfall that rounds away in minutes: the two spans must read differently.
