@@ -212,7 +212,9 @@ mod tests {
         for bad in ["0.03", "0.02", "0.1", "1"] {
             let e = with(bad).unwrap_err();
             assert!(
-                e.starts_with(&format!("tick size {bad:?} does not fit the data: its book prices are multiples of 0.01")),
+                e.starts_with(&format!(
+                    "tick size {bad:?} does not fit the data: its book prices are multiples of 0.01"
+                )),
                 "{e}"
             );
             assert!(e.ends_with("give a tick size that divides 0.01, or none to use 0.01"), "{e}");
