@@ -26,6 +26,7 @@ fn the_html_report_holds_every_chart_and_table_and_fetches_nothing() {
     let out = dir.path().join("soak");
     let html_path = dir.path().join("report.html");
     let md = dir.path().join("report.md");
+    let summary = dir.path().join("summary.json");
     run_ok(&[
         "run",
         "--out",
@@ -42,7 +43,13 @@ fn the_html_report_holds_every_chart_and_table_and_fetches_nothing() {
         md.to_str().unwrap(),
         "--export-html",
         html_path.to_str().unwrap(),
+        "--summary-export",
+        summary.to_str().unwrap(),
     ]);
+    // The run summary lists the HTML report among the artifacts written.
+    let artifacts = &common::json(&summary)["artifacts"];
+    assert_eq!(artifacts["html"].as_str(), html_path.to_str(), "{artifacts}");
+    assert_eq!(artifacts["markdown"].as_str(), md.to_str(), "{artifacts}");
     let html = String::from_utf8(read(&html_path)).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>\n") && html.ends_with("</html>\n"));
     // The same charts the Markdown report links to, inline.

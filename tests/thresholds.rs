@@ -176,6 +176,53 @@ fn abort_on_fail_stops_after_its_delay_with_every_completed_iteration_saved() {
 }
 
 #[test]
+fn a_run_a_threshold_stopped_says_so_at_the_top_of_its_markdown_and_html_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (md, html, export) = (path("r.md"), path("r.html"), path("summary.json"));
+    let reports = ["--export-md", &md, "--export-html", &html, "--summary-export", &export];
+    let mut extra = vec!["--threshold", "kpi_verdict: fail_count < 2, abort_on_fail, delay=6"];
+    extra.extend(reports);
+    let o = run(dir.path(), "o", &extra);
+    assert_eq!(o.status.code(), Some(99), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&md).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# mmsoak soak report");
+    assert_eq!(
+        lines[2],
+        "**STOPPED after iteration 6 of 10:** abort_on_fail threshold `kpi_verdict: fail_count < 2 (observed 2)` failed."
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(
+            "<h1>mmsoak soak report</h1>\n<p class=\"verdict broken\"><strong>STOPPED after iteration 6 of 10:</strong> \
+             abort_on_fail threshold <code>kpi_verdict: fail_count &lt; 2 (observed 2)</code> failed.</p>\n"
+        ),
+        "{page}"
+    );
+    // The summary lists every report written, the HTML one too.
+    let s = json(&export);
+    assert_eq!(s["artifacts"]["markdown"].as_str(), Some(md.as_str()), "{s}");
+    assert_eq!(s["artifacts"]["html"].as_str(), Some(html.as_str()), "{s}");
+    assert!(stderr(&o).contains(&format!("; HTML report {html}")), "{}", stderr(&o));
+
+    // A run that went to its end says nothing of a stop (its reports are as they always were).
+    let mut extra = vec!["--threshold", "net_bps: max <= 3, abort_on_fail"];
+    extra.extend(reports);
+    let o = run(dir.path(), "o2", &extra);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.starts_with("# mmsoak soak report\n\n| setting | value |\n"), "{text}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!text.contains("STOPPED") && !page.contains("STOPPED"));
+    assert!(page.contains("<h1>mmsoak soak report</h1>\n<table class=\"settings\">"));
+    // Without --export-html the summary names no HTML report.
+    let o = run(dir.path(), "o3", &["--summary-export", &export]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(json(&export)["artifacts"].get("html").is_none());
+}
+
+#[test]
 fn unknown_metric_aggregate_or_syntax_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     for (threshold, says) in [

@@ -179,6 +179,41 @@ fn a_price_of_zero_or_less_is_an_error_and_an_empty_side_is_not() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+#[test]
+fn market_fit_on_bad_tick_data_exits_2_with_one_line_with_or_without_holdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let quotes = std::fs::read_to_string(shared_data(TARDIS_QUOTES)).unwrap();
+    let ask = quotes.lines().nth(49).unwrap().split(',').nth(5).unwrap().to_string();
+    let neg = dir.path().join("q_neg_ask.csv");
+    std::fs::write(&neg, edit(&quotes, 50, 5, |p| format!("-{p}"))).unwrap();
+    let junk = dir.path().join("binance-futures_quotes_junk.csv.gz");
+    let one = gz(&quotes);
+    std::fs::write(&junk, [&one[..], b"garbage after the end\n"].concat()).unwrap();
+    let cases = [
+        (&neg, format!("q_neg_ask.csv: line 50: column ask_price: \"-{ask}\" is not a positive price")),
+        (
+            &junk,
+            format!(
+                "quotes_junk.csv.gz: line 10001: trailing bytes after the end of the gzip stream at byte {}",
+                one.len()
+            ),
+        ),
+    ];
+    for (data, want) in &cases {
+        for holdout in [&[][..], &["--holdout", "0.3", "--iteration-seconds", "10"][..]] {
+            let regime = dir.path().join("m.json");
+            let o = mmsoak()
+                .args(["market", "fit", "--data", s(data), "--out", s(&regime)])
+                .args(holdout)
+                .output()
+                .unwrap();
+            let line = the_error(&o);
+            assert!(line.starts_with("mmsoak: error: ") && line.contains(want.as_str()), "{holdout:?}: {line}");
+            assert!(!regime.exists(), "{holdout:?}: nothing may be written on bad input");
+        }
+    }
+}
+
 /// Overwrites byte `at` of `path` in place (the file keeps its inode and length).
 fn poke(path: &Path, at: u64, byte: u8) {
     let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
@@ -200,8 +235,10 @@ fn data_turning_bad_mid_run_stops_it_with_exit_2_and_a_report_of_what_was_done()
     let at = books.match_indices('\n').nth(row - 2).unwrap().0 as u64 + 1;
     let original = books.as_bytes()[at as usize];
     let out = dir.path().join("o");
+    let (md, html) = (dir.path().join("r.md"), dir.path().join("r.html"));
     // A pause between iterations leaves time to edit the file once the run is under way.
     let child = tick_run(&[&m], &out, "26", "900")
+        .args(["--export-md", s(&md), "--export-html", s(&html)])
         .env("SOAK_SLEEP_SECONDS", "0.3")
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -231,6 +268,23 @@ fn data_turning_bad_mid_run_stops_it_with_exit_2_and_a_report_of_what_was_done()
     assert_eq!(json(out.join("latest/TUNING_STATE.json"))["iteration"].as_u64(), Some(done));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("STOPPED after iteration {done} of 26: bad market data")), "{err}");
+    // The reports say so under their title, with the error's file, line and value.
+    let text = std::fs::read_to_string(&md).unwrap();
+    let said = text.lines().nth(2).unwrap();
+    let head = format!("**STOPPED after iteration {done} of 26:** bad market data: `");
+    assert!(said.starts_with(&head) && said.ends_with('`'), "{said}");
+    assert!(
+        said.contains(&format!("orderbook_5.csv: line {row}: ask_px_1 -")) && said.contains("is not a price"),
+        "{said}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    let head = format!(
+        "<h1>mmsoak soak report</h1>\n<p class=\"verdict broken\"><strong>STOPPED after iteration {done} of 26:</strong> \
+         bad market data: <code>"
+    );
+    let from = page.find(&head).unwrap_or_else(|| panic!("{page}"));
+    let said = &page[from..from + page[from..].find("</p>").unwrap()];
+    assert!(said.contains(&format!("orderbook_5.csv: line {row}: ask_px_1 -")), "{said}");
 
     // --resume refuses the edited file, naming it; restored, the run goes on to the end.
     let resume = || {

@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use mmsoak_core::report::{RunStop, StopCause};
+
 use crate::data::BadData;
 
 /// Bad data that stopped a soak after `done` of `planned` iterations.
@@ -36,6 +38,16 @@ impl DataStop {
     /// What the end-of-run summary says: after which iteration, and why.
     pub fn summary(&self) -> (u32, String) {
         (self.done, format!("{} stopped on bad market data: {}", self.which(), self.error))
+    }
+
+    /// What the Markdown and HTML reports say under their title.
+    pub fn run_stop(&self) -> RunStop {
+        let error = format!("{:#}", self.error);
+        RunStop {
+            after_iteration: self.done,
+            planned: self.planned,
+            cause: if self.baseline { StopCause::BaselineBadData(error) } else { StopCause::BadData(error) },
+        }
     }
 
     /// The run's one error line. `changed`: the data files that no longer hold
@@ -96,5 +108,11 @@ mod tests {
         assert!(text.contains("the baseline run stopped after iteration 3 of 26"), "{text}");
         assert!(text.contains("--resume would stop here again"), "{text}");
         assert_eq!(stop().summary().0, 3);
+        let said = "q.csv: line 7: column ask_price: \"-1\" is not a positive price".to_string();
+        assert_eq!(
+            stop().run_stop(),
+            RunStop { after_iteration: 3, planned: 26, cause: StopCause::BadData(said.clone()) }
+        );
+        assert_eq!(stop().in_baseline().run_stop().cause, StopCause::BaselineBadData(said));
     }
 }

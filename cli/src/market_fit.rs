@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use mmsoak_core::feed::bars::BarSeries;
 use mmsoak_core::feed::stream::{Consumed, Merger, Pull};
 use mmsoak_core::feed::TickSize;
@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::args::FitArgs;
 use crate::data::reader::{describe, StreamReader};
 use crate::data::streams::{group, StreamSpec};
+use crate::data::BadData;
 use crate::fsutil::{write_atomic, write_json};
 use crate::tick_holdout::{plan_holdout, tick_holdout, HoldoutPlan};
 
@@ -156,11 +157,13 @@ fn file_name(path: &str) -> String {
 
 /// One pass over tick data through the core's parsers, measuring what the fit
 /// needs; with `until_ns`, only the events before that time (the data's clock).
+/// Bad data, and a file that cannot be read, is [`BadData`] (exit 2): one line
+/// naming the file, the line and the value, as `--holdout`'s scan and a run say it.
 pub fn sample_ticks(specs: &[StreamSpec], until_ns: Option<i64>) -> Result<FitInput> {
     let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
     let mut readers: Vec<StreamReader> = specs.iter().cloned().map(StreamReader::new).collect();
     for r in readers.iter_mut() {
-        r.refill()?;
+        r.refill().map_err(BadData::from_error)?;
     }
     let tolerance_ns = (crate::ticks::DEFAULT_BACKSTEP_MS * 1e6) as i64;
     let mut merger = Merger::new(&formats, TickSize::RAW, tolerance_ns);
@@ -180,8 +183,8 @@ pub fn sample_ticks(specs: &[StreamSpec], until_ns: Option<i64>) -> Result<FitIn
         for (r, c) in readers.iter_mut().zip(&consumed) {
             r.consume(*c);
         }
-        match res.map_err(|e| describe(&readers, &e)).context("reading the tick data")? {
-            Some(k) => readers[k].refill()?,
+        match res.map_err(|e| BadData::from_error(describe(&readers, &e)))? {
+            Some(k) => readers[k].refill().map_err(BadData::from_error)?,
             None => return Ok(sampler.finish()),
         }
     }

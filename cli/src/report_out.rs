@@ -17,7 +17,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use mmsoak_core::abi::{ReportChartRequest, ReportHeadRequest};
-use mmsoak_core::report::{self, ChartColumns, ReportTally, RunSettings, TuningReport};
+use mmsoak_core::report::{self, ChartColumns, ReportTally, RunSettings, RunStop, TuningReport};
 use mmsoak_core::soak::SoakState;
 use mmsoak_host::Engine;
 use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
@@ -50,6 +50,8 @@ pub struct Finished<'a> {
     pub out: &'a Path,
     pub state: &'a SoakState,
     pub baseline: Option<&'a SoakState>,
+    /// Why the run ended before its planned iterations, if it did: the Markdown report says so.
+    pub stop: Option<&'a RunStop>,
 }
 
 /// Writes `out/latest/TUNING_REPORT.json` and, given `export_md`, the Markdown report
@@ -103,20 +105,27 @@ pub fn write(engine: &mut Engine, run: &Finished, export_md: Option<&Path>) -> R
         Ok(())
     })?;
     if let Some(md_path) = export_md {
-        markdown(engine, &head, &latest, upto, md_path)?;
+        markdown(engine, &head, &latest, upto, md_path, run.stop)?;
     }
     Ok(Written { head, tally: counts })
 }
 
 /// The Markdown report and its charts: report.md → report_charts/*.svg.
-fn markdown(engine: &mut Engine, head: &TuningReport, latest: &Path, upto: u32, md_path: &Path) -> Result<()> {
+fn markdown(
+    engine: &mut Engine,
+    head: &TuningReport,
+    latest: &Path,
+    upto: u32,
+    md_path: &Path,
+    stop: Option<&RunStop>,
+) -> Result<()> {
     let stem = md_path.file_stem().map_or_else(|| "report".into(), |s| s.to_string_lossy().to_string());
     let charts_dir = format!("{stem}_charts");
     let dir = md_path.parent().unwrap_or(Path::new("")).join(&charts_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("--export-md: cannot create {}", dir.display()))?;
     let mut columns = ChartColumns::default();
     write_streamed(md_path, |w| {
-        w.write_all(report::markdown_head(head, Some(&charts_dir)).as_bytes())?;
+        w.write_all(report::markdown_head_stopped(head, Some(&charts_dir), stop).as_bytes())?;
         for_each_summary(latest, upto, |s| {
             let row = report::row_of(&s);
             columns.push_row(&row);
@@ -321,7 +330,7 @@ mod tests {
 
         let mut engine = open_engine(EngineKind::Native, &ModuleCache::disabled()).unwrap();
         let s = settings(n);
-        let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: Some(&base_state) };
+        let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: Some(&base_state), stop: None };
         let md = dir.path().join("report.md");
         let written = write(&mut engine, &run, Some(&md)).unwrap();
 
@@ -352,7 +361,7 @@ mod tests {
         std::fs::remove_file(dir.path().join("latest/ITER_SUMMARY_3.json")).unwrap();
         let mut engine = open_engine(EngineKind::Native, &ModuleCache::disabled()).unwrap();
         let s = settings(4);
-        let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: None };
+        let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: None, stop: None };
         let err = format!("{:#}", write(&mut engine, &run, None).err().unwrap());
         assert!(err.contains("ITER_SUMMARY_3.json is missing"), "{err}");
         let left: Vec<String> = std::fs::read_dir(dir.path().join("latest"))

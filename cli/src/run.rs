@@ -13,7 +13,7 @@ use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::market::{MarketConfig, Regime};
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::{self, PolicyOutcome, POLICY_ABI_VERSION};
-use mmsoak_core::report::{BarSettings, PolicyRecord, RunSettings};
+use mmsoak_core::report::{BarSettings, PolicyRecord, RunSettings, RunStop, StopCause};
 use mmsoak_core::soak::{GuardSwitches, SoakConfig, SoakState};
 use mmsoak_host::{open_engine, Engine, EngineKind, ModuleCache, PolicyLimits, PolicyPlugin};
 use serde::{Deserialize, Serialize};
@@ -654,12 +654,28 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         None
     };
     let latest = plan.out.join("latest");
+    // A run that ended early says so at the top of its Markdown and HTML reports.
+    let stop = match (&stopped, &gate.aborted) {
+        (Some(data), _) => Some(data.run_stop()),
+        (None, Some((after_iteration, label))) => Some(RunStop {
+            after_iteration: *after_iteration,
+            planned: s.iterations,
+            cause: StopCause::Threshold(label.clone()),
+        }),
+        (None, None) => None,
+    };
     // Streamed from the ITER_SUMMARY files: memory does not grow with the run.
-    let finished = report_out::Finished { settings: s, out: &plan.out, state: &state, baseline: baseline.as_ref() };
+    let finished = report_out::Finished {
+        settings: s,
+        out: &plan.out,
+        state: &state,
+        baseline: baseline.as_ref(),
+        stop: stop.as_ref(),
+    };
     let written = report_out::write(&mut engine, &finished, plan.export_md.as_deref())?;
     let report = &written.head;
     if let Some(path) = &plan.export_html {
-        crate::html_export::write(path, &latest.join("TUNING_REPORT.json"), &gate.results())?;
+        crate::html_export::write(path, &latest.join("TUNING_REPORT.json"), &gate.results(), stop.as_ref())?;
     }
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(
@@ -683,7 +699,7 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         gate.aborted.clone(),
         stopped.as_ref().map(DataStop::summary),
         &plan.out,
-        plan.export_md.as_deref(),
+        crate::summary::Reports { markdown: plan.export_md.as_deref(), html: plan.export_html.as_deref() },
     );
     eprint!("{}", crate::summary::text(&summary));
     if let Some(path) = &plan.summary_export {

@@ -80,8 +80,18 @@ pub struct Artifacts {
     pub runtime_overrides: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub markdown: Option<String>,
+    /// `--export-html`: the HTML report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
+}
+
+/// The reports a run wrote besides TUNING_REPORT (`--export-md`, `--export-html`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reports<'a> {
+    pub markdown: Option<&'a Path>,
+    pub html: Option<&'a Path>,
 }
 
 /// Builds the summary from the finished report and the thresholds' results.
@@ -92,7 +102,7 @@ pub fn build(
     aborted: Option<(u32, String)>,
     bad_data: Option<(u32, String)>,
     out: &Path,
-    markdown: Option<&Path>,
+    reports: Reports,
 ) -> RunSummary {
     let mut changed = Vec::new();
     for ((name, first), (_, last)) in report.baseline.entries().into_iter().zip(report.final_overrides.entries()) {
@@ -124,7 +134,8 @@ pub fn build(
             latest: latest.display().to_string(),
             tuning_report: latest.join("TUNING_REPORT.json").display().to_string(),
             runtime_overrides: out.join("runtime_overrides.json").display().to_string(),
-            markdown: markdown.map(|p| p.display().to_string()),
+            markdown: reports.markdown.map(|p| p.display().to_string()),
+            html: reports.html.map(|p| p.display().to_string()),
             baseline: report.baseline_comparison.as_ref().map(|_| out.join("baseline").display().to_string()),
         },
         baseline_comparison,
@@ -209,6 +220,9 @@ pub fn text(s: &RunSummary) -> String {
     out.push_str(&format!("artifacts: {} (TUNING_REPORT.json, ITER_SUMMARY_*.json)", a.latest));
     if let Some(md) = &a.markdown {
         out.push_str(&format!("; report {md}"));
+    }
+    if let Some(html) = &a.html {
+        out.push_str(&format!("; HTML report {html}"));
     }
     if let Some(b) = &a.baseline {
         out.push_str(&format!("; baseline run {b}"));

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::kpi::KpiVerdict;
-use crate::report::{charts, TuningReport};
+use crate::report::{charts, RunStop, TuningReport};
 
 /// One threshold's outcome, as the report's threshold table shows it: the metric
 /// (`net_bps`), its expression (`p(50) > 2.5`), the value observed and whether it held.
@@ -57,8 +57,10 @@ fn num(x: f64) -> String {
     }
 }
 
-/// The whole HTML document (UTF-8, `\n` line endings, final newline).
-pub fn render(r: &TuningReport, thresholds: &[ThresholdResult]) -> String {
+/// The whole HTML document (UTF-8, `\n` line endings, final newline). `stop`: why
+/// the run ended early, said under the title ([`RunStop::html`]); `None` for a run
+/// that went to its end.
+pub fn render(r: &TuningReport, thresholds: &[ThresholdResult], stop: Option<&RunStop>) -> String {
     let s = &r.settings;
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -69,6 +71,9 @@ pub fn render(r: &TuningReport, thresholds: &[ThresholdResult]) -> String {
     let _ =
         writeln!(o, "<title>mmsoak soak report: {} · {} · seed {}</title>", esc(&s.profile), esc(&s.regime), s.seed);
     let _ = writeln!(o, "<style>\n{STYLE}</style>\n</head>\n<body>\n<h1>mmsoak soak report</h1>");
+    if let Some(stop) = stop {
+        o.push_str(&stop.html(esc));
+    }
 
     let data = s.data_file.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
     let engine = format!(
@@ -262,7 +267,7 @@ mod tests {
     #[test]
     fn the_report_holds_every_chart_and_row_and_fetches_nothing() {
         let r = report(6);
-        let html = render(&r, &[]);
+        let html = render(&r, &[], None);
         assert_eq!(html.matches("<svg").count(), charts(&r).len());
         assert_eq!(html.matches("class=\"cell ").count(), 6);
         assert_eq!(html.matches("<tr><td class=\"num\">").count(), 6 + r.guard_events.len());
@@ -271,7 +276,7 @@ mod tests {
         assert!(html.contains("aggressive&lt;&amp;&gt;"), "text is escaped");
         assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
         assert!(html.ends_with("</html>\n") && !html.contains('\r'));
-        assert_eq!(html, render(&r, &[]), "deterministic");
+        assert_eq!(html, render(&r, &[], None), "deterministic");
     }
 
     #[test]
@@ -290,9 +295,39 @@ mod tests {
                 pass: false,
             },
         ];
-        let html = render(&report(2), &rows);
+        let html = render(&report(2), &rows, None);
         assert!(html.contains("<tr class=\"held\"><td class=\"held\">✓</td><td>net_bps</td><td>p(50) &gt; 2.5</td><td class=\"num\">3.25</td></tr>"));
         assert!(html.contains("<tr class=\"broken\"><td class=\"broken\">✗</td><td>adverse_p95</td><td>max &lt; 8</td><td class=\"num\">no data</td></tr>"));
         assert!(!html.contains("No thresholds."));
+    }
+
+    #[test]
+    fn a_stopped_run_says_after_which_iteration_and_why_under_the_title() {
+        use crate::report::StopCause;
+        let r = report(3);
+        let whole = render(&r, &[], None);
+        assert!(!whole.contains("STOPPED"));
+        let stop = RunStop {
+            after_iteration: 3,
+            planned: 10,
+            cause: StopCause::Threshold("kpi_verdict: fail_count < 2 (observed 2)".into()),
+        };
+        let html = render(&r, &[], Some(&stop));
+        let said = "<h1>mmsoak soak report</h1>\n<p class=\"verdict broken\"><strong>STOPPED after iteration 3 of 10:</strong> \
+                    abort_on_fail threshold <code>kpi_verdict: fail_count &lt; 2 (observed 2)</code> failed.</p>\n<table";
+        assert!(html.contains(said), "{html}");
+        // Only that paragraph is added.
+        assert_eq!(html.replacen(&said[said.find("<p").unwrap()..said.find("<table").unwrap()], "", 1), whole);
+        let stop = RunStop {
+            after_iteration: 0,
+            planned: 26,
+            cause: StopCause::BaselineBadData("/d/q<1>.csv: line 7: \"-1\" is not a positive price".into()),
+        };
+        let html = render(&r, &[], Some(&stop));
+        assert!(html.contains(
+            "<strong>The untuned baseline run STOPPED after iteration 0 of 26:</strong> bad market data: \
+             <code>/d/q&lt;1&gt;.csv: line 7: &quot;-1&quot; is not a positive price</code>; \
+             this report has no baseline comparison.</p>"
+        ));
     }
 }

@@ -452,3 +452,167 @@ pub fn chart_names() -> Vec<(&'static str, &'static str, &'static str)> {
     out.extend(crate::params::APPLY_BOUNDS.iter().map(|spec| (spec.name, spec.name, "parameter in force")));
     out
 }
+
+/// Why a run ended before its planned iterations. TUNING_REPORT does not record
+/// it (the shell decides it: an `abort_on_fail` threshold, bad market data met
+/// mid-run); the Markdown and HTML reports say it near the top. A run that went
+/// to its end has none, and its reports are byte for byte as they were.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunStop {
+    /// Iterations done when the run stopped (of the baseline run for [`StopCause::BaselineBadData`]).
+    pub after_iteration: u32,
+    pub planned: u32,
+    pub cause: StopCause,
+}
+
+/// What stopped a run, with its one-line detail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopCause {
+    /// An `abort_on_fail` threshold failed: its label (`kpi_verdict: fail_count < 2 (observed 2)`).
+    Threshold(String),
+    /// Bad market data met mid-run: the error (`FILE: line L: …`).
+    BadData(String),
+    /// Bad market data stopped the `--compare-baseline` run after the tuned run
+    /// had finished: the report is whole but without the comparison.
+    BaselineBadData(String),
+}
+
+impl RunStop {
+    /// `STOPPED after iteration K of N`, or `The untuned baseline run STOPPED after …`.
+    pub fn headline(&self) -> String {
+        let whose = match self.cause {
+            StopCause::BaselineBadData(_) => "The untuned baseline run ",
+            _ => "",
+        };
+        format!("{whose}STOPPED after iteration {} of {}", self.after_iteration, self.planned)
+    }
+
+    /// The words before the detail, the detail, and the words after it.
+    fn parts(&self) -> (&'static str, &str, &'static str) {
+        match &self.cause {
+            StopCause::Threshold(label) => ("abort_on_fail threshold ", label, " failed."),
+            StopCause::BadData(e) => ("bad market data: ", e, ""),
+            StopCause::BaselineBadData(e) => ("bad market data: ", e, "; this report has no baseline comparison."),
+        }
+    }
+
+    /// The Markdown paragraph: the headline in bold, the detail as code.
+    pub fn markdown(&self) -> String {
+        let (before, detail, after) = self.parts();
+        format!("**{}:** {before}{}{after}\n\n", self.headline(), code_span(detail))
+    }
+
+    /// The HTML paragraph: the headline in bold, the detail as code, escaped by `esc`.
+    pub fn html(&self, esc: impl Fn(&str) -> String) -> String {
+        let (before, detail, after) = self.parts();
+        format!(
+            "<p class=\"verdict broken\"><strong>{}:</strong> {}<code>{}</code>{}</p>\n",
+            esc(&self.headline()),
+            esc(before),
+            esc(&one_line(detail)),
+            esc(after)
+        )
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+/// `text` on one line as a Markdown code span: fenced by one backtick more than its
+/// longest run of them, padded with a space where it begins or ends with one.
+fn code_span(text: &str) -> String {
+    let text = one_line(text);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// The Markdown report's first lines: its title.
+const MARKDOWN_TITLE: &str = "# mmsoak soak report\n\n";
+
+/// [`markdown_head`] with, for a run that ended early, why under the title
+/// ([`RunStop::markdown`]); without a stop, `markdown_head`'s bytes.
+pub fn markdown_head_stopped(r: &TuningReport, charts_dir: Option<&str>, stop: Option<&RunStop>) -> String {
+    let head = markdown_head(r, charts_dir);
+    match (stop, head.strip_prefix(MARKDOWN_TITLE)) {
+        (Some(stop), Some(rest)) => format!("{MARKDOWN_TITLE}{}{rest}", stop.markdown()),
+        _ => head,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::{simulate_iteration, MarketConfig, Regime};
+    use crate::soak::{self, SoakConfig};
+
+    fn report(iterations: u32) -> TuningReport {
+        let config = SoakConfig {
+            total_iterations: 10,
+            auto_tune: true,
+            iterations_per_hour: 4,
+            thresholds: Default::default(),
+            safe_params: Params::default(),
+            guards: Default::default(),
+        };
+        let mut state = soak::init(config, Params::default());
+        let market = MarketConfig::synthetic(Regime::Volatile);
+        let mut summaries = Vec::new();
+        for i in 1..=iterations {
+            let (next, summary) = soak::step(state.clone(), &simulate_iteration(&state.overrides, &market, 5, i));
+            state = next;
+            summaries.push(summary);
+        }
+        let settings = RunSettings {
+            profile: "default".into(),
+            regime: "volatile".into(),
+            source: "sim".into(),
+            data_file: None,
+            seed: 5,
+            iterations: 10,
+            auto_tune: true,
+            iteration_seconds: 900,
+            policy: None,
+            ticks: None,
+            bars: None,
+            regime_spec: None,
+        };
+        let engine =
+            EngineRecord { kind: "native".into(), core_sha256: "cd".repeat(32), abi_version: 1, runtime: None };
+        build(settings, engine, &summaries, &state, &[])
+    }
+
+    #[test]
+    fn a_stopped_run_says_after_which_iteration_and_why_under_the_title() {
+        let r = report(4);
+        let whole = markdown_head(&r, Some("c"));
+        assert!(
+            whole.starts_with(MARKDOWN_TITLE) && whole[MARKDOWN_TITLE.len()..].starts_with("| setting | value |\n")
+        );
+        assert!(markdown(&r, Some("c")).starts_with(&whole));
+        assert_eq!(markdown_head_stopped(&r, Some("c"), None), whole);
+        let stop = RunStop {
+            after_iteration: 4,
+            planned: 10,
+            cause: StopCause::Threshold("kpi_verdict: fail_count < 2 (observed 2)".into()),
+        };
+        let said = "**STOPPED after iteration 4 of 10:** abort_on_fail threshold \
+                    `kpi_verdict: fail_count < 2 (observed 2)` failed.\n\n";
+        let head = markdown_head_stopped(&r, Some("c"), Some(&stop));
+        assert_eq!(head, whole.replacen("# mmsoak soak report\n\n", &format!("# mmsoak soak report\n\n{said}"), 1));
+        let stop = RunStop {
+            after_iteration: 3,
+            planned: 26,
+            cause: StopCause::BadData("/d/q_1.csv: line 7: field `a` (price): \"-1\" is not a positive price".into()),
+        };
+        assert_eq!(
+            stop.markdown(),
+            "**STOPPED after iteration 3 of 26:** bad market data: \
+             ``/d/q_1.csv: line 7: field `a` (price): \"-1\" is not a positive price``\n\n"
+        );
+        assert_eq!(code_span("`x`"), "`` `x` ``");
+        assert_eq!(code_span("a\nb"), "`a b`");
+    }
+}
