@@ -3,8 +3,10 @@
 //! went away). Each stops the run between iterations with everything completed
 //! saved (exit 130, `--resume` continues), and a supervised bot is stopped with it.
 //!
-//! One listener task records the request ([`listen`]); the waits of a run (the
-//! pause between iterations, the wait for a bot's report) end early on it
+//! One listener records the request ([`listen`]), started before the run's
+//! checks: a stop during the start-of-run scan of the data ends the run there,
+//! before anything is written ([`BeforeStart`], exit 130 too). The waits of a run
+//! (the pause between iterations, the wait for a bot's report) end early on it
 //! ([`requested`]), and the loop checks [`is_requested`] between iterations.
 
 use std::path::Path;
@@ -27,16 +29,56 @@ impl Interrupted {
     }
 }
 
+/// The run stopped on request before its first iteration (during the checks
+/// and the scan of its data, which write nothing).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted {during}, before an iteration started; no artifact was written")]
+pub struct BeforeStart {
+    /// `while reading the tick data`, `during the start-of-run checks`.
+    pub during: &'static str,
+}
+
+impl BeforeStart {
+    /// [`BeforeStart`] if a stop was asked for; call it between steps of work
+    /// done before the first iteration.
+    pub fn check(during: &'static str) -> anyhow::Result<()> {
+        if is_requested() {
+            return Err(BeforeStart { during }.into());
+        }
+        Ok(())
+    }
+}
+
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static NOTIFY: Notify = Notify::const_new();
+static LISTENING: std::sync::Once = std::sync::Once::new();
 
-/// Starts the listener (once per run, inside the runtime).
+/// Starts the listener, once per process: the stop signals are registered before
+/// it returns and waited for on a thread of their own (with its own small
+/// runtime), so a stop is recorded while the caller is busy outside any runtime
+/// (the start-of-run scan) as well as during the run. Later calls do nothing.
 pub fn listen() {
-    let stop = signal();
-    tokio::spawn(async move {
-        stop.await;
-        REQUESTED.store(true, Ordering::SeqCst);
-        NOTIFY.notify_waiters();
+    LISTENING.call_once(|| {
+        let (ready, registered) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("mmsoak-signals".into()).spawn(move || {
+            // A listener that cannot start must not read as a request to stop: the
+            // signals then keep their default action.
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_io().build() else {
+                let _ = ready.send(());
+                return;
+            };
+            let stop = {
+                let _in_runtime = rt.enter();
+                signal()
+            };
+            let _ = ready.send(());
+            rt.block_on(stop);
+            REQUESTED.store(true, Ordering::SeqCst);
+            NOTIFY.notify_waiters();
+        });
+        if spawned.is_ok() {
+            let _ = registered.recv();
+        }
     });
 }
 

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use mmsoak::args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
-use mmsoak::{bot, config, market_fit, market_stats, outlock, rotate, run, schema, serve, sweep};
+use mmsoak::{bot, config, interrupt, market_fit, market_stats, outlock, rotate, run, schema, serve, sweep};
 
 /// Exit codes: 0 done, 1 the run failed, 2 bad input (flags, files, env; market data found bad mid-run too),
 /// 99 a threshold failed (`--threshold`, `[thresholds]`, `--fail-on kpi`; as k6 does),
@@ -110,8 +110,17 @@ fn main() -> ExitCode {
         }
         Command::Schema(args) => two_phase(|| schema::plan(&args), |()| schema::execute(&args)),
         Command::Run(args) => {
-            let plan = match run::plan(&args) {
+            // Before the checks: a stop while they scan the data ends the run there, exit 130.
+            interrupt::listen();
+            let plan = match run::plan(&args).and_then(|p| {
+                interrupt::BeforeStart::check("during the start-of-run checks")?;
+                Ok(p)
+            }) {
                 Ok(p) => p,
+                Err(e) if e.is::<interrupt::BeforeStart>() => {
+                    eprintln!("mmsoak: {e:#}");
+                    return ExitCode::from(EXIT_INTERRUPTED);
+                }
                 Err(e) => return fail(EXIT_BAD_INPUT, &e),
             };
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -126,7 +135,7 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_KPI_GATE)
                 }
                 Ok(run::Outcome { gate_tripped: None }) => ExitCode::SUCCESS,
-                Err(e) if e.downcast_ref::<mmsoak::interrupt::Interrupted>().is_some() => {
+                Err(e) if e.downcast_ref::<interrupt::Interrupted>().is_some() => {
                     eprintln!("mmsoak: {e}");
                     ExitCode::from(EXIT_INTERRUPTED)
                 }

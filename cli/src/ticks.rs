@@ -20,6 +20,7 @@ use mmsoak_host::Engine;
 use crate::data::reader::{describe, StreamReader};
 use crate::data::streams::{group, StreamSpec};
 use crate::data::BadData;
+use crate::interrupt::BeforeStart;
 
 /// Default tolerance for timestamps stepping back within one stream.
 pub const DEFAULT_BACKSTEP_MS: f64 = 1000.0;
@@ -45,11 +46,14 @@ impl TickPlan {
 }
 
 /// Reads every line once through the core's parsers: bad data stops here, before
-/// anything is written. Returns the measured facts.
+/// anything is written, and so does a stop signal (checked at every chunk read,
+/// [`BeforeStart`]). Returns the measured facts.
 fn scan(specs: &[StreamSpec], tolerance_ns: i64) -> Result<ScanFacts> {
+    const DURING: &str = "while reading the tick data";
     let formats: Vec<Format> = specs.iter().map(|s| s.format).collect();
     let mut readers: Vec<StreamReader> = specs.iter().cloned().map(StreamReader::new).collect();
     for r in readers.iter_mut() {
+        BeforeStart::check(DURING)?;
         r.refill()?;
     }
     let mut scanner = Scanner::new(&formats, tolerance_ns);
@@ -60,6 +64,7 @@ fn scan(specs: &[StreamSpec], tolerance_ns: i64) -> Result<ScanFacts> {
         for (r, c) in readers.iter_mut().zip(&consumed) {
             r.consume(*c);
         }
+        BeforeStart::check(DURING)?;
         match res.map_err(|e| describe(&readers, &e))? {
             Some(k) => readers[k].refill()?,
             None => return Ok(scanner.facts),
