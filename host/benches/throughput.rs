@@ -66,7 +66,12 @@ fn main() {
         (1..=iterations)
             .map(|i| {
                 native_engine
-                    .simulate(&SimulateRequest { params: params.clone(), market: market.clone(), seed: 1, iteration: i })
+                    .simulate(&SimulateRequest {
+                        params: params.clone(),
+                        market: market.clone(),
+                        seed: 1,
+                        iteration: i,
+                    })
                     .expect("simulate")
                     .book_events
             })
