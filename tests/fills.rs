@@ -33,7 +33,7 @@ fn append(path: &Path, text: &str) {
 /// A fills source on `dir/fills.jsonl`, its notes in `dir/bot.log`, as a run sets it up.
 fn source(dir: &Path) -> (std::path::PathBuf, FillsSource) {
     let log = dir.join("fills.jsonl");
-    let src = FillsSource::start(&log, None, dir, dir, dir, Duration::from_secs(60)).unwrap();
+    let src = FillsSource::start(&log, None, None, dir, dir, dir, Duration::from_secs(60)).unwrap();
     (log, src)
 }
 

@@ -267,3 +267,48 @@ fn a_change_that_cannot_be_written_is_not_applied_and_is_retried() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+/// `--resume` from another directory runs the bot the run started with: a
+/// relative `--exec ./bot.sh` is resolved where the run began, and refused by
+/// name when it is no longer there.
+#[cfg(unix)]
+#[test]
+fn a_resumed_relative_exec_runs_the_bot_the_run_started_with() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let bot = |d: &str, name: &str| {
+        let d = dir.path().join(d);
+        std::fs::create_dir_all(&d).unwrap();
+        let script = d.join("bot.sh");
+        std::fs::write(&script, format!("#!/bin/sh\necho \"{name} ran\"\nexit 3\n")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        d
+    };
+    let (a, b) = (bot("a", "bot A"), bot("b", "bot B"));
+    let run = |cwd: &Path, resume: bool| {
+        let mut cmd = mmsoak();
+        cmd.current_dir(cwd).env("SOAK_SLEEP_SECONDS", "0.2");
+        cmd.args(["run", "--source", "external", "--exec", "./bot.sh", "--iterations", "3"]);
+        cmd.args(["--out", out.to_str().unwrap()]);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.output().unwrap()
+    };
+    // The bot exits at once: the run stops, resumable.
+    let o = run(&a, false);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&b, true);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(out.join("latest/bot.log")).unwrap();
+    assert_eq!(log.matches("bot A ran").count(), 2, "{log}");
+    assert!(!log.contains("bot B ran"), "the resume ran the other directory's ./bot.sh: {log}");
+    // The original program gone: one clear error naming it, and no bot run.
+    std::fs::remove_file(a.join("bot.sh")).unwrap();
+    let o = run(&b, true);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&a.join("./bot.sh").display().to_string()), "{stderr}");
+    assert!(!std::fs::read_to_string(out.join("latest/bot.log")).unwrap().contains("bot B ran"));
+}

@@ -67,9 +67,17 @@ impl External {
     /// Launches `command` through the platform shell with the paths it needs in its
     /// environment; stdout and stderr are appended to `log`. The bot is killed when
     /// the run ends.
-    pub fn launch(&mut self, command: &str, out: &Path, overrides: &Path, log: &Path) -> Result<()> {
+    /// `dir`: the directory it runs in (the run's start's), or the current one.
+    pub fn launch(
+        &mut self,
+        command: &str,
+        dir: Option<&Path>,
+        out: &Path,
+        overrides: &Path,
+        log: &Path,
+    ) -> Result<()> {
         let env = [("MMSOAK_OVERRIDES", overrides), ("MMSOAK_EDGE_REPORT", self.report.as_path())];
-        self.bot = Some(Supervised::launch(command, out, &env, log)?);
+        self.bot = Some(Supervised::launch(command, dir, out, &env, log)?);
         Ok(())
     }
 
@@ -168,7 +176,15 @@ impl Supervised {
     /// (Unix) or a job object (Windows): the bot is often a grandchild (`sh -c
     /// "cd x && python3 bot.py"`), and killing only the shell would leave it running
     /// after the run. Dropping this stops the whole group (see [`Drop`]).
-    pub fn launch(command: &str, out: &Path, env: &[(&str, &Path)], log: &Path) -> Result<Supervised> {
+    /// It runs in `dir` when given (the directory the run started in, so that
+    /// `--resume` from elsewhere runs the same `./bot.sh`), else in the current one.
+    pub fn launch(
+        command: &str,
+        dir: Option<&Path>,
+        out: &Path,
+        env: &[(&str, &Path)],
+        log: &Path,
+    ) -> Result<Supervised> {
         // Canonical, so that `out/`, `x/../out` or a symlinked spelling of the same
         // directory marks (and later finds) the bot the same way.
         let out =
@@ -195,6 +211,9 @@ impl Supervised {
             cmd.env(name, std::path::absolute(value).unwrap_or_else(|_| value.to_path_buf()));
         }
         cmd.env(crate::orphans::OUT_VAR, &out);
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
         cmd.stdin(Stdio::null()).stdout(file).stderr(err_file);
         #[cfg(target_os = "linux")]
         {

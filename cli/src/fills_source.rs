@@ -39,6 +39,7 @@ impl FillsSource {
     pub fn start(
         fills: &Path,
         exec: Option<&str>,
+        exec_dir: Option<&Path>,
         out: &Path,
         overrides: &Path,
         latest: &Path,
@@ -49,6 +50,7 @@ impl FillsSource {
         let bot = match exec {
             Some(cmd) => Some(Supervised::launch(
                 cmd,
+                exec_dir,
                 out,
                 &[("MMSOAK_OVERRIDES", overrides), ("MMSOAK_FILLS", fills)],
                 &bot_log,

@@ -37,13 +37,21 @@ pub fn start(
             let mut ext = External::new(report.clone(), timeout);
             ext.warn_to(&latest.join("bot.log"));
             if let Some(cmd) = &record.exec {
-                ext.launch(cmd, out, overrides, &latest.join("bot.log"))?;
+                ext.launch(cmd, record.exec_dir.as_deref().map(Path::new), out, overrides, &latest.join("bot.log"))?;
             }
             Some(LiveSource::External(Box::new(ext)))
         }
         Observations::Fills(path) => Some(LiveSource::Fills(Box::new(
-            FillsSource::start(path, record.exec.as_deref(), out, overrides, latest, iteration)?
-                .with_markout(record.markout_ms.unwrap_or(MARKOUT_HORIZON_MS)),
+            FillsSource::start(
+                path,
+                record.exec.as_deref(),
+                record.exec_dir.as_deref().map(Path::new),
+                out,
+                overrides,
+                latest,
+                iteration,
+            )?
+            .with_markout(record.markout_ms.unwrap_or(MARKOUT_HORIZON_MS)),
         ))),
         _ => None,
     })

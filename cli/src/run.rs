@@ -76,6 +76,12 @@ pub struct RunRecord {
     /// `--source external --exec`: the bot's command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<String>,
+    /// `--exec`: the directory the run started in, absolute. The bot's command
+    /// runs there, on `--resume` too, so a relative `./bot.sh` is the same
+    /// program from wherever the run is resumed. Absent in older records, whose
+    /// bot runs in the current directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_dir: Option<String>,
     /// `--source external`: how long to retry for a usable report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_timeout_ms: Option<u64>,
@@ -290,6 +296,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         let record: RunRecord =
             serde_json::from_slice(&bytes).with_context(|| format!("{}: not a valid run record", path.display()))?;
         crate::resume_flags::check(args, &record)?;
+        check_exec(&record)?;
         (record, out, eff.retention)
     } else {
         fresh_record(args)?
@@ -529,6 +536,15 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         thresholds: eff.thresholds,
         compare_baseline: args.compare_baseline,
         exec: args.exec.clone(),
+        exec_dir: match &args.exec {
+            Some(_) => Some(
+                std::env::current_dir()
+                    .context("--exec: cannot tell the current directory, where the bot would run")?
+                    .display()
+                    .to_string(),
+            ),
+            None => None,
+        },
         guards_off: {
             guard_switches(&args.guards_off)?;
             args.guards_off.clone()
@@ -541,6 +557,31 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
         settings,
     };
     Ok((record, eff.out.value, eff.retention))
+}
+
+/// `--resume` of a run with `--exec`: the bot runs in the directory the run
+/// started in, which must still be there, as must a program named by a relative
+/// path (`./bot.sh`) in it; anything else would run another program, or none.
+fn check_exec(record: &RunRecord) -> Result<()> {
+    let (Some(command), Some(dir)) = (&record.exec, &record.exec_dir) else { return Ok(()) };
+    let dir = Path::new(dir);
+    if !dir.is_dir() {
+        bail!(
+            "--resume: the bot (--exec {command:?}) ran in {}, which is no longer there; \
+             restore it, or start a new run (without --resume)",
+            dir.display()
+        );
+    }
+    let program = command.split_whitespace().next().unwrap_or("").trim_matches(|c| c == '"' || c == '\'');
+    let by_path = program.contains('/') || (cfg!(windows) && program.contains('\\'));
+    if by_path && Path::new(program).is_relative() && !dir.join(program).exists() {
+        bail!(
+            "--resume: the bot (--exec {command:?}) is {}, which is no longer there; \
+             restore it, or start a new run (without --resume)",
+            dir.join(program).display()
+        );
+    }
+    Ok(())
 }
 
 fn observations(settings: &RunSettings, paths: &InputPaths, iterations: u32) -> Result<Observations> {
