@@ -401,3 +401,34 @@ fn a_tick_replay_with_relative_paths_resumes_from_another_directory() {
     assert_eq!(read(latest.join("ITER_SUMMARY_3.json")), expected, "the resumed iteration read other files");
     assert_eq!(json(latest.join("TUNING_REPORT.json"))["settings"], report["settings"]);
 }
+
+/// Tick files that no longer group into the recorded streams: the error names
+/// the files and how they group now (here the record has one stream fewer).
+#[test]
+fn tick_files_that_no_longer_group_are_named_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let trades = shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv");
+    let quotes = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    let o = mmsoak()
+        .args(["run", "--out", s(&out), "--source", "ticks", "--iterations", "2", "--iteration-seconds", "60"])
+        .args(["--data", s(&trades), s(&quotes)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let latest = out.join("latest");
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_2.json")).unwrap();
+    let mut record = json(latest.join("RUN.json"));
+    let formats = record["settings"]["ticks"]["config"]["formats"].as_array_mut().unwrap();
+    assert_eq!(formats.len(), 2, "{formats:?}");
+    formats.pop();
+    std::fs::write(latest.join("RUN.json"), serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    let o = mmsoak().args(["run", "--resume", "--out", s(&out)]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(stderr.contains("no longer group"), "{stderr}");
+    for file in [&trades, &quotes] {
+        assert!(stderr.contains(file.file_name().unwrap().to_str().unwrap()), "{stderr}");
+    }
+}

@@ -615,7 +615,16 @@ fn observations(settings: &RunSettings, paths: &InputPaths, iterations: u32) -> 
             let specs = crate::data::streams::group(&files, None)?;
             let formats: Vec<_> = specs.iter().map(|s| s.format).collect();
             if formats != t.config.formats {
-                bail!("the tick data files no longer group into the streams the run started with");
+                let now: Vec<String> =
+                    specs.iter().map(|s| format!("{} ({})", s.names().join(", "), s.format.name())).collect();
+                let then: Vec<&str> = t.config.formats.iter().map(|f| f.name()).collect();
+                bail!(
+                    "the tick data files no longer group into the streams the run started with: {} now; \
+                     the run started with {} stream(s) of format {}",
+                    now.join("; "),
+                    then.len(),
+                    then.join(", ")
+                );
             }
             Observations::Ticks(Box::new(std::cell::RefCell::new(crate::ticks::TickRun::new(t.config.clone(), specs))))
         }
