@@ -80,6 +80,16 @@ pub fn parse_latency(s: &str, two_stamps: bool) -> Result<LatencyModel, String> 
     Ok(m)
 }
 
+/// A tick size as a user writes it (`"0.01"`), checked on its own: the shell can
+/// refuse a malformed one before reading any data. Whether it fits the data's
+/// price grid is [`plan_config`]'s check.
+pub fn parse_tick_size(s: &str) -> Result<TickSize, String> {
+    match parse_scaled(s) {
+        Ok(t) if t > 0 => Ok(TickSize(t)),
+        _ => Err(format!("tick size {s:?} must be a positive decimal price with at most 8 decimals (e.g. 0.01)")),
+    }
+}
+
 /// Two spans of market time, ns, in the coarsest unit that tells them apart:
 /// minutes to 0.1, seconds to the millisecond, or nanoseconds (a shortfall of
 /// 10 ms must not read "need 3.0 min … holds 3.0 min").
@@ -112,11 +122,11 @@ pub fn plan_config(
         return Err("the files do not overlap in time (each stream must cover the replayed window)".into());
     };
     let tick = match &choices.tick_size {
-        Some(s) => match parse_scaled(s) {
+        Some(s) => match parse_tick_size(s).map(|t| t.0) {
             // Every book price must be on the chosen grid: a price between two of its
             // ticks would be rounded to the nearer one, silently, and two of the data's
             // levels could become one.
-            Ok(t) if t > 0 && facts.tick > 0 && facts.tick % t != 0 => {
+            Ok(t) if facts.tick > 0 && facts.tick % t != 0 => {
                 let grid = TickSize(facts.tick).price(1);
                 return Err(format!(
                     "tick size {s:?} does not fit the data: its book prices are multiples of {grid} (their \
@@ -124,8 +134,8 @@ pub fn plan_config(
                      and distinct levels could merge; give a tick size that divides {grid}, or none to use {grid}"
                 ));
             }
-            Ok(t) if t > 0 => TickSize(t),
-            _ => return Err(format!("tick size {s:?} must be a positive decimal price")),
+            Ok(t) => TickSize(t),
+            Err(e) => return Err(e),
         },
         None if facts.tick > 0 => TickSize(facts.tick),
         None => return Err("no book prices in the data to tell the tick size from (give a tick size)".into()),
@@ -222,7 +232,13 @@ mod tests {
         for good in ["0.01", "0.005", "0.00000001"] {
             assert_eq!(with(good).unwrap().tick, TickSize(parse_scaled(good).unwrap()), "{good}");
         }
-        assert!(with("0").unwrap_err().contains("must be a positive decimal price"));
+        for bad in ["0", "-0.1", "abc", "1e-2", "0.000000001"] {
+            let e = with(bad).unwrap_err();
+            assert_eq!(
+                e,
+                format!("tick size {bad:?} must be a positive decimal price with at most 8 decimals (e.g. 0.01)")
+            );
+        }
     }
 
     /// A shortfall that rounds away in minutes: the two spans must read differently.
