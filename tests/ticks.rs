@@ -432,3 +432,40 @@ fn tick_files_that_no_longer_group_are_named_on_resume() {
         assert!(stderr.contains(file.file_name().unwrap().to_str().unwrap()), "{stderr}");
     }
 }
+
+/// mmsoak.toml's `[ticks]` edited before a `--resume`: one warning line per field
+/// that differs from the record, with both values; the run goes on as recorded.
+#[test]
+fn a_changed_ticks_section_is_warned_about_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[ticks]\nmaker_fee_bps = 0.5\n").unwrap();
+    let out = dir.path().join("o");
+    let trades = shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv");
+    let quotes = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    run_ok(
+        &["run", "--config", s(&cfg), "--out", s(&out), "--source", "ticks", "--iterations", "2"]
+            .into_iter()
+            .chain(["--iteration-seconds", "60", "--data", s(&trades), s(&quotes)])
+            .collect::<Vec<_>>(),
+    );
+    let latest = out.join("latest");
+    let expected = read(latest.join("ITER_SUMMARY_2.json"));
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_2.json")).unwrap();
+    let resume = || mmsoak().args(["run", "--resume", "--config", s(&cfg), "--out", s(&out)]).output().unwrap();
+    // Unchanged: no warning.
+    let o = resume();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !stderr.contains("[ticks]"), "{stderr}");
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_2.json")).unwrap();
+    std::fs::write(&cfg, "[ticks]\nmaker_fee_bps = 1.5\n").unwrap();
+    let o = resume();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("[ticks]")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("maker_fee_bps") && lines[0].contains("1.5") && lines[0].contains("0.5"), "{stderr}");
+    assert_eq!(read(latest.join("ITER_SUMMARY_2.json")), expected, "the resume used the edited [ticks]");
+}

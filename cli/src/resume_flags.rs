@@ -85,7 +85,7 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
         }
     }
     if let Some(t) = &s.ticks {
-        given.extend(tick_flags(args, t, &record.paths)?);
+        given.extend(tick_flags(&args.data, &args.ticks, t, &record.paths)?);
     } else {
         // Tick flags on a run that is no tick replay: nothing would use them.
         given.extend(tick_flags_given(args).into_iter().map(|(flag, v)| (flag, v, String::new())));
@@ -106,9 +106,44 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
     Ok(())
 }
 
+/// `--resume` of a tick replay: mmsoak.toml's `[ticks]` settings (those no flag
+/// overrides) that differ from the run's record, one line each, naming the field
+/// and both values. The run goes on with the recorded ones.
+pub fn config_ticks_differ(
+    args: &RunArgs,
+    section: &crate::config::TicksSection,
+    record: &RunRecord,
+) -> Result<Vec<String>> {
+    let Some(t) = &record.settings.ticks else { return Ok(Vec::new()) };
+    let g = &args.ticks;
+    let from_file = crate::args::TickFlags {
+        data_format: section.data_format.clone().filter(|_| g.data_format.is_none()),
+        queue_model: section.queue_model.clone().filter(|_| g.queue_model.is_none()),
+        latency: section.latency.clone().filter(|_| g.latency.is_none()),
+        maker_fee_bps: section.maker_fee_bps.filter(|_| g.maker_fee_bps.is_none()),
+        taker_fee_bps: section.taker_fee_bps.filter(|_| g.taker_fee_bps.is_none()),
+        tick_size: section.tick_size.clone().filter(|_| g.tick_size.is_none()),
+        backstep_tolerance_ms: section.backstep_tolerance_ms.filter(|_| g.backstep_tolerance_ms.is_none()),
+    };
+    Ok(tick_flags(&[], &from_file, t, &record.paths)?
+        .into_iter()
+        .map(|(flag, new, old)| {
+            let field = flag.trim_start_matches("--").replace('-', "_");
+            format!(
+                "mmsoak: warning: mmsoak.toml [ticks] {field} = {new:?} is not used: --resume continues the run \
+                 as it started, with {field} {old:?} (its latest/RUN.json)"
+            )
+        })
+        .collect())
+}
+
 /// The `--source ticks` flags given, with their values as typed.
 fn tick_flags_given(args: &RunArgs) -> Vec<(&'static str, String)> {
-    let t = &args.ticks;
+    tick_values(&args.ticks)
+}
+
+/// The tick settings set in `t`, named by their flags, with their values as typed.
+fn tick_values(t: &crate::args::TickFlags) -> Vec<(&'static str, String)> {
     [
         ("--data-format", t.data_format.clone()),
         ("--queue-model", t.queue_model.clone()),
@@ -130,13 +165,14 @@ fn tick_flags_given(args: &RunArgs) -> Vec<(&'static str, String)> {
 /// a flag is refused when its resolved value differs from the recorded one: the
 /// original command line with `--resume` added still works.
 fn tick_flags(
-    args: &RunArgs,
+    data: &[std::path::PathBuf],
+    f: &crate::args::TickFlags,
     t: &mmsoak_core::report::TickSettings,
     paths: &crate::run::InputPaths,
 ) -> Result<Vec<(&'static str, String, String)>> {
     let mut differ = Vec::new();
     let files = paths.tick_files(t);
-    if !args.data.is_empty() {
+    if !data.is_empty() {
         // As the run's start reads them: a file named twice (or through a link) is one file.
         let resolved = |ps: &[std::path::PathBuf]| {
             let mut v: Vec<_> = ps.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())).collect();
@@ -144,16 +180,15 @@ fn tick_flags(
             v.dedup();
             v
         };
-        if resolved(&args.data) != resolved(&files) {
+        if resolved(data) != resolved(&files) {
             let list = |ps: &[std::path::PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
-            differ.push(("--data", list(&args.data).join(" "), list(&files).join(" ")));
+            differ.push(("--data", list(data).join(" "), list(&files).join(" ")));
         }
     }
-    let given = tick_flags_given(args);
+    let given = tick_values(f);
     if given.is_empty() {
         return Ok(differ);
     }
-    let f = &args.ticks;
     let c = &t.config;
     let choices = mmsoak_core::exchange::plan::TickChoices {
         queue_model: f.queue_model.clone(),

@@ -297,6 +297,9 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             serde_json::from_slice(&bytes).with_context(|| format!("{}: not a valid run record", path.display()))?;
         crate::resume_flags::check(args, &record)?;
         check_exec(&record)?;
+        for line in crate::resume_flags::config_ticks_differ(args, &eff.ticks, &record)? {
+            eprintln!("{line}");
+        }
         (record, out, eff.retention)
     } else {
         fresh_record(args)?
