@@ -113,8 +113,14 @@ fn main() -> ExitCode {
             // Before the checks: a stop while they scan the data ends the run there, exit 130.
             interrupt::listen();
             let plan = match run::plan(&args).and_then(|p| {
-                interrupt::BeforeStart::check("during the start-of-run checks")?;
-                Ok(p)
+                match interrupt::BeforeStart::check("during the start-of-run checks") {
+                    Ok(()) => Ok(p),
+                    Err(e) => {
+                        // Nothing was written yet: a fresh --out must not be left behind.
+                        p.lock.release_unused();
+                        Err(e)
+                    }
+                }
             }) {
                 Ok(p) => p,
                 Err(e) if e.is::<interrupt::BeforeStart>() => {
