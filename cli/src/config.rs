@@ -45,8 +45,30 @@ pub struct TicksSection {
     pub latency: Option<String>,
     pub maker_fee_bps: Option<f64>,
     pub taker_fee_bps: Option<f64>,
+    /// `"0.01"` or `0.01`: TOML users write numbers; kept as the decimal text.
+    #[serde(default, deserialize_with = "tick_size_value")]
     pub tick_size: Option<String>,
     pub backstep_tolerance_ms: Option<f64>,
+}
+
+/// `[ticks] tick_size` as a string or a number, checked on its own (a malformed
+/// one is refused where the file is read, `config validate` too). A number is
+/// read as its shortest decimal (`0.01` → "0.01"; Rust never prints exponents).
+fn tick_size_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(f64),
+    }
+    let text = match Raw::deserialize(d)
+        .map_err(|_| serde::de::Error::custom("tick_size must be a decimal price, e.g. \"0.01\" or 0.01"))?
+    {
+        Raw::Text(s) => s,
+        Raw::Number(v) => format!("{v}"),
+    };
+    mmsoak_core::exchange::plan::parse_tick_size(&text).map_err(serde::de::Error::custom)?;
+    Ok(Some(text))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -377,4 +399,29 @@ pub fn explain(e: &Effective) -> String {
     out.push_str(&row("warn_total_mb", r.warn_total_mb.to_string(), ""));
     out.push_str(&row("rotate_after_run", r.rotate_after_run.to_string(), ""));
     out
+}
+
+#[cfg(test)]
+mod tick_size_tests {
+    use super::*;
+
+    /// `[ticks] tick_size` reads as TOML users write it, and a malformed one is
+    /// refused where the file is read, naming the file and the value.
+    #[test]
+    fn a_tick_size_may_be_a_number_or_a_string_and_a_bad_one_is_refused_on_reading() {
+        let tick = |v: &str| parse_file(format!("[ticks]\ntick_size = {v}\n").as_bytes(), "mmsoak.toml");
+        assert_eq!(tick("0.005").unwrap().ticks.tick_size.as_deref(), Some("0.005"));
+        assert_eq!(tick("\"0.005\"").unwrap().ticks.tick_size.as_deref(), Some("0.005"));
+        assert_eq!(tick("1").unwrap().ticks.tick_size.as_deref(), Some("1"));
+        assert_eq!(parse_file(b"[ticks]\n", "mmsoak.toml").unwrap().ticks.tick_size, None);
+        for (bad, says) in [
+            ("\"abc\"", "tick size \"abc\" must be"),
+            ("-0.1", "tick size \"-0.1\" must be"),
+            ("true", "tick_size must be a decimal price"),
+        ] {
+            let e = format!("{:#}", tick(bad).unwrap_err());
+            assert!(e.starts_with("mmsoak.toml: "), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
+    }
 }
