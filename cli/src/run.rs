@@ -487,15 +487,11 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             taker_fee_bps: t.taker_fee_bps.or(f.taker_fee_bps),
             tick_size: t.tick_size.clone().or(f.tick_size.clone()),
         };
-        // A malformed tick size is refused before the data is read (the scan of a
-        // large data set takes minutes); whether it fits the data is checked after.
-        if let Some(tick) = &choices.tick_size {
-            if let Err(e) = mmsoak_core::exchange::plan::parse_tick_size(tick) {
-                match (&t.tick_size, &eff.config_file) {
-                    (None, Some(file)) => bail!("{}: [ticks] tick_size: {e}", file.display()),
-                    _ => bail!("--tick-size: {e}"),
-                }
-            }
+        // A malformed --tick-size is refused before the data is read (the scan of a
+        // large data set takes minutes; mmsoak.toml's is checked where the file is
+        // read); whether it fits the data is checked after the scan.
+        if let Some(tick) = &t.tick_size {
+            mmsoak_core::exchange::plan::parse_tick_size(tick).map_err(|e| anyhow::anyhow!("--tick-size: {e}"))?;
         }
         let tick_plan = crate::ticks::plan(
             &args.data,
