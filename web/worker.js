@@ -72,91 +72,168 @@ const CHUNK_CHARS = 256 * 1024;
 /** Bad data or an unreadable file: shown to the user as it is. */
 class DataError extends Error {}
 
+/** Bytes written to a DecompressionStream at a time, at most. */
+const GZ_PIECE = 16 * 1024;
+
+/** How many bytes after the end of a gzip stream an error shows (cli/src/data/gz.rs). */
+const GZ_SHOWN = 16;
+
+/** What is wrong with a gzip file, in the CLI's words (cli/src/data/gz.rs `describe`). */
+class GzipError extends Error {}
+
+/** A failed inflate in Chromium's words (zlib's) → in the CLI's (flate2's). */
+function gzipWords(message) {
+  if (/truncated/i.test(message)) return "the gzip stream is truncated";
+  if (/incorrect (data|length) check/.test(message)) return "corrupt gzip stream does not have a matching checksum";
+  if (/header|compression method/.test(message)) return "invalid gzip header";
+  return "corrupt deflate stream";
+}
+
+/** Bytes as Rust's `escape_ascii` shows them. */
+function escapeAscii(bytes) {
+  const named = { 0x09: "\\t", 0x0a: "\\n", 0x0d: "\\r", 0x22: '\\"', 0x27: "\\'", 0x5c: "\\\\" };
+  let s = "";
+  for (const b of bytes) {
+    if (named[b]) s += named[b];
+    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
+    else s += "\\x" + b.toString(16).padStart(2, "0");
+  }
+  return s;
+}
+
 /**
- * The first place at or after `from` where a gzip member could begin: its magic
- * bytes and method (1f 8b 08), valid flags, after a trailer whose ISIZE is at least
- * the `size` bytes the member before it has already given. Null when there is none.
+ * One gzip member from `start` inflated by DecompressionStream("gzip"), fed by hand
+ * so that a failure can be placed: pieces of at most GZ_PIECE bytes, a piece of its
+ * own for every byte where another member could begin (1f 8b, or a 1f whose next
+ * byte is not known yet), and one byte at a time in `fine` ({ from, to }). The
+ * piece that failed and Chromium's words are `failed` ({ at, len, message }).
+ *
+ * Chromium's stream runs a piece only when the reader waits on an empty queue, and
+ * when a piece fails it drops that piece's output but the first 64 KiB it handed
+ * out: so a one-byte piece loses nothing, and a piece that failed says where.
+ * "Junk found after end of compressed data" on a one-byte piece: the member ended
+ * right before it, with its CRC32 and length checked.
  */
-async function nextMember(file, from, size) {
-  const reader = file.slice(from - 4).stream().getReader();
-  let tail = new Uint8Array(0);
-  let base = from - 4; // file offset of tail[0]
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return null;
-      const buf = new Uint8Array(tail.length + value.length);
-      buf.set(tail);
-      buf.set(value, tail.length);
-      const view = new DataView(buf.buffer);
-      for (let i = 4; i + 4 <= buf.length; i++) {
-        if (buf[i] === 0x1f && buf[i + 1] === 0x8b && buf[i + 2] === 0x08 && (buf[i + 3] & 0xe0) === 0 &&
-          (size >= 2 ** 32 || view.getUint32(i - 4, true) >= size)) {
-          return base + i;
+class MemberRun {
+  constructor(file, start, fine = null) {
+    const ds = new DecompressionStream("gzip");
+    this.writer = ds.writable.getWriter();
+    this.reader = ds.readable.getReader();
+    this.source = file.slice(start).stream().getReader();
+    this.fine = fine;
+    this.made = 0; // bytes the reader took
+    this.failed = null;
+    this.fed = this.feed(start, fine);
+  }
+
+  async feed(start, fine) {
+    let off = start; // the file offset of buf[0]
+    let buf = new Uint8Array(0);
+    let eof = false;
+    let piece = null;
+    try {
+      for (;;) {
+        while (buf.length < 2 && !eof) {
+          const { value, done } = await this.source.read();
+          if (done) {
+            eof = true;
+          } else if (buf.length) {
+            const b = new Uint8Array(buf.length + value.length);
+            b.set(buf);
+            b.set(value, buf.length);
+            buf = b;
+          } else {
+            buf = value;
+          }
         }
+        if (!buf.length) break;
+        let n;
+        if (fine && off >= fine.from && off < fine.to) {
+          n = 1;
+        } else {
+          n = Math.min(buf.length, GZ_PIECE);
+          if (fine && off < fine.from) n = Math.min(n, fine.from - off);
+          for (let i = buf.indexOf(0x1f); i >= 0 && i < n; i = buf.indexOf(0x1f, i + 1)) {
+            if (i + 1 >= buf.length || buf[i + 1] === 0x8b) {
+              n = Math.max(i, 1);
+              break;
+            }
+          }
+        }
+        piece = { at: off, len: n };
+        await this.writer.write(buf.subarray(0, n));
+        buf = buf.subarray(n);
+        off += n;
       }
-      const keep = Math.min(buf.length, 7);
-      base += buf.length - keep;
-      tail = buf.slice(buf.length - keep);
+      // An empty piece runs once the reader has taken all there is; then the end.
+      piece = { at: off, len: 0 };
+      await this.writer.write(new Uint8Array(0));
+      await this.writer.close();
+    } catch (e) {
+      this.failed = { ...(piece ?? { at: off, len: 0 }), message: String(e && e.message ? e.message : e) };
+    } finally {
+      this.source.cancel().catch(() => {});
     }
-  } finally {
-    reader.cancel().catch(() => {});
   }
 }
 
 /**
- * A gzip file's bytes, every member in a row, as the CLI's MultiGzDecoder reads
- * them. A browser's DecompressionStream inflates one member and calls whatever
- * follows junk (dropping what it had not handed out yet), so when it fails the
- * member is inflated again up to the next place a member could begin, skipping
- * what was already given: a member that ends cleanly there was the whole member.
+ * A gzip file's bytes, every member in a row, read as the CLI reads them
+ * (cli/src/data/gz.rs): after a member, the file's end, another member (1f 8b), or
+ * bytes that are not gzip data, an error naming their offset. A failure inside a
+ * piece of many bytes is placed by inflating the member again, one byte at a time
+ * in that piece, handing out only what was not handed out yet: once per file, as
+ * any failure but the end of a member is the end of the file's reading.
  */
 class Gunzip {
   constructor(file) {
     this.file = file;
-    this.start = 0; // where the member begins
-    this.end = null; // where it is taken to end (null: the file's end)
-    this.reader = null;
-    this.given = 0; // bytes of the member handed out
-    this.made = 0; // bytes inflated by the current reader
+    this.start = 0; // where the member being read begins
+    this.given = 0; // bytes of it handed out
+    this.run = new MemberRun(file, 0);
   }
 
   async read() {
     for (;;) {
-      if (!this.reader) {
-        const blob = this.end === null ? this.file.slice(this.start) : this.file.slice(this.start, this.end);
-        this.reader = blob.stream().pipeThrough(new DecompressionStream("gzip")).getReader();
-        this.made = 0;
-      }
+      const run = this.run;
       let part;
       try {
-        part = await this.reader.read();
+        part = await run.reader.read();
       } catch (e) {
-        // Junk after the member, or cut short: try the next place another member could begin.
-        this.end = await nextMember(this.file, this.end === null ? this.start + 18 : this.end + 1, this.given);
-        this.reader = null;
-        if (this.end === null) throw e;
+        await run.fed;
+        const f = run.failed ?? { at: this.file.size, len: 0, message: String(e && e.message ? e.message : e) };
+        if (f.len > 1 && !run.fine) {
+          this.run = new MemberRun(this.file, this.start, { from: f.at, to: f.at + f.len });
+          continue;
+        }
+        if (!/Junk found/i.test(f.message)) throw new GzipError(gzipWords(f.message));
+        await this.next(f.at);
         continue;
       }
-      if (part.done) {
-        if (this.end === null) return part;
-        this.start = this.end;
-        this.end = null;
-        this.given = 0;
-        this.reader = null;
-        continue;
-      }
-      const from = this.made;
-      this.made += part.value.length;
-      if (this.made <= this.given) continue;
+      if (part.done) return part;
+      const from = run.made;
+      run.made += part.value.length;
+      if (run.made <= this.given) continue;
       const value = from < this.given ? part.value.subarray(this.given - from) : part.value;
-      this.given = this.made;
+      this.given = run.made;
       return { value, done: false };
     }
   }
 
+  /** The member ended at `at`: what follows is another member, or an error. */
+  async next(at) {
+    const rest = new Uint8Array(await this.file.slice(at, at + GZ_SHOWN + 1).arrayBuffer());
+    if (!rest.length || rest[0] !== 0x1f || (rest.length > 1 && rest[1] !== 0x8b)) {
+      const more = rest.length > GZ_SHOWN ? "…" : "";
+      throw new GzipError(`trailing bytes after the end of the gzip stream at byte ${at}: "${escapeAscii(rest.subarray(0, GZ_SHOWN))}"${more} is not gzip data`);
+    }
+    this.start = at;
+    this.given = 0;
+    this.run = new MemberRun(this.file, at);
+  }
+
   cancel() {
-    return this.reader ? this.reader.cancel() : Promise.resolve();
+    return this.run.reader.cancel();
   }
 }
 
@@ -250,11 +327,10 @@ class LineSource {
       try {
         part = await this.reader.read();
       } catch (e) {
-        // A browser drops what it inflated but had not handed out when a stream fails,
-        // so the line the CLI would name is not known here: say what was read intact.
+        // A gzip stream's failure in the CLI's words, at the line the CLI names.
+        if (e instanceof GzipError) throw new DataError(`${this.name}: line ${lineNo}: ${e.message}`);
         const why = e && e.message ? e.message : String(e);
-        const what = this.gzip ? "the gzip stream is truncated or corrupt" : "the file cannot be read";
-        throw new DataError(`${this.name}: ${what} (${why}); read intact through line ${lineNo - 1}`);
+        throw new DataError(`${this.name}: line ${lineNo}: the file cannot be read (${why})`);
       }
       if (part.done) this.done = true;
       this.append(part.done ? new Uint8Array(0) : part.value, part.done);
