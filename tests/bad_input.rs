@@ -81,3 +81,72 @@ fn bad_sleep_env_and_bad_replay_rows_are_named() {
     assert!(err.contains("bars.csv"), "{err}");
     fails(&["run", "--source", "replay"], "--source replay needs --data FILE");
 }
+
+/// A negative number given as its own word is the flag's value, checked by our
+/// own check (`--tick-size -0.1` once got clap's "unexpected argument '-0'";
+/// only `--tick-size=-0.1` reached the check).
+#[test]
+fn a_negative_number_after_a_flag_reaches_its_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let out = out.to_str().unwrap();
+    let data = dir.path().join("quotes.csv");
+    std::fs::write(&data, "").unwrap();
+    let data = data.to_str().unwrap();
+    fails(
+        &["run", "--source", "ticks", "--data", data, "--tick-size", "-0.1", "--out", out],
+        "mmsoak: error: --tick-size: tick size \"-0.1\" must be a positive decimal price",
+    );
+    fails(
+        &["run", "--report-timeout", "-1", "--out", out],
+        "--report-timeout must be between 0 and 3600 seconds, got -1",
+    );
+    fails(&["bot", "--speed", "-2", "--report", out], "--speed must be a number above 0");
+    assert!(!dir.path().join("o").exists(), "nothing may be written on bad input");
+    // Whole-number flags: clap's own check of the value, naming the flag.
+    let bars = common::shared_data("btcusd_bitstamp_1min_a.csv");
+    let fit_out = dir.path().join("fit.json");
+    for (args, expect) in [
+        (vec!["run", "--iterations", "-5", "--out", out], "invalid value '-5' for '--iterations <ITERATIONS>'"),
+        (vec!["run", "--seed", "-1", "--out", out], "invalid value '-1' for '--seed <SEED>'"),
+        (vec!["run", "--fail-window", "-1", "--out", out], "invalid value '-1' for '--fail-window <FAIL_WINDOW>'"),
+        (vec!["sweep", "plan", "sweep.toml", "--shards", "-2"], "invalid value '-2' for '--shards <SHARDS>'"),
+        (
+            vec![
+                "market",
+                "fit",
+                "--data",
+                bars.to_str().unwrap(),
+                "--out",
+                fit_out.to_str().unwrap(),
+                "--holdout",
+                "-0.2",
+            ],
+            "mmsoak: error: --holdout -0.2: must be between 0 and 1",
+        ),
+        (
+            vec![
+                "market",
+                "fit",
+                "--data",
+                bars.to_str().unwrap(),
+                "--out",
+                fit_out.to_str().unwrap(),
+                "--iterations",
+                "-5",
+            ],
+            "invalid value '-5' for '--iterations <ITERATIONS>'",
+        ),
+    ] {
+        let o = mmsoak().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expect), "{args:?}: expected {expect:?} in:\n{stderr}");
+        assert!(!stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("o").exists() && !fit_out.exists(), "nothing may be written on bad input");
+    // A flag after a flag still wanting its value is that flag, not the value.
+    let o = mmsoak().args(["run", "--tick-size", "--source", "ticks", "--out", out]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("a value is required for '--tick-size <PRICE>'"));
+}

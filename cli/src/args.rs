@@ -113,21 +113,22 @@ pub struct FitArgs {
     /// then replay the held-out rest (bars, or ticks through the tick engine) with
     /// the tuned parameters and with `--profile`, and judge the uplift
     /// (Mann-Whitney U).
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub holdout: Option<f64>,
     /// `--holdout`: seconds of market time per iteration (tuning and held-out
     /// replay); short tick samples need short iterations.
-    #[arg(long, default_value_t = mmsoak_core::market::ITERATION_SECONDS,
+    #[arg(long, default_value_t = mmsoak_core::market::ITERATION_SECONDS, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(10..=86_400))]
     pub iteration_seconds: u32,
     /// `--holdout`: the starting profile (built-in name or .json).
     #[arg(long, default_value = "steady_safe")]
     pub profile: String,
     /// `--holdout`: iterations of the tuning soak on the fitted simulator.
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 24, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub iterations: u32,
     /// Seed of the simulations the fit runs.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
 }
 
@@ -140,9 +141,9 @@ pub struct StatsArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Simulated days per regime.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=365))]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=365))]
     pub days: u32,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -217,10 +218,10 @@ pub struct TickFlags {
     #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
     pub taker_fee_bps: Option<f64>,
     /// Tick size as a decimal price [default: measured from the data's book prices].
-    #[arg(long, value_name = "PRICE")]
+    #[arg(long, value_name = "PRICE", allow_negative_numbers = true)]
     pub tick_size: Option<String>,
     /// How far timestamps may step back within one file before it is an error [default: 1000].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub backstep_tolerance_ms: Option<f64>,
 }
 
@@ -228,7 +229,7 @@ pub struct TickFlags {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Number of iterations (each is 15 minutes of market time; 96 = a 24 h canary) [default: 24].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub iterations: Option<u32>,
     /// Let the tuner adjust parameters between iterations.
     #[arg(long)]
@@ -250,7 +251,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub loop_data: bool,
     /// Market seconds per iteration, for every source [default: 900; 96 = a 24 h canary].
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub iteration_seconds: Option<u32>,
     #[command(flatten)]
     pub ticks: TickFlags,
@@ -259,7 +260,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub profile: Option<String>,
     /// [default: 1]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Market regime: calm, volatile, flash_crash, liquidity_gap, trending, mixed, or a
     /// regime file written by `mmsoak market fit` (a .json path) [default: calm].
@@ -286,9 +287,9 @@ pub struct RunArgs {
     /// than `--fail-max` of the last `--fail-window` iterations.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 6, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub fail_window: u32,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
     pub fail_max: u32,
     /// A threshold, k6-style: 'METRIC: AGGREGATE OP VALUE[, abort_on_fail][, delay=N]',
     /// e.g. 'net_bps: p(50) > 2.5' or 'kpi_verdict: fail_rate < 0.1, abort_on_fail, delay=6'
@@ -320,11 +321,11 @@ pub struct RunArgs {
     pub fills: Option<PathBuf>,
     /// `--source fills`: the markout horizon, ms: adverse selection is the mid move
     /// from a maker fill to this long after it [default: 5000, the simulator's].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub markout_ms: Option<u64>,
     /// `--source external`: how long to keep retrying for a fresh, valid report
     /// before the iteration is INCONCLUSIVE.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, allow_negative_numbers = true)]
     pub report_timeout: f64,
     /// Serve Prometheus metrics of the running soak at http://ADDR/metrics
     /// (e.g. 127.0.0.1:9464; port 0 picks a free one, printed at start).
@@ -334,4 +335,115 @@ pub struct RunArgs {
     /// oscillation, velocity). Bounds, step caps and the final-iteration hold stay on.
     #[arg(long, value_name = "GUARDS", value_delimiter = ',')]
     pub guards_off: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Flags whose value is never a number: after them, a word starting with `-`
+    /// is the next flag. Every other flag taking a value takes a number, and a
+    /// negative one reaches its check (`--tick-size -0.1` gets our message, not
+    /// clap's "unexpected argument '-0'").
+    const NOT_NUMBERS: &[&str] = &[
+        "artifacts rotate --config",
+        "artifacts rotate --out",
+        "bot --fills",
+        "bot --overrides",
+        "bot --profile",
+        "bot --regime",
+        "bot --report",
+        "config explain --config",
+        "config explain --out",
+        "config explain --profile",
+        "config validate --config",
+        "config validate --out",
+        "market fit --data",
+        "market fit --out",
+        "market fit --profile",
+        "market fit --report",
+        "market fit --report-json",
+        "market stats --data",
+        "market stats --regime",
+        "run --config",
+        "run --data",
+        "run --data-format",
+        "run --engine",
+        "run --exec",
+        "run --export-html",
+        "run --export-md",
+        "run --fail-on",
+        "run --fills",
+        "run --guards-off",
+        "run --latency",
+        "run --metrics-addr",
+        "run --out",
+        "run --policy",
+        "run --profile",
+        "run --queue-model",
+        "run --regime",
+        "run --report",
+        "run --source",
+        "run --summary-export",
+        "run --threshold",
+        "schema --check",
+        "schema --out",
+        "serve --addr",
+        "serve --out",
+        "serve --web",
+        "sweep merge --out",
+        "sweep run --engine",
+        "sweep run --out",
+        "sweep run --shard",
+        "sweep slurm --out",
+        "watch-bot --out",
+    ];
+
+    /// Every flag taking a value, as `subcommand... --flag`, with its command line prefix.
+    fn flags(cmd: &clap::Command, path: &[String], found: &mut Vec<(String, Vec<String>)>) {
+        for arg in cmd.get_arguments() {
+            if let (Some(long), true) = (arg.get_long(), arg.get_action().takes_values()) {
+                let mut argv: Vec<String> = vec!["mmsoak".into()];
+                argv.extend(path.iter().cloned());
+                argv.push(format!("--{long}"));
+                found.push((format!("{} --{long}", path.join(" ")), argv));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            let mut p = path.to_vec();
+            p.push(sub.get_name().to_string());
+            flags(sub, &p, found);
+        }
+    }
+
+    #[test]
+    fn every_numeric_flag_takes_a_negative_number_as_its_value_and_no_following_flag() {
+        let mut found = Vec::new();
+        flags(&Cli::command(), &[], &mut found);
+        let mut refused = Vec::new();
+        for (name, argv) in &found {
+            let negative = [argv.clone(), vec!["-1".into()]].concat();
+            let kind = Cli::command().try_get_matches_from(&negative).err().map(|e| e.kind());
+            if kind == Some(ErrorKind::UnknownArgument) {
+                refused.push(name.as_str());
+                continue;
+            }
+            // A real flag after it is that flag, not the value (`--sbatch` takes
+            // sbatch's own options, `--sbatch=--partition=debug`, by design).
+            if name == "sweep slurm --sbatch" {
+                continue;
+            }
+            let next = [argv.clone(), vec!["--help".into()]].concat();
+            let e = Cli::command().try_get_matches_from(&next).unwrap_err();
+            assert!(
+                e.to_string().contains("a value is required"),
+                "{name}: the following flag was taken as its value: {e}"
+            );
+        }
+        refused.sort_unstable();
+        assert_eq!(refused, NOT_NUMBERS, "flags taking a number need allow_negative_numbers = true");
+    }
 }

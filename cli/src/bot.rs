@@ -33,14 +33,14 @@ pub struct BotArgs {
     #[arg(long, env = "MMSOAK_EDGE_REPORT", value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Market time per wall-clock time: 60 runs a 15-minute iteration in 15 s.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub speed: f64,
     #[arg(long, default_value = "calm")]
     pub regime: String,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
     /// Stop after this many iterations (0: run until stopped).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub iterations: u32,
     /// Parameters to trade with until the overrides file exists.
     #[arg(long, default_value = "steady_safe")]
