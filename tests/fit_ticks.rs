@@ -160,3 +160,69 @@ fn tick_holdout_on_too_little_data_is_one_clear_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(!regime.exists(), "nothing written");
 }
+
+/// SIGTERM or Ctrl-C while `market fit` reads the tick data: exit 130, one line
+/// saying so, and none of its files written (as a run stopped in its start-of-run
+/// scan). (The signal is sent with kill(2): a shell's background job would ignore SIGINT.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stop_signal_during_the_fit_exits_130_and_writes_nothing() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    // Real quotes laid end to end, each copy 230 s after the last (the excerpt
+    // spans 226 s): 68 MB, a read long enough to be interrupted in.
+    let quotes =
+        std::fs::read_to_string(shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv")).unwrap();
+    let mut lines = quotes.lines();
+    let mut text = format!("{}\n", lines.next().unwrap());
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    for k in 0..80i64 {
+        for f in &rows {
+            let t = |i: usize| f[i].parse::<i64>().unwrap() + k * 230_000_000;
+            writeln!(text, "{},{},{},{},{}", f[0], f[1], t(2), t(3), f[4..].join(",")).unwrap();
+        }
+    }
+    let data = dir.path().join("binance-futures_quotes_tiled.csv");
+    std::fs::write(&data, &text).unwrap();
+    let data = data.canonicalize().unwrap();
+    drop(text);
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        let out = dir.path().join(name);
+        std::fs::create_dir(&out).unwrap();
+        let child = mmsoak()
+            .args(fit_args(&[data.clone()], &out.join("fitted.json"), &[]))
+            .args(["--report", out.join("fit.md").to_str().unwrap()])
+            .args(["--report-json", out.join("fit.json").to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Past the first lines that grouping reads: the fit's read is under way.
+        let t0 = std::time::Instant::now();
+        while file_offset(child.id(), &data).is_none_or(|pos| pos < 1 << 20) {
+            assert!(t0.elapsed().as_secs() < 60, "{name}: the read never started");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // SAFETY: kill(2) on the pid of a child not yet waited for.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(130), "{name}: {:?}: {err}", o.status);
+        assert_eq!(err, "mmsoak: market fit interrupted while reading the data; no file was written\n", "{name}");
+        assert!(o.stdout.is_empty(), "{name}: {}", String::from_utf8_lossy(&o.stdout));
+        let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{name}: written: {left:?}");
+    }
+}
+
+/// The offset of process `pid`'s descriptor open on `path`, if it has one.
+#[cfg(target_os = "linux")]
+fn file_offset(pid: u32, path: &Path) -> Option<u64> {
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if std::fs::read_link(fd.path()).ok().as_deref() == Some(path) {
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?)).ok()?;
+            return info.lines().find_map(|l| l.strip_prefix("pos:")).and_then(|v| v.trim().parse().ok());
+        }
+    }
+    None
+}

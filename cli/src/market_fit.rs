@@ -27,8 +27,16 @@ pub enum Input {
     Ticks(Vec<StreamSpec>, Option<Box<HoldoutPlan>>),
 }
 
-/// Checks every input before anything is computed or written.
+/// Checks every input before anything is computed or written. From here on, a
+/// stop (Ctrl-C, SIGTERM, SIGHUP) ends the fit at once with one line, exit 130,
+/// until the files are written ([`stop`]).
 pub fn plan(args: &FitArgs) -> Result<Input> {
+    stop::arm();
+    stop::during("while reading the data");
+    check(args).map_err(stop::unless_stopped)
+}
+
+fn check(args: &FitArgs) -> Result<Input> {
     let outputs =
         [("--out", Some(&args.out)), ("--report", args.report.as_ref()), ("--report-json", args.report_json.as_ref())];
     for (flag, p) in outputs {
@@ -79,6 +87,10 @@ struct FitOutput<'a> {
 }
 
 pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
+    fit_and_write(args, input).map_err(stop::unless_stopped)
+}
+
+fn fit_and_write(args: &FitArgs, input: Input) -> Result<()> {
     let names: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
     let (report, holdout) = match input {
         Input::Bars(series, profiles) => {
@@ -90,8 +102,10 @@ pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
                     returns.len()
                 );
             }
+            stop::during("while fitting");
             let report =
                 fit(&FitInput { returns_bps: returns, interval_s: series.info.interval_s, ticks: None }, args.seed);
+            stop::during("during the holdout check");
             let holdout = match (args.holdout, profiles) {
                 (Some(h), Some((start, safe))) => Some(
                     holdout_check(&HoldoutSetup {
@@ -112,11 +126,14 @@ pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
         }
         Input::Ticks(specs, plan) => {
             let input = sample_ticks(&specs, None)?;
+            stop::during("while fitting");
+            let report = fit(&input, args.seed);
+            stop::during("during the holdout check");
             let holdout = match plan {
                 Some(p) => Some(tick_holdout(args, *p)?),
                 None => None,
             };
-            (fit(&input, args.seed), holdout)
+            (report, holdout)
         }
     };
     let file = RegimeFile {
@@ -129,6 +146,7 @@ pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
     if let Some(h) = &holdout {
         md.push_str(&h.markdown());
     }
+    stop::begin_writing();
     write_json(&args.out, &file)?;
     if let Some(p) = &args.report {
         write_atomic(p, md.as_bytes())?;
@@ -149,6 +167,74 @@ pub fn execute(args: &FitArgs, input: Input) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// A stop during a fit. The fit writes only at its end, each file atomically, and
+/// its long steps (reading the data, the fit's simulations, the held-out tuning
+/// and replay) run in the core, which cannot be asked to stop midway: so a stop
+/// before the writes ends the process at once, with one line and exit 130, as a
+/// run stopped before its first iteration does. A stop once the writes have
+/// begun lets them finish (they take milliseconds) and the fit ends as it would
+/// have: a stop never leaves some of the files written and the others not.
+mod stop {
+    use std::sync::{Mutex, PoisonError};
+
+    use crate::interrupt;
+
+    /// What the fit is doing (for the line), and whether it is writing its files.
+    static STATE: Mutex<(&str, bool)> = Mutex::new(("before reading the data", false));
+
+    /// Exit code of a stopped command, as `mmsoak run`'s.
+    const EXIT_INTERRUPTED: i32 = 130;
+
+    /// Starts listening: a thread waits for the stop and ends the process. Without
+    /// that thread the listener is not started, and the signals keep their
+    /// default action (the process ends at once, without the line).
+    pub fn arm() {
+        let (ready, started) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("mmsoak-fit-stop".into()).spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().build() else { return };
+            let _ = ready.send(());
+            rt.block_on(interrupt::requested());
+            exit_unless_writing(&STATE.lock().unwrap_or_else(PoisonError::into_inner));
+        });
+        if spawned.is_ok() && started.recv().is_ok() {
+            interrupt::listen();
+        }
+    }
+
+    /// Names the step under way, for the line a stop prints.
+    pub fn during(step: &'static str) {
+        STATE.lock().unwrap_or_else(PoisonError::into_inner).0 = step;
+    }
+
+    /// Called before the first write: a stop asked for ends the fit here; from
+    /// now on a stop waits for the writes.
+    pub fn begin_writing() {
+        let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
+        if interrupt::is_requested() {
+            exit_unless_writing(&state);
+        }
+        state.1 = true;
+    }
+
+    /// An error met after a stop was asked for (a step that noticed the stop
+    /// itself, as the tick data scan does) is the stop: exit 130, not the error.
+    pub fn unless_stopped(e: anyhow::Error) -> anyhow::Error {
+        if interrupt::is_requested() {
+            exit_unless_writing(&STATE.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+        e
+    }
+
+    /// Ends the process unless the files are being written. The lock is held to
+    /// the end: the fit cannot start writing, nor print an error, meanwhile.
+    fn exit_unless_writing(state: &(&'static str, bool)) {
+        if !state.1 {
+            eprintln!("mmsoak: market fit interrupted {}; no file was written", state.0);
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    }
 }
 
 fn file_name(path: &str) -> String {
