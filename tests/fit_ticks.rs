@@ -190,7 +190,7 @@ fn a_stop_signal_during_the_fit_exits_130_and_writes_nothing() {
         let out = dir.path().join(name);
         std::fs::create_dir(&out).unwrap();
         let child = mmsoak()
-            .args(fit_args(&[data.clone()], &out.join("fitted.json"), &[]))
+            .args(fit_args(std::slice::from_ref(&data), &out.join("fitted.json"), &[]))
             .args(["--report", out.join("fit.md").to_str().unwrap()])
             .args(["--report-json", out.join("fit.json").to_str().unwrap()])
             .stdout(std::process::Stdio::piped())
