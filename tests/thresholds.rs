@@ -162,6 +162,18 @@ fn abort_on_fail_stops_after_its_delay_with_every_completed_iteration_saved() {
     assert_eq!(s["aborted"]["after_iteration"], 6, "{s}");
     assert_eq!(s["iterations_completed"], 6);
     assert!(err.contains("STOPPED after iteration 6 of 10"), "{err}");
+    assert!(s.get("baseline_not_compared").is_none(), "no baseline was asked: {s}");
+
+    // With --compare-baseline, the skipped baseline is said, in the terminal and the summary.
+    let o = run(dir.path(), "ob", &[extra.as_slice(), &["--compare-baseline"]].concat());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(99), "{err}");
+    let why = "the run stopped after iteration 6 of 10, and --compare-baseline compares complete runs only; \
+               the baseline run was skipped";
+    assert!(err.contains(&format!("mmsoak: no baseline run: {why}\n")), "{err}");
+    assert!(err.contains(&format!("baseline: not compared ({why})\n")), "{err}");
+    assert_eq!(json(&export)["baseline_not_compared"].as_str(), Some(why));
+    assert!(!dir.path().join("ob/baseline").exists(), "a baseline ran");
 
     // Without a delay it stops at the second FAIL.
     let extra = ["--threshold", "kpi_verdict: fail_count < 2, abort_on_fail"];

@@ -10,6 +10,7 @@ use std::path::Path;
 use mmsoak_core::report::{RunStop, StopCause};
 
 use crate::data::BadData;
+use crate::summary::BadDataStop;
 
 /// Bad data that stopped a soak after `done` of `planned` iterations.
 #[derive(Debug)]
@@ -36,8 +37,12 @@ impl DataStop {
     }
 
     /// What the end-of-run summary says: after which iteration, and why.
-    pub fn summary(&self) -> (u32, String) {
-        (self.done, format!("{} stopped on bad market data: {}", self.which(), self.error))
+    pub fn summary(&self) -> BadDataStop {
+        BadDataStop {
+            after_iteration: self.done,
+            reason: format!("{} stopped on bad market data: {}", self.which(), self.error),
+            baseline: self.baseline,
+        }
     }
 
     /// What the Markdown and HTML reports say under their title.
@@ -107,7 +112,8 @@ mod tests {
         let text = format!("{e:#}");
         assert!(text.contains("the baseline run stopped after iteration 3 of 26"), "{text}");
         assert!(text.contains("--resume would stop here again"), "{text}");
-        assert_eq!(stop().summary().0, 3);
+        assert_eq!(stop().summary().after_iteration, 3);
+        assert!(!stop().summary().baseline && stop().in_baseline().summary().baseline);
         let said = "q.csv: line 7: column ask_price: \"-1\" is not a positive price".to_string();
         assert_eq!(
             stop().run_stop(),

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
+use crate::data::stamps::Stamps;
 use crate::data::BadData;
 use crate::data_stop::DataStop;
 use crate::external::Observation;
@@ -284,6 +285,9 @@ pub struct Outcome {
 
 /// Checks every input; any problem is one clear error and nothing is written.
 pub fn plan(args: &RunArgs) -> Result<RunPlan> {
+    // A fresh run reads its data several times before it starts: a file written
+    // to meanwhile is refused (see `data::stamps`).
+    let mut stamps = Stamps::take(if args.resume { &[] } else { &args.data });
     let (record, out, retention) = if args.resume {
         let out = args.place.out.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_OUT));
         let eff = config::resolve(
@@ -302,7 +306,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         }
         (record, out, eff.retention)
     } else {
-        fresh_record(args)?
+        fresh_record(args, &mut stamps)?
     };
     let regime = match record.settings.regime_spec {
         Some(_) => Regime::Fitted,
@@ -337,6 +341,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         observations = data(&record, true)?;
     }
     let live = matches!(observations, Observations::External(_) | Observations::Fills(_));
+    stamps.check_unchanged()?;
     let sleep = sleep_from_env(live, record.settings.iteration_seconds)?;
     let metrics_listener = match &args.metrics_addr {
         None => None,
@@ -429,7 +434,9 @@ fn load_policy(record: Option<&PolicyRecord>, absolute: Option<&str>) -> Result<
     Ok(Some(plugin))
 }
 
-fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
+/// A fresh run's record. `stamps` gains the files found beside `--data` (a
+/// LOBSTER file's partner), stamped before the scan reads them.
+fn fresh_record(args: &RunArgs, stamps: &mut Stamps) -> Result<(RunRecord, PathBuf, Retention)> {
     let flags = Flags {
         iterations: args.iterations,
         seed: args.seed,
@@ -502,6 +509,7 @@ fn fresh_record(args: &RunArgs) -> Result<(RunRecord, PathBuf, Retention)> {
             iteration_seconds,
         )?;
         eprintln!("mmsoak: tick data: {}", tick_plan.summary());
+        stamps.add(&tick_plan.stamps);
         Some(tick_plan.settings())
     } else {
         None
@@ -612,7 +620,14 @@ fn observations(settings: &RunSettings, paths: &InputPaths, iterations: u32) -> 
         ("kpis", Some(path)) => {
             let recorded = kpis::load(&path)?;
             if (recorded.len() as u64) < iterations as u64 {
-                bail!("--iterations {iterations} but {} holds only {} observations", path.display(), recorded.len());
+                // (The count may come from --iterations, mmsoak.toml or, on --resume, RUN.json.)
+                bail!(
+                    "the run has {iterations} iterations but {} holds only {} KPI observations, one per iteration: \
+                     give --iterations {} or fewer, or more observations",
+                    path.display(),
+                    recorded.len(),
+                    recorded.len()
+                );
             }
             Observations::Recorded(recorded)
         }
@@ -700,6 +715,17 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let mut gate = std::mem::take(&mut plan.gate);
     let tuned = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
     let (state, mut stopped) = (tuned.state, tuned.stopped);
+    // Why `--compare-baseline` compared nothing, for the summary.
+    let mut baseline_not_compared = None;
+    if plan.record.compare_baseline && (gate.aborted.is_some() || stopped.is_some()) {
+        let why = format!(
+            "the run stopped after iteration {} of {}, and --compare-baseline compares complete runs only; \
+             the baseline run was skipped",
+            state.iteration, s.iterations
+        );
+        eprintln!("mmsoak: no baseline run: {why}");
+        baseline_not_compared = Some(why);
+    }
     let baseline = if plan.record.compare_baseline && gate.aborted.is_none() && stopped.is_none() {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
@@ -708,6 +734,12 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         let run = soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?;
         // A baseline cut short compares nothing: the report goes without it.
         stopped = run.stopped.map(DataStop::in_baseline);
+        if let Some(stop) = &stopped {
+            baseline_not_compared = Some(format!(
+                "the baseline run stopped after its iteration {} of {} on bad market data",
+                stop.done, stop.planned
+            ));
+        }
         stopped.is_none().then_some(run.state)
     } else {
         None
@@ -755,8 +787,11 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         report,
         &written.tally,
         results,
-        gate.aborted.clone(),
-        stopped.as_ref().map(DataStop::summary),
+        crate::summary::Stops {
+            aborted: gate.aborted.clone(),
+            bad_data: stopped.as_ref().map(DataStop::summary),
+            baseline_not_compared,
+        },
         &plan.out,
         crate::summary::Reports { markdown: plan.export_md.as_deref(), html: plan.export_html.as_deref() },
     );

@@ -38,6 +38,9 @@ pub struct RunSummary {
     /// `--compare-baseline`: one line per metric (shift, CI, p, method, verdict).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub baseline_comparison: BTreeMap<String, String>,
+    /// `--compare-baseline` was asked but nothing was compared: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_not_compared: Option<String>,
     pub artifacts: Artifacts,
 }
 
@@ -47,10 +50,13 @@ pub struct Aborted {
     pub threshold: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BadDataStop {
+    /// The stopped run's last complete iteration (the baseline run's when `baseline`).
     pub after_iteration: u32,
     pub reason: String,
+    /// It was the `--compare-baseline` run that stopped; the tuned run had completed.
+    pub baseline: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,16 +100,26 @@ pub struct Reports<'a> {
     pub html: Option<&'a Path>,
 }
 
+/// How a run ended short of what was asked, if it did.
+#[derive(Debug, Clone, Default)]
+pub struct Stops {
+    /// An `abort_on_fail` threshold: after which iteration, and which.
+    pub aborted: Option<(u32, String)>,
+    pub bad_data: Option<BadDataStop>,
+    /// Why `--compare-baseline` compared nothing.
+    pub baseline_not_compared: Option<String>,
+}
+
 /// Builds the summary from the finished report and the thresholds' results.
 pub fn build(
     report: &TuningReport,
     tally: &SummaryTally,
     results: Vec<ThresholdResult>,
-    aborted: Option<(u32, String)>,
-    bad_data: Option<(u32, String)>,
+    stops: Stops,
     out: &Path,
     reports: Reports,
 ) -> RunSummary {
+    let Stops { aborted, bad_data, baseline_not_compared } = stops;
     let mut changed = Vec::new();
     for ((name, first), (_, last)) in report.baseline.entries().into_iter().zip(report.final_overrides.entries()) {
         let applies = tally.applies.get(name).copied().unwrap_or(0);
@@ -123,7 +139,7 @@ pub fn build(
         iterations_completed: report.iterations_completed,
         iterations_planned: report.settings.iterations,
         aborted: aborted.map(|(after_iteration, threshold)| Aborted { after_iteration, threshold }),
-        bad_data: bad_data.map(|(after_iteration, reason)| BadDataStop { after_iteration, reason }),
+        bad_data,
         thresholds_passed: results.iter().all(|r| r.passed),
         thresholds: results,
         verdict_counts: report.verdict_counts.clone(),
@@ -139,6 +155,7 @@ pub fn build(
             baseline: report.baseline_comparison.as_ref().map(|_| out.join("baseline").display().to_string()),
         },
         baseline_comparison,
+        baseline_not_compared,
     }
 }
 
@@ -156,6 +173,10 @@ fn num(x: f64) -> String {
 pub fn text(s: &RunSummary) -> String {
     let mut out = String::from("──── mmsoak run summary ────\n");
     match (&s.aborted, &s.bad_data) {
+        (_, Some(b)) if b.baseline => out.push_str(&format!(
+            "iterations: {} of {}; the baseline run STOPPED after its iteration {}: bad market data (said on the last line)\n",
+            s.iterations_completed, s.iterations_planned, b.after_iteration
+        )),
         (_, Some(b)) => out.push_str(&format!(
             "STOPPED after iteration {} of {}: bad market data (said on the last line)\n",
             b.after_iteration, s.iterations_planned
@@ -216,6 +237,9 @@ pub fn text(s: &RunSummary) -> String {
     for (metric, line) in &s.baseline_comparison {
         out.push_str(&format!("vs untuned baseline, {metric}: {line}\n"));
     }
+    if let Some(why) = &s.baseline_not_compared {
+        out.push_str(&format!("baseline: not compared ({why})\n"));
+    }
     let a = &s.artifacts;
     out.push_str(&format!("artifacts: {} (TUNING_REPORT.json, ITER_SUMMARY_*.json)", a.latest));
     if let Some(md) = &a.markdown {
@@ -229,4 +253,55 @@ pub fn text(s: &RunSummary) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(bad_data: Option<BadDataStop>, baseline_not_compared: Option<String>) -> RunSummary {
+        RunSummary {
+            schema_version: SUMMARY_SCHEMA_VERSION,
+            iterations_completed: 26,
+            iterations_planned: 26,
+            aborted: None,
+            bad_data,
+            thresholds_passed: true,
+            thresholds: Vec::new(),
+            verdict_counts: BTreeMap::new(),
+            final_verdict: None,
+            tuning: Tuning { auto_tune: false, applied_count: 0, changed: Vec::new() },
+            guard_events: BTreeMap::new(),
+            baseline_comparison: BTreeMap::new(),
+            baseline_not_compared,
+            artifacts: Artifacts {
+                latest: "o/latest".into(),
+                tuning_report: "o/latest/TUNING_REPORT.json".into(),
+                runtime_overrides: "o/runtime_overrides.json".into(),
+                markdown: None,
+                html: None,
+                baseline: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_stopped_baseline_is_told_apart_from_a_stopped_run() {
+        let stop = |baseline| BadDataStop { after_iteration: 4, reason: "q.csv: line 7: bad".into(), baseline };
+        let why = "the baseline run stopped after its iteration 4 of 26 on bad market data".to_string();
+        let text = text(&summary(Some(stop(true)), Some(why.clone())));
+        assert!(
+            text.contains(
+                "iterations: 26 of 26; the baseline run STOPPED after its iteration 4: bad market data (said on the last line)\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(&format!("baseline: not compared ({why})\n")), "{text}");
+        let text = super::text(&summary(Some(stop(false)), None));
+        assert!(text.contains("STOPPED after iteration 4 of 26: bad market data"), "{text}");
+        assert!(!text.contains("baseline"), "{text}");
+        let json = serde_json::to_value(summary(Some(stop(true)), None)).unwrap();
+        assert_eq!(json["bad_data"]["baseline"], true);
+        assert!(json.get("baseline_not_compared").is_none());
+    }
 }

@@ -30,6 +30,8 @@ pub struct TickPlan {
     pub specs: Vec<StreamSpec>,
     pub config: TickConfig,
     pub facts: ScanFacts,
+    /// Every file of `specs` (paired ones too), stamped before the scan read it.
+    pub stamps: crate::data::stamps::Stamps,
 }
 
 impl TickPlan {
@@ -94,12 +96,15 @@ pub fn plan(
         bail!("--backstep-tolerance-ms must be between 0 and 3600000, got {tolerance_ms}");
     }
     let tolerance_ns = (tolerance_ms * 1e6) as i64;
+    let all: Vec<PathBuf> =
+        specs.iter().flat_map(|s| s.files.iter().chain(s.paired.iter().flatten())).cloned().collect();
+    let stamps = crate::data::stamps::Stamps::take(&all);
     let facts = scan(&specs, tolerance_ns)?;
     let names = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let formats: Vec<Format> = specs.iter().map(|s| s.format).collect();
     let config = plan_config(&formats, &facts, choices, iterations, iteration_seconds, tolerance_ns)
         .map_err(|e| anyhow::anyhow!("--source ticks --data {names}: {e}"))?;
-    Ok(TickPlan { specs, config, facts })
+    Ok(TickPlan { specs, config, facts, stamps })
 }
 
 /// Events decoded ahead of the engine per call: 16,384 records of 64 bytes.

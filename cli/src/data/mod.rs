@@ -5,6 +5,7 @@
 pub mod bars;
 pub mod gz;
 pub mod reader;
+pub mod stamps;
 pub mod streams;
 
 use std::fs::File;

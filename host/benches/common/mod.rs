@@ -6,7 +6,8 @@ use mmsoak_host::{ModuleCache, WasmLimits, WasmRuntime, CORE_WASM};
 /// build of the core (e.g. other codegen settings) without relinking the bench,
 /// `MMSOAK_BENCH_PERFMAP=1` writes /tmp/perf-PID.map for `perf record`, and
 /// `MMSOAK_BENCH_KNOBS` (comma-separated: `fixed_memory`, `eager_tables`,
-/// `no_spectre`, `inline`) tries wasmtime settings other than the shipped ones.
+/// `no_spectre`, `inline`, `speed_and_size`, `no_opt`,
+/// `single_pass`, `no_alias_analysis`) tries wasmtime settings other than the shipped ones.
 pub fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
     let bytes = std::env::var_os("MMSOAK_BENCH_WASM").map(|p| std::fs::read(&p).expect("MMSOAK_BENCH_WASM"));
     let wasm = bytes.as_deref().unwrap_or(CORE_WASM);
@@ -27,6 +28,18 @@ pub fn bench_wasm(cache: &ModuleCache) -> Box<WasmRuntime> {
                 "inline" => {
                     c.compiler_inlining(wasmtime::Inlining::Yes);
                 }
+                "speed_and_size" => {
+                    c.cranelift_opt_level(wasmtime::OptLevel::SpeedAndSize);
+                }
+                "no_opt" => {
+                    c.cranelift_opt_level(wasmtime::OptLevel::None);
+                }
+                "single_pass" => {
+                    c.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+                }
+                "no_alias_analysis" => unsafe {
+                    c.cranelift_flag_set("enable_alias_analysis", "false");
+                },
                 "eager_tables" => {
                     c.table_lazy_init(false);
                 }

@@ -1,0 +1,132 @@
+//! Whether the data files stayed put while a run was starting.
+//!
+//! A fresh run reads its data more than once before its first iteration: the
+//! start-of-run scan checks every line, then the files are read again for the
+//! sha256 RUN.json records (what `--resume` compares against), and a bar or KPI
+//! file a third time to load it. A file written to in between (a download still
+//! running, a copy over it) would leave a record whose hash is not of the bytes
+//! the scan passed, and a run that meets the difference mid-way with the wrong
+//! advice. So each file's stamp (size, modification time and, on Unix, device
+//! and inode: a file replaced by a rename) is taken before the first read and
+//! compared after the last; any difference refuses the run before anything is
+//! written.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{bail, Result};
+
+/// One file's stamp; `None` when it cannot be read (the reads report that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    bytes: u64,
+    modified: Option<SystemTime>,
+    /// (device, inode) on Unix; a replaced file has a new inode.
+    id: Option<(u64, u64)>,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Self> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            Some((m.dev(), m.ino()))
+        };
+        #[cfg(not(unix))]
+        let id = None;
+        Some(Stamp { bytes: m.len(), modified: m.modified().ok(), id })
+    }
+}
+
+/// The stamps of a run's data files as its start-of-run checks begin.
+#[derive(Debug, Clone, Default)]
+pub struct Stamps(Vec<(PathBuf, Option<Stamp>)>);
+
+impl Stamps {
+    /// Stamps every file in `paths` (each once).
+    pub fn take(paths: &[PathBuf]) -> Self {
+        let mut stamps: Vec<(PathBuf, Option<Stamp>)> = Vec::new();
+        for p in paths {
+            if !stamps.iter().any(|(q, _)| q == p) {
+                stamps.push((p.clone(), Stamp::of(p)));
+            }
+        }
+        Stamps(stamps)
+    }
+
+    /// Adds `other`'s files not stamped yet, with their stamps as taken.
+    pub fn add(&mut self, other: &Stamps) {
+        for (p, stamp) in &other.0 {
+            if !self.0.iter().any(|(q, _)| q == p) {
+                self.0.push((p.clone(), stamp.clone()));
+            }
+        }
+    }
+
+    /// Errs naming every file whose stamp differs from the one taken, with what
+    /// changed, and what to do.
+    pub fn check_unchanged(&self) -> Result<()> {
+        let mut changed = Vec::new();
+        for (path, was) in &self.0 {
+            let now = Stamp::of(path);
+            if now == *was {
+                continue;
+            }
+            let how = match (was, &now) {
+                (Some(a), Some(b)) if a.bytes != b.bytes => format!("{} bytes, now {}", a.bytes, b.bytes),
+                (Some(a), Some(b)) if a.id != b.id => "replaced by another file".to_string(),
+                (Some(_), Some(_)) => "written to, same size".to_string(),
+                (Some(_), None) => "removed or no longer readable".to_string(),
+                (None, _) => "appeared".to_string(),
+            };
+            changed.push(format!("{} ({how})", path.display()));
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let them = if changed.len() == 1 { "it is" } else { "they are" };
+        bail!(
+            "{} changed while the run was starting: the start-of-run checks and the sha256 recorded for \
+             --resume may have read different bytes, so nothing was run or written; start the run again \
+             once {them} complete",
+            changed.join(" and ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_written_replaced_or_removed_after_the_stamp_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (dir.path().join("a.csv"), dir.path().join("b.csv"), dir.path().join("c.csv"));
+        for p in [&a, &b, &c] {
+            std::fs::write(p, "time,price\n1,100\n").unwrap();
+        }
+        let stamps = Stamps::take(&[a.clone(), b.clone(), c.clone(), a.clone()]);
+        stamps.check_unchanged().unwrap();
+        // Grown by a writer still at work.
+        std::fs::write(&a, "time,price\n1,100\n2,101\n").unwrap();
+        // Replaced through a rename, same size.
+        let tmp = dir.path().join("b.tmp");
+        std::fs::write(&tmp, "time,price\n1,999\n").unwrap();
+        std::fs::rename(&tmp, &b).unwrap();
+        let text = format!("{:#}", stamps.check_unchanged().unwrap_err());
+        assert!(text.contains(&format!("{} (17 bytes, now 23)", a.display())), "{text}");
+        #[cfg(unix)]
+        assert!(text.contains(&format!("{} (replaced by another file)", b.display())), "{text}");
+        assert!(!text.contains("c.csv"), "{text}");
+        assert!(text.contains("nothing was run or written"), "{text}");
+        std::fs::remove_file(&c).unwrap();
+        let text = format!("{:#}", Stamps::take(std::slice::from_ref(&c)).check_unchanged().map(|_| "same").unwrap());
+        assert_eq!(text, "same", "a file missing at both looks is the reads' to report");
+        std::fs::write(&c, "x").unwrap();
+        let gone = Stamps::take(std::slice::from_ref(&c));
+        std::fs::remove_file(&c).unwrap();
+        let text = format!("{:#}", gone.check_unchanged().unwrap_err());
+        assert!(text.contains("c.csv (removed or no longer readable)"), "{text}");
+    }
+}
