@@ -36,15 +36,50 @@ impl std::error::Error for TrailingBytes {}
 /// How many bytes of trailing data an error shows.
 const SHOWN: usize = 16;
 
-/// Counts the bytes taken from the file, so an error can say where it is.
+/// Counts the bytes taken from the file, so an error can say where it is, and
+/// can look [`SHOWN`] + 1 bytes ahead across the reader's buffer boundary
+/// ([`Counted::peek`]): what follows a member is judged on the file's bytes, not
+/// on what happened to be left in a buffer.
 struct Counted<R> {
     inner: R,
     taken: u64,
+    /// Bytes looked ahead at, served before `inner`'s.
+    ahead: Vec<u8>,
+    /// How many of `ahead` were taken.
+    pos: usize,
+}
+
+impl<R: BufRead> Counted<R> {
+    /// Up to `n` bytes from the current position without taking them (fewer only at the end).
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.pos > 0 {
+            self.ahead.drain(..self.pos);
+            self.pos = 0;
+        }
+        while self.ahead.len() < n {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let k = buf.len().min(n - self.ahead.len());
+            self.ahead.extend_from_slice(&buf[..k]);
+            self.inner.consume(k);
+        }
+        Ok(&self.ahead[..self.ahead.len().min(n)])
+    }
 }
 
 impl<R: BufRead> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = if self.pos < self.ahead.len() {
+            let from = &self.ahead[self.pos..];
+            let k = from.len().min(buf.len());
+            buf[..k].copy_from_slice(&from[..k]);
+            self.pos += k;
+            k
+        } else {
+            self.inner.read(buf)?
+        };
         self.taken += n as u64;
         Ok(n)
     }
@@ -52,12 +87,19 @@ impl<R: BufRead> Read for Counted<R> {
 
 impl<R: BufRead> BufRead for Counted<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos < self.ahead.len() {
+            return Ok(&self.ahead[self.pos..]);
+        }
         self.inner.fill_buf()
     }
 
     fn consume(&mut self, amt: usize) {
         self.taken += amt as u64;
-        self.inner.consume(amt);
+        if self.pos < self.ahead.len() {
+            self.pos += amt;
+        } else {
+            self.inner.consume(amt);
+        }
     }
 }
 
@@ -69,7 +111,7 @@ pub struct GzMembers<R> {
 
 impl<R: BufRead> GzMembers<R> {
     pub fn new(r: R) -> Self {
-        GzMembers { member: Some(GzDecoder::new(Counted { inner: r, taken: 0 })) }
+        GzMembers { member: Some(GzDecoder::new(Counted { inner: r, taken: 0, ahead: Vec::new(), pos: 0 })) }
     }
 }
 
@@ -84,7 +126,9 @@ impl<R: BufRead> Read for GzMembers<R> {
             // This member ended with its checksum verified: another member, the end, or junk.
             let src = member.get_mut();
             let at = src.taken;
-            let rest = src.fill_buf()?;
+            // A lone 0x1f at the very end could be a member cut after its first byte:
+            // it is read as one, and is "truncated".
+            let rest = src.peek(SHOWN + 1)?;
             if rest.is_empty() {
                 self.member = None;
                 return Ok(0);
@@ -155,6 +199,34 @@ mod tests {
             let want = format!("trailing bytes after the end of the gzip stream at byte {}: ", one.len());
             assert!(text.starts_with(&want), "{junk:?}: {text}");
             assert!(text.ends_with(&format!("\"{}\" is not gzip data", junk.escape_ascii())), "{text}");
+        }
+    }
+
+    #[test]
+    fn what_follows_a_member_is_judged_on_the_file_not_on_the_read_buffer() {
+        let one = gz("a\nb\n");
+        // A buffer of 8 bytes: every member end falls near a boundary somewhere.
+        let read = |bytes: &[u8]| {
+            let mut s = String::new();
+            GzMembers::new(io::BufReader::with_capacity(8, bytes)).read_to_string(&mut s).map(|_| s)
+        };
+        for pad in 0..8 {
+            let mut bytes = gz(&"x".repeat(pad));
+            let at = bytes.len();
+            bytes.extend_from_slice(&[0u8; 40]);
+            let text = describe(&read(&bytes).unwrap_err());
+            assert_eq!(
+                text,
+                format!(
+                    "trailing bytes after the end of the gzip stream at byte {at}: \"{}\"… is not gzip data",
+                    [0u8; 16].escape_ascii()
+                ),
+                "pad {pad}"
+            );
+            // Another member whose magic bytes straddle a boundary is read.
+            let mut two = gz(&"x".repeat(pad));
+            two.extend_from_slice(&one);
+            assert_eq!(read(&two).unwrap(), format!("{}a\nb\n", "x".repeat(pad)), "pad {pad}");
         }
     }
 
