@@ -165,7 +165,8 @@ fn abort_on_fail_stops_after_its_delay_with_every_completed_iteration_saved() {
     assert!(s.get("baseline_not_compared").is_none(), "no baseline was asked: {s}");
 
     // With --compare-baseline, the skipped baseline is said, in the terminal and the summary.
-    let o = run(dir.path(), "ob", &[extra.as_slice(), &["--compare-baseline"]].concat());
+    let md = dir.path().join("ob.md").display().to_string();
+    let o = run(dir.path(), "ob", &[extra.as_slice(), &["--compare-baseline", "--export-md", &md]].concat());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(99), "{err}");
     let why = "the run stopped after iteration 6 of 10, and --compare-baseline compares complete runs only; \
@@ -174,6 +175,13 @@ fn abort_on_fail_stops_after_its_delay_with_every_completed_iteration_saved() {
     assert!(err.contains(&format!("baseline: not compared ({why})\n")), "{err}");
     assert_eq!(json(&export)["baseline_not_compared"].as_str(), Some(why));
     assert!(!dir.path().join("ob/baseline").exists(), "a baseline ran");
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        text.contains(
+            "failed. The untuned baseline run was skipped (--compare-baseline compares complete runs only).\n"
+        ),
+        "{text}"
+    );
 
     // Without a delay it stops at the second FAIL.
     let extra = ["--threshold", "kpi_verdict: fail_count < 2, abort_on_fail"];

@@ -52,6 +52,8 @@ impl DataStop {
             after_iteration: self.done,
             planned: self.planned,
             cause: if self.baseline { StopCause::BaselineBadData(error) } else { StopCause::BadData(error) },
+            // The caller knows whether a baseline was asked for.
+            baseline_skipped: false,
         }
     }
 
@@ -117,7 +119,12 @@ mod tests {
         let said = "q.csv: line 7: column ask_price: \"-1\" is not a positive price".to_string();
         assert_eq!(
             stop().run_stop(),
-            RunStop { after_iteration: 3, planned: 26, cause: StopCause::BadData(said.clone()) }
+            RunStop {
+                after_iteration: 3,
+                planned: 26,
+                cause: StopCause::BadData(said.clone()),
+                baseline_skipped: false
+            }
         );
         assert_eq!(stop().in_baseline().run_stop().cause, StopCause::BaselineBadData(said));
     }

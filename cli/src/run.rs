@@ -745,16 +745,20 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         None
     };
     let latest = plan.out.join("latest");
-    // A run that ended early says so at the top of its Markdown and HTML reports.
+    // A run that ended early says so at the top of its Markdown and HTML reports,
+    // and that its baseline was skipped when one was asked for.
+    let stop_in_baseline = stopped.as_ref().is_some_and(|s| s.baseline);
     let stop = match (&stopped, &gate.aborted) {
         (Some(data), _) => Some(data.run_stop()),
         (None, Some((after_iteration, label))) => Some(RunStop {
             after_iteration: *after_iteration,
             planned: s.iterations,
             cause: StopCause::Threshold(label.clone()),
+            baseline_skipped: false,
         }),
         (None, None) => None,
-    };
+    }
+    .map(|stop| RunStop { baseline_skipped: baseline_not_compared.is_some() && !stop_in_baseline, ..stop });
     // Streamed from the ITER_SUMMARY files: memory does not grow with the run.
     let finished = report_out::Finished {
         settings: s,

@@ -311,6 +311,7 @@ mod tests {
             after_iteration: 3,
             planned: 10,
             cause: StopCause::Threshold("kpi_verdict: fail_count < 2 (observed 2)".into()),
+            baseline_skipped: false,
         };
         let html = render(&r, &[], Some(&stop));
         let said = "<h1>mmsoak soak report</h1>\n<p class=\"verdict broken\"><strong>STOPPED after iteration 3 of 10:</strong> \
@@ -322,6 +323,7 @@ mod tests {
             after_iteration: 0,
             planned: 26,
             cause: StopCause::BaselineBadData("/d/q<1>.csv: line 7: \"-1\" is not a positive price".into()),
+            baseline_skipped: false,
         };
         let html = render(&r, &[], Some(&stop));
         assert!(html.contains(

@@ -463,6 +463,8 @@ pub struct RunStop {
     pub after_iteration: u32,
     pub planned: u32,
     pub cause: StopCause,
+    /// `--compare-baseline` was asked, and the stop of the tuned run skipped its baseline.
+    pub baseline_skipped: bool,
 }
 
 /// What stopped a run, with its one-line detail.
@@ -488,12 +490,20 @@ impl RunStop {
     }
 
     /// The words before the detail, the detail, and the words after it.
-    fn parts(&self) -> (&'static str, &str, &'static str) {
-        match &self.cause {
-            StopCause::Threshold(label) => ("abort_on_fail threshold ", label, " failed."),
-            StopCause::BadData(e) => ("bad market data: ", e, ""),
-            StopCause::BaselineBadData(e) => ("bad market data: ", e, "; this report has no baseline comparison."),
-        }
+    fn parts(&self) -> (&'static str, &str, String) {
+        let (before, detail, after) = match &self.cause {
+            StopCause::Threshold(label) => ("abort_on_fail threshold ", label.as_str(), " failed."),
+            StopCause::BadData(e) => ("bad market data: ", e.as_str(), ""),
+            StopCause::BaselineBadData(e) => {
+                ("bad market data: ", e.as_str(), "; this report has no baseline comparison.")
+            }
+        };
+        let skipped = if self.baseline_skipped {
+            " The untuned baseline run was skipped (--compare-baseline compares complete runs only)."
+        } else {
+            ""
+        };
+        (before, detail, format!("{after}{skipped}"))
     }
 
     /// The Markdown paragraph: the headline in bold, the detail as code.
@@ -510,7 +520,7 @@ impl RunStop {
             esc(&self.headline()),
             esc(before),
             esc(&one_line(detail)),
-            esc(after)
+            esc(&after)
         )
     }
 }
@@ -597,6 +607,7 @@ mod tests {
             after_iteration: 4,
             planned: 10,
             cause: StopCause::Threshold("kpi_verdict: fail_count < 2 (observed 2)".into()),
+            baseline_skipped: false,
         };
         let said = "**STOPPED after iteration 4 of 10:** abort_on_fail threshold \
                     `kpi_verdict: fail_count < 2 (observed 2)` failed.\n\n";
@@ -606,11 +617,19 @@ mod tests {
             after_iteration: 3,
             planned: 26,
             cause: StopCause::BadData("/d/q_1.csv: line 7: field `a` (price): \"-1\" is not a positive price".into()),
+            baseline_skipped: false,
         };
         assert_eq!(
             stop.markdown(),
             "**STOPPED after iteration 3 of 26:** bad market data: \
              ``/d/q_1.csv: line 7: field `a` (price): \"-1\" is not a positive price``\n\n"
+        );
+        let skipped = RunStop { baseline_skipped: true, ..stop };
+        assert_eq!(
+            skipped.markdown(),
+            "**STOPPED after iteration 3 of 26:** bad market data: \
+             ``/d/q_1.csv: line 7: field `a` (price): \"-1\" is not a positive price`` \
+             The untuned baseline run was skipped (--compare-baseline compares complete runs only).\n\n"
         );
         assert_eq!(code_span("`x`"), "`` `x` ``");
         assert_eq!(code_span("a\nb"), "`a b`");
