@@ -106,37 +106,17 @@ fn a_negative_number_after_a_flag_reaches_its_check() {
     // Whole-number flags: clap's own check of the value, naming the flag.
     let bars = common::shared_data("btcusd_bitstamp_1min_a.csv");
     let fit_out = dir.path().join("fit.json");
+    let fit = |flag: &'static str, value: &'static str| {
+        let (bars, fit_out) = (bars.to_str().unwrap(), fit_out.to_str().unwrap());
+        vec!["market", "fit", "--data", bars, "--out", fit_out, flag, value]
+    };
     for (args, expect) in [
         (vec!["run", "--iterations", "-5", "--out", out], "invalid value '-5' for '--iterations <ITERATIONS>'"),
         (vec!["run", "--seed", "-1", "--out", out], "invalid value '-1' for '--seed <SEED>'"),
         (vec!["run", "--fail-window", "-1", "--out", out], "invalid value '-1' for '--fail-window <FAIL_WINDOW>'"),
         (vec!["sweep", "plan", "sweep.toml", "--shards", "-2"], "invalid value '-2' for '--shards <SHARDS>'"),
-        (
-            vec![
-                "market",
-                "fit",
-                "--data",
-                bars.to_str().unwrap(),
-                "--out",
-                fit_out.to_str().unwrap(),
-                "--holdout",
-                "-0.2",
-            ],
-            "mmsoak: error: --holdout -0.2: must be between 0 and 1",
-        ),
-        (
-            vec![
-                "market",
-                "fit",
-                "--data",
-                bars.to_str().unwrap(),
-                "--out",
-                fit_out.to_str().unwrap(),
-                "--iterations",
-                "-5",
-            ],
-            "invalid value '-5' for '--iterations <ITERATIONS>'",
-        ),
+        (fit("--holdout", "-0.2"), "mmsoak: error: --holdout -0.2: must be between 0 and 1"),
+        (fit("--iterations", "-5"), "invalid value '-5' for '--iterations <ITERATIONS>'"),
     ] {
         let o = mmsoak().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr);

@@ -167,25 +167,9 @@ fn tick_holdout_on_too_little_data_is_one_clear_error() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_stop_signal_during_the_fit_exits_130_and_writes_nothing() {
-    use std::fmt::Write as _;
     let dir = tempfile::tempdir().unwrap();
-    // Real quotes laid end to end, each copy 230 s after the last (the excerpt
-    // spans 226 s): 68 MB, a read long enough to be interrupted in.
-    let quotes =
-        std::fs::read_to_string(shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv")).unwrap();
-    let mut lines = quotes.lines();
-    let mut text = format!("{}\n", lines.next().unwrap());
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    for k in 0..80i64 {
-        for f in &rows {
-            let t = |i: usize| f[i].parse::<i64>().unwrap() + k * 230_000_000;
-            writeln!(text, "{},{},{},{},{}", f[0], f[1], t(2), t(3), f[4..].join(",")).unwrap();
-        }
-    }
-    let data = dir.path().join("binance-futures_quotes_tiled.csv");
-    std::fs::write(&data, &text).unwrap();
-    let data = data.canonicalize().unwrap();
-    drop(text);
+    // 68 MB of real quotes: a read long enough to be interrupted in.
+    let data = common::tiled_quotes(dir.path());
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
         let out = dir.path().join(name);
         std::fs::create_dir(&out).unwrap();
