@@ -52,7 +52,7 @@ impl DataStop {
             after_iteration: self.done,
             planned: self.planned,
             cause: if self.baseline { StopCause::BaselineBadData(error) } else { StopCause::BadData(error) },
-            // The caller knows whether a baseline was asked for.
+            // The caller knows whether a baseline was asked for and skipped.
             baseline_skipped: false,
         }
     }

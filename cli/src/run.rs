@@ -715,18 +715,19 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let mut gate = std::mem::take(&mut plan.gate);
     let tuned = soak(&mut engine, &plan, &plan.out, s.auto_tune, resumed, policy.as_mut(), Some(&mut gate)).await?;
     let (state, mut stopped) = (tuned.state, tuned.stopped);
-    // Why `--compare-baseline` compared nothing, for the summary.
-    let mut baseline_not_compared = None;
-    if plan.record.compare_baseline && (gate.aborted.is_some() || stopped.is_some()) {
+    // A run that stopped early skips its `--compare-baseline` run; why
+    // `--compare-baseline` compared nothing goes in the summary.
+    let baseline_skipped = plan.record.compare_baseline && (gate.aborted.is_some() || stopped.is_some());
+    let mut baseline_not_compared = baseline_skipped.then(|| {
         let why = format!(
             "the run stopped after iteration {} of {}, and --compare-baseline compares complete runs only; \
              the baseline run was skipped",
             state.iteration, s.iterations
         );
         eprintln!("mmsoak: no baseline run: {why}");
-        baseline_not_compared = Some(why);
-    }
-    let baseline = if plan.record.compare_baseline && gate.aborted.is_none() && stopped.is_none() {
+        why
+    });
+    let baseline = if plan.record.compare_baseline && !baseline_skipped {
         eprintln!(
             "mmsoak: baseline run (same seed and market, tuner off) into {}",
             plan.out.join("baseline").display()
@@ -747,18 +748,16 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let latest = plan.out.join("latest");
     // A run that ended early says so at the top of its Markdown and HTML reports,
     // and that its baseline was skipped when one was asked for.
-    let stop_in_baseline = stopped.as_ref().is_some_and(|s| s.baseline);
     let stop = match (&stopped, &gate.aborted) {
-        (Some(data), _) => Some(data.run_stop()),
+        (Some(data), _) => Some(RunStop { baseline_skipped, ..data.run_stop() }),
         (None, Some((after_iteration, label))) => Some(RunStop {
             after_iteration: *after_iteration,
             planned: s.iterations,
             cause: StopCause::Threshold(label.clone()),
-            baseline_skipped: false,
+            baseline_skipped,
         }),
         (None, None) => None,
-    }
-    .map(|stop| RunStop { baseline_skipped: baseline_not_compared.is_some() && !stop_in_baseline, ..stop });
+    };
     // Streamed from the ITER_SUMMARY files: memory does not grow with the run.
     let finished = report_out::Finished {
         settings: s,
