@@ -249,7 +249,11 @@ fn data_turning_bad_mid_run_stops_it_with_exit_2_and_a_report_of_what_was_done()
         assert!(t0.elapsed().as_secs() < 120, "the run never finished its first iteration");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // Its modification time set back, so the run's stamps do not see the write
+    // (the test below has one they see): the replay meets the bad value.
+    let mtime = std::fs::metadata(&b).unwrap().modified().unwrap();
     poke(&b, at, b'-');
+    std::fs::File::options().write(true).open(&b).unwrap().set_modified(mtime).unwrap();
     let o = child.wait_with_output().unwrap();
     let line = the_error(&o);
     assert!(
@@ -298,4 +302,159 @@ fn data_turning_bad_mid_run_stops_it_with_exit_2_and_a_report_of_what_was_done()
     let o = resume();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["iterations_completed"], 26);
+}
+
+/// The Tardis quotes excerpt laid end to end `copies` times in `dir`, each copy
+/// 230 s after the last: a valid file long enough that most of it is read well
+/// after the run starts. Its canonical path and its text.
+fn tiled(dir: &Path, copies: i64) -> (PathBuf, String) {
+    use std::fmt::Write as _;
+    let quotes = std::fs::read_to_string(shared_data(TARDIS_QUOTES)).unwrap();
+    let mut lines = quotes.lines();
+    let mut text = format!("{}\n", lines.next().unwrap());
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    for k in 0..copies {
+        for f in &rows {
+            let t = |i: usize| f[i].parse::<i64>().unwrap() + k * 230_000_000;
+            writeln!(text, "{},{},{},{},{}", f[0], f[1], t(2), t(3), f[4..].join(",")).unwrap();
+        }
+    }
+    let data = dir.join("binance-futures_quotes_tiled.csv");
+    std::fs::write(&data, &text).unwrap();
+    (data.canonicalize().unwrap(), text)
+}
+
+/// Runs `cmd` with the test-only pause after iteration `after`; once the run is
+/// paused there, `change()`, then lets it go on. Its output.
+fn paused_at(mut cmd: std::process::Command, dir: &Path, after: u32, change: impl FnOnce()) -> Output {
+    let flag = dir.join("paused");
+    let mut child = cmd
+        .env("MMSOAK_TEST_PAUSE_AFTER_ITERATION", format!("{after}:{}", flag.display()))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !flag.exists() {
+        if child.try_wait().unwrap().is_some() {
+            let o = child.wait_with_output().unwrap();
+            panic!("the run ended before its pause: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert!(t0.elapsed().as_secs() < 300, "the run never reached iteration {after}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    change();
+    std::fs::remove_file(&flag).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Where the `n`th line from the end of `text` starts.
+fn lines_from_end(text: &str, n: usize) -> usize {
+    text.len() - text.lines().rev().take(n).map(|l| l.len() + 1).sum::<usize>()
+}
+
+/// Writes over one digit of the ask price of the `n`th line from the end of
+/// `path` (holding `text`), in place: 9682 becomes 9692, still valid data.
+fn bump_price(path: &Path, text: &str, n: usize) {
+    let at = lines_from_end(text, n);
+    let line = text[at..].lines().next().unwrap();
+    let col = line.match_indices(',').nth(4).unwrap().0 + 3;
+    let old = line.as_bytes()[col];
+    assert!(old.is_ascii_digit(), "{line}");
+    poke(path, (at + col) as u64, if old == b'9' { b'8' } else { old + 1 });
+}
+
+/// A stopped run's artifacts: iterations 1..=done kept, none after.
+fn kept(out: &Path, done: u64) {
+    for i in 1..=done {
+        assert!(out.join(format!("latest/ITER_SUMMARY_{i}.json")).exists(), "summary {i} lost");
+    }
+    assert!(!out.join(format!("latest/ITER_SUMMARY_{}.json", done + 1)).exists());
+    assert_eq!(json(out.join("latest/TUNING_STATE.json"))["iteration"].as_u64(), Some(done));
+    assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["iterations_completed"].as_u64(), Some(done));
+}
+
+/// The bug: a tick file changed after the start-of-run checks, in data not yet
+/// replayed, was replayed as changed when the change parses. Now each iteration
+/// checks the files' stamps before it is kept, and a change stops the run as bad
+/// data does: exit 2, the iterations before it kept, one line naming the file and
+/// what changed; --resume goes on once the bytes are back.
+#[test]
+fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
+    type Change = fn(&Path, &str);
+    let cases: [(&str, Change); 5] = [
+        ("written to, same size", |p, text| bump_price(p, text, 3)),
+        ("grew from", |p, text| {
+            let last = text.lines().last().unwrap().to_string();
+            let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+            f.write_all(format!("{last}\n").as_bytes()).unwrap();
+        }),
+        ("cut from", |p, text| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_len(lines_from_end(text, 20_000) as u64)
+                .unwrap();
+        }),
+        ("replaced by another file", |p, text| {
+            let tmp = p.with_extension("tmp");
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(&tmp, p).unwrap();
+        }),
+        ("removed or no longer readable", |p, _| std::fs::remove_file(p).unwrap()),
+    ];
+    for (how, change) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, text) = tiled(dir.path(), 10);
+        let out = dir.path().join("o");
+        let md = dir.path().join("r.md");
+        let cmd = {
+            let mut cmd = tick_run(&[&data], &out, "30", "60");
+            cmd.args(["--export-md", s(&md)]);
+            cmd
+        };
+        let o = paused_at(cmd, dir.path(), 2, || change(&data, &text));
+        let line = the_error(&o);
+        let said = format!("{} ({how}", data.display());
+        assert!(line.contains(&said) && line.contains("changed during the run"), "{how}: {line}");
+        assert!(line.contains("the run stopped after iteration 2 of 30"), "{how}: {line}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("STOPPED after iteration 2 of 30: a market data file changed"), "{how}: {err}");
+        kept(&out, 2);
+        let report = std::fs::read_to_string(&md).unwrap();
+        assert!(report.contains("**STOPPED after iteration 2 of 30:**") && report.contains(&said), "{how}: {report}");
+        if how == "grew from" {
+            assert!(line.contains(&format!("grew from {} to", text.len())), "{line}");
+            assert!(line.contains("changed since the run started: restore it"), "{line}");
+            // Back as it was: --resume goes on to the end.
+            std::fs::OpenOptions::new().write(true).open(&data).unwrap().set_len(text.len() as u64).unwrap();
+            let o = mmsoak().args(["run", "--resume", "--engine", "native", "--out", s(&out)]).output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["iterations_completed"], 30);
+        }
+    }
+}
+
+/// `--resume` stamps the files as it opens them (after checking their sha256)
+/// and checks the stamps after every iteration as a fresh run does.
+#[test]
+fn a_tick_file_changed_during_a_resumed_run_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, text) = tiled(dir.path(), 10);
+    let out = dir.path().join("o");
+    // A run stopped after iteration 2 by a file that grew, then restored.
+    let o = paused_at(tick_run(&[&data], &out, "30", "60"), dir.path(), 2, || {
+        std::fs::OpenOptions::new().append(true).open(&data).unwrap().write_all(b"\n").unwrap();
+    });
+    assert!(the_error(&o).contains("the run stopped after iteration 2 of 30"));
+    std::fs::write(&data, &text).unwrap();
+    // Resumed, and written to after its first new iteration: it stops after that one.
+    let mut resume = mmsoak();
+    resume.args(["run", "--resume", "--engine", "native", "--out", s(&out)]);
+    let o = paused_at(resume, dir.path(), 3, || bump_price(&data, &text, 1));
+    let line = the_error(&o);
+    assert!(line.contains(&format!("{} (written to, same size) changed during the run", data.display())), "{line}");
+    assert!(line.contains("the run stopped after iteration 3 of 30"), "{line}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("resuming"), "{}", String::from_utf8_lossy(&o.stderr));
+    kept(&out, 3);
 }

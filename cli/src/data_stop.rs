@@ -1,5 +1,6 @@
 //! A run stopped by bad market data met mid-run (a data file edited, cut or
-//! replaced after the start-of-run scan passed). It ends like a run an
+//! replaced after the start-of-run scan passed), or by a tick data file that
+//! changed while the run replayed it ([`Changed`]). It ends like a run an
 //! `abort_on_fail` threshold stopped: the iterations done stay, committed, and
 //! the report and summary are written for them; then one error line (exit 2,
 //! bad input) says what is wrong where, how far the run got, and what
@@ -9,13 +10,15 @@ use std::path::Path;
 
 use mmsoak_core::report::{RunStop, StopCause};
 
+use crate::data::stamps::Changed;
 use crate::data::BadData;
 use crate::summary::BadDataStop;
 
 /// Bad data that stopped a soak after `done` of `planned` iterations.
 #[derive(Debug)]
 pub struct DataStop {
-    /// One line naming the file, the line and the bad value ([`BadData`]).
+    /// One line naming the file, the line and the bad value ([`BadData`]), or
+    /// the files that changed and how ([`Changed`]).
     pub error: anyhow::Error,
     pub done: u32,
     pub planned: u32,
@@ -36,12 +39,31 @@ impl DataStop {
         }
     }
 
+    /// A data file changed under the replay, rather than bad data met.
+    pub fn data_changed(&self) -> bool {
+        self.error.is::<Changed>()
+    }
+
+    /// Why, in a few words: "bad market data", or "a market data file changed".
+    pub fn cause(&self) -> &'static str {
+        if self.data_changed() {
+            "a market data file changed"
+        } else {
+            "bad market data"
+        }
+    }
+
     /// What the end-of-run summary says: after which iteration, and why.
     pub fn summary(&self) -> BadDataStop {
         BadDataStop {
             after_iteration: self.done,
-            reason: format!("{} stopped on bad market data: {}", self.which(), self.error),
+            reason: if self.data_changed() {
+                format!("{} stopped because a market data file changed: {}", self.which(), self.error)
+            } else {
+                format!("{} stopped on bad market data: {}", self.which(), self.error)
+            },
             baseline: self.baseline,
+            cause: self.cause(),
         }
     }
 
@@ -62,6 +84,12 @@ impl DataStop {
     /// until they do).
     pub fn into_error(self, changed: &[&str], out: &Path) -> anyhow::Error {
         let next = match changed {
+            // Written to and back, or only its modification time moved: the bytes are the run's.
+            [] if self.data_changed() => format!(
+                "the data files hold the bytes the run started with again: continue with \
+                 `mmsoak run --resume --out {}`",
+                out.display()
+            ),
             [] => "the data files hold the bytes the run started with, so --resume would stop here again: \
                    fix the data and start a new run"
                 .to_string(),
@@ -127,5 +155,29 @@ mod tests {
             }
         );
         assert_eq!(stop().in_baseline().run_stop().cause, StopCause::BaselineBadData(said));
+    }
+
+    #[test]
+    fn a_changed_file_says_so_and_a_file_back_as_it_was_resumes() {
+        let changed = || DataStop {
+            error: Changed { message: "/d/q.csv (grew from 10 to 20 bytes) changed during the run".into() }.into(),
+            done: 2,
+            planned: 6,
+            baseline: false,
+        };
+        assert!(changed().data_changed() && !stop().data_changed());
+        assert_eq!(changed().cause(), "a market data file changed");
+        let summary = changed().summary();
+        assert!(summary.reason.starts_with("the run stopped because a market data file changed: /d/q.csv (grew"));
+        let e = changed().into_error(&["/d/q.csv"], Path::new("o"));
+        assert!(e.is::<BadData>(), "exit 2 as bad data");
+        let text = format!("{e:#}");
+        assert!(text.starts_with("/d/q.csv (grew from 10 to 20 bytes) changed during the run; "), "{text}");
+        assert!(text.contains("the run stopped after iteration 2 of 6"), "{text}");
+        assert!(text.contains("/d/q.csv changed since the run started: restore it"), "{text}");
+        let text = format!("{:#}", changed().into_error(&[], Path::new("o")));
+        assert!(
+            text.ends_with("hold the bytes the run started with again: continue with `mmsoak run --resume --out o`")
+        );
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{EngineChoice, RunArgs, Source};
 use crate::config::{self, Flags, Retention};
-use crate::data::stamps::Stamps;
+use crate::data::stamps::{Changed, Stamps};
 use crate::data::BadData;
 use crate::data_stop::DataStop;
 use crate::external::Observation;
@@ -288,6 +288,9 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     // A fresh run reads its data several times before it starts: a file written
     // to meanwhile is refused (see `data::stamps`).
     let mut stamps = Stamps::take(if args.resume { &[] } else { &args.data });
+    // What the start-of-run reads found (`bars: …`, `tick data: …`): said once
+    // the stamps show the files held still while they were read.
+    let mut found = Vec::new();
     let (record, out, retention) = if args.resume {
         let out = args.place.out.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_OUT));
         let eff = config::resolve(
@@ -306,7 +309,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         }
         (record, out, eff.retention)
     } else {
-        fresh_record(args, &mut stamps)?
+        fresh_record(args, &mut stamps, &mut found)?
     };
     let regime = match record.settings.regime_spec {
         Some(_) => Regime::Fitted,
@@ -331,17 +334,20 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     // does not stop the "nothing to resume" that follows. (Its policy plugin is
     // checked as ever.)
     let finished = args.resume && !record.compare_baseline && state_finished(&latest, record.settings.iterations);
-    let mut observations = if finished { Observations::Finished } else { data(&record, args.resume)? };
+    let mut observations = if finished { Observations::Finished } else { data(&record, args.resume, &mut stamps)? };
     let policy = load_policy(record.settings.policy.as_ref(), record.paths.policy.as_deref())?;
     let resumed = if args.resume { Some(load_progress(&latest)?) } else { None };
     if finished
         && resumed.as_ref().and_then(|p| p.state.as_ref()).is_none_or(|s| s.iteration < record.settings.iterations)
     {
         // Gone back to a checkpoint (a power cut): iterations to run after all.
-        observations = data(&record, true)?;
+        observations = data(&record, true, &mut stamps)?;
     }
     let live = matches!(observations, Observations::External(_) | Observations::Fills(_));
     stamps.check_unchanged()?;
+    for line in found {
+        eprintln!("{line}");
+    }
     let sleep = sleep_from_env(live, record.settings.iteration_seconds)?;
     let metrics_listener = match &args.metrics_addr {
         None => None,
@@ -378,9 +384,12 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
 }
 
 /// The run's observations, checked; on `--resume` its data files first, against
-/// the sizes and hashes recorded at the start.
-fn data(record: &RunRecord, resume: bool) -> Result<Observations> {
+/// the sizes and hashes recorded at the start, stamped (into `stamps`) before
+/// that read.
+fn data(record: &RunRecord, resume: bool, stamps: &mut Stamps) -> Result<Observations> {
     if resume {
+        let files: Vec<PathBuf> = record.inputs.iter().map(|f| PathBuf::from(&f.path)).collect();
+        stamps.add(&Stamps::take(&files));
         InputFile::check_all(&record.inputs)?;
     }
     observations(&record.settings, &record.paths, record.settings.iterations)
@@ -435,8 +444,13 @@ fn load_policy(record: Option<&PolicyRecord>, absolute: Option<&str>) -> Result<
 }
 
 /// A fresh run's record. `stamps` gains the files found beside `--data` (a
-/// LOBSTER file's partner), stamped before the scan reads them.
-fn fresh_record(args: &RunArgs, stamps: &mut Stamps) -> Result<(RunRecord, PathBuf, Retention)> {
+/// LOBSTER file's partner), stamped before the scan reads them; `found`, the
+/// lines saying what the data holds.
+fn fresh_record(
+    args: &RunArgs,
+    stamps: &mut Stamps,
+    found: &mut Vec<String>,
+) -> Result<(RunRecord, PathBuf, Retention)> {
     let flags = Flags {
         iterations: args.iterations,
         seed: args.seed,
@@ -479,7 +493,7 @@ fn fresh_record(args: &RunArgs, stamps: &mut Stamps) -> Result<(RunRecord, PathB
     }
     let bars = if source == Source::Replay {
         let (series, settings) = replay::plan(&args.data[0], eff.iterations.value, iteration_seconds, args.loop_data)?;
-        eprintln!("mmsoak: bars: {}: {}", args.data[0].display(), series.info.describe());
+        found.push(format!("mmsoak: bars: {}: {}", args.data[0].display(), series.info.describe()));
         Some(settings)
     } else {
         None
@@ -508,7 +522,7 @@ fn fresh_record(args: &RunArgs, stamps: &mut Stamps) -> Result<(RunRecord, PathB
             eff.iterations.value,
             iteration_seconds,
         )?;
-        eprintln!("mmsoak: tick data: {}", tick_plan.summary());
+        found.push(format!("mmsoak: tick data: {}", tick_plan.summary()));
         stamps.add(&tick_plan.stamps);
         Some(tick_plan.settings())
     } else {
@@ -650,7 +664,9 @@ fn observations(settings: &RunSettings, paths: &InputPaths, iterations: u32) -> 
                     then.join(", ")
                 );
             }
-            Observations::Ticks(Box::new(std::cell::RefCell::new(crate::ticks::TickRun::new(t.config.clone(), specs))))
+            // Watched: a file changed during the run stops it (`data::stamps`).
+            let run = crate::ticks::TickRun::new(t.config.clone(), specs).watched();
+            Observations::Ticks(Box::new(std::cell::RefCell::new(run)))
         }
         ("external", Some(report)) => Observations::External(report),
         ("fills", Some(fills)) => Observations::Fills(fills),
@@ -737,8 +753,10 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         stopped = run.stopped.map(DataStop::in_baseline);
         if let Some(stop) = &stopped {
             baseline_not_compared = Some(format!(
-                "the baseline run stopped after its iteration {} of {} on bad market data",
-                stop.done, stop.planned
+                "the baseline run stopped after its iteration {} of {}: {}",
+                stop.done,
+                stop.planned,
+                stop.cause()
             ));
         }
         stopped.is_none().then_some(run.state)
@@ -956,8 +974,9 @@ async fn soak(
             }
             None => match observe(engine, plan, &mut market, &state, i) {
                 Ok(edge) => Observation::Report(Box::new(edge)),
-                // Bad data met mid-run: what is done stays (committed), the report follows.
-                Err(e) if e.is::<BadData>() => {
+                // Bad data met mid-run, or a tick file changed under the replay: what
+                // is done stays (committed), the report follows.
+                Err(e) if e.is::<BadData>() || e.is::<Changed>() => {
                     committer.commit(&state)?;
                     let stopped = Some(DataStop { error: e, done: state.iteration, planned: n, baseline: false });
                     return Ok(Soaked { state, stopped });
@@ -1023,6 +1042,10 @@ async fn soak(
             reporter.note(&format!("mmsoak: iteration {i}: stopping, abort_on_fail threshold failed: {why}"));
             break;
         }
+        if let Some(file) = test_pause_file(i).filter(|_| out == plan.out) {
+            committer.commit(&state)?;
+            test_pause(&file).await?;
+        }
         // Let the Ctrl-C listener run; stop only between iterations.
         tokio::task::yield_now().await;
         if interrupt::is_requested() {
@@ -1037,6 +1060,28 @@ async fn soak(
     }
     committer.commit(&state)?;
     Ok(Soaked { state, stopped: None })
+}
+
+/// TEST-ONLY: `MMSOAK_TEST_PAUSE_AFTER_ITERATION=N:FILE` makes the run, after
+/// its iteration N is written and committed (not a baseline run's), create FILE
+/// and wait until it is removed (for at most 5 minutes), so an end-to-end test
+/// can change a data file between two iterations without racing the run. Not for
+/// users; unset (or not of that form), nothing happens. FILE when iteration `i`
+/// is the one.
+fn test_pause_file(i: u32) -> Option<String> {
+    let spec = std::env::var("MMSOAK_TEST_PAUSE_AFTER_ITERATION").ok()?;
+    let (n, file) = spec.split_once(':')?;
+    (n.parse::<u32>().ok() == Some(i)).then(|| file.to_string())
+}
+
+/// TEST-ONLY: see [`test_pause_file`].
+async fn test_pause(file: &str) -> Result<()> {
+    std::fs::write(file, b"paused\n").with_context(|| format!("MMSOAK_TEST_PAUSE_AFTER_ITERATION: {file}"))?;
+    let t0 = std::time::Instant::now();
+    while Path::new(file).exists() && t0.elapsed() < Duration::from_secs(300) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }
 
 /// Iteration `i`'s observation from the simulator, a replay or a recording.

@@ -57,6 +57,10 @@ pub struct BadDataStop {
     pub reason: String,
     /// It was the `--compare-baseline` run that stopped; the tuned run had completed.
     pub baseline: bool,
+    /// In a few words, for the text: "bad market data", or "a market data file
+    /// changed" (a tick file written to during the run). `reason` says it too.
+    #[serde(skip)]
+    pub cause: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -174,12 +178,12 @@ pub fn text(s: &RunSummary) -> String {
     let mut out = String::from("──── mmsoak run summary ────\n");
     match (&s.aborted, &s.bad_data) {
         (_, Some(b)) if b.baseline => out.push_str(&format!(
-            "iterations: {} of {}; the baseline run STOPPED after its iteration {}: bad market data (said on the last line)\n",
-            s.iterations_completed, s.iterations_planned, b.after_iteration
+            "iterations: {} of {}; the baseline run STOPPED after its iteration {}: {} (said on the last line)\n",
+            s.iterations_completed, s.iterations_planned, b.after_iteration, b.cause
         )),
         (_, Some(b)) => out.push_str(&format!(
-            "STOPPED after iteration {} of {}: bad market data (said on the last line)\n",
-            b.after_iteration, s.iterations_planned
+            "STOPPED after iteration {} of {}: {} (said on the last line)\n",
+            b.after_iteration, s.iterations_planned, b.cause
         )),
         (Some(a), None) => out.push_str(&format!(
             "STOPPED after iteration {} of {}: abort_on_fail threshold {}\n",
@@ -287,7 +291,12 @@ mod tests {
 
     #[test]
     fn a_stopped_baseline_is_told_apart_from_a_stopped_run() {
-        let stop = |baseline| BadDataStop { after_iteration: 4, reason: "q.csv: line 7: bad".into(), baseline };
+        let stop = |baseline| BadDataStop {
+            after_iteration: 4,
+            reason: "q.csv: line 7: bad".into(),
+            baseline,
+            cause: "bad market data",
+        };
         let why = "the baseline run stopped after its iteration 4 of 26 on bad market data".to_string();
         let text = text(&summary(Some(stop(true)), Some(why.clone())));
         assert!(

@@ -18,6 +18,7 @@ use mmsoak_core::report::TickSettings;
 use mmsoak_host::Engine;
 
 use crate::data::reader::{describe, StreamReader};
+use crate::data::stamps::Stamps;
 use crate::data::streams::{group, StreamSpec};
 use crate::data::BadData;
 use crate::interrupt::BeforeStart;
@@ -31,7 +32,7 @@ pub struct TickPlan {
     pub config: TickConfig,
     pub facts: ScanFacts,
     /// Every file of `specs` (paired ones too), stamped before the scan read it.
-    pub stamps: crate::data::stamps::Stamps,
+    pub stamps: Stamps,
 }
 
 impl TickPlan {
@@ -98,7 +99,7 @@ pub fn plan(
     let tolerance_ns = (tolerance_ms * 1e6) as i64;
     let all: Vec<PathBuf> =
         specs.iter().flat_map(|s| s.files.iter().chain(s.paired.iter().flatten())).cloned().collect();
-    let stamps = crate::data::stamps::Stamps::take(&all);
+    let stamps = Stamps::take(&all);
     let facts = scan(&specs, tolerance_ns)?;
     let names = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let formats: Vec<Format> = specs.iter().map(|s| s.format).collect();
@@ -136,6 +137,9 @@ pub struct TickRun {
     state: Option<Vec<u8>>,
     /// Events to send per call (the decoded ones beyond wait).
     send: usize,
+    /// A soak's replay ([`TickRun::watched`]): the stamps of the files it reads,
+    /// checked after every iteration.
+    stamps: Option<Stamps>,
 }
 
 impl TickRun {
@@ -151,7 +155,21 @@ impl TickRun {
             failed: None,
             state: None,
             send: BATCH_EVENTS,
+            stamps: None,
         }
+    }
+
+    /// Stamps every file the replay reads (paired ones too), now: each
+    /// [`TickRun::iteration`] then checks them after its replay, and a change is
+    /// its error ([`crate::data::stamps::Changed`]) whatever the replay gave, so
+    /// the iteration, which may have read changed bytes, is not kept. Taken after
+    /// the start-of-run checks' reads and before their stamps are checked, so the
+    /// stamps are of the files as the checks read them.
+    pub fn watched(mut self) -> Self {
+        let all: Vec<PathBuf> =
+            self.specs.iter().flat_map(|s| s.files.iter().chain(s.paired.iter().flatten())).cloned().collect();
+        self.stamps = Some(Stamps::take(&all));
+        self
     }
 
     /// Back to the data's beginning (a baseline run replays the same market).
@@ -201,8 +219,18 @@ impl TickRun {
         Ok(())
     }
 
-    /// Replays iteration `i` with `params` through the engine.
+    /// Replays iteration `i` with `params` through the engine. A watched replay
+    /// ([`TickRun::watched`]) whose files changed errs with
+    /// [`crate::data::stamps::Changed`] instead.
     pub fn iteration(&mut self, engine: &mut Engine, params: &Params, i: u32) -> Result<EdgeReport> {
+        let replayed = self.replay(engine, params, i);
+        if let Some(stamps) = &self.stamps {
+            stamps.check_replayed()?;
+        }
+        replayed
+    }
+
+    fn replay(&mut self, engine: &mut Engine, params: &Params, i: u32) -> Result<EdgeReport> {
         let mut used_here = 0;
         loop {
             self.decode_ahead()?;

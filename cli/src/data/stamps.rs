@@ -9,7 +9,14 @@
 //! advice. So each file's stamp (size, modification time and, on Unix, device
 //! and inode: a file replaced by a rename) is taken before the first read and
 //! compared after the last; any difference refuses the run before anything is
-//! written.
+//! written. `--resume` stamps its data files before it compares them with the
+//! sha256 RUN.json records, and checks the stamps the same way.
+//!
+//! A tick replay reads its files a little at a time, all run long, so a file
+//! written to after the start would be replayed as written. The replay keeps the
+//! stamps of the files it reads ([`Stamps::check_replayed`], a metadata call per
+//! file) and checks them after every iteration, before the iteration is kept: a
+//! change stops the run there ([`Changed`]), as bad data met mid-run does.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -64,9 +71,8 @@ impl Stamps {
         }
     }
 
-    /// Errs naming every file whose stamp differs from the one taken, with what
-    /// changed, and what to do.
-    pub fn check_unchanged(&self) -> Result<()> {
+    /// Every file whose stamp differs from the one taken, as `PATH (what changed)`.
+    fn changes(&self) -> Vec<String> {
         let mut changed = Vec::new();
         for (path, was) in &self.0 {
             let now = Stamp::of(path);
@@ -74,14 +80,22 @@ impl Stamps {
                 continue;
             }
             let how = match (was, &now) {
-                (Some(a), Some(b)) if a.bytes != b.bytes => format!("{} bytes, now {}", a.bytes, b.bytes),
                 (Some(a), Some(b)) if a.id != b.id => "replaced by another file".to_string(),
+                (Some(a), Some(b)) if a.bytes < b.bytes => format!("grew from {} to {} bytes", a.bytes, b.bytes),
+                (Some(a), Some(b)) if a.bytes > b.bytes => format!("cut from {} to {} bytes", a.bytes, b.bytes),
                 (Some(_), Some(_)) => "written to, same size".to_string(),
                 (Some(_), None) => "removed or no longer readable".to_string(),
                 (None, _) => "appeared".to_string(),
             };
             changed.push(format!("{} ({how})", path.display()));
         }
+        changed
+    }
+
+    /// Errs naming every file whose stamp differs from the one taken, with what
+    /// changed, and what to do.
+    pub fn check_unchanged(&self) -> Result<()> {
+        let changed = self.changes();
         if changed.is_empty() {
             return Ok(());
         }
@@ -93,6 +107,32 @@ impl Stamps {
             changed.join(" and ")
         )
     }
+
+    /// During a tick replay: a [`Changed`] naming every file whose stamp differs
+    /// from the one taken, with what changed.
+    pub fn check_replayed(&self) -> Result<(), Changed> {
+        let changed = self.changes();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let it = if changed.len() == 1 { "it" } else { "them" };
+        Err(Changed {
+            message: format!(
+                "{} changed during the run: the replay would read {it} on as changed, not as the run started \
+                 with (and recorded in RUN.json)",
+                changed.join(" and ")
+            ),
+        })
+    }
+}
+
+/// A tick data file that changed while the run replayed it (see the module
+/// docs): the run stops as on bad data met mid-run (exit 2), keeping the
+/// iterations done before the change was seen.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Changed {
+    pub message: String,
 }
 
 #[cfg(test)]
@@ -115,7 +155,7 @@ mod tests {
         std::fs::write(&tmp, "time,price\n1,999\n").unwrap();
         std::fs::rename(&tmp, &b).unwrap();
         let text = format!("{:#}", stamps.check_unchanged().unwrap_err());
-        assert!(text.contains(&format!("{} (17 bytes, now 23)", a.display())), "{text}");
+        assert!(text.contains(&format!("{} (grew from 17 to 23 bytes)", a.display())), "{text}");
         #[cfg(unix)]
         assert!(text.contains(&format!("{} (replaced by another file)", b.display())), "{text}");
         assert!(!text.contains("c.csv"), "{text}");
@@ -128,5 +168,34 @@ mod tests {
         std::fs::remove_file(&c).unwrap();
         let text = format!("{:#}", gone.check_unchanged().unwrap_err());
         assert!(text.contains("c.csv (removed or no longer readable)"), "{text}");
+    }
+
+    #[test]
+    fn a_replayed_file_changed_is_named_with_what_changed_and_reading_it_is_not_a_change() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (dir.path().join("a.csv"), dir.path().join("b.csv"), dir.path().join("c.csv"));
+        for p in [&a, &b, &c] {
+            std::fs::write(p, "time,price\n1,100\n2,101\n").unwrap();
+        }
+        let stamps = Stamps::take(&[a.clone(), b.clone(), c.clone()]);
+        // Reading (which may move the access time) changes nothing.
+        std::fs::File::open(&a).unwrap().read_to_end(&mut Vec::new()).unwrap();
+        stamps.check_replayed().unwrap();
+        // Written in place, same size (the modification time moved on).
+        std::fs::write(&a, "time,price\n1,100\n2,102\n").unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(&a).unwrap().set_modified(later).unwrap();
+        // Cut short.
+        std::fs::write(&b, "time,price\n").unwrap();
+        let text = stamps.check_replayed().unwrap_err().to_string();
+        assert!(text.contains(&format!("{} (written to, same size)", a.display())), "{text}");
+        assert!(text.contains(&format!("{} (cut from 23 to 11 bytes)", b.display())), "{text}");
+        assert!(!text.contains("c.csv") && text.contains("changed during the run"), "{text}");
+        std::fs::remove_file(&c).unwrap();
+        let text = Stamps::take(std::slice::from_ref(&a)).check_replayed().map(|_| "same").unwrap();
+        assert_eq!(text, "same");
+        let text = stamps.check_replayed().unwrap_err().to_string();
+        assert!(text.contains(&format!("{} (removed or no longer readable)", c.display())), "{text}");
     }
 }
