@@ -469,3 +469,75 @@ fn a_changed_ticks_section_is_warned_about_on_resume() {
     assert!(lines[0].contains("maker_fee_bps") && lines[0].contains("1.5") && lines[0].contains("0.5"), "{stderr}");
     assert_eq!(read(latest.join("ITER_SUMMARY_2.json")), expected, "the resume used the edited [ticks]");
 }
+
+/// `--resume` checks its flags before it reads any data (the data here is gone,
+/// so a read would be the error): a malformed tick flag is refused naming the
+/// flag and the value, a run that had finished says there is nothing to resume
+/// whatever tick flag is given, and a tick flag that differs from the record is
+/// refused without a look at the data.
+#[test]
+fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    std::fs::copy(shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv"), &data).unwrap();
+    let out = dir.path().join("o");
+    run_ok(
+        &["run", "--out", s(&out), "--source", "ticks", "--iterations", "2", "--iteration-seconds", "60"]
+            .into_iter()
+            .chain(["--engine", "native", "--data", s(&data)])
+            .collect::<Vec<_>>(),
+    );
+    std::fs::remove_file(&data).unwrap();
+    let resume = |flags: &[&str]| {
+        let o =
+            mmsoak().args(["run", "--resume", "--engine", "native", "--out", s(&out)]).args(flags).output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let error = |flags: &[&str]| {
+        let (code, err) = resume(flags);
+        assert_eq!(code, Some(2), "{flags:?}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(lines.len(), 1, "{flags:?}: {err}");
+        lines[0].to_string()
+    };
+    for (flags, expected) in [
+        (["--tick-size", "-0.05"], "--tick-size \"-0.05\": tick size \"-0.05\" must be a positive decimal price"),
+        (["--tick-size", "0"], "--tick-size \"0\": tick size"),
+        (["--maker-fee-bps", "500"], "--maker-fee-bps 500: must be between -100 and 100 bps"),
+        (["--queue-model", "prob:x"], "--queue-model \"prob:x\": queue model"),
+        (["--latency", "constant:-1"], "--latency \"constant:-1\": latency"),
+        (["--backstep-tolerance-ms", "-1"], "--backstep-tolerance-ms \"-1\": must be between 0 and 3600000"),
+        (["--data-format", "csv"], "--data-format \"csv\": choose one of lobster, tardis, binance"),
+    ] {
+        let line = error(&flags);
+        assert!(line.contains(expected), "{flags:?}: {line}");
+    }
+    let finished_with: [&[&str]; 4] =
+        [&[], &["--tick-size", "0.5"], &["--queue-model", "fifo", "--latency", "data"], &["--maker-fee-bps", "1"]];
+    for flags in finished_with {
+        let (code, err) = resume(flags);
+        assert_eq!(code, Some(0), "{flags:?}: {err}");
+        assert!(err.contains("nothing to resume"), "{flags:?}: {err}");
+    }
+    // Gone back one iteration: there is one to run, and a value that differs from
+    // the record is refused, naming both, without reading the data.
+    let latest = out.join("latest");
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_2.json")).unwrap();
+    let tick = json(latest.join("RUN.json"))["settings"]["ticks"]["config"]["tick"].clone();
+    assert_eq!(tick, 1_000_000, "a tick of 0.01 (in 1e-8 units) expected");
+    for (flags, expected) in [
+        (&["--tick-size", "0.5"][..], "--tick-size \"0.5\": --resume continues the run as it started, and its latest/RUN.json has --tick-size \"0.01\""),
+        (&["--tick-size", "0.005"], "--tick-size \"0.005\": --resume continues"),
+        (&["--queue-model", "fifo"], "--queue-model \"fifo\": queue model fifo needs data with order ids"),
+        (&["--latency", "data"], "--latency \"data\": --resume continues"),
+        (&["--data-format", "lobster"], "--data-format \"lobster\": --resume continues"),
+    ] {
+        let line = error(flags);
+        assert!(line.contains(expected), "{flags:?}: {line}");
+    }
+    // The recorded values, spelled as at the start: the flags pass, and the
+    // missing data is what stops the resume.
+    let line = error(&["--tick-size", "0.010", "--queue-model", "auto", "--data-format", "tardis"]);
+    assert!(line.contains("cannot read") && line.contains("binance-futures_quotes"), "{line}");
+}

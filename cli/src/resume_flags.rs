@@ -10,8 +10,35 @@ use crate::args::{RunArgs, Source};
 use crate::run::RunRecord;
 
 /// Checks the flags given with `--resume` against the run's record (exit 2 on a
-/// difference, naming the flag, the value given and the one recorded).
-pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
+/// difference, naming the flag, the value given and the one recorded), without
+/// reading the data. A tick flag's value is checked on its own first; on a run
+/// that had `finished` (nothing to resume) that is all, as nothing would use it.
+/// True when a tick flag is left for [`check_with_data`]: on a finished run, or
+/// one whose resolution depends on what the data holds (`--queue-model auto`
+/// on LOBSTER data of a run with `prob:3`).
+pub fn check(args: &RunArgs, record: &RunRecord, finished: bool) -> Result<bool> {
+    check_flags(args, record, if finished { Resolve::Validate } else { Resolve::WithoutData })
+}
+
+/// [`check`] with every tick flag compared, reading the data for the one that
+/// needs it: once the run is known to have iterations left and its files to
+/// hold the bytes it started with.
+pub fn check_with_data(args: &RunArgs, record: &RunRecord) -> Result<()> {
+    check_flags(args, record, Resolve::WithData).map(|_| ())
+}
+
+/// How far [`tick_flags`] goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolve {
+    /// Each value on its own only.
+    Validate,
+    /// Compared with the record too, where that needs no data.
+    WithoutData,
+    /// Compared with the record, reading the data where that needs it.
+    WithData,
+}
+
+fn check_flags(args: &RunArgs, record: &RunRecord, how: Resolve) -> Result<bool> {
     let s = &record.settings;
     let mut given: Vec<(&str, String, String)> = Vec::new();
     let mut compare = |flag: &'static str, new: Option<String>, old: String| {
@@ -84,8 +111,11 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
             given.push((flag, v, String::new()));
         }
     }
+    let mut undecided = false;
     if let Some(t) = &s.ticks {
-        given.extend(tick_flags(&args.data, &args.ticks, t, &record.paths)?);
+        let diff = tick_flags(&args.data, &args.ticks, t, &record.paths, how)?;
+        given.extend(diff.differ);
+        undecided = diff.undecided;
     } else {
         // Tick flags on a run that is no tick replay: nothing would use them.
         given.extend(tick_flags_given(args).into_iter().map(|(flag, v)| (flag, v, String::new())));
@@ -103,16 +133,18 @@ pub fn check(args: &RunArgs, record: &RunRecord) -> Result<()> {
              drop the flag, or start a new run (without --resume) to change it"
         );
     }
-    Ok(())
+    Ok(undecided)
 }
 
 /// `--resume` of a tick replay: mmsoak.toml's `[ticks]` settings (those no flag
 /// overrides) that differ from the run's record, one line each, naming the field
-/// and both values. The run goes on with the recorded ones.
+/// and both values. The run goes on with the recorded ones. `resolve`: as in
+/// [`tick_flags`] (what it leaves undecided is left out).
 pub fn config_ticks_differ(
     args: &RunArgs,
     section: &crate::config::TicksSection,
     record: &RunRecord,
+    resolve: Resolve,
 ) -> Result<Vec<String>> {
     let Some(t) = &record.settings.ticks else { return Ok(Vec::new()) };
     let g = &args.ticks;
@@ -125,7 +157,8 @@ pub fn config_ticks_differ(
         tick_size: section.tick_size.clone().filter(|_| g.tick_size.is_none()),
         backstep_tolerance_ms: section.backstep_tolerance_ms.filter(|_| g.backstep_tolerance_ms.is_none()),
     };
-    Ok(tick_flags(&[], &from_file, t, &record.paths)?
+    Ok(tick_flags(&[], &from_file, t, &record.paths, resolve)?
+        .differ
         .into_iter()
         .map(|(flag, new, old)| {
             let field = flag.trim_start_matches("--").replace('-', "_");
@@ -158,20 +191,30 @@ fn tick_values(t: &crate::args::TickFlags) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-/// A resumed tick replay's `--data` and tick flags against its record. The flags
-/// are resolved the way the run's start resolved them (`auto` and `data` depend on
-/// what the files hold, so the recorded files are scanned again, with the
-/// recorded format and backstep tolerance where those flags are not given), and
-/// a flag is refused when its resolved value differs from the recorded one: the
-/// original command line with `--resume` added still works.
+/// A resumed tick replay's `--data` and tick flags against its record, before
+/// any data is read: each flag given is checked on its own first (a malformed
+/// value is refused naming the flag and the value), then resolved the way the
+/// run's start resolved it and refused when that differs from the recorded
+/// value, so the original command line with `--resume` added still works. One
+/// case depends on what the files hold: `--queue-model auto` where the run has
+/// `prob:3` and a LOBSTER stream (`auto` is `fifo` on data with order ids, and
+/// only LOBSTER has them). [`Resolve::WithoutData`] leaves it undecided
+/// ([`TickDiff::undecided`]); [`Resolve::WithData`] reads the recorded files to
+/// decide it, with the recorded format and backstep tolerance;
+/// [`Resolve::Validate`] compares no tick flag (and calls each undecided).
 fn tick_flags(
     data: &[std::path::PathBuf],
     f: &crate::args::TickFlags,
     t: &mmsoak_core::report::TickSettings,
     paths: &crate::run::InputPaths,
-) -> Result<Vec<(&'static str, String, String)>> {
-    let mut differ = Vec::new();
+    resolve: Resolve,
+) -> Result<TickDiff> {
+    use mmsoak_core::exchange::plan::{parse_latency, parse_queue, parse_tick_size};
+    use mmsoak_core::exchange::{Fees, QueueModel};
+    use mmsoak_core::feed::Format;
+    let mut diff = TickDiff::default();
     let files = paths.tick_files(t);
+    let scan = resolve == Resolve::WithData;
     if !data.is_empty() {
         // As the run's start reads them: a file named twice (or through a link) is one file.
         let resolved = |ps: &[std::path::PathBuf]| {
@@ -182,51 +225,96 @@ fn tick_flags(
         };
         if resolved(data) != resolved(&files) {
             let list = |ps: &[std::path::PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
-            differ.push(("--data", list(data).join(" "), list(&files).join(" ")));
+            diff.differ.push(("--data", list(data).join(" "), list(&files).join(" ")));
         }
-    }
-    let given = tick_values(f);
-    if given.is_empty() {
-        return Ok(differ);
     }
     let c = &t.config;
-    let choices = mmsoak_core::exchange::plan::TickChoices {
-        queue_model: f.queue_model.clone(),
-        latency: f.latency.clone(),
-        maker_fee_bps: f.maker_fee_bps,
-        taker_fee_bps: f.taker_fee_bps,
-        tick_size: f.tick_size.clone(),
+    let fee = |flag: &str, v: f64| {
+        let fees = Fees { maker_bps: v, taker_bps: 0.0 };
+        fees.check().map(|_| v).map_err(|_| anyhow::anyhow!("{flag} {v}: must be between -100 and 100 bps"))
     };
-    let recorded_format = match c.formats.as_slice() {
-        [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(first.name()),
-        _ => None,
-    };
-    let now = crate::ticks::plan(
-        &files,
-        f.data_format.as_deref().or(recorded_format),
-        Some(f.backstep_tolerance_ms.unwrap_or(c.backstep_tolerance_ns as f64 / 1e6)),
-        &choices,
-        // One window is enough to resolve the flags; the run's length was checked at its start.
-        1,
-        c.iteration_seconds,
-    )?
-    .config;
-    for (flag, value) in given {
+    for (flag, value) in tick_values(f) {
+        let bad = |e: String| anyhow::anyhow!("{flag} {value:?}: {e}");
         // Compared as values: `-0` and `0` are one fee, `prob:3.0` is `prob:3`.
         let same = match flag {
-            "--data-format" => now.formats == c.formats,
-            "--queue-model" => now.queue == c.queue,
-            "--latency" => now.latency == c.latency,
-            "--maker-fee-bps" => now.fees.maker_bps == c.fees.maker_bps,
-            "--taker-fee-bps" => now.fees.taker_bps == c.fees.taker_bps,
-            "--tick-size" => now.tick == c.tick,
-            _ => now.backstep_tolerance_ns == c.backstep_tolerance_ns,
+            "--data-format" => {
+                let forced =
+                    Format::parse(&value).ok_or_else(|| bad(format!("choose one of {}", Format::NAMES.join(", "))))?;
+                c.formats.iter().all(|&g| g == forced)
+            }
+            "--queue-model" => {
+                let lobster = c.formats.contains(&Format::Lobster);
+                // Recorded fifo means the data has order ids; without LOBSTER it has none.
+                let has_ids = match (c.queue, lobster) {
+                    (QueueModel::Fifo, _) => Some(true),
+                    (_, false) => Some(false),
+                    _ => None,
+                };
+                // A finished run checks the value only; else `fifo` on data without ids says so.
+                let ids = if resolve == Resolve::Validate { true } else { has_ids.unwrap_or(true) };
+                parse_queue(&value, ids).map_err(bad)?;
+                match has_ids {
+                    Some(ids) => parse_queue(&value, ids).is_ok_and(|q| q == c.queue),
+                    // `fifo`, or `auto` on a run that is not `prob:3`: another model whatever the data.
+                    None if value == "fifo" || (value == "auto" && c.queue != QueueModel::default()) => false,
+                    None if value == "auto" && !scan => {
+                        diff.undecided = true;
+                        true
+                    }
+                    None if value == "auto" => {
+                        let choices = mmsoak_core::exchange::plan::TickChoices {
+                            queue_model: Some(value.clone()),
+                            ..Default::default()
+                        };
+                        let recorded_format = match c.formats.as_slice() {
+                            [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(first.name()),
+                            _ => None,
+                        };
+                        let now = crate::ticks::plan(
+                            &files,
+                            recorded_format,
+                            Some(c.backstep_tolerance_ns as f64 / 1e6),
+                            &choices,
+                            // One window is enough to resolve the flag; the run's length was checked at its start.
+                            1,
+                            c.iteration_seconds,
+                        )?
+                        .config;
+                        now.queue == c.queue
+                    }
+                    None => parse_queue(&value, true).is_ok_and(|q| q == c.queue),
+                }
+            }
+            // `data` needs the data's two stamps: a run recorded with it has them, one
+            // recorded with a constant latency has another model whatever the data.
+            "--latency" => parse_latency(&value, true).map_err(bad)? == c.latency,
+            "--maker-fee-bps" => fee(flag, f.maker_fee_bps.unwrap_or_default())? == c.fees.maker_bps,
+            "--taker-fee-bps" => fee(flag, f.taker_fee_bps.unwrap_or_default())? == c.fees.taker_bps,
+            "--tick-size" => parse_tick_size(&value).map_err(bad)? == c.tick,
+            _ => {
+                let ms = f.backstep_tolerance_ms.unwrap_or_default();
+                if !(ms.is_finite() && (0.0..=3_600_000.0).contains(&ms)) {
+                    return Err(bad("must be between 0 and 3600000".into()));
+                }
+                (ms * 1e6) as i64 == c.backstep_tolerance_ns
+            }
         };
-        if !same {
-            differ.push((flag, value, recorded(flag, c)));
+        if resolve == Resolve::Validate {
+            diff.undecided = true;
+        } else if !same {
+            diff.differ.push((flag, value, recorded(flag, c)));
         }
     }
-    Ok(differ)
+    Ok(diff)
+}
+
+/// What [`tick_flags`] found.
+#[derive(Debug, Default)]
+struct TickDiff {
+    /// (flag, value given, value recorded) for each that differs.
+    differ: Vec<(&'static str, String, String)>,
+    /// A flag whose resolution needs the data was left for a reading of it.
+    undecided: bool,
 }
 
 /// A tick flag's recorded value, spelled as the flag takes it.

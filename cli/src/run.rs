@@ -28,6 +28,7 @@ use crate::fsutil::write_json;
 use crate::interrupt::{self, Interrupted};
 use crate::metrics::{self, Metrics};
 use crate::progress::Reporter;
+use crate::resume_flags::Resolve;
 use crate::{checkpoint, kpis, outlock, profiles, replay, report_out, resources, rotate};
 
 /// Everything a run needs, validated before the first artifact is touched.
@@ -291,6 +292,10 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     // What the start-of-run reads found (`bars: …`, `tick data: …`): said once
     // the stamps show the files held still while they were read.
     let mut found = Vec::new();
+    // `--resume`: a flag whose check needs the data, left until it is verified.
+    let mut undecided = false;
+    // `--resume`: mmsoak.toml's `[ticks]`, told apart from the record's once more with the data.
+    let mut ticks_section = None;
     let (record, out, retention) = if args.resume {
         let out = args.place.out.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_OUT));
         let eff = config::resolve(
@@ -302,11 +307,15 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             .with_context(|| format!("nothing to resume in {}: cannot read {}", out.display(), path.display()))?;
         let record: RunRecord =
             serde_json::from_slice(&bytes).with_context(|| format!("{}: not a valid run record", path.display()))?;
-        crate::resume_flags::check(args, &record)?;
+        // Flags first, and none of them reads the data (see `resume_flags`); on a
+        // run that had finished, the tick flags' values are only checked, as
+        // nothing will use them.
+        let finished = !record.compare_baseline && state_finished(&out.join("latest"), record.settings.iterations);
+        undecided = crate::resume_flags::check(args, &record, finished)?;
         check_exec(&record)?;
-        for line in crate::resume_flags::config_ticks_differ(args, &eff.ticks, &record)? {
-            eprintln!("{line}");
-        }
+        let resolve = if finished { Resolve::Validate } else { Resolve::WithoutData };
+        found = crate::resume_flags::config_ticks_differ(args, &eff.ticks, &record, resolve)?;
+        ticks_section = Some(eff.ticks);
         (record, out, eff.retention)
     } else {
         fresh_record(args, &mut stamps, &mut found)?
@@ -342,6 +351,15 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     {
         // Gone back to a checkpoint (a power cut): iterations to run after all.
         observations = data(&record, true, &mut stamps)?;
+    }
+    if args.resume && !matches!(observations, Observations::Finished) {
+        // The data is verified: what the flags' checks left to it, decided.
+        if undecided {
+            crate::resume_flags::check_with_data(args, &record)?;
+        }
+        if let Some(section) = &ticks_section {
+            found = crate::resume_flags::config_ticks_differ(args, section, &record, Resolve::WithData)?;
+        }
     }
     let live = matches!(observations, Observations::External(_) | Observations::Fills(_));
     stamps.check_unchanged()?;
