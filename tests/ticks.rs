@@ -541,3 +541,38 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
     let line = error(&["--tick-size", "0.010", "--queue-model", "auto", "--data-format", "tardis"]);
     assert!(line.contains("cannot read") && line.contains("binance-futures_quotes"), "{line}");
 }
+
+/// The one `--resume` flag check that needs the data: `--queue-model auto` on
+/// LOBSTER data of a run recorded with `prob:3` (`auto` is `fifo` on data with
+/// order ids). A run that had finished says there is nothing to resume; one with
+/// iterations left reads the data to decide, and refuses.
+#[test]
+fn queue_model_auto_on_lobster_is_decided_by_the_data_only_when_there_is_something_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let msg = shared_data(LOBSTER_MSG);
+    run_ok(
+        &["run", "--out", s(&out), "--source", "ticks", "--iterations", "2", "--iteration-seconds", "60"]
+            .into_iter()
+            .chain(["--engine", "native", "--queue-model", "prob:3", "--data", s(&msg)])
+            .collect::<Vec<_>>(),
+    );
+    let resume = |model: &str| {
+        let o = mmsoak()
+            .args(["run", "--resume", "--engine", "native", "--out", s(&out), "--queue-model", model])
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+    };
+    let (code, err) = resume("auto");
+    assert!(code == Some(0) && err.contains("nothing to resume"), "{err}");
+    let latest = out.join("latest");
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_2.json")).unwrap();
+    let (code, err) = resume("auto");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--queue-model \"auto\": --resume continues the run as it started, and its latest/RUN.json has --queue-model \"prob:3\""), "{err}");
+    let (code, err) = resume("prob:3.0");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(latest.join("ITER_SUMMARY_2.json").exists());
+}
