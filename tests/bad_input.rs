@@ -103,7 +103,7 @@ fn a_negative_number_after_a_flag_reaches_its_check() {
     );
     fails(&["bot", "--speed", "-2", "--report", out], "--speed must be a number above 0");
     assert!(!dir.path().join("o").exists(), "nothing may be written on bad input");
-    // Whole-number flags: clap's own check of the value, naming the flag.
+    // Whole-number flags: our one line naming the flag, the value and the range.
     let bars = common::shared_data("btcusd_bitstamp_1min_a.csv");
     let fit_out = dir.path().join("fit.json");
     let fit = |flag: &'static str, value: &'static str| {
@@ -111,22 +111,162 @@ fn a_negative_number_after_a_flag_reaches_its_check() {
         vec!["market", "fit", "--data", bars, "--out", fit_out, flag, value]
     };
     for (args, expect) in [
-        (vec!["run", "--iterations", "-5", "--out", out], "invalid value '-5' for '--iterations <ITERATIONS>'"),
-        (vec!["run", "--seed", "-1", "--out", out], "invalid value '-1' for '--seed <SEED>'"),
-        (vec!["run", "--fail-window", "-1", "--out", out], "invalid value '-1' for '--fail-window <FAIL_WINDOW>'"),
-        (vec!["sweep", "plan", "sweep.toml", "--shards", "-2"], "invalid value '-2' for '--shards <SHARDS>'"),
-        (fit("--holdout", "-0.2"), "mmsoak: error: --holdout -0.2: must be between 0 and 1"),
-        (fit("--iterations", "-5"), "invalid value '-5' for '--iterations <ITERATIONS>'"),
+        (vec!["run", "--iterations", "-5", "--out", out], "--iterations: invalid value \"-5\": must be a whole number"),
+        (vec!["run", "--seed", "-1", "--out", out], "--seed: invalid value \"-1\": must be a whole number"),
+        (
+            vec!["run", "--fail-window", "-1", "--out", out],
+            "--fail-window: invalid value \"-1\": must be a whole number",
+        ),
+        (
+            vec!["sweep", "plan", "sweep.toml", "--shards", "-2"],
+            "--shards: invalid value \"-2\": must be a whole number",
+        ),
+        (fit("--iterations", "-5"), "--iterations: invalid value \"-5\": must be a whole number from 1 to 10000"),
     ] {
-        let o = mmsoak().args(&args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(expect), "{args:?}: expected {expect:?} in:\n{stderr}");
-        assert!(!stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+        fails(&args, expect);
     }
+    // market fit checks --holdout after reading the bars (it says what it read first).
+    let o = mmsoak().args(fit("--holdout", "-0.2")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("mmsoak: error: ")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].starts_with("mmsoak: error: --holdout -0.2: must be between 0 and 1"), "{stderr}");
     assert!(!dir.path().join("o").exists() && !fit_out.exists(), "nothing may be written on bad input");
     // A flag after a flag still wanting its value is that flag, not the value.
     let o = mmsoak().args(["run", "--tick-size", "--source", "ticks", "--out", out]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("a value is required for '--tick-size <PRICE>'"));
+}
+
+/// The negative numbers clap's lexer does not call numbers (`-.5`, `-1e-3`, `-inf`,
+/// `-NaN`, and `-1/8` for `--shard`) are the flag's value as well, and reach its
+/// check: one line naming the flag and the value, exit 2, nothing written (they got
+/// clap's "unexpected argument"; only `--flag=-.5` reached the check). A bad
+/// whole number is one line too, not clap's three.
+#[test]
+fn a_negative_value_in_any_number_form_reaches_its_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("o");
+    let out = o.to_str().unwrap();
+    let empty = dir.path().join("quotes.csv");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.to_str().unwrap();
+    let quotes = common::shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    let quotes = quotes.to_str().unwrap();
+    let sweep = dir.path().join("sweep.toml");
+    std::fs::write(&sweep, "name = \"neg\"\niterations = 4\nseeds = [1]\nregimes = [\"calm\"]\n").unwrap();
+    let sweep = sweep.to_str().unwrap();
+    let bars = common::shared_data("btcusd_bitstamp_1min_a.csv");
+    let bars = bars.to_str().unwrap();
+    let fit_out = dir.path().join("fit.json");
+    let fit_out_s = fit_out.to_str().unwrap();
+    // A tick run over real data, short enough that the tick models' checks come next.
+    let ticks = |flag: &'static str, value: &'static str| {
+        let head = ["run", "--source", "ticks", "--data", quotes, "--iterations", "1", "--iteration-seconds", "60"];
+        [&head[..], &[flag, value, "--out", out]].concat()
+    };
+    let tick_size =
+        |value: &'static str| ["run", "--source", "ticks", "--data", empty, "--tick-size", value, "--out", out];
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (tick_size("-.1").to_vec(), "--tick-size: tick size \"-.1\" must be a positive decimal price".into()),
+        (tick_size("-1e-3").to_vec(), "--tick-size: tick size \"-1e-3\" must be a positive".into()),
+        (tick_size("-inf").to_vec(), "--tick-size: tick size \"-inf\" must be a positive".into()),
+        (tick_size("-NaN").to_vec(), "--tick-size: tick size \"-NaN\" must be a positive".into()),
+        (tick_size("-Infinity").to_vec(), "--tick-size: tick size \"-Infinity\" must be a positive".into()),
+        (ticks("--maker-fee-bps", "-inf"), "--maker-fee-bps: invalid value \"-inf\": must be a finite number".into()),
+        (ticks("--taker-fee-bps", "-NaN"), "--taker-fee-bps: invalid value \"-NaN\": must be a finite number".into()),
+        // The latency model's own check (ticks.rs) names it and the value.
+        (ticks("--latency", "-5"), "latency \"-5\": choose constant:ENTRY_MS:RESPONSE_MS".into()),
+        (
+            ticks("--backstep-tolerance-ms", "-.5"),
+            "--backstep-tolerance-ms must be between 0 and 3600000, got -0.5".into(),
+        ),
+        // -.5 bps is a valid maker fee (a rebate): taken as the value, the tick size is what fails.
+        (
+            vec![
+                "run",
+                "--source",
+                "ticks",
+                "--data",
+                empty,
+                "--maker-fee-bps",
+                "-.5",
+                "--tick-size",
+                "-1",
+                "--out",
+                out,
+            ],
+            "--tick-size: tick size \"-1\"".into(),
+        ),
+        (
+            vec!["run", "--report-timeout", "-.5", "--out", out],
+            "--report-timeout must be between 0 and 3600 seconds, got -0.5".into(),
+        ),
+        (
+            vec!["bot", "--speed", "-inf", "--report", out],
+            "--speed must be a number above 0 (at most 1000000), got -inf".into(),
+        ),
+        (
+            vec!["sweep", "run", sweep, "--shard", "-1/8", "--out", out],
+            "--shard -1/8: expected whole numbers I/N".into(),
+        ),
+        // Whole numbers: one line naming the flag, the value and the range.
+        (
+            vec!["run", "--iterations", "-5", "--out", out],
+            "mmsoak: error: --iterations: invalid value \"-5\": must be a whole number from 0 to".into(),
+        ),
+        (
+            vec!["run", "--iteration-seconds", "-.5", "--out", out],
+            "--iteration-seconds: invalid value \"-.5\": must be a whole number".into(),
+        ),
+        (vec!["run", "--seed", "-1e3", "--out", out], "--seed: invalid value \"-1e3\": must be a whole number".into()),
+        (vec!["run", "--seed", "ten", "--out", out], "--seed: invalid value \"ten\": must be a whole number".into()),
+        (
+            vec!["run", "--fail-max", "-inf", "--out", out],
+            "--fail-max: invalid value \"-inf\": must be a whole number".into(),
+        ),
+        (
+            vec!["run", "--markout-ms", "-1", "--out", out],
+            "--markout-ms: invalid value \"-1\": must be a whole number".into(),
+        ),
+        (
+            vec!["sweep", "run", sweep, "--workers", "-NaN", "--out", out],
+            "--workers: invalid value \"-NaN\": must be a whole number from 1 to 256".into(),
+        ),
+        (
+            vec!["sweep", "plan", sweep, "--shards", "-.5"],
+            "--shards: invalid value \"-.5\": must be a whole number".into(),
+        ),
+        (
+            vec!["bot", "--iterations", "-1", "--report", out],
+            "--iterations: invalid value \"-1\": must be a whole number".into(),
+        ),
+        (
+            vec!["market", "stats", "--days", "-2"],
+            "--days: invalid value \"-2\": must be a whole number from 1 to 365".into(),
+        ),
+    ];
+    for (args, expect) in &cases {
+        let err = fails(args, expect);
+        assert!(err.starts_with("mmsoak: error: "), "{args:?}: {err}");
+        assert!(!o.exists() && !fit_out.exists(), "{args:?}: nothing may be written on bad input");
+    }
+    // market fit checks --holdout after reading the bars (it says what it read first).
+    let o2 = mmsoak().args(["market", "fit", "--data", bars, "--out", fit_out_s, "--holdout", "-.2"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o2.stderr);
+    assert_eq!(o2.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("mmsoak: error: ")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].starts_with("mmsoak: error: --holdout -0.2: must be between 0 and 1"), "{stderr}");
+    assert!(!fit_out.exists(), "nothing may be written on bad input");
+    // A real flag after a flag still wanting its value is that flag, never the value.
+    for next in [&["--out", out][..], &["-h"], &["--help"]] {
+        let args = [&["run", "--tick-size"][..], next].concat();
+        let o2 = mmsoak().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o2.stderr);
+        assert_eq!(o2.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("a value is required for '--tick-size <PRICE>'"), "{args:?}: {stderr}");
+    }
+    assert!(!o.exists(), "--out was taken as --tick-size's value");
 }

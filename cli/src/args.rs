@@ -1,14 +1,160 @@
 //! Command-line flags: the ones soak users already type.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "mmsoak", version, about = "Soak-test and auto-tune market-making bots, deterministically.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The command line, parsed: `Cli::parse()` after [`join_negative_values`], and
+    /// a bad flag value is one line, exit 2 ([`one_line`]); other clap errors, `--help`
+    /// and `--version` as clap prints them.
+    pub fn from_command_line() -> Cli {
+        match Cli::try_from_words(std::env::args_os()) {
+            Ok(cli) => cli,
+            Err(e) => match one_line(&e) {
+                Some(line) => {
+                    eprintln!("{line}");
+                    std::process::exit(2)
+                }
+                None => e.exit(),
+            },
+        }
+    }
+
+    /// [`Cli::from_command_line`] on given words (the first is the program), without exiting.
+    pub fn try_from_words<I, T>(words: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let words = join_negative_values(&Cli::command(), words.into_iter().map(Into::into).collect());
+        Cli::try_parse_from(words)
+    }
+}
+
+/// Makes `--flag -WORD` into `--flag=-WORD` when `--flag` takes a number (it is
+/// marked `allow_negative_numbers`) and WORD looks like the start of one
+/// ([`looks_negative_number`]): `--tick-size -.1`, `--maker-fee-bps -1e-3`,
+/// `--speed -inf`, `--shard -1/8` then reach the flag's own check, which names the
+/// flag and the value.
+///
+/// Why before clap and not in it: clap decides whether a word starting with '-' is a
+/// value or a flag before any value parser sees it. `allow_negative_numbers` takes
+/// only what clap's lexer calls a number (`-5`, `-0.1`; not `-.5`, `-1e-3`, `-inf`,
+/// `-1/8`), and `allow_hyphen_values` takes every word, `--out` too, so
+/// `--tick-size --out x` would quietly lose `--out`. Here only a word that cannot be
+/// a flag of ours (no flag starts with `-` and a digit, '.', "inf" or "nan") is
+/// joined, only to a numeric flag of the subcommand being read, and a real flag
+/// after it stays a flag (`--tick-size --out x`: a value is required).
+pub fn join_negative_values(root: &clap::Command, words: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(words.len());
+    let mut words = words.into_iter().peekable();
+    out.extend(words.next()); // the program
+    let mut cmd = root;
+    while let Some(word) = words.next() {
+        let text = word.to_str().unwrap_or_default();
+        if text == "--" {
+            out.push(word);
+            out.extend(words);
+            break;
+        }
+        let flag = text.strip_prefix("--").and_then(|long| long_flag(cmd, long));
+        match flag.filter(|arg| arg.get_action().takes_values()) {
+            Some(arg) => {
+                let next = words.peek();
+                let negative = next.and_then(|w| w.to_str()).is_some_and(looks_negative_number);
+                if arg.is_allow_negative_numbers_set() && negative {
+                    let mut joined = word;
+                    joined.push("=");
+                    joined.extend(words.next());
+                    out.push(joined);
+                    continue;
+                }
+                // The flag's own value (never read as a subcommand's name), as clap reads it.
+                let hyphen = next.is_some_and(|w| w.as_encoded_bytes().first() == Some(&b'-'));
+                out.push(word);
+                if !hyphen || arg.is_allow_hyphen_values_set() {
+                    out.extend(words.next());
+                }
+            }
+            None => {
+                if let Some(sub) = cmd.find_subcommand(text).filter(|_| !text.starts_with('-')) {
+                    cmd = sub;
+                }
+                out.push(word);
+            }
+        }
+    }
+    out
+}
+
+/// The argument `--long` of this (sub)command.
+fn long_flag<'a>(cmd: &'a clap::Command, long: &str) -> Option<&'a clap::Arg> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|all| all.contains(&long)))
+}
+
+/// '-' then a digit, '.', "inf" or "nan" (any case: `-Infinity`, `-NaN`): the start of
+/// a negative number (or of `-1/8`), and never one of our flags.
+pub fn looks_negative_number(word: &str) -> bool {
+    let Some(rest) = word.strip_prefix('-') else { return false };
+    let lower = rest.get(..3).map(str::to_ascii_lowercase);
+    rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') || matches!(lower.as_deref(), Some("inf" | "nan"))
+}
+
+/// A flag's value refused by its value parser, as every other bad input is told:
+/// `mmsoak: error: --iterations: invalid value "-5": must be a whole number from 1 to 10000`
+/// (clap's own is three lines). None for every other clap error.
+pub fn one_line(e: &clap::Error) -> Option<String> {
+    if e.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) =
+        (e.get(ContextKind::InvalidArg), e.get(ContextKind::InvalidValue))
+    else {
+        return None;
+    };
+    // "--iterations <ITERATIONS>" → "--iterations"
+    let flag = arg.split(' ').next().unwrap_or(arg);
+    let why = std::error::Error::source(e).map_or_else(|| "not accepted".to_string(), |s| s.to_string());
+    Some(format!("mmsoak: error: {flag}: invalid value {value:?}: {why}"))
+}
+
+/// Value parser of a whole-number flag from MIN to MAX: a negative, fractional or
+/// non-number value is refused naming the range (clap's own says "invalid digit
+/// found in string" or "-5 is not in 0..=4294967295").
+pub fn whole<T: TryFrom<u64>, const MIN: u64, const MAX: u64>(value: &str) -> Result<T, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (MIN..=MAX).contains(n))
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| format!("must be a whole number from {MIN} to {MAX}"))
+}
+
+/// [`whole`] over all of u32.
+pub fn whole_u32(value: &str) -> Result<u32, String> {
+    whole::<u32, 0, { u32::MAX as u64 }>(value)
+}
+
+/// [`whole`] over all of u64.
+pub fn whole_u64(value: &str) -> Result<u64, String> {
+    whole::<u64, 0, { u64::MAX }>(value)
+}
+
+/// Value parser of a number that must be finite (fees: `-inf` is refused here, naming
+/// the flag; their range is checked with mmsoak.toml's).
+pub fn finite(value: &str) -> Result<f64, String> {
+    value.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| "must be a finite number".to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,17 +264,16 @@ pub struct FitArgs {
     /// `--holdout`: seconds of market time per iteration (tuning and held-out
     /// replay); short tick samples need short iterations.
     #[arg(long, default_value_t = mmsoak_core::market::ITERATION_SECONDS, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(10..=86_400))]
+          value_parser = whole::<u32, 10, 86_400>)]
     pub iteration_seconds: u32,
     /// `--holdout`: the starting profile (built-in name or .json).
     #[arg(long, default_value = "steady_safe")]
     pub profile: String,
     /// `--holdout`: iterations of the tuning soak on the fitted simulator.
-    #[arg(long, default_value_t = 24, allow_negative_numbers = true,
-          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 24, allow_negative_numbers = true, value_parser = whole::<u32, 1, 10_000>)]
     pub iterations: u32,
     /// Seed of the simulations the fit runs.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole_u64)]
     pub seed: u64,
 }
 
@@ -141,9 +286,9 @@ pub struct StatsArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Simulated days per regime.
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=365))]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = whole::<u32, 1, 365>)]
     pub days: u32,
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole_u64)]
     pub seed: u64,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -209,13 +354,13 @@ pub struct TickFlags {
     pub queue_model: Option<String>,
     /// Latency: constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS
     /// (feed delay measured from exchange vs local stamps) [default: constant:25:25].
-    #[arg(long, value_name = "MODEL")]
+    #[arg(long, value_name = "MODEL", allow_negative_numbers = true)]
     pub latency: Option<String>,
     /// Maker fee in bps of notional; negative is a rebate [default: -0.2].
-    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true, value_parser = finite)]
     pub maker_fee_bps: Option<f64>,
     /// Taker fee in bps of notional [default: 2].
-    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true, value_parser = finite)]
     pub taker_fee_bps: Option<f64>,
     /// Tick size as a decimal price [default: measured from the data's book prices].
     #[arg(long, value_name = "PRICE", allow_negative_numbers = true)]
@@ -229,7 +374,7 @@ pub struct TickFlags {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Number of iterations (each is 15 minutes of market time; 96 = a 24 h canary) [default: 24].
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_u32)]
     pub iterations: Option<u32>,
     /// Let the tuner adjust parameters between iterations.
     #[arg(long)]
@@ -251,7 +396,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub loop_data: bool,
     /// Market seconds per iteration, for every source [default: 900; 96 = a 24 h canary].
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = whole_u32)]
     pub iteration_seconds: Option<u32>,
     #[command(flatten)]
     pub ticks: TickFlags,
@@ -260,7 +405,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub profile: Option<String>,
     /// [default: 1]
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_u64)]
     pub seed: Option<u64>,
     /// Market regime: calm, volatile, flash_crash, liquidity_gap, trending, mixed, or a
     /// regime file written by `mmsoak market fit` (a .json path) [default: calm].
@@ -287,9 +432,9 @@ pub struct RunArgs {
     /// than `--fail-max` of the last `--fail-window` iterations.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
-    #[arg(long, default_value_t = 6, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 6, allow_negative_numbers = true, value_parser = whole::<u32, 1, { u32::MAX as u64 }>)]
     pub fail_window: u32,
-    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = whole_u32)]
     pub fail_max: u32,
     /// A threshold, k6-style: 'METRIC: AGGREGATE OP VALUE[, abort_on_fail][, delay=N]',
     /// e.g. 'net_bps: p(50) > 2.5' or 'kpi_verdict: fail_rate < 0.1, abort_on_fail, delay=6'
@@ -321,7 +466,7 @@ pub struct RunArgs {
     pub fills: Option<PathBuf>,
     /// `--source fills`: the markout horizon, ms: adverse selection is the mid move
     /// from a maker fill to this long after it [default: 5000, the simulator's].
-    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = whole_u64)]
     pub markout_ms: Option<u64>,
     /// `--source external`: how long to keep retrying for a fresh, valid report
     /// before the iteration is INCONCLUSIVE.
@@ -339,15 +484,19 @@ pub struct RunArgs {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+
     use clap::error::ErrorKind;
     use clap::CommandFactory;
 
     use super::Cli;
 
     /// Flags whose value is never a number: after them, a word starting with `-`
-    /// is the next flag. Every other flag taking a value takes a number, and a
-    /// negative one reaches its check (`--tick-size -0.1` gets our message, not
-    /// clap's "unexpected argument '-0'").
+    /// is the next flag. Every other flag taking a value takes a number (or, like
+    /// `--latency` and `--shard I/N`, starts with one), and a negative one reaches
+    /// its check (`--tick-size -0.1` gets our message, not clap's "unexpected
+    /// argument '-0'"); `allow_negative_numbers` is also what marks them numeric
+    /// for [`super::join_negative_values`].
     const NOT_NUMBERS: &[&str] = &[
         "artifacts rotate --config",
         "artifacts rotate --out",
@@ -378,7 +527,6 @@ mod tests {
         "run --fail-on",
         "run --fills",
         "run --guards-off",
-        "run --latency",
         "run --metrics-addr",
         "run --out",
         "run --policy",
@@ -397,7 +545,6 @@ mod tests {
         "sweep merge --out",
         "sweep run --engine",
         "sweep run --out",
-        "sweep run --shard",
         "sweep slurm --out",
         "watch-bot --out",
     ];
@@ -445,5 +592,92 @@ mod tests {
         }
         refused.sort_unstable();
         assert_eq!(refused, NOT_NUMBERS, "flags taking a number need allow_negative_numbers = true");
+    }
+
+    /// Through the pre-pass, every numeric flag takes every negative number form as
+    /// its value, and a value refused by its parser is our one line naming the flag
+    /// and the value; a flag after it is still a flag. Non-numeric flags are left as
+    /// clap reads them.
+    #[test]
+    fn every_numeric_flag_takes_any_negative_number_form_and_a_bad_one_is_one_line() {
+        let mut found = Vec::new();
+        flags(&Cli::command(), &[], &mut found);
+        for (name, argv) in &found {
+            let numeric = !NOT_NUMBERS.contains(&name.as_str());
+            for value in ["-.5", "-1e-3", "-inf", "-NaN", "-Infinity", "-1/8", "-5"] {
+                let words = [argv.clone(), vec![value.into()]].concat();
+                let joined = super::join_negative_values(&Cli::command(), words.iter().map(Into::into).collect());
+                if !numeric {
+                    assert_eq!(joined, words.iter().map(Into::into).collect::<Vec<OsString>>(), "{name} {value}");
+                    continue;
+                }
+                let Err(e) = Cli::try_from_words(&words) else { continue };
+                assert_ne!(e.kind(), ErrorKind::UnknownArgument, "{name} {value}: {e}");
+                if e.kind() == ErrorKind::ValueValidation {
+                    let flag = name.rsplit(' ').next().unwrap();
+                    let line = super::one_line(&e).unwrap_or_else(|| panic!("{name} {value}: {e}"));
+                    assert!(
+                        line.starts_with(&format!("mmsoak: error: {flag}: invalid value \"{value}\": ")),
+                        "{name} {value}: {line}"
+                    );
+                    assert_eq!(line.lines().count(), 1, "{line}");
+                }
+            }
+            if !numeric || name == "sweep slurm --sbatch" {
+                continue;
+            }
+            for next in ["--help", "-h", "--out"] {
+                let e = Cli::try_from_words([argv.clone(), vec![next.into(), "x".into()]].concat()).unwrap_err();
+                // (`market stats` has no --out: then it is refused as a flag, not taken.)
+                let flag = e.to_string().contains("a value is required")
+                    || (next == "--out" && e.kind() == ErrorKind::UnknownArgument);
+                assert!(flag, "{name} {next}: taken as the value: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_numeric_flag_followed_by_a_negative_number_is_joined() {
+        let join = |words: &[&str]| -> Vec<String> {
+            let words = words.iter().map(OsString::from).collect();
+            super::join_negative_values(&Cli::command(), words).into_iter().map(|w| w.into_string().unwrap()).collect()
+        };
+        let same = |words: &[&str]| assert_eq!(join(words), words, "{words:?}");
+        assert_eq!(
+            join(&["m", "run", "--tick-size", "-.1", "--out", "x"]),
+            ["m", "run", "--tick-size=-.1", "--out", "x"]
+        );
+        assert_eq!(join(&["m", "sweep", "run", "f", "--shard", "-1/8"]), ["m", "sweep", "run", "f", "--shard=-1/8"]);
+        assert_eq!(join(&["m", "run", "--speed"]), ["m", "run", "--speed"]);
+        // A value that is a subcommand's name is still the value.
+        assert_eq!(
+            join(&["m", "run", "--regime", "run", "--seed", "-inf"]),
+            ["m", "run", "--regime", "run", "--seed=-inf"]
+        );
+        same(&["m", "run", "--tick-size", "--out", "x"]);
+        same(&["m", "run", "--tick-size", "-h"]);
+        same(&["m", "run", "--tick-size=-.1"]);
+        same(&["m", "run", "--out", "-.5"]);
+        same(&["m", "run", "--", "--seed", "-1"]);
+        // `bot --speed` is not `run`'s; `--iterations` before a subcommand is nobody's.
+        same(&["m", "--iterations", "-5", "run"]);
+        same(&["m", "sweep", "slurm", "f", "--sbatch", "--shards", "-1"]);
+        for (word, negative) in [
+            ("-.5", true),
+            ("-0", true),
+            ("-1e-3", true),
+            ("-INF", true),
+            ("-infinity", true),
+            ("-nan", true),
+            ("-1/8", true),
+            ("-h", false),
+            ("--out", false),
+            ("-", false),
+            ("-in", false),
+            ("5", false),
+            ("-é", false),
+        ] {
+            assert_eq!(super::looks_negative_number(word), negative, "{word}");
+        }
     }
 }

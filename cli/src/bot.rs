@@ -37,10 +37,10 @@ pub struct BotArgs {
     pub speed: f64,
     #[arg(long, default_value = "calm")]
     pub regime: String,
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = crate::args::whole_u64)]
     pub seed: u64,
     /// Stop after this many iterations (0: run until stopped).
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = crate::args::whole_u32)]
     pub iterations: u32,
     /// Parameters to trade with until the overrides file exists.
     #[arg(long, default_value = "steady_safe")]

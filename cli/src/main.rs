@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
 
 use mmsoak::args::{ArtifactsCommand, Cli, Command, ConfigCommand, MarketCommand};
 use mmsoak::{bot, config, interrupt, market_fit, market_stats, outlock, rotate, run, schema, serve, sweep};
@@ -52,7 +51,7 @@ fn block_on(fut: impl std::future::Future<Output = Result<()>>) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_command_line();
     match cli.command {
         Command::Market(MarketCommand::Stats(args)) => {
             two_phase(|| market_stats::plan(&args), |rows| market_stats::execute(&args, rows))

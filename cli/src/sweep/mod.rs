@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
-use crate::args::EngineChoice;
+use crate::args::{whole, whole_u32, EngineChoice};
 use plan::Shard;
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +41,7 @@ pub enum SweepCommand {
 pub struct PlanArgs {
     /// The sweep file (TOML).
     pub file: PathBuf,
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole_u32)]
     pub shards: u32,
     /// Print JSON lines instead of a table.
     #[arg(long)]
@@ -56,7 +56,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Run shard I of N (0-based), e.g. `--shard 3/8` [default: the whole sweep, 0/1].
-    #[arg(long, value_name = "I/N", conflicts_with = "shard_from_env")]
+    #[arg(long, value_name = "I/N", conflicts_with = "shard_from_env", allow_negative_numbers = true)]
     pub shard: Option<String>,
     /// Take the shard from the environment: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT,
     /// JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or MMSOAK_SHARD_INDEX, with the
@@ -64,10 +64,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub shard_from_env: bool,
     /// With --shard-from-env: the shard count when the environment lacks one.
-    #[arg(long, requires = "shard_from_env", allow_negative_numbers = true)]
+    #[arg(long, requires = "shard_from_env", allow_negative_numbers = true, value_parser = whole_u32)]
     pub shards: Option<u32>,
     /// Soaks run at once, each on its own engine [default: 1].
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole::<u32, 1, 256>)]
     pub workers: u32,
     #[arg(long, value_enum, default_value_t = EngineChoice::Wasm)]
     pub engine: EngineChoice,
@@ -87,13 +87,13 @@ pub struct SlurmArgs {
     /// The sweep file (TOML).
     pub file: PathBuf,
     /// Array tasks (one shard each).
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole::<u32, 1, 100_000>)]
     pub shards: u32,
     /// Directory of shard files; the script goes to <out>/sweep.sbatch, logs to <out>/slurm/.
     #[arg(long)]
     pub out: PathBuf,
     /// Workers (and CPUs) per array task.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole::<u32, 1, 256>)]
     pub workers: u32,
     /// Extra `#SBATCH` option lines, e.g. `--sbatch=--partition=debug` (repeatable).
     #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
