@@ -422,7 +422,11 @@ fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
         assert!(err.contains("STOPPED after iteration 2 of 30: a market data file changed"), "{how}: {err}");
         kept(&out, 2);
         let report = std::fs::read_to_string(&md).unwrap();
-        assert!(report.contains("**STOPPED after iteration 2 of 30:**") && report.contains(&said), "{how}: {report}");
+        assert!(
+            report.contains("**STOPPED after iteration 2 of 30:** a market data file changed: `")
+                && report.contains(&said),
+            "{how}: {report}"
+        );
         if how == "grew from" {
             assert!(line.contains(&format!("grew from {} to", text.len())), "{line}");
             assert!(line.contains("changed since the run started: restore it"), "{line}");

@@ -73,7 +73,12 @@ impl DataStop {
         RunStop {
             after_iteration: self.done,
             planned: self.planned,
-            cause: if self.baseline { StopCause::BaselineBadData(error) } else { StopCause::BadData(error) },
+            cause: match (self.baseline, self.data_changed()) {
+                (false, false) => StopCause::BadData(error),
+                (true, false) => StopCause::BaselineBadData(error),
+                (false, true) => StopCause::DataChanged(error),
+                (true, true) => StopCause::BaselineDataChanged(error),
+            },
             // The caller knows whether a baseline was asked for and skipped.
             baseline_skipped: false,
         }

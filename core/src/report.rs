@@ -459,7 +459,8 @@ pub fn chart_names() -> Vec<(&'static str, &'static str, &'static str)> {
 /// to its end has none, and its reports are byte for byte as they were.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunStop {
-    /// Iterations done when the run stopped (of the baseline run for [`StopCause::BaselineBadData`]).
+    /// Iterations done when the run stopped (of the baseline run for
+    /// [`StopCause::BaselineBadData`] and [`StopCause::BaselineDataChanged`]).
     pub after_iteration: u32,
     pub planned: u32,
     pub cause: StopCause,
@@ -477,13 +478,19 @@ pub enum StopCause {
     /// Bad market data stopped the `--compare-baseline` run after the tuned run
     /// had finished: the report is whole but without the comparison.
     BaselineBadData(String),
+    /// A tick data file changed under the replay (edited, grown, cut, replaced or
+    /// removed after the start-of-run checks): the file and how (`FILE (grew from
+    /// A to B bytes) changed during the run: …`).
+    DataChanged(String),
+    /// As [`StopCause::DataChanged`], in the `--compare-baseline` run.
+    BaselineDataChanged(String),
 }
 
 impl RunStop {
     /// `STOPPED after iteration K of N`, or `The untuned baseline run STOPPED after …`.
     pub fn headline(&self) -> String {
         let whose = match self.cause {
-            StopCause::BaselineBadData(_) => "The untuned baseline run ",
+            StopCause::BaselineBadData(_) | StopCause::BaselineDataChanged(_) => "The untuned baseline run ",
             _ => "",
         };
         format!("{whose}STOPPED after iteration {} of {}", self.after_iteration, self.planned)
@@ -496,6 +503,10 @@ impl RunStop {
             StopCause::BadData(e) => ("bad market data: ", e.as_str(), ""),
             StopCause::BaselineBadData(e) => {
                 ("bad market data: ", e.as_str(), "; this report has no baseline comparison.")
+            }
+            StopCause::DataChanged(e) => ("a market data file changed: ", e.as_str(), ""),
+            StopCause::BaselineDataChanged(e) => {
+                ("a market data file changed: ", e.as_str(), "; this report has no baseline comparison.")
             }
         };
         let skipped = if self.baseline_skipped {
@@ -633,5 +644,26 @@ mod tests {
         );
         assert_eq!(code_span("`x`"), "`` `x` ``");
         assert_eq!(code_span("a\nb"), "`a b`");
+    }
+
+    /// A file changed under the replay is not called bad data, in the run or its baseline.
+    #[test]
+    fn a_changed_data_file_is_named_as_such() {
+        let detail = "/d/q.csv (grew from 10 to 12 bytes) changed during the run".to_string();
+        let stop = RunStop {
+            after_iteration: 2,
+            planned: 30,
+            cause: StopCause::DataChanged(detail.clone()),
+            baseline_skipped: false,
+        };
+        assert_eq!(
+            stop.markdown(),
+            "**STOPPED after iteration 2 of 30:** a market data file changed: `/d/q.csv (grew from 10 to 12 bytes) changed during the run`\n\n"
+        );
+        let baseline = RunStop { cause: StopCause::BaselineDataChanged(detail), ..stop };
+        assert_eq!(
+            baseline.markdown(),
+            "**The untuned baseline run STOPPED after iteration 2 of 30:** a market data file changed: `/d/q.csv (grew from 10 to 12 bytes) changed during the run`; this report has no baseline comparison.\n\n"
+        );
     }
 }
