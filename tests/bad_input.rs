@@ -168,6 +168,10 @@ fn a_negative_value_in_any_number_form_reaches_its_check() {
     };
     let tick_size =
         |value: &'static str| ["run", "--source", "ticks", "--data", empty, "--tick-size", value, "--out", out];
+    // On an empty data file: refused before the data is read, or the data's error would come first.
+    let tick_size_and = |flag: &'static str, value: &'static str| {
+        vec!["run", "--source", "ticks", "--data", empty, flag, value, "--out", out]
+    };
     let cases: Vec<(Vec<&str>, String)> = vec![
         (tick_size("-.1").to_vec(), "--tick-size: tick size \"-.1\" must be a positive decimal price".into()),
         (tick_size("-1e-3").to_vec(), "--tick-size: tick size \"-1e-3\" must be a positive".into()),
@@ -176,8 +180,10 @@ fn a_negative_value_in_any_number_form_reaches_its_check() {
         (tick_size("-Infinity").to_vec(), "--tick-size: tick size \"-Infinity\" must be a positive".into()),
         (ticks("--maker-fee-bps", "-inf"), "--maker-fee-bps: invalid value \"-inf\": must be a finite number".into()),
         (ticks("--taker-fee-bps", "-NaN"), "--taker-fee-bps: invalid value \"-NaN\": must be a finite number".into()),
-        // The latency model's own check (ticks.rs) names it and the value.
-        (ticks("--latency", "-5"), "latency \"-5\": choose constant:ENTRY_MS:RESPONSE_MS".into()),
+        // Checked before the data is read, naming the flag and the value.
+        (ticks("--latency", "-5"), "--latency: latency \"-5\": choose constant:ENTRY_MS:RESPONSE_MS".into()),
+        (ticks("--maker-fee-bps", "-200"), "--maker-fee-bps must be between -100 and 100 bps, got -200".into()),
+        (tick_size_and("--queue-model", "lifo"), "--queue-model: queue model \"lifo\": choose auto".into()),
         (
             ticks("--backstep-tolerance-ms", "-.5"),
             "--backstep-tolerance-ms must be between 0 and 3600000, got -0.5".into(),

@@ -191,6 +191,44 @@ fn tick_values(t: &crate::args::TickFlags) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// Each tick flag given on the command line, checked on its own before any data
+/// is read (a fresh run's scan of a large data set takes minutes): one error
+/// naming the flag and its value. What depends on the data is checked after the
+/// scan: a tick size on the data's price grid, `--latency data` on data with two
+/// timestamps, `--queue-model fifo` on data with order ids.
+pub fn check_tick_flags_alone(f: &crate::args::TickFlags) -> Result<()> {
+    use mmsoak_core::exchange::plan::{parse_latency, parse_queue, parse_tick_size};
+    use mmsoak_core::feed::Format;
+    for (flag, value) in tick_values(f) {
+        // The parsers' messages quote the value.
+        let bad = |e: String| anyhow::anyhow!("{flag}: {e}");
+        match flag {
+            "--data-format" => {
+                if Format::parse(&value).is_none() {
+                    bail!("{flag} {value:?}: choose one of {}", Format::NAMES.join(", "));
+                }
+            }
+            // As if the data had what `fifo` and `data` need: the scan says whether it has.
+            "--queue-model" => drop(parse_queue(&value, true).map_err(bad)?),
+            "--latency" => drop(parse_latency(&value, true).map_err(bad)?),
+            "--maker-fee-bps" | "--taker-fee-bps" => {
+                let v = if flag == "--maker-fee-bps" { f.maker_fee_bps } else { f.taker_fee_bps };
+                if !v.is_some_and(|v| v.is_finite() && (-100.0..=100.0).contains(&v)) {
+                    bail!("{flag} must be between -100 and 100 bps, got {value}");
+                }
+            }
+            "--tick-size" => drop(parse_tick_size(&value).map_err(bad)?),
+            _ => {
+                let ms = f.backstep_tolerance_ms.unwrap_or_default();
+                if !(ms.is_finite() && (0.0..=3_600_000.0).contains(&ms)) {
+                    bail!("{flag} must be between 0 and 3600000, got {value}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A resumed tick replay's `--data` and tick flags against its record, before
 /// any data is read: each flag given is checked on its own first (a malformed
 /// value is refused naming the flag and the value), then resolved the way the

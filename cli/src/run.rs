@@ -526,12 +526,9 @@ fn fresh_record(
             taker_fee_bps: t.taker_fee_bps.or(f.taker_fee_bps),
             tick_size: t.tick_size.clone().or(f.tick_size.clone()),
         };
-        // A malformed --tick-size is refused before the data is read (the scan of a
-        // large data set takes minutes; mmsoak.toml's is checked where the file is
-        // read); whether it fits the data is checked after the scan.
-        if let Some(tick) = &t.tick_size {
-            mmsoak_core::exchange::plan::parse_tick_size(tick).map_err(|e| anyhow::anyhow!("--tick-size: {e}"))?;
-        }
+        // Malformed tick flags are refused before the data is read (mmsoak.toml's
+        // tick size is checked where the file is read).
+        crate::resume_flags::check_tick_flags_alone(t)?;
         let tick_plan = crate::ticks::plan(
             &args.data,
             t.data_format.as_deref().or(f.data_format.as_deref()),
