@@ -64,6 +64,22 @@ fn a_lobster_day_runs_as_26_iterations_with_every_artifact() {
         .sum();
     assert!(fills > 100, "a day of AMZN prints filled only {fills} quotes");
     assert!(std::fs::read_to_string(&md).unwrap().contains("| tick replay | lobster"));
+    inputs_recorded_as_on_disk(&out, 2);
+}
+
+/// RUN.json records each data file's size and the sha256 of its bytes as on disk
+/// (compressed ones too, LOBSTER's orderbook partner included): the scan hashes
+/// them as it reads them (`data::hashes`), and `--resume` compares against them.
+fn inputs_recorded_as_on_disk(out: &Path, files: usize) {
+    use sha2::{Digest, Sha256};
+    let run = json(out.join("latest/RUN.json"));
+    let inputs = run["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), files, "{inputs:?}");
+    for input in inputs {
+        let bytes = std::fs::read(input["path"].as_str().unwrap()).unwrap();
+        assert_eq!(input["bytes"].as_u64(), Some(bytes.len() as u64), "{input}");
+        assert_eq!(input["sha256"].as_str(), Some(hex::encode(Sha256::digest(&bytes)).as_str()), "{input}");
+    }
 }
 
 #[test]
@@ -90,6 +106,7 @@ fn a_binance_capture_and_tardis_files_run_in_short_iterations() {
     let report = artifacts_complete(&b, 8);
     assert_eq!(report["settings"]["ticks"]["config"]["tick"], 10_000_000, "0.1 USDT measured from the book");
     assert!(report["settings"]["ticks"]["streams"][0][0].as_str().unwrap().ends_with("btcusdt_20240718.gz"));
+    inputs_recorded_as_on_disk(&b, 2);
     let t = dir.path().join("t");
     run_ok(&[
         "run",

@@ -132,13 +132,21 @@ impl InputFile {
         Ok(InputFile { path: path.to_string(), bytes, sha256: hex::encode(hasher.finalize()) })
     }
 
-    /// Every data file in `paths`, each once.
-    fn of(paths: &InputPaths) -> Result<Vec<Self>> {
+    /// Every data file in `paths`, each once. `known`: files the start-of-run
+    /// scan already hashed whole (by their paths as given), not read again.
+    fn of(paths: &InputPaths, known: &[(PathBuf, crate::data::hashes::FileDigest)]) -> Result<Vec<Self>> {
+        let known: Vec<(String, &crate::data::hashes::FileDigest)> =
+            known.iter().map(|(p, d)| (absolute(&p.display().to_string()), d)).collect();
         let mut files: Vec<InputFile> = Vec::new();
         for path in &paths.data {
-            if !files.iter().any(|f| f.path == *path) {
-                files.push(Self::read(path).with_context(|| format!("cannot read {path}"))?);
+            if files.iter().any(|f| f.path == *path) {
+                continue;
             }
+            let file = match known.iter().find(|(p, _)| p == path) {
+                Some((_, d)) => InputFile { path: path.clone(), bytes: d.bytes, sha256: d.sha256.clone() },
+                None => Self::read(path).with_context(|| format!("cannot read {path}"))?,
+            };
+            files.push(file);
         }
         Ok(files)
     }
@@ -181,6 +189,15 @@ impl InputFile {
     }
 }
 
+/// `p` resolved against the current directory: canonical (no `..`, no symlink
+/// whose target may move), or absolute for a file that cannot be resolved (a
+/// live bot's file is absolute already).
+fn absolute(p: &str) -> String {
+    std::fs::canonicalize(p)
+        .or_else(|_| std::path::absolute(p))
+        .map_or_else(|_| p.to_string(), |a| a.display().to_string())
+}
+
 /// A run's input files, absolute (see [`RunRecord::paths`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InputPaths {
@@ -198,16 +215,9 @@ impl InputPaths {
         self.data.is_empty() && self.policy.is_none()
     }
 
-    /// From the paths as recorded in `settings`, resolved against the current
-    /// directory: canonical (no `..`, no symlink whose target may move), or
-    /// absolute for a file that cannot be resolved (a live bot's file is absolute
-    /// already).
+    /// From the paths as recorded in `settings`, each [`absolute`].
     fn of(settings: &RunSettings) -> Self {
-        let abs = |p: &str| {
-            std::fs::canonicalize(p)
-                .or_else(|_| std::path::absolute(p))
-                .map_or_else(|_| p.to_string(), |a| a.display().to_string())
-        };
+        let abs = absolute;
         let data = match (&settings.ticks, settings.source.as_str(), &settings.data_file) {
             (Some(t), _, _) => t.streams.iter().flatten().map(|p| abs(p)).collect(),
             (None, "replay" | "kpis", Some(f)) => vec![abs(f)],
@@ -517,6 +527,8 @@ fn fresh_record(
         None
     };
     let regime_spec = regime_file(&eff.regime.value)?;
+    // The files the tick scan hashed as it read them (see `data::hashes`).
+    let mut digests = Vec::new();
     let ticks = if source == Source::Ticks {
         let f = &eff.ticks;
         let choices = mmsoak_core::exchange::plan::TickChoices {
@@ -539,6 +551,7 @@ fn fresh_record(
         )?;
         found.push(format!("mmsoak: tick data: {}", tick_plan.summary()));
         stamps.add(&tick_plan.stamps);
+        digests = tick_plan.digests.clone();
         Some(tick_plan.settings())
     } else {
         None
@@ -576,7 +589,7 @@ fn fresh_record(
         },
     };
     let paths = InputPaths::of(&settings);
-    let inputs = InputFile::of(&paths)?;
+    let inputs = InputFile::of(&paths, &digests)?;
     let record = RunRecord {
         baseline: eff.params,
         thresholds: eff.thresholds,

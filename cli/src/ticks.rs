@@ -17,6 +17,7 @@ use mmsoak_core::params::Params;
 use mmsoak_core::report::TickSettings;
 use mmsoak_host::Engine;
 
+use crate::data::hashes::{FileDigest, Hashes};
 use crate::data::reader::{describe, StreamReader};
 use crate::data::stamps::Stamps;
 use crate::data::streams::{group, StreamSpec};
@@ -33,6 +34,9 @@ pub struct TickPlan {
     pub facts: ScanFacts,
     /// Every file of `specs` (paired ones too), stamped before the scan read it.
     pub stamps: Stamps,
+    /// Size and sha256 of each file the scan read whole, by its path as given:
+    /// RUN.json's record of the inputs without reading them again.
+    pub digests: Vec<(PathBuf, FileDigest)>,
 }
 
 impl TickPlan {
@@ -51,10 +55,10 @@ impl TickPlan {
 /// Reads every line once through the core's parsers: bad data stops here, before
 /// anything is written, and so does a stop signal (checked at every chunk read,
 /// [`BeforeStart`]). Returns the measured facts.
-fn scan(specs: &[StreamSpec], tolerance_ns: i64) -> Result<ScanFacts> {
+fn scan(specs: &[StreamSpec], tolerance_ns: i64, hashes: &Hashes) -> Result<ScanFacts> {
     const DURING: &str = "while reading the tick data";
     let formats: Vec<Format> = specs.iter().map(|s| s.format).collect();
-    let mut readers: Vec<StreamReader> = specs.iter().cloned().map(StreamReader::new).collect();
+    let mut readers: Vec<StreamReader> = specs.iter().cloned().map(|s| StreamReader::hashing(s, hashes)).collect();
     for r in readers.iter_mut() {
         BeforeStart::check(DURING)?;
         r.refill()?;
@@ -100,12 +104,13 @@ pub fn plan(
     let all: Vec<PathBuf> =
         specs.iter().flat_map(|s| s.files.iter().chain(s.paired.iter().flatten())).cloned().collect();
     let stamps = Stamps::take(&all);
-    let facts = scan(&specs, tolerance_ns)?;
+    let hashes = Hashes::default();
+    let facts = scan(&specs, tolerance_ns, &hashes)?;
     let names = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let formats: Vec<Format> = specs.iter().map(|s| s.format).collect();
     let config = plan_config(&formats, &facts, choices, iterations, iteration_seconds, tolerance_ns)
         .map_err(|e| anyhow::anyhow!("--source ticks --data {names}: {e}"))?;
-    Ok(TickPlan { specs, config, facts, stamps })
+    Ok(TickPlan { specs, config, facts, stamps, digests: hashes.finished() })
 }
 
 /// Events decoded ahead of the engine per call: 16,384 records of 64 bytes.

@@ -4,6 +4,7 @@
 
 pub mod bars;
 pub mod gz;
+pub mod hashes;
 pub mod reader;
 pub mod stamps;
 pub mod streams;
@@ -37,10 +38,19 @@ impl BadData {
 /// not its name). Several gzip members in a row are read as one stream; bytes
 /// after the last one are an error ([`gz::TrailingBytes`]).
 pub fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    open_hashed(path, None)
+}
+
+/// [`open`], with the file's raw bytes also going to `hashes` (see [`hashes`]).
+pub fn open_hashed(path: &Path, hashes: Option<&hashes::Hashes>) -> Result<Box<dyn BufRead>> {
     let mut f = File::open(path).with_context(|| format!("cannot open market data {}", path.display()))?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).with_context(|| format!("cannot read {}", path.display()))?;
     let f = File::open(path).with_context(|| format!("cannot open market data {}", path.display()))?;
+    let f: Box<dyn Read> = match hashes {
+        Some(h) => Box::new(h.reader(path, f)),
+        None => Box::new(f),
+    };
     if n == 2 && magic == [0x1f, 0x8b] {
         let members = gz::GzMembers::new(BufReader::with_capacity(1 << 16, f));
         Ok(Box::new(BufReader::with_capacity(1 << 16, members)))

@@ -25,6 +25,8 @@ pub struct StreamReader {
     lines_total: u64,
     pub chunk: Chunk,
     line: String,
+    /// The start-of-run scan's: where the files' raw bytes are hashed as they are read.
+    hashes: Option<super::hashes::Hashes>,
 }
 
 impl StreamReader {
@@ -40,7 +42,13 @@ impl StreamReader {
             lines_total: 0,
             chunk: Chunk { text: String::new(), paired: paired.then(String::new), eof: false },
             line: String::new(),
+            hashes: None,
         }
+    }
+
+    /// A reader whose files' raw bytes also go to `hashes`.
+    pub fn hashing(spec: StreamSpec, hashes: &super::hashes::Hashes) -> Self {
+        StreamReader { hashes: Some(hashes.clone()), ..Self::new(spec) }
     }
 
     fn path(&self) -> &Path {
@@ -56,9 +64,9 @@ impl StreamReader {
                     self.chunk.eof = true;
                     break;
                 }
-                self.cur = Some(super::open(self.path())?);
+                self.cur = Some(super::open_hashed(self.path(), self.hashes.as_ref())?);
                 if let Some(p) = &self.spec.paired {
-                    self.cur_paired = Some(super::open(&p[self.file])?);
+                    self.cur_paired = Some(super::open_hashed(&p[self.file], self.hashes.as_ref())?);
                 }
             }
             let path = self.path().to_path_buf();
