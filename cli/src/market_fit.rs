@@ -44,6 +44,12 @@ fn check(args: &FitArgs) -> Result<Input> {
             crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
     }
+    // Before any data is read (a tick scan can take minutes).
+    if let Some(h) = args.holdout {
+        if !(h > 0.0 && h < 1.0) {
+            bail!("--holdout {h}: must be above 0 and below 1 (the share of the data held out)");
+        }
+    }
     // Tick formats are told by content; anything else must be a bar file.
     let profiles = || -> Result<Option<(Params, Params)>> {
         Ok(match args.holdout {
@@ -70,11 +76,6 @@ fn check(args: &FitArgs) -> Result<Input> {
             Input::Bars(Box::new(series), profiles()?)
         }
     };
-    if let Some(h) = args.holdout {
-        if !(h > 0.0 && h < 1.0) {
-            bail!("--holdout {h}: must be between 0 and 1 (the share of the data held out)");
-        }
-    }
     Ok(input)
 }
 
