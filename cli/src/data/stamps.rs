@@ -30,19 +30,24 @@ struct Stamp {
     modified: Option<SystemTime>,
     /// (device, inode) on Unix; a replaced file has a new inode.
     id: Option<(u64, u64)>,
+    /// The inode's change time on Unix (seconds, nanoseconds): every write moves
+    /// it, and unlike the modification time it cannot be set back, so an edit
+    /// that puts the modification time back is seen too. (A chmod moves it as
+    /// well: a false stop, which `--resume` then continues, beats a silent replay.)
+    status_changed: Option<(i64, i64)>,
 }
 
 impl Stamp {
     fn of(path: &Path) -> Option<Self> {
         let m = std::fs::metadata(path).ok()?;
         #[cfg(unix)]
-        let id = {
+        let (id, status_changed) = {
             use std::os::unix::fs::MetadataExt;
-            Some((m.dev(), m.ino()))
+            (Some((m.dev(), m.ino())), Some((m.ctime(), m.ctime_nsec())))
         };
         #[cfg(not(unix))]
-        let id = None;
-        Some(Stamp { bytes: m.len(), modified: m.modified().ok(), id })
+        let (id, status_changed) = (None, None);
+        Some(Stamp { bytes: m.len(), modified: m.modified().ok(), id, status_changed })
     }
 }
 
@@ -83,7 +88,11 @@ impl Stamps {
                 (Some(a), Some(b)) if a.id != b.id => "replaced by another file".to_string(),
                 (Some(a), Some(b)) if a.bytes < b.bytes => format!("grew from {} to {} bytes", a.bytes, b.bytes),
                 (Some(a), Some(b)) if a.bytes > b.bytes => format!("cut from {} to {} bytes", a.bytes, b.bytes),
-                (Some(_), Some(_)) => "written to, same size".to_string(),
+                (Some(a), Some(b)) if a.modified != b.modified => "written to, same size".to_string(),
+                (Some(_), Some(_)) => "changed in place: same size and modification time, but its inode's change \
+                                      time moved (written to with the modification time put back, or its \
+                                      permissions or owner changed)"
+                    .to_string(),
                 (Some(_), None) => "removed or no longer readable".to_string(),
                 (None, _) => "appeared".to_string(),
             };
@@ -197,5 +206,24 @@ mod tests {
         assert_eq!(text, "same");
         let text = stamps.check_replayed().unwrap_err().to_string();
         assert!(text.contains(&format!("{} (removed or no longer readable)", c.display())), "{text}");
+    }
+
+    /// An edit that keeps the size and puts the modification time back (tester:
+    /// a valid price changed in place, `os.utime` after) is still seen on Unix.
+    #[cfg(unix)]
+    #[test]
+    fn an_edit_with_its_modification_time_put_back_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        std::fs::write(&a, "time,price\n1,100\n").unwrap();
+        let before = std::fs::metadata(&a).unwrap().modified().unwrap();
+        let stamps = Stamps::take(std::slice::from_ref(&a));
+        // The change time has a clock's resolution: let it move.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&a, "time,price\n1,109\n").unwrap();
+        std::fs::File::options().write(true).open(&a).unwrap().set_modified(before).unwrap();
+        assert_eq!(std::fs::metadata(&a).unwrap().modified().unwrap(), before);
+        let text = stamps.check_replayed().unwrap_err().to_string();
+        assert!(text.contains("a.csv (changed in place: same size and modification time"), "{text}");
     }
 }
