@@ -271,3 +271,27 @@ fn a_negative_value_in_any_number_form_reaches_its_check() {
     }
     assert!(!o.exists(), "--out was taken as --tick-size's value");
 }
+
+/// The flags whose checks need no data are checked before any is read: on an
+/// empty tick file, their error (not the data's) is the one line.
+#[test]
+fn flags_that_need_no_data_are_checked_before_the_data_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("o");
+    let empty = dir.path().join("quotes.csv");
+    std::fs::write(&empty, "").unwrap();
+    let head = ["run", "--source", "ticks", "--data", empty.to_str().unwrap(), "--out", o.to_str().unwrap()];
+    for (flags, expect) in [
+        (["--export-md", "/nonexistent/r.md"], "--export-md /nonexistent/r.md: directory /nonexistent does not exist"),
+        (["--export-html", "/nonexistent/r.html"], "--export-html /nonexistent/r.html: directory /nonexistent"),
+        (["--summary-export", "/nonexistent/s.json"], "--summary-export /nonexistent/s.json: directory"),
+        (["--regime", "nonexist"], "unknown --regime \"nonexist\": choose one of calm"),
+        (["--threshold", "bogus"], "--threshold \"bogus\": expected 'METRIC: EXPRESSION'"),
+        (["--metrics-addr", "bogus"], "--metrics-addr bogus: cannot listen there"),
+    ] {
+        fails(&[&head[..], &flags[..]].concat(), expect);
+        assert!(!o.exists(), "{flags:?}: nothing may be written on bad input");
+    }
+    // And the data's own error when the flags are fine.
+    fails(&head, "quotes.csv");
+}

@@ -296,6 +296,7 @@ pub struct Outcome {
 
 /// Checks every input; any problem is one clear error and nothing is written.
 pub fn plan(args: &RunArgs) -> Result<RunPlan> {
+    check_before_the_data(args)?;
     // A fresh run reads its data several times before it starts: a file written
     // to meanwhile is refused (see `data::stamps`).
     let mut stamps = Stamps::take(if args.resume { &[] } else { &args.data });
@@ -332,14 +333,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     };
     let regime = match record.settings.regime_spec {
         Some(_) => Regime::Fitted,
-        None => Regime::parse(&record.settings.regime).with_context(|| {
-            let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
-            format!(
-                "unknown --regime {:?}: choose one of {}, or give a regime file (.json) from `mmsoak market fit`",
-                record.settings.regime,
-                names.join(", ")
-            )
-        })?,
+        None => Regime::parse(&record.settings.regime).with_context(|| unknown_regime(&record.settings.regime))?,
     };
     let gate = crate::thresholds::Gate::new(&gate_specs(args, record.gate.clone())?)?;
     for (flag, path) in [("--summary-export", &args.summary_export), ("--export-md", &args.export_md)] {
@@ -434,6 +428,45 @@ fn state_finished(latest: &Path, iterations: u32) -> bool {
         .is_some_and(|state| {
             state.iteration >= iterations && rotate::for_each_summary(latest, state.iteration, |_| Ok(())).is_ok()
         })
+}
+
+/// The flags whose checks need no data, checked before any data is read (a
+/// tick scan of a large data set takes minutes): the report files' places,
+/// `--threshold`, `--metrics-addr` (resolved, not bound: the port is taken
+/// once the run starts) and a fresh run's `--regime` name. They are checked
+/// again where they are used; this only brings the error forward.
+fn check_before_the_data(args: &RunArgs) -> Result<()> {
+    for (flag, path) in [
+        ("--summary-export", &args.summary_export),
+        ("--export-md", &args.export_md),
+        ("--export-html", &args.export_html),
+    ] {
+        if let Some(p) = path {
+            crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
+        }
+    }
+    for t in &args.threshold {
+        crate::thresholds::parse_flag(t)?;
+    }
+    if let Some(addr) = &args.metrics_addr {
+        use std::net::ToSocketAddrs;
+        addr.to_socket_addrs().with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?;
+    }
+    if let Some(name) = args.regime.as_deref().filter(|_| !args.resume) {
+        if regime_file(name)?.is_none() && Regime::parse(name).is_none() {
+            bail!("{}", unknown_regime(name));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a `--regime` that is neither a built-in name nor a regime file.
+fn unknown_regime(name: &str) -> String {
+    let names: Vec<&str> = Regime::ALL.iter().map(|r| r.name()).collect();
+    format!(
+        "unknown --regime {name:?}: choose one of {}, or give a regime file (.json) from `mmsoak market fit`",
+        names.join(", ")
+    )
 }
 
 /// The run's thresholds: those recorded (mmsoak.toml on a fresh run; RUN.json on
