@@ -71,6 +71,36 @@ fn tick_size_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stri
     Ok(Some(text))
 }
 
+/// `[ticks]`, each value checked on its own where the file is read: before any
+/// data (a tick scan takes minutes on a large set), and by `config validate`.
+/// Whether a value fits the data (`fifo` needs order ids, `latency = "data"` two
+/// timestamps, a tick size the price grid) is the scan's to say. `at`: the
+/// file and section, for the error.
+fn check_ticks(t: &TicksSection, at: &str) -> Result<()> {
+    use mmsoak_core::exchange::plan::{parse_latency, parse_queue};
+    use mmsoak_core::feed::Format;
+    if let Some(v) = &t.data_format {
+        if Format::parse(v).is_none() {
+            bail!("{at} data_format = {v:?}: choose one of {}", Format::NAMES.join(", "));
+        }
+    }
+    if let Some(v) = &t.queue_model {
+        parse_queue(v, true).map_err(|e| anyhow::anyhow!("{at} queue_model: {e}"))?;
+    }
+    if let Some(v) = &t.latency {
+        parse_latency(v, true).map_err(|e| anyhow::anyhow!("{at} latency: {e}"))?;
+    }
+    for (key, v) in [("maker_fee_bps", t.maker_fee_bps), ("taker_fee_bps", t.taker_fee_bps)] {
+        if let Some(v) = v.filter(|v| !(v.is_finite() && (-100.0..=100.0).contains(v))) {
+            bail!("{at} {key} = {v}: must be between -100 and 100 bps");
+        }
+    }
+    if let Some(ms) = t.backstep_tolerance_ms.filter(|ms| !(ms.is_finite() && (0.0..=3_600_000.0).contains(ms))) {
+        bail!("{at} backstep_tolerance_ms = {ms}: must be between 0 and 3600000");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SoakSection {
@@ -255,6 +285,7 @@ fn resolve_file(
     if retention.keep_summaries == 0 {
         bail!("{file_label}: retention.keep_summaries = 0 must be at least 1");
     }
+    check_ticks(&file.ticks, &format!("{file_label} [ticks]"))?;
     Ok(Effective {
         config_file,
         out,
@@ -414,6 +445,24 @@ mod tick_size_tests {
         assert_eq!(tick("\"0.005\"").unwrap().ticks.tick_size.as_deref(), Some("0.005"));
         assert_eq!(tick("1").unwrap().ticks.tick_size.as_deref(), Some("1"));
         assert_eq!(parse_file(b"[ticks]\n", "mmsoak.toml").unwrap().ticks.tick_size, None);
+        // The other values are checked on their own too, naming the file, section and key.
+        let checked = |body: &str| {
+            let file = parse_file(format!("[ticks]\n{body}\n").as_bytes(), "m.toml").unwrap();
+            check_ticks(&file.ticks, "m.toml [ticks]").map_err(|e| e.to_string())
+        };
+        for (body, said) in [
+            ("latency = \"constant:-5\"", "m.toml [ticks] latency: latency \"constant:-5\": \"-5\" is not a number"),
+            ("queue_model = \"prob:0\"", "m.toml [ticks] queue_model: queue model \"prob:0\": choose"),
+            ("data_format = \"csv\"", "m.toml [ticks] data_format = \"csv\": choose one of"),
+            ("maker_fee_bps = -1e9", "m.toml [ticks] maker_fee_bps = -1000000000: must be between -100 and 100 bps"),
+            ("taker_fee_bps = nan", "m.toml [ticks] taker_fee_bps = NaN: must be between"),
+            ("backstep_tolerance_ms = -1", "m.toml [ticks] backstep_tolerance_ms = -1: must be between 0 and 3600000"),
+        ] {
+            let e = checked(body).unwrap_err();
+            assert!(e.starts_with(said), "{body}: {e}");
+        }
+        checked("latency = \"data:5\"\nqueue_model = \"fifo\"\nmaker_fee_bps = -0.5\ndata_format = \"lobster\"")
+            .unwrap();
         for (bad, says) in [
             ("\"abc\"", "tick size \"abc\" must be"),
             ("-0.1", "tick size \"-0.1\" must be"),
