@@ -395,7 +395,7 @@ pub struct RunArgs {
     /// time than the bars hold (without it, that is an error).
     #[arg(long)]
     pub loop_data: bool,
-    /// Market seconds per iteration, for every source [default: 900; 96 = a 24 h canary].
+    /// Market seconds per iteration, for every source [default: 900, 15 minutes].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = whole_u32)]
     pub iteration_seconds: Option<u32>,
     #[command(flatten)]
