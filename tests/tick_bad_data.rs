@@ -305,26 +305,6 @@ fn data_turning_bad_mid_run_stops_it_with_exit_2_and_a_report_of_what_was_done()
     assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["iterations_completed"], 26);
 }
 
-/// The Tardis quotes excerpt laid end to end `copies` times in `dir`, each copy
-/// 230 s after the last: a valid file long enough that most of it is read well
-/// after the run starts. Its canonical path and its text.
-fn tiled(dir: &Path, copies: i64) -> (PathBuf, String) {
-    use std::fmt::Write as _;
-    let quotes = std::fs::read_to_string(shared_data(TARDIS_QUOTES)).unwrap();
-    let mut lines = quotes.lines();
-    let mut text = format!("{}\n", lines.next().unwrap());
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    for k in 0..copies {
-        for f in &rows {
-            let t = |i: usize| f[i].parse::<i64>().unwrap() + k * 230_000_000;
-            writeln!(text, "{},{},{},{},{}", f[0], f[1], t(2), t(3), f[4..].join(",")).unwrap();
-        }
-    }
-    let data = dir.join("binance-futures_quotes_tiled.csv");
-    std::fs::write(&data, &text).unwrap();
-    (data.canonicalize().unwrap(), text)
-}
-
 /// Runs `cmd` with the test-only pause after iteration `after`; once the run is
 /// paused there, `change()`, then lets it go on. Its output.
 fn paused_at(mut cmd: std::process::Command, dir: &Path, after: u32, change: impl FnOnce()) -> Output {
@@ -406,7 +386,7 @@ fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
     ];
     for (how, change) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let (data, text) = tiled(dir.path(), 10);
+        let (data, text) = common::tiled_quotes_copies(dir.path(), 10);
         let out = dir.path().join("o");
         let md = dir.path().join("r.md");
         let cmd = {
@@ -445,7 +425,7 @@ fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
 #[test]
 fn a_tick_file_changed_during_a_resumed_run_stops_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (data, text) = tiled(dir.path(), 10);
+    let (data, text) = common::tiled_quotes_copies(dir.path(), 10);
     let out = dir.path().join("o");
     // A run stopped after iteration 2 by a file that grew, then restored.
     let o = paused_at(tick_run(&[&data], &out, "30", "60"), dir.path(), 2, || {

@@ -135,13 +135,18 @@ pub fn start_serving(mut cmd: Command) -> Served {
 /// last (the excerpt spans 226 s): a valid 68 MB file whose read takes long
 /// enough for a test to interrupt it. Its canonical path.
 pub fn tiled_quotes(dir: &Path) -> PathBuf {
+    tiled_quotes_copies(dir, 80).0
+}
+
+/// [`tiled_quotes`] with `copies` copies: its canonical path and its text.
+pub fn tiled_quotes_copies(dir: &Path, copies: i64) -> (PathBuf, String) {
     use std::fmt::Write as _;
     let quotes =
         std::fs::read_to_string(shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv")).unwrap();
     let mut lines = quotes.lines();
     let mut text = format!("{}\n", lines.next().unwrap());
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    for k in 0..80i64 {
+    for k in 0..copies {
         for f in &rows {
             let t = |i: usize| f[i].parse::<i64>().unwrap() + k * 230_000_000;
             writeln!(text, "{},{},{},{},{}", f[0], f[1], t(2), t(3), f[4..].join(",")).unwrap();
@@ -149,5 +154,5 @@ pub fn tiled_quotes(dir: &Path) -> PathBuf {
     }
     let data = dir.join("binance-futures_quotes_tiled.csv");
     std::fs::write(&data, &text).unwrap();
-    data.canonicalize().unwrap()
+    (data.canonicalize().unwrap(), text)
 }
