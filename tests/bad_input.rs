@@ -82,6 +82,42 @@ fn bad_sleep_env_and_bad_replay_rows_are_named() {
     fails(&["run", "--source", "replay"], "--source replay needs --data FILE");
 }
 
+/// Several bad tick settings on one command are all reported, each naming its
+/// flag and value, before any data is read; tick flags on a run that is no tick
+/// replay are named as given (not the whole list of seven).
+#[test]
+fn every_bad_tick_flag_is_reported_and_unused_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let out = out.to_str().unwrap();
+    let data = dir.path().join("quotes.csv");
+    std::fs::write(&data, "").unwrap();
+    let data = data.to_str().unwrap();
+    let o = mmsoak()
+        .args(["run", "--source", "ticks", "--data", data, "--out", out])
+        .args(["--tick-size", "0", "--latency", "fast", "--taker-fee-bps", "1e300", "--queue-model", "fifo"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err,
+        "mmsoak: error: 3 tick settings are not valid:\n  \
+         --latency: latency \"fast\": choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS\n  \
+         --taker-fee-bps: taker fee 1e300 bps: must be between -100 and 100 bps\n  \
+         --tick-size: tick size \"0\" must be a positive decimal price with at most 8 decimals (e.g. 0.01)\n"
+    );
+    fails(
+        &["run", "--latency", "data", "--out", out],
+        "mmsoak: error: --latency is only used with --source ticks (this run's source is sim)",
+    );
+    fails(
+        &["run", "--source", "replay", "--data", data, "--tick-size", "1", "--maker-fee-bps", "1", "--out", out],
+        "mmsoak: error: --maker-fee-bps and --tick-size are only used with --source ticks (this run's source is replay)",
+    );
+    assert!(!dir.path().join("o").exists(), "nothing may be written on bad input");
+}
+
 /// A negative number given as its own word is the flag's value, checked by our
 /// own check (`--tick-size -0.1` once got clap's "unexpected argument '-0'";
 /// only `--tick-size=-0.1` reached the check).
@@ -179,11 +215,14 @@ fn a_negative_value_in_any_number_form_reaches_its_check() {
         (ticks("--taker-fee-bps", "-NaN"), "--taker-fee-bps: invalid value \"-NaN\": must be a finite number".into()),
         // Checked before the data is read, naming the flag and the value.
         (ticks("--latency", "-5"), "--latency: latency \"-5\": choose constant:ENTRY_MS:RESPONSE_MS".into()),
-        (ticks("--maker-fee-bps", "-200"), "--maker-fee-bps must be between -100 and 100 bps, got -200".into()),
+        (
+            ticks("--maker-fee-bps", "-200"),
+            "--maker-fee-bps: maker fee -200 bps: must be between -100 and 100 bps".into(),
+        ),
         (tick_size_and("--queue-model", "lifo"), "--queue-model: queue model \"lifo\": choose auto".into()),
         (
             ticks("--backstep-tolerance-ms", "-.5"),
-            "--backstep-tolerance-ms must be between 0 and 3600000, got -0.5".into(),
+            "--backstep-tolerance-ms: backstep tolerance -0.5 ms: must be between 0 and 3600000 ms".into(),
         ),
         // -.5 bps is a valid maker fee (a rebate): taken as the value, the tick size is what fails.
         (

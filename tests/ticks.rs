@@ -322,7 +322,7 @@ fn bad_tick_data_is_one_error_naming_file_and_line_and_nothing_is_written() {
 
     // A wrong --data-format.
     refused(&[&back], &["--data-format", "lobster"], &["trades_back.csv", "given as lobster", "tardis data"]);
-    refused(&[&back], &["--data-format", "csv"], &["--data-format \"csv\"", "lobster, tardis, binance"]);
+    refused(&[&back], &["--data-format", "csv"], &["--data-format: data format \"csv\"", "lobster, tardis, binance"]);
     // A model the data cannot support.
     let good = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
     refused(&[&good], &["--queue-model", "fifo"], &["fifo needs data with order ids"]);
@@ -518,13 +518,16 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
         lines[0].to_string()
     };
     for (flags, expected) in [
-        (["--tick-size", "-0.05"], "--tick-size \"-0.05\": tick size \"-0.05\" must be a positive decimal price"),
-        (["--tick-size", "0"], "--tick-size \"0\": tick size"),
-        (["--maker-fee-bps", "500"], "--maker-fee-bps 500: must be between -100 and 100 bps"),
-        (["--queue-model", "prob:x"], "--queue-model \"prob:x\": queue model"),
-        (["--latency", "constant:-1"], "--latency \"constant:-1\": latency"),
-        (["--backstep-tolerance-ms", "-1"], "--backstep-tolerance-ms \"-1\": must be between 0 and 3600000"),
-        (["--data-format", "csv"], "--data-format \"csv\": choose one of lobster, tardis, binance"),
+        (["--tick-size", "-0.05"], "mmsoak: error: --tick-size: tick size \"-0.05\" must be a positive decimal price"),
+        (["--tick-size", "0"], "--tick-size: tick size \"0\" must be"),
+        (["--maker-fee-bps", "500"], "--maker-fee-bps: maker fee 500 bps: must be between -100 and 100 bps"),
+        (["--queue-model", "prob:x"], "--queue-model: queue model \"prob:x\": choose"),
+        (["--latency", "constant:-1"], "--latency: latency \"constant:-1\": \"-1\" is not a number"),
+        (
+            ["--backstep-tolerance-ms", "-1"],
+            "--backstep-tolerance-ms: backstep tolerance -1 ms: must be between 0 and 3600000 ms",
+        ),
+        (["--data-format", "csv"], "--data-format: data format \"csv\": choose one of lobster, tardis, binance"),
     ] {
         let line = error(&flags);
         assert!(line.contains(expected), "{flags:?}: {line}");
@@ -546,7 +549,7 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
     for (flags, expected) in [
         (&["--tick-size", "0.5"][..], "--tick-size \"0.5\": --resume continues the run as it started, and its latest/RUN.json has --tick-size \"0.01\""),
         (&["--tick-size", "0.005"], "--tick-size \"0.005\": --resume continues"),
-        (&["--queue-model", "fifo"], "--queue-model \"fifo\": queue model fifo needs data with order ids"),
+        (&["--queue-model", "fifo"], "--queue-model: queue model fifo needs data with order ids"),
         (&["--latency", "data"], "--latency \"data\": --resume continues"),
         (&["--data-format", "lobster"], "--data-format \"lobster\": --resume continues"),
     ] {

@@ -77,28 +77,22 @@ fn tick_size_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stri
 /// timestamps, a tick size the price grid) is the scan's to say. `at`: the
 /// file and section, for the error.
 fn check_ticks(t: &TicksSection, at: &str) -> Result<()> {
-    use mmsoak_core::exchange::plan::{parse_latency, parse_queue};
-    use mmsoak_core::feed::Format;
-    if let Some(v) = &t.data_format {
-        if Format::parse(v).is_none() {
-            bail!("{at} data_format = {v:?}: choose one of {}", Format::NAMES.join(", "));
+    crate::tick_settings::check_alone(&t.as_flags(), |k| format!("{at} {}", k.toml()))
+}
+
+impl TicksSection {
+    /// The section's values in the flags' shape, which the tick settings' checks take.
+    pub fn as_flags(&self) -> crate::args::TickFlags {
+        crate::args::TickFlags {
+            data_format: self.data_format.clone(),
+            queue_model: self.queue_model.clone(),
+            latency: self.latency.clone(),
+            maker_fee_bps: self.maker_fee_bps,
+            taker_fee_bps: self.taker_fee_bps,
+            tick_size: self.tick_size.clone(),
+            backstep_tolerance_ms: self.backstep_tolerance_ms,
         }
     }
-    if let Some(v) = &t.queue_model {
-        parse_queue(v, true).map_err(|e| anyhow::anyhow!("{at} queue_model: {e}"))?;
-    }
-    if let Some(v) = &t.latency {
-        parse_latency(v, true).map_err(|e| anyhow::anyhow!("{at} latency: {e}"))?;
-    }
-    for (key, v) in [("maker_fee_bps", t.maker_fee_bps), ("taker_fee_bps", t.taker_fee_bps)] {
-        if let Some(v) = v.filter(|v| !(v.is_finite() && (-100.0..=100.0).contains(v))) {
-            bail!("{at} {key} = {v}: must be between -100 and 100 bps");
-        }
-    }
-    if let Some(ms) = t.backstep_tolerance_ms.filter(|ms| !(ms.is_finite() && (0.0..=3_600_000.0).contains(ms))) {
-        bail!("{at} backstep_tolerance_ms = {ms}: must be between 0 and 3600000");
-    }
-    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -453,10 +447,16 @@ mod tick_size_tests {
         for (body, said) in [
             ("latency = \"constant:-5\"", "m.toml [ticks] latency: latency \"constant:-5\": \"-5\" is not a number"),
             ("queue_model = \"prob:0\"", "m.toml [ticks] queue_model: queue model \"prob:0\": choose"),
-            ("data_format = \"csv\"", "m.toml [ticks] data_format = \"csv\": choose one of"),
-            ("maker_fee_bps = -1e9", "m.toml [ticks] maker_fee_bps = -1000000000: must be between -100 and 100 bps"),
-            ("taker_fee_bps = nan", "m.toml [ticks] taker_fee_bps = NaN: must be between"),
-            ("backstep_tolerance_ms = -1", "m.toml [ticks] backstep_tolerance_ms = -1: must be between 0 and 3600000"),
+            ("data_format = \"csv\"", "m.toml [ticks] data_format: data format \"csv\": choose one of"),
+            (
+                "maker_fee_bps = -1e9",
+                "m.toml [ticks] maker_fee_bps: maker fee -1000000000 bps: must be between -100 and 100 bps",
+            ),
+            ("taker_fee_bps = nan", "m.toml [ticks] taker_fee_bps: taker fee NaN bps: must be between"),
+            (
+                "backstep_tolerance_ms = -1",
+                "m.toml [ticks] backstep_tolerance_ms: backstep tolerance -1 ms: must be between 0 and 3600000 ms",
+            ),
         ] {
             let e = checked(body).unwrap_err();
             assert!(e.starts_with(said), "{body}: {e}");

@@ -37,4 +37,5 @@ pub mod summary;
 pub mod sweep;
 pub mod thresholds;
 pub mod tick_holdout;
+pub mod tick_settings;
 pub mod ticks;

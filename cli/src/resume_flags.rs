@@ -118,7 +118,7 @@ fn check_flags(args: &RunArgs, record: &RunRecord, how: Resolve) -> Result<bool>
         undecided = diff.undecided;
     } else {
         // Tick flags on a run that is no tick replay: nothing would use them.
-        given.extend(tick_flags_given(args).into_iter().map(|(flag, v)| (flag, v, String::new())));
+        given.extend(crate::tick_settings::given(&args.ticks).into_iter().map(|(k, v)| (k.flag(), v, String::new())));
     }
     if args.auto_tune && !s.auto_tune {
         given.push(("--auto-tune", "on".into(), "off".into()));
@@ -170,65 +170,6 @@ pub fn config_ticks_differ(
         .collect())
 }
 
-/// The `--source ticks` flags given, with their values as typed.
-fn tick_flags_given(args: &RunArgs) -> Vec<(&'static str, String)> {
-    tick_values(&args.ticks)
-}
-
-/// The tick settings set in `t`, named by their flags, with their values as typed.
-fn tick_values(t: &crate::args::TickFlags) -> Vec<(&'static str, String)> {
-    [
-        ("--data-format", t.data_format.clone()),
-        ("--queue-model", t.queue_model.clone()),
-        ("--latency", t.latency.clone()),
-        ("--maker-fee-bps", t.maker_fee_bps.map(|v| v.to_string())),
-        ("--taker-fee-bps", t.taker_fee_bps.map(|v| v.to_string())),
-        ("--tick-size", t.tick_size.clone()),
-        ("--backstep-tolerance-ms", t.backstep_tolerance_ms.map(|v| v.to_string())),
-    ]
-    .into_iter()
-    .filter_map(|(flag, v)| v.map(|v| (flag, v)))
-    .collect()
-}
-
-/// Each tick flag given on the command line, checked on its own before any data
-/// is read (a fresh run's scan of a large data set takes minutes): one error
-/// naming the flag and its value. What depends on the data is checked after the
-/// scan: a tick size on the data's price grid, `--latency data` on data with two
-/// timestamps, `--queue-model fifo` on data with order ids.
-pub fn check_tick_flags_alone(f: &crate::args::TickFlags) -> Result<()> {
-    use mmsoak_core::exchange::plan::{parse_latency, parse_queue, parse_tick_size};
-    use mmsoak_core::feed::Format;
-    for (flag, value) in tick_values(f) {
-        // The parsers' messages quote the value.
-        let bad = |e: String| anyhow::anyhow!("{flag}: {e}");
-        match flag {
-            "--data-format" => {
-                if Format::parse(&value).is_none() {
-                    bail!("{flag} {value:?}: choose one of {}", Format::NAMES.join(", "));
-                }
-            }
-            // As if the data had what `fifo` and `data` need: the scan says whether it has.
-            "--queue-model" => drop(parse_queue(&value, true).map_err(bad)?),
-            "--latency" => drop(parse_latency(&value, true).map_err(bad)?),
-            "--maker-fee-bps" | "--taker-fee-bps" => {
-                let v = if flag == "--maker-fee-bps" { f.maker_fee_bps } else { f.taker_fee_bps };
-                if !v.is_some_and(|v| v.is_finite() && (-100.0..=100.0).contains(&v)) {
-                    bail!("{flag} must be between -100 and 100 bps, got {value}");
-                }
-            }
-            "--tick-size" => drop(parse_tick_size(&value).map_err(bad)?),
-            _ => {
-                let ms = f.backstep_tolerance_ms.unwrap_or_default();
-                if !(ms.is_finite() && (0.0..=3_600_000.0).contains(&ms)) {
-                    bail!("{flag} must be between 0 and 3600000, got {value}");
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A resumed tick replay's `--data` and tick flags against its record, before
 /// any data is read: each flag given is checked on its own first (a malformed
 /// value is refused naming the flag and the value), then resolved the way the
@@ -247,8 +188,8 @@ fn tick_flags(
     paths: &crate::run::InputPaths,
     resolve: Resolve,
 ) -> Result<TickDiff> {
-    use mmsoak_core::exchange::plan::{parse_latency, parse_queue, parse_tick_size};
-    use mmsoak_core::exchange::{Fees, QueueModel};
+    use crate::tick_settings::{Key, Value};
+    use mmsoak_core::exchange::QueueModel;
     use mmsoak_core::feed::Format;
     let mut diff = TickDiff::default();
     let files = paths.tick_files(t);
@@ -267,20 +208,17 @@ fn tick_flags(
         }
     }
     let c = &t.config;
-    let fee = |flag: &str, v: f64| {
-        let fees = Fees { maker_bps: v, taker_bps: 0.0 };
-        fees.check().map(|_| v).map_err(|_| anyhow::anyhow!("{flag} {v}: must be between -100 and 100 bps"))
-    };
-    for (flag, value) in tick_values(f) {
-        let bad = |e: String| anyhow::anyhow!("{flag} {value:?}: {e}");
+    // Each given value checked on its own first, every bad one reported (as a
+    // fresh run does), then compared with the record one by one.
+    crate::tick_settings::check_alone(f, |k| k.flag().to_string())?;
+    for (key, value) in crate::tick_settings::given(f) {
+        let flag = key.flag();
+        let parsed = |ids: bool| crate::tick_settings::parse(key, f, ids, true).expect("given");
+        let bad = |e: String| anyhow::anyhow!("{flag}: {e}");
         // Compared as values: `-0` and `0` are one fee, `prob:3.0` is `prob:3`.
-        let same = match flag {
-            "--data-format" => {
-                let forced =
-                    Format::parse(&value).ok_or_else(|| bad(format!("choose one of {}", Format::NAMES.join(", "))))?;
-                c.formats.iter().all(|&g| g == forced)
-            }
-            "--queue-model" => {
+        let same = match key {
+            Key::DataFormat => c.formats.iter().all(|&g| Ok(Value::Format(g)) == parsed(true)),
+            Key::QueueModel => {
                 let lobster = c.formats.contains(&Format::Lobster);
                 // Recorded fifo means the data has order ids; without LOBSTER it has none.
                 let has_ids = match (c.queue, lobster) {
@@ -290,9 +228,9 @@ fn tick_flags(
                 };
                 // A finished run checks the value only; else `fifo` on data without ids says so.
                 let ids = if resolve == Resolve::Validate { true } else { has_ids.unwrap_or(true) };
-                parse_queue(&value, ids).map_err(bad)?;
+                parsed(ids).map_err(bad)?;
                 match has_ids {
-                    Some(ids) => parse_queue(&value, ids).is_ok_and(|q| q == c.queue),
+                    Some(ids) => parsed(ids) == Ok(Value::Queue(c.queue)),
                     // `fifo`, or `auto` on a run that is not `prob:3`: another model whatever the data.
                     None if value == "fifo" || (value == "auto" && c.queue != QueueModel::default()) => false,
                     None if value == "auto" && !scan => {
@@ -320,27 +258,21 @@ fn tick_flags(
                         .config;
                         now.queue == c.queue
                     }
-                    None => parse_queue(&value, true).is_ok_and(|q| q == c.queue),
+                    None => parsed(true) == Ok(Value::Queue(c.queue)),
                 }
             }
             // `data` needs the data's two stamps: a run recorded with it has them, one
             // recorded with a constant latency has another model whatever the data.
-            "--latency" => parse_latency(&value, true).map_err(bad)? == c.latency,
-            "--maker-fee-bps" => fee(flag, f.maker_fee_bps.unwrap_or_default())? == c.fees.maker_bps,
-            "--taker-fee-bps" => fee(flag, f.taker_fee_bps.unwrap_or_default())? == c.fees.taker_bps,
-            "--tick-size" => parse_tick_size(&value).map_err(bad)? == c.tick,
-            _ => {
-                let ms = f.backstep_tolerance_ms.unwrap_or_default();
-                if !(ms.is_finite() && (0.0..=3_600_000.0).contains(&ms)) {
-                    return Err(bad("must be between 0 and 3600000".into()));
-                }
-                (ms * 1e6) as i64 == c.backstep_tolerance_ns
-            }
+            Key::Latency => parsed(true) == Ok(Value::Latency(c.latency)),
+            Key::MakerFeeBps => parsed(true) == Ok(Value::Fee(c.fees.maker_bps)),
+            Key::TakerFeeBps => parsed(true) == Ok(Value::Fee(c.fees.taker_bps)),
+            Key::TickSize => parsed(true) == Ok(Value::Tick(c.tick)),
+            Key::BackstepToleranceMs => parsed(true) == Ok(Value::BackstepNs(c.backstep_tolerance_ns)),
         };
         if resolve == Resolve::Validate {
             diff.undecided = true;
         } else if !same {
-            diff.differ.push((flag, value, recorded(flag, c)));
+            diff.differ.push((flag, value, recorded(key, c)));
         }
     }
     Ok(diff)
@@ -356,22 +288,24 @@ struct TickDiff {
 }
 
 /// A tick flag's recorded value, spelled as the flag takes it.
-fn recorded(flag: &str, c: &mmsoak_core::exchange::TickConfig) -> String {
+fn recorded(key: crate::tick_settings::Key, c: &mmsoak_core::exchange::TickConfig) -> String {
+    use crate::tick_settings::Key;
+    use mmsoak_core::exchange::plan::setting::shown;
     use mmsoak_core::exchange::{LatencyModel, QueueModel};
-    match flag {
-        "--data-format" => c.formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
-        "--queue-model" => match c.queue {
+    match key {
+        Key::DataFormat => c.formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+        Key::QueueModel => match c.queue {
             QueueModel::Fifo => "fifo".into(),
             QueueModel::RiskAverse => "risk-averse".into(),
             QueueModel::PowerProb { n } => format!("prob:{n}"),
         },
-        "--latency" => match c.latency {
+        Key::Latency => match c.latency {
             LatencyModel::Constant { entry_ms, response_ms } => format!("constant:{entry_ms}:{response_ms}"),
             LatencyModel::Data { entry_ms } => format!("data:{entry_ms}"),
         },
-        "--maker-fee-bps" => c.fees.maker_bps.to_string(),
-        "--taker-fee-bps" => c.fees.taker_bps.to_string(),
-        "--tick-size" => mmsoak_core::feed::TickSize::price(c.tick, 1).to_string(),
-        _ => (c.backstep_tolerance_ns as f64 / 1e6).to_string(),
+        Key::MakerFeeBps => shown(c.fees.maker_bps),
+        Key::TakerFeeBps => shown(c.fees.taker_bps),
+        Key::TickSize => mmsoak_core::feed::TickSize::price(c.tick, 1).to_string(),
+        Key::BackstepToleranceMs => shown(c.backstep_tolerance_ns as f64 / 1e6),
     }
 }

@@ -538,15 +538,10 @@ fn fresh_record(
         _ => {}
     }
     let t = &args.ticks;
-    let tick_flags_given = t.data_format.is_some()
-        || t.queue_model.is_some()
-        || t.latency.is_some()
-        || t.maker_fee_bps.is_some()
-        || t.taker_fee_bps.is_some()
-        || t.tick_size.is_some()
-        || t.backstep_tolerance_ms.is_some();
-    if source != Source::Ticks && tick_flags_given {
-        bail!("--data-format, --queue-model, --latency, --maker/taker-fee-bps, --tick-size and --backstep-tolerance-ms are only used with --source ticks");
+    if source != Source::Ticks && !crate::tick_settings::given(t).is_empty() {
+        let flags = crate::tick_settings::flags_named(t);
+        let verb = if crate::tick_settings::given(t).len() == 1 { "is" } else { "are" };
+        bail!("{flags} {verb} only used with --source ticks (this run's source is {})", source.name());
     }
     let iteration_seconds = eff.iteration_seconds.value;
     if args.loop_data && source != Source::Replay {
@@ -573,7 +568,7 @@ fn fresh_record(
         };
         // Malformed tick flags are refused before the data is read (mmsoak.toml's
         // tick size is checked where the file is read).
-        crate::resume_flags::check_tick_flags_alone(t)?;
+        crate::tick_settings::check_alone(t, |k| k.flag().to_string())?;
         let tick_plan = crate::ticks::plan(
             &args.data,
             t.data_format.as_deref().or(f.data_format.as_deref()),

@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use mmsoak_core::edge::EdgeReport;
-use mmsoak_core::exchange::plan::{plan_config, TickChoices};
+use mmsoak_core::exchange::plan::{plan_config, setting, TickChoices};
 use mmsoak_core::exchange::scan::{ScanFacts, Scanner};
 use mmsoak_core::exchange::source::{Filled, MergeAhead, Merged};
 use mmsoak_core::exchange::{Advance, TickConfig};
@@ -88,19 +88,12 @@ pub fn plan(
     iterations: u32,
     iteration_seconds: u32,
 ) -> Result<TickPlan> {
-    let forced = match format {
-        None => None,
-        Some(name) => Some(
-            Format::parse(name)
-                .with_context(|| format!("--data-format {name:?}: choose one of {}", Format::NAMES.join(", ")))?,
-        ),
-    };
+    // Both were checked where they were given (`tick_settings`); a bad one here
+    // is a caller's bug, said in the same words.
+    let forced = format.map(setting::data_format).transpose().map_err(anyhow::Error::msg)?;
     let specs = group(files, forced)?;
-    let tolerance_ms = backstep_tolerance_ms.unwrap_or(DEFAULT_BACKSTEP_MS);
-    if !(tolerance_ms.is_finite() && (0.0..=3_600_000.0).contains(&tolerance_ms)) {
-        bail!("--backstep-tolerance-ms must be between 0 and 3600000, got {tolerance_ms}");
-    }
-    let tolerance_ns = (tolerance_ms * 1e6) as i64;
+    let tolerance_ns = setting::backstep_tolerance_ns(backstep_tolerance_ms.unwrap_or(DEFAULT_BACKSTEP_MS))
+        .map_err(anyhow::Error::msg)?;
     let all: Vec<PathBuf> =
         specs.iter().flat_map(|s| s.files.iter().chain(s.paired.iter().flatten())).cloned().collect();
     let stamps = Stamps::take(&all);

@@ -19,12 +19,9 @@ impl Default for Fees {
 }
 
 impl Fees {
+    /// Both fees in range (see [`super::plan::setting::fee_bps`]); the first bad one's reason.
     pub fn check(&self) -> Result<(), String> {
-        let ok = |x: f64| x.is_finite() && (-100.0..=100.0).contains(&x);
-        if ok(self.maker_bps) && ok(self.taker_bps) {
-            Ok(())
-        } else {
-            Err(format!("fees must be between -100 and 100 bps, got maker {} taker {}", self.maker_bps, self.taker_bps))
-        }
+        use super::plan::setting::fee_bps;
+        fee_bps("maker", self.maker_bps).and(fee_bps("taker", self.taker_bps)).map(|_| ())
     }
 }

@@ -90,6 +90,59 @@ pub fn parse_tick_size(s: &str) -> Result<TickSize, String> {
     }
 }
 
+/// A tick replay's settings, each checked on its own before any data is read,
+/// whoever gives it: a `run` flag, an mmsoak.toml `[ticks]` key, `--resume`, the
+/// web form. Each returns the parsed value or the reason, quoting the value; the
+/// caller prefixes the flag or key (`--maker-fee-bps: `, `mmsoak.toml [ticks]
+/// maker_fee_bps: `), so every place words a bad value the same way. What only the
+/// data can decide (`fifo` needs order ids, `data` two timestamps, a tick size the
+/// price grid) is [`parse_queue`]'s, [`parse_latency`]'s and [`plan_config`]'s.
+pub mod setting {
+    use crate::feed::Format;
+
+    /// The inclusive range of a fee, bps of notional (negative: a rebate). A fee
+    /// beyond 1 % of notional is a typo, not a venue's schedule.
+    pub const FEE_BPS: (f64, f64) = (-100.0, 100.0);
+    /// The inclusive range of the backstep tolerance, ms (up to an hour).
+    pub const BACKSTEP_TOLERANCE_MS: (f64, f64) = (0.0, 3_600_000.0);
+
+    /// `--data-format` / `data_format`: a format's name.
+    pub fn data_format(s: &str) -> Result<Format, String> {
+        Format::parse(s).ok_or_else(|| format!("data format {s:?}: choose one of {}", Format::NAMES.join(", ")))
+    }
+
+    /// `--maker-fee-bps` / `--taker-fee-bps` (`which`: "maker" or "taker"): a finite
+    /// number of bps in [`FEE_BPS`].
+    pub fn fee_bps(which: &str, v: f64) -> Result<f64, String> {
+        in_range(v, FEE_BPS)
+            .ok_or_else(|| format!("{which} fee {} bps: must be between {} and {} bps", shown(v), FEE_BPS.0, FEE_BPS.1))
+    }
+
+    /// `--backstep-tolerance-ms` / `backstep_tolerance_ms`, in [`BACKSTEP_TOLERANCE_MS`];
+    /// the tolerance in whole nanoseconds (truncated, as the scan compares stamps).
+    pub fn backstep_tolerance_ns(ms: f64) -> Result<i64, String> {
+        let (lo, hi) = BACKSTEP_TOLERANCE_MS;
+        in_range(ms, BACKSTEP_TOLERANCE_MS)
+            .map(|ms| (ms * 1e6) as i64)
+            .ok_or_else(|| format!("backstep tolerance {} ms: must be between {lo} and {hi} ms", shown(ms)))
+    }
+
+    fn in_range(v: f64, (lo, hi): (f64, f64)) -> Option<f64> {
+        (v.is_finite() && (lo..=hi).contains(&v)).then_some(v)
+    }
+
+    /// A number as a message shows it: Rust's shortest round-trip decimal, but in
+    /// exponent form where that would run to many digits (`1e300`, not 301 of them).
+    pub fn shown(v: f64) -> String {
+        let a = v.abs();
+        if a.is_finite() && a != 0.0 && !(1e-6..1e16).contains(&a) {
+            format!("{v:e}")
+        } else {
+            format!("{v}")
+        }
+    }
+}
+
 /// Two spans of market time, ns, in the coarsest unit that tells them apart:
 /// minutes to 0.1, seconds to the millisecond, or nanoseconds (a shortfall of
 /// 10 ms must not read "need 3.0 min … holds 3.0 min").
