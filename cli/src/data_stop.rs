@@ -88,13 +88,26 @@ impl DataStop {
     /// the bytes the run started with, all of them (`--resume` refuses to go on
     /// until they do).
     pub fn into_error(self, changed: &[&str], out: &Path) -> anyhow::Error {
-        let next = match changed {
-            // Written to and back, or only its modification time moved: the bytes are the run's.
-            [] if self.data_changed() => format!(
-                "the data files hold the bytes the run started with again: continue with \
-                 `mmsoak run --resume --out {}`",
+        let how_far = format!(
+            "{} stopped after iteration {} of {} (its summaries and TUNING_REPORT cover those)",
+            self.which(),
+            self.done,
+            self.planned
+        );
+        // Touched, or written and back: the stamp moved but the bytes are the run's.
+        // Said as one fact, not as "changed" and then "the same again".
+        if let (Some(c), []) = (self.error.downcast_ref::<Changed>(), changed) {
+            let (it, holds) = if c.files.len() == 1 { ("it", "holds") } else { ("they", "hold") };
+            let message = format!(
+                "{} changed on disk during the run, but {it} still {holds} the bytes the run started with (the \
+                 sha256 in its latest/RUN.json): {how_far}, as the replay cannot tell while reading; continue \
+                 with `mmsoak run --resume --out {}`",
+                c.files.join(" and "),
                 out.display()
-            ),
+            );
+            return BadData { message }.into();
+        }
+        let next = match changed {
             [] => "the data files hold the bytes the run started with, so --resume would stop here again: \
                    fix the data and start a new run"
                 .to_string(),
@@ -110,13 +123,7 @@ impl DataStop {
                 out.display()
             ),
         };
-        let message = format!(
-            "{}; {} stopped after iteration {} of {} (its summaries and TUNING_REPORT cover those); {next}",
-            self.error,
-            self.which(),
-            self.done,
-            self.planned
-        );
+        let message = format!("{}; {how_far}; {next}", self.error);
         BadData { message }.into()
     }
 }
@@ -165,7 +172,11 @@ mod tests {
     #[test]
     fn a_changed_file_says_so_and_a_file_back_as_it_was_resumes() {
         let changed = || DataStop {
-            error: Changed { message: "/d/q.csv (grew from 10 to 20 bytes) changed during the run".into() }.into(),
+            error: Changed {
+                message: "/d/q.csv (grew from 10 to 20 bytes) changed during the run".into(),
+                files: vec!["/d/q.csv (grew from 10 to 20 bytes)".into()],
+            }
+            .into(),
             done: 2,
             planned: 6,
             baseline: false,
@@ -180,9 +191,14 @@ mod tests {
         assert!(text.starts_with("/d/q.csv (grew from 10 to 20 bytes) changed during the run; "), "{text}");
         assert!(text.contains("the run stopped after iteration 2 of 6"), "{text}");
         assert!(text.contains("/d/q.csv changed since the run started: restore it"), "{text}");
+        // Touched or written back: one statement, no "changed ... again".
         let text = format!("{:#}", changed().into_error(&[], Path::new("o")));
-        assert!(
-            text.ends_with("hold the bytes the run started with again: continue with `mmsoak run --resume --out o`")
+        assert_eq!(
+            text,
+            "/d/q.csv (grew from 10 to 20 bytes) changed on disk during the run, but it still holds the bytes the \
+             run started with (the sha256 in its latest/RUN.json): the run stopped after iteration 2 of 6 (its \
+             summaries and TUNING_REPORT cover those), as the replay cannot tell while reading; continue with \
+             `mmsoak run --resume --out o`"
         );
     }
 }

@@ -131,6 +131,7 @@ impl Stamps {
                  with (and recorded in RUN.json)",
                 changed.join(" and ")
             ),
+            files: changed,
         })
     }
 }
@@ -142,6 +143,8 @@ impl Stamps {
 #[error("{message}")]
 pub struct Changed {
     pub message: String,
+    /// Each file that changed, with how (`/d/q.csv (grew from 10 to 20 bytes)`).
+    pub files: Vec<String>,
 }
 
 #[cfg(test)]
