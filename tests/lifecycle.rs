@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, mmsoak, read, run_ok, tree};
+use common::{json, mmsoak, paused_at, read, run_ok, tiled_quotes_copies, tree};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -509,4 +509,126 @@ fn resume_refuses_flags_that_would_change_the_run() {
     }
     run_ok(&["run", "--iterations", "4", "--seed", "3", "--out", o, "--resume"]);
     assert!(out.join("latest/TUNING_REPORT.json").exists());
+}
+
+/// The bug (B4): a run started with `--export-md`, `--export-html` and
+/// `--summary-export` that stopped early wrote them saying STOPPED, and
+/// `--resume` without the flags finished the run but left them so. RUN.json
+/// now records them, absolute: `--resume` as the stop's advice line says
+/// (from another directory too) writes all three again; a recorded export
+/// whose directory is gone is refused before anything runs; an export flag
+/// given with `--resume` wins for that invocation, RUN.json unchanged.
+#[test]
+fn resume_rewrites_the_reports_the_run_was_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let (data, text) = tiled_quotes_copies(&root, 10);
+    let out = root.join("o");
+    let reports = root.join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let (md, html, summary) = (reports.join("r.md"), reports.join("r.html"), reports.join("s.json"));
+    let mut cmd = mmsoak();
+    // Relative paths, from the run's directory: recorded absolute.
+    cmd.current_dir(&root).args(["run", "--source", "ticks", "--engine", "native", "--iteration-seconds", "60"]);
+    cmd.args(["--iterations", "30", "--out", "o", "--data", data.to_str().unwrap()]);
+    cmd.args(["--export-md", "reports/r.md", "--export-html", "reports/r.html", "--summary-export", "reports/s.json"]);
+    // The tick file grows after iteration 2: the run stops there.
+    let o = paused_at(cmd, &root, 2, || {
+        use std::io::Write;
+        std::fs::OpenOptions::new().append(true).open(&data).unwrap().write_all(b"\n").unwrap();
+    });
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let advice = err.lines().find(|l| l.contains("error")).unwrap();
+    assert!(advice.contains("the run stopped after iteration 2 of 30"), "{advice}");
+    // The advice is the whole command: no export flag to repeat.
+    assert!(advice.contains("continue with `mmsoak run --resume --out o`") && !advice.contains("--export"), "{advice}");
+    let text_of = |p: &Path| String::from_utf8(read(p)).unwrap();
+    assert!(text_of(&md).contains("**STOPPED after iteration 2 of 30:**"), "{}", text_of(&md));
+    assert!(text_of(&html).contains("STOPPED after iteration 2 of 30"));
+    assert_eq!(json(&summary)["iterations_completed"], 2);
+    let record = json(out.join("latest/RUN.json"));
+    let abs = |p: &Path| serde_json::Value::from(p.display().to_string());
+    assert_eq!(
+        record["exports"],
+        serde_json::json!({"export_md": abs(&md), "export_html": abs(&html), "summary_export": abs(&summary)})
+    );
+    std::fs::write(&data, &text).unwrap();
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let resume = |flags: &[&str]| {
+        let mut cmd = mmsoak();
+        cmd.current_dir(&elsewhere).args(["run", "--resume", "--engine", "native", "--out", out.to_str().unwrap()]);
+        cmd.args(flags).output().unwrap()
+    };
+
+    // The reports' directory gone: one error naming the flag and the path, before any iteration.
+    let away = root.join("away");
+    std::fs::rename(&reports, &away).unwrap();
+    let before = tree(&out);
+    let o = resume(&[]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let said = format!("--summary-export {}: directory {} does not exist", summary.display(), reports.display());
+    assert!(err.contains(&said) && err.contains("--summary-export FILE"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    assert_eq!(tree(&out), before, "a refused resume changed the run directory");
+    std::fs::rename(&away, &reports).unwrap();
+
+    // Resumed without the flags: the three reports now describe the finished run.
+    let o = resume(&[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(out.join("latest/TUNING_REPORT.json"))["iterations_completed"], 30);
+    assert!(!text_of(&md).contains("STOPPED"), "{}", text_of(&md));
+    assert!(text_of(&md).contains("\n| 30 | "), "the Markdown has no row for iteration 30");
+    assert!(!text_of(&html).contains("STOPPED"));
+    let s = json(&summary);
+    assert_eq!((s["iterations_completed"].as_u64(), s["iterations_planned"].as_u64()), (Some(30), Some(30)));
+    assert!(s.get("bad_data").is_none(), "{s}");
+
+    // --export-md given with --resume: written there instead, the others where recorded.
+    for f in [&md, &html, &summary] {
+        std::fs::remove_file(f).unwrap();
+    }
+    let run_json = read(out.join("latest/RUN.json"));
+    let o = resume(&["--export-md", "other.md"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text_of(&elsewhere.join("other.md")).contains("\n| 30 | "));
+    assert!(!md.exists(), "the recorded --export-md was written though another was given");
+    assert!(html.exists() && summary.exists());
+    assert_eq!(read(out.join("latest/RUN.json")), run_json, "RUN.json rewritten on resume");
+}
+
+/// A RUN.json from before the exports were recorded (no `exports`) resumes as
+/// it did: the run finishes, writing the exports given with `--resume`, and
+/// its record is left as it was. A run without exports records none.
+#[test]
+fn a_run_record_without_exports_still_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = out.to_str().unwrap();
+    let md = dir.path().join("r.md");
+    run_ok(&["run", "--iterations", "4", "--out", o, "--export-md", md.to_str().unwrap()]);
+    let latest = out.join("latest");
+    let mut record = json(latest.join("RUN.json"));
+    assert!(record["exports"]["export_md"].is_string(), "{record}");
+    record.as_object_mut().unwrap().remove("exports");
+    std::fs::write(latest.join("RUN.json"), serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    // A crash after iteration 3: the state one step back, the last summary and the report gone.
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_4.json")).unwrap();
+    std::fs::remove_file(latest.join("TUNING_REPORT.json")).unwrap();
+    std::fs::remove_file(&md).unwrap();
+    let run_json = read(latest.join("RUN.json"));
+    run_ok(&["run", "--resume", "--out", o]);
+    assert_eq!(json(latest.join("TUNING_REPORT.json"))["iterations_completed"], 4);
+    assert_eq!(read(latest.join("RUN.json")), run_json, "RUN.json rewritten on resume");
+    assert!(!md.exists(), "an export the old record does not hold was written");
+    let again = dir.path().join("again.md");
+    run_ok(&["run", "--resume", "--out", o, "--export-md", again.to_str().unwrap()]);
+    assert!(again.exists());
+
+    let plain = dir.path().join("plain");
+    run_ok(&["run", "--iterations", "1", "--out", plain.to_str().unwrap()]);
+    assert!(json(plain.join("latest/RUN.json")).get("exports").is_none());
 }

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod data_stop;
+pub mod exports;
 pub mod external;
 pub mod fills_log;
 pub mod fills_source;

@@ -37,6 +37,8 @@ pub struct RunPlan {
     pub regime: Regime,
     pub observations: Observations,
     pub out: PathBuf,
+    /// `--export-md`, `--export-html` (and `summary_export`): the flag's path,
+    /// else on `--resume` the one recorded in RUN.json (see `exports`).
     pub export_md: Option<PathBuf>,
     pub export_html: Option<PathBuf>,
     pub engine: EngineKind,
@@ -108,6 +110,12 @@ pub struct RunRecord {
     /// with the checks of the files' shape only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<InputFile>,
+    /// `--export-md`, `--export-html`, `--summary-export` as the run started,
+    /// absolute: `--resume` writes them again (see `exports`). Absent in older
+    /// records and in runs without exports (so their RUN.json is as before),
+    /// which resume writing only the exports given with `--resume`.
+    #[serde(default, skip_serializing_if = "crate::exports::Exports::is_empty")]
+    pub exports: crate::exports::Exports,
 }
 
 /// One input data file as the run started (see [`RunRecord::inputs`]).
@@ -324,6 +332,8 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         let finished = !record.compare_baseline && state_finished(&out.join("latest"), record.settings.iterations);
         undecided = crate::resume_flags::check(args, &record, finished)?;
         check_exec(&record)?;
+        // Before any data is read, as a fresh run's export flags are checked.
+        record.exports.check_recorded(args, &path)?;
         let resolve = if finished { Resolve::Validate } else { Resolve::WithoutData };
         found = crate::resume_flags::config_ticks_differ(args, &eff.ticks, &record, resolve)?;
         ticks_section = Some(eff.ticks);
@@ -336,7 +346,8 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         None => Regime::parse(&record.settings.regime).with_context(|| unknown_regime(&record.settings.regime))?,
     };
     let gate = crate::thresholds::Gate::new(&gate_specs(args, record.gate.clone())?)?;
-    for (flag, path) in [("--summary-export", &args.summary_export), ("--export-md", &args.export_md)] {
+    let exports = crate::exports::Chosen::of_run(args, &record.exports);
+    for (flag, path) in [("--summary-export", &exports.summary_export), ("--export-md", &exports.export_md)] {
         if let Some(p) = path {
             crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
@@ -377,7 +388,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             std::net::TcpListener::bind(addr).with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?,
         ),
     };
-    let export_html = args.export_html.as_deref().map(crate::html_export::check).transpose()?;
+    let export_html = exports.export_html.as_deref().map(crate::html_export::check).transpose()?;
     let lock = outlock::acquire(&out)?;
     // The lock file may exist from an earlier run in a directory no longer writable.
     tempfile::tempfile_in(&out).with_context(|| format!("--out directory {} is not writable", out.display()))?;
@@ -389,7 +400,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         regime,
         observations,
         out,
-        export_md: args.export_md.clone(),
+        export_md: exports.export_md,
         export_html,
         engine: match args.engine {
             EngineChoice::Wasm => EngineKind::Wasm,
@@ -398,7 +409,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         json: args.json,
         sleep,
         gate,
-        summary_export: args.summary_export.clone(),
+        summary_export: exports.summary_export,
         retention,
         record,
         policy,
@@ -641,6 +652,7 @@ fn fresh_record(
         gate: gate_specs(args, eff.gate)?,
         paths,
         inputs,
+        exports: crate::exports::Exports::of(args),
         settings,
     };
     Ok((record, eff.out.value, eff.retention))

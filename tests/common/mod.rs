@@ -156,3 +156,26 @@ pub fn tiled_quotes_copies(dir: &Path, copies: i64) -> (PathBuf, String) {
     std::fs::write(&data, &text).unwrap();
     (data.canonicalize().unwrap(), text)
 }
+
+/// Runs `cmd` with the test-only pause after iteration `after`; once the run is
+/// paused there, `change()`, then lets it go on. Its output.
+pub fn paused_at(mut cmd: std::process::Command, dir: &Path, after: u32, change: impl FnOnce()) -> Output {
+    let flag = dir.join("paused");
+    let mut child = cmd
+        .env("MMSOAK_TEST_PAUSE_AFTER_ITERATION", format!("{after}:{}", flag.display()))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !flag.exists() {
+        if child.try_wait().unwrap().is_some() {
+            let o = child.wait_with_output().unwrap();
+            panic!("the run ended before its pause: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert!(t0.elapsed().as_secs() < 300, "the run never reached iteration {after}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    change();
+    std::fs::remove_file(&flag).unwrap();
+    child.wait_with_output().unwrap()
+}

@@ -1,0 +1,172 @@
+//! The report files a run was asked to write besides its own directory
+//! (`--export-md`, `--export-html`, `--summary-export`), recorded in
+//! `latest/RUN.json` so that `--resume` writes them again. Without the record,
+//! a run that stopped early (bad market data, a data file changed) and was
+//! resumed to its end left the reports saying STOPPED beside a finished run,
+//! unless the user repeated every export flag. (A module of its own: `run.rs`
+//! is large enough.)
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::args::RunArgs;
+use crate::output_path::{self, Write};
+
+/// The export paths a fresh run was given, absolute (see [`Exports::of`]).
+/// Each is named as its flag is, so RUN.json reads like the command line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exports {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_md: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_html: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_export: Option<String>,
+}
+
+/// The files this invocation writes: each flag given on the command line, else
+/// (on `--resume`) the path recorded for it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chosen {
+    pub export_md: Option<PathBuf>,
+    pub export_html: Option<PathBuf>,
+    pub summary_export: Option<PathBuf>,
+}
+
+impl Exports {
+    pub fn is_empty(&self) -> bool {
+        *self == Exports::default()
+    }
+
+    /// A fresh run's export flags, each made absolute against the current
+    /// directory, so `--resume` from anywhere writes the same files. Lexically
+    /// (`std::path::absolute`), not canonicalized as the input files are: an
+    /// export may not exist yet, and one that is a symbolic link is replaced,
+    /// link and all, by an atomic write; resolving it would make `--resume`
+    /// write through the link where the fresh run replaced it.
+    pub fn of(args: &RunArgs) -> Self {
+        let abs = |p: &Option<PathBuf>| {
+            p.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string())
+        };
+        Exports {
+            export_md: abs(&args.export_md),
+            export_html: abs(&args.export_html),
+            summary_export: abs(&args.summary_export),
+        }
+    }
+
+    /// Each recorded path with its flag, in the order a fresh run checks them.
+    fn flagged(&self) -> [(&'static str, Option<&String>); 3] {
+        [
+            ("--summary-export", self.summary_export.as_ref()),
+            ("--export-md", self.export_md.as_ref()),
+            ("--export-html", self.export_html.as_ref()),
+        ]
+    }
+
+    /// `--resume`: every recorded export that no flag replaces must still be
+    /// writable (its directory there), checked before any data is read, as a
+    /// fresh run checks its flags. One error naming the flag, the path, the
+    /// record (`run_json`) and the two ways on.
+    pub fn check_recorded(&self, args: &RunArgs, run_json: &Path) -> Result<()> {
+        let given = Chosen::given(args);
+        for (flag, path) in self.flagged() {
+            let Some(path) = path.filter(|_| given.of(flag).is_none()) else { continue };
+            output_path::check(flag, Path::new(path), Write::Replace).map_err(|e| {
+                anyhow!(
+                    "--resume: {e:#}; the run was started with {flag} {path} (recorded in {}): \
+                     restore the directory, or give {flag} FILE with --resume to write it elsewhere",
+                    run_json.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Chosen {
+    /// The export flags given on the command line, as typed.
+    fn given(args: &RunArgs) -> Self {
+        Chosen {
+            export_md: args.export_md.clone(),
+            export_html: args.export_html.clone(),
+            summary_export: args.summary_export.clone(),
+        }
+    }
+
+    fn of(&self, flag: &str) -> Option<&PathBuf> {
+        match flag {
+            "--export-md" => self.export_md.as_ref(),
+            "--export-html" => self.export_html.as_ref(),
+            _ => self.summary_export.as_ref(),
+        }
+    }
+
+    /// What this invocation writes. A flag given with `--resume` wins over the
+    /// recorded path for this invocation only: RUN.json is not rewritten. It
+    /// records what the run was started with and is written once, when the run
+    /// starts; the reports say nothing the run's own files do not, so a copy
+    /// asked for elsewhere changes no result, and the next `--resume` without
+    /// the flag keeps the files the run began with up to date. (On a fresh run
+    /// `recorded` holds the same flags, made absolute.)
+    pub fn of_run(args: &RunArgs, recorded: &Exports) -> Self {
+        let given = Chosen::given(args);
+        let or =
+            |given: Option<PathBuf>, recorded: &Option<String>| given.or_else(|| recorded.as_ref().map(PathBuf::from));
+        Chosen {
+            export_md: or(given.export_md, &recorded.export_md),
+            export_html: or(given.export_html, &recorded.export_html),
+            summary_export: or(given.summary_export, &recorded.summary_export),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(flags: &[&str]) -> RunArgs {
+        let cli = crate::args::Cli::try_parse_from(["mmsoak", "run"].iter().chain(flags)).unwrap();
+        match cli.command {
+            crate::args::Command::Run(a) => *a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_fresh_run_records_its_exports_absolute_and_a_flag_given_again_wins() {
+        let recorded = Exports::of(&args(&["--export-md", "r/x.md", "--summary-export", "/abs/s.json"]));
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(recorded.export_md, Some(cwd.join("r/x.md").display().to_string()));
+        assert_eq!(recorded.summary_export.as_deref(), Some("/abs/s.json"));
+        assert_eq!(recorded.export_html, None);
+        assert!(Exports::of(&args(&[])).is_empty());
+        // Old records have no exports: serialized, a record without any has no key.
+        assert_eq!(serde_json::to_string(&Exports::default()).unwrap(), "{}");
+        assert_eq!(serde_json::from_str::<Exports>("{}").unwrap(), Exports::default());
+
+        let chosen = Chosen::of_run(&args(&["--export-md", "other.md"]), &recorded);
+        assert_eq!(chosen.export_md, Some(PathBuf::from("other.md")));
+        assert_eq!(chosen.summary_export, Some(PathBuf::from("/abs/s.json")));
+        assert_eq!(chosen.export_html, None);
+    }
+
+    #[test]
+    fn a_recorded_export_whose_directory_is_gone_is_one_error_naming_flag_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone/r.html").display().to_string();
+        let recorded = Exports { export_html: Some(gone.clone()), ..Exports::default() };
+        let run_json = Path::new("o/latest/RUN.json");
+        let e = format!("{:#}", recorded.check_recorded(&args(&[]), run_json).unwrap_err());
+        assert!(e.starts_with(&format!("--resume: --export-html {gone}: directory ")), "{e}");
+        assert!(e.contains("does not exist; the run was started with --export-html"), "{e}");
+        assert!(e.contains("(recorded in o/latest/RUN.json)") && !e.contains('\n'), "{e}");
+        // Given again elsewhere, the recorded one is not written, so not checked.
+        let elsewhere = dir.path().join("r.html");
+        recorded.check_recorded(&args(&["--export-html", elsewhere.to_str().unwrap()]), run_json).unwrap();
+    }
+}
