@@ -200,6 +200,26 @@ fn a_terminal_gets_a_progress_bar_logs_get_lines_and_json_gets_objects() {
     let objects: Vec<serde_json::Value> =
         String::from_utf8_lossy(&json_out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(objects.iter().map(|o| o["iteration"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert!(objects.iter().all(|o| o.get("run").is_none()), "the run's own objects are unchanged");
+
+    // The --compare-baseline run's iterations come after the run's own and say so,
+    // in lines and in objects alike.
+    let both = |json: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        run_ok(&[&["run", "--iterations", "3", "--compare-baseline", "--out", out.to_str().unwrap()], json].concat())
+    };
+    let lines = String::from_utf8_lossy(&both(&[], "piped-baseline").stderr).to_string();
+    let iteration_lines: Vec<&str> = lines.lines().filter(|l| l.contains("] ") && l.contains(" net ")).collect();
+    assert_eq!(iteration_lines.len(), 6, "{lines}");
+    assert!(iteration_lines[..3].iter().all(|l| l.starts_with("[")), "{lines}");
+    assert!(iteration_lines[3..].iter().all(|l| l.starts_with("baseline [")), "{lines}");
+    let json_out = both(&["--json"], "json-baseline");
+    let objects: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&json_out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let runs: Vec<(Option<&str>, u64)> =
+        objects.iter().map(|o| (o["run"].as_str(), o["iteration"].as_u64().unwrap())).collect();
+    let baseline = Some("baseline");
+    assert_eq!(runs, vec![(None, 1), (None, 2), (None, 3), (baseline, 1), (baseline, 2), (baseline, 3)]);
 }
 
 /// A bar replay of 3 iterations on a copy of the shared bars in `dir`, then a crash

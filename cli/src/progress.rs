@@ -1,6 +1,9 @@
 //! What a run tells the person (or machine) watching it: an indicatif bar with the
 //! latest verdict, net edge and ETA on a terminal; one plain line per iteration
 //! otherwise (logs, CI); one JSON object per iteration on stdout with `--json`.
+//! A `--compare-baseline` run's iterations say so (`baseline [3/24] …`, and
+//! `"run": "baseline"` in JSON): printed after the run's own, they would
+//! otherwise read as a second pass of it.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -13,6 +16,7 @@ pub struct Reporter {
     json: bool,
     total: u32,
     bar: Option<ProgressBar>,
+    baseline: bool,
 }
 
 impl Reporter {
@@ -21,7 +25,7 @@ impl Reporter {
         let bar = (!json && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total as u64).with_position(done as u64);
             let style = ProgressStyle::with_template(
-                "{spinner} [{bar:30}] {pos}/{len} iterations  {elapsed_precise} elapsed, ETA {eta_precise}  {msg}",
+                "{spinner} {prefix}[{bar:30}] {pos}/{len} iterations  {elapsed_precise} elapsed, ETA {eta_precise}  {msg}",
             )
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -29,15 +33,28 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });
-        Reporter { json, total, bar }
+        Reporter { json, total, bar, baseline: false }
+    }
+
+    /// The same, for the `--compare-baseline` run when `baseline`.
+    pub fn baseline(mut self, baseline: bool) -> Self {
+        if let Some(bar) = self.bar.as_ref().filter(|_| baseline) {
+            bar.set_prefix("baseline ");
+        }
+        self.baseline = baseline;
+        self
     }
 
     pub fn iteration(&self, s: &IterSummary) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string(s)?);
+            let mut v = serde_json::to_value(s)?;
+            if let (true, Some(o)) = (self.baseline, v.as_object_mut()) {
+                o.insert("run".into(), "baseline".into());
+            }
+            println!("{}", serde_json::to_string(&v)?);
             return Ok(());
         }
-        let line = line(s, self.total);
+        let line = if self.baseline { format!("baseline {}", line(s, self.total)) } else { line(s, self.total) };
         match &self.bar {
             Some(bar) => {
                 bar.println(&line);

@@ -1023,7 +1023,7 @@ async fn soak(
     } else {
         crate::live_source::start(&plan.observations, &plan.record, out, &overrides_path, &latest, plan.sleep)?
     };
-    let reporter = Reporter::new(n, state.iteration, plan.json);
+    let reporter = Reporter::new(n, state.iteration, plan.json).baseline(out != plan.out);
     // A live bot's iterations are minutes apart and it trades with the overrides:
     // commit each one. Simulated and replayed iterations take milliseconds.
     let interval = if live.is_some() { Duration::ZERO } else { checkpoint::INTERVAL };
