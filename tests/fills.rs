@@ -146,7 +146,7 @@ fn fills_flags_are_checked() {
         (vec!["run", "--markout-ms", "1000"], "--markout-ms is only used with --source fills"),
         (
             vec!["run", "--source", "fills", "--fills", "x.jsonl", "--markout-ms", "0"],
-            "--markout-ms 0: must be between",
+            "--markout-ms: invalid value \"0\": must be a whole number from 1 to 3600000",
         ),
         // Checked before the run starts: nothing is written (see below).
         (vec!["run", "--source", "fills", "--fills", "."], "--fills .: is a directory, not a file"),

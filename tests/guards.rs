@@ -145,6 +145,54 @@ fn three_fails_in_a_row_revert_to_the_safe_profile() {
     assert_eq!(json(out.join("latest/TUNING_STATE.json"))["tuning"]["fail_streak"], 0);
 }
 
+/// The run summary counts what the progress lines call "applied", a panic revert
+/// named apart, and a parameter the revert put back where it started is no change
+/// (a tester's run said "applied in 2 iterations" over three applied lines, and
+/// listed "base_spread_bps 8 → 8" as changed).
+#[test]
+fn the_summary_counts_the_applied_lines_and_a_revert_back_to_the_start_is_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kpis.jsonl");
+    std::fs::write(&data, [FAILING, FAILING, FAILING, STABLE, STABLE].join("\n") + "\n").unwrap();
+    let (out, export) = (dir.path().join("out"), dir.path().join("summary.json"));
+    let o = run_ok(&[
+        "run",
+        "--source",
+        "kpis",
+        "--data",
+        data.to_str().unwrap(),
+        "--iterations",
+        "5",
+        "--auto-tune",
+        "--out",
+        out.to_str().unwrap(),
+        "--summary-export",
+        export.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let applied: Vec<&str> = err.lines().filter(|l| l.starts_with('[') && l.contains("  applied ")).collect();
+    assert_eq!(applied.len(), 3, "{err}");
+    assert!(applied[2].starts_with("[3/5]") && applied[2].ends_with(" (panic revert to steady_safe)"), "{err}");
+    assert_eq!(guards_named(&summary(&out, 3), "panic_revert"), 1);
+
+    assert!(
+        err.contains("\ntuning: applied in 3 iterations (2 tuning steps, 1 panic revert to steady_safe)\n"),
+        "{err}"
+    );
+    assert!(err.contains("\n  no parameter changed overall\n"), "{err}");
+    assert!(err.contains("\n  base_spread_bps    8 → 8  (moved and back, 3 applied steps)\n"), "{err}");
+    let tuning = &json(&export)["tuning"];
+    assert_eq!(tuning["applied_iterations"], applied.len());
+    assert_eq!(tuning["reverts"], serde_json::json!({"panic_revert": 1}));
+    assert_eq!(tuning["applied_count"], json(out.join("latest/TUNING_REPORT.json"))["applied_count"]);
+    assert_eq!(tuning["applied_count"], 2);
+    assert_eq!(tuning["changed"], serde_json::json!([]));
+    assert_eq!(
+        tuning["moved_and_back"],
+        serde_json::json!([{"name": "base_spread_bps", "first": 8.0, "final": 8.0, "applies": 3}])
+    );
+}
+
 #[test]
 fn the_hard_gate_exits_99_and_inconclusive_never_fails() {
     let dir = tempfile::tempdir().unwrap();

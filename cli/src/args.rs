@@ -41,11 +41,12 @@ impl Cli {
     }
 }
 
-/// Makes `--flag -WORD` into `--flag=-WORD` when `--flag` takes a number (it is
-/// marked `allow_negative_numbers`) and WORD looks like the start of one
-/// ([`looks_negative_number`]): `--tick-size -.1`, `--maker-fee-bps -1e-3`,
-/// `--speed -inf`, `--shard -1/8` then reach the flag's own check, which names the
-/// flag and the value.
+/// Makes `--flag -WORD` into `--flag=-WORD` when `--flag` takes a value and WORD
+/// looks like the start of a negative number ([`looks_negative_number`]):
+/// `--tick-size -.1`, `--maker-fee-bps -1e-3`, `--speed -inf`, `--shard -1/8` then
+/// reach the flag's own check, which names the flag and the value; so does a flag
+/// whose value is a name or a path (`--regime -.5`: no such regime or file), where
+/// clap would say "unexpected argument '-.' found" without naming the flag.
 ///
 /// Why before clap and not in it: clap decides whether a word starting with '-' is a
 /// value or a flag before any value parser sees it. `allow_negative_numbers` takes
@@ -53,7 +54,7 @@ impl Cli {
 /// `-1/8`), and `allow_hyphen_values` takes every word, `--out` too, so
 /// `--tick-size --out x` would quietly lose `--out`. Here only a word that cannot be
 /// a flag of ours (no flag starts with `-` and a digit, '.', "inf" or "nan") is
-/// joined, only to a numeric flag of the subcommand being read, and a real flag
+/// joined, only to a flag of the subcommand being read, and a real flag
 /// after it stays a flag (`--tick-size --out x`: a value is required).
 pub fn join_negative_values(root: &clap::Command, words: Vec<OsString>) -> Vec<OsString> {
     let mut out = Vec::with_capacity(words.len());
@@ -72,7 +73,7 @@ pub fn join_negative_values(root: &clap::Command, words: Vec<OsString>) -> Vec<O
             Some(arg) => {
                 let next = words.peek();
                 let negative = next.and_then(|w| w.to_str()).is_some_and(looks_negative_number);
-                if arg.is_allow_negative_numbers_set() && negative {
+                if negative {
                     let mut joined = word;
                     joined.push("=");
                     joined.extend(words.next());
@@ -111,13 +112,14 @@ pub fn looks_negative_number(word: &str) -> bool {
     rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') || matches!(lower.as_deref(), Some("inf" | "nan"))
 }
 
-/// A flag's value refused by its value parser, as every other bad input is told:
-/// `mmsoak: error: --iterations: invalid value "-5": must be a whole number from 1 to 10000`
-/// (clap's own is three lines). None for every other clap error.
+/// A flag's value refused, as every other bad input is told, in one line naming the
+/// flag and the value (clap's own is three lines or more, with a usage block):
+/// - by its value parser: `mmsoak: error: --iterations: invalid value "-5": must be a whole number from 1 to 4294967295`
+/// - not one of its possible values: `mmsoak: error: --source: invalid value "bogus": choose one of sim, replay, …`
+/// - missing: `mmsoak: error: --out: a value is required` (and the choices, if it has them)
+///
+/// None for every other clap error (an unknown flag, `--help`, `--version` …).
 pub fn one_line(e: &clap::Error) -> Option<String> {
-    if e.kind() != ErrorKind::ValueValidation {
-        return None;
-    }
     let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) =
         (e.get(ContextKind::InvalidArg), e.get(ContextKind::InvalidValue))
     else {
@@ -125,9 +127,35 @@ pub fn one_line(e: &clap::Error) -> Option<String> {
     };
     // "--iterations <ITERATIONS>" → "--iterations"
     let flag = arg.split(' ').next().unwrap_or(arg);
-    let why = std::error::Error::source(e).map_or_else(|| "not accepted".to_string(), |s| s.to_string());
-    Some(format!("mmsoak: error: {flag}: invalid value {value:?}: {why}"))
+    let choices = match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(values)) if !values.is_empty() => Some(values.join(", ")),
+        _ => None,
+    };
+    match (e.kind(), choices) {
+        (ErrorKind::ValueValidation, _) => {
+            let why = std::error::Error::source(e).map_or_else(|| "not accepted".to_string(), |s| s.to_string());
+            Some(format!("mmsoak: error: {flag}: invalid value {value:?}: {why}"))
+        }
+        // clap reports a missing value as an invalid empty one.
+        (ErrorKind::InvalidValue, None) if value.is_empty() => {
+            Some(format!("mmsoak: error: {flag}: a value is required"))
+        }
+        (ErrorKind::InvalidValue, Some(c)) if value.is_empty() => {
+            Some(format!("mmsoak: error: {flag}: a value is required: choose one of {c}"))
+        }
+        (ErrorKind::InvalidValue, Some(c)) => {
+            Some(format!("mmsoak: error: {flag}: invalid value {value:?}: choose one of {c}"))
+        }
+        _ => None,
+    }
 }
+
+/// `run --iterations` (and `[soak] iterations`): at least one; no upper limit but u32's.
+pub const RUN_ITERATIONS: (u64, u64) = (1, u32::MAX as u64);
+/// `run --iteration-seconds` (and `[soak] iteration_seconds`): one second to one day of market time.
+pub const ITERATION_SECONDS: (u64, u64) = (1, 86_400);
+/// `run --markout-ms`: one millisecond to one hour.
+pub const MARKOUT_MS: (u64, u64) = (1, 3_600_000);
 
 /// Value parser of a whole-number flag from MIN to MAX: a negative, fractional or
 /// non-number value is refused naming the range (clap's own says "invalid digit
@@ -374,7 +402,7 @@ pub struct TickFlags {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Number of iterations (each is 15 minutes of market time; 96 = a 24 h canary) [default: 24].
-    #[arg(long, allow_negative_numbers = true, value_parser = whole_u32)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole::<u32, { RUN_ITERATIONS.0 }, { RUN_ITERATIONS.1 }>)]
     pub iterations: Option<u32>,
     /// Let the tuner adjust parameters between iterations.
     #[arg(long)]
@@ -396,7 +424,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub loop_data: bool,
     /// Market seconds per iteration, for every source [default: 900, 15 minutes].
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = whole_u32)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true,
+          value_parser = whole::<u32, { ITERATION_SECONDS.0 }, { ITERATION_SECONDS.1 }>)]
     pub iteration_seconds: Option<u32>,
     #[command(flatten)]
     pub ticks: TickFlags,
@@ -466,7 +495,7 @@ pub struct RunArgs {
     pub fills: Option<PathBuf>,
     /// `--source fills`: the markout horizon, ms: adverse selection is the mid move
     /// from a maker fill to this long after it [default: 5000, the simulator's].
-    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = whole_u64)]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true, value_parser = whole::<u64, { MARKOUT_MS.0 }, { MARKOUT_MS.1 }>)]
     pub markout_ms: Option<u64>,
     /// `--source external`: how long to keep retrying for a fresh, valid report
     /// before the iteration is INCONCLUSIVE.
@@ -495,8 +524,7 @@ mod tests {
     /// is the next flag. Every other flag taking a value takes a number (or, like
     /// `--latency` and `--shard I/N`, starts with one), and a negative one reaches
     /// its check (`--tick-size -0.1` gets our message, not clap's "unexpected
-    /// argument '-0'"); `allow_negative_numbers` is also what marks them numeric
-    /// for [`super::join_negative_values`].
+    /// argument '-0'").
     const NOT_NUMBERS: &[&str] = &[
         "artifacts rotate --config",
         "artifacts rotate --out",
@@ -594,26 +622,22 @@ mod tests {
         assert_eq!(refused, NOT_NUMBERS, "flags taking a number need allow_negative_numbers = true");
     }
 
-    /// Through the pre-pass, every numeric flag takes every negative number form as
-    /// its value, and a value refused by its parser is our one line naming the flag
-    /// and the value; a flag after it is still a flag. Non-numeric flags are left as
-    /// clap reads them.
+    /// Through the pre-pass, every flag taking a value takes every negative number
+    /// form as its value, and a value refused by its parser is our one line naming
+    /// the flag and the value; a flag after it is still a flag.
     #[test]
-    fn every_numeric_flag_takes_any_negative_number_form_and_a_bad_one_is_one_line() {
+    fn every_flag_takes_any_negative_number_form_and_a_bad_one_is_one_line() {
         let mut found = Vec::new();
         flags(&Cli::command(), &[], &mut found);
         for (name, argv) in &found {
-            let numeric = !NOT_NUMBERS.contains(&name.as_str());
             for value in ["-.5", "-1e-3", "-inf", "-NaN", "-Infinity", "-1/8", "-5"] {
                 let words = [argv.clone(), vec![value.into()]].concat();
                 let joined = super::join_negative_values(&Cli::command(), words.iter().map(Into::into).collect());
-                if !numeric {
-                    assert_eq!(joined, words.iter().map(Into::into).collect::<Vec<OsString>>(), "{name} {value}");
-                    continue;
-                }
+                let flag_value = format!("{}={value}", argv.last().unwrap());
+                assert_eq!(joined.last(), Some(&OsString::from(flag_value)), "{name} {value}");
                 let Err(e) = Cli::try_from_words(&words) else { continue };
                 assert_ne!(e.kind(), ErrorKind::UnknownArgument, "{name} {value}: {e}");
-                if e.kind() == ErrorKind::ValueValidation {
+                if matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
                     let flag = name.rsplit(' ').next().unwrap();
                     let line = super::one_line(&e).unwrap_or_else(|| panic!("{name} {value}: {e}"));
                     assert!(
@@ -623,7 +647,7 @@ mod tests {
                     assert_eq!(line.lines().count(), 1, "{line}");
                 }
             }
-            if !numeric || name == "sweep slurm --sbatch" {
+            if name == "sweep slurm --sbatch" {
                 continue;
             }
             for next in ["--help", "-h", "--out"] {
@@ -637,7 +661,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_numeric_flag_followed_by_a_negative_number_is_joined() {
+    fn only_a_flag_followed_by_a_negative_number_is_joined() {
         let join = |words: &[&str]| -> Vec<String> {
             let words = words.iter().map(OsString::from).collect();
             super::join_negative_values(&Cli::command(), words).into_iter().map(|w| w.into_string().unwrap()).collect()
@@ -657,7 +681,9 @@ mod tests {
         same(&["m", "run", "--tick-size", "--out", "x"]);
         same(&["m", "run", "--tick-size", "-h"]);
         same(&["m", "run", "--tick-size=-.1"]);
-        same(&["m", "run", "--out", "-.5"]);
+        assert_eq!(join(&["m", "run", "--regime", "-.5"]), ["m", "run", "--regime=-.5"]);
+        assert_eq!(join(&["m", "run", "--out", "-1"]), ["m", "run", "--out=-1"]);
+        same(&["m", "run", "--out", "-o"]);
         same(&["m", "run", "--", "--seed", "-1"]);
         // `bot --speed` is not `run`'s; `--iterations` before a subcommand is nobody's.
         same(&["m", "--iterations", "-5", "run"]);

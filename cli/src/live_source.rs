@@ -91,9 +91,7 @@ pub fn check_flags(source: Source, args: &RunArgs, out: &Path) -> Result<Option<
     if source != Source::Fills && args.markout_ms.is_some() {
         bail!("--markout-ms is only used with --source fills");
     }
-    if let Some(ms) = args.markout_ms.filter(|ms| !(1..=3_600_000).contains(ms)) {
-        bail!("--markout-ms {ms}: must be between 1 and 3600000 (one hour)");
-    }
+    // --markout-ms's range (crate::args::MARKOUT_MS) is checked by its parser.
     if live && args.compare_baseline {
         bail!("--compare-baseline needs a repeatable market; a live bot's is not (use --source sim or replay)");
     }

@@ -6,6 +6,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use mmsoak_core::params::{spec, Params, APPLY_BOUNDS};
 
+/// The profile a panic or policy revert falls back to (a run's `safe_params`).
+pub const SAFE: &str = "steady_safe";
+
 pub const BUILT_IN: [(&str, &str); 3] = [
     ("steady_safe", include_str!("../../profiles/steady_safe.json")),
     ("ultra_safe", include_str!("../../profiles/ultra_safe.json")),

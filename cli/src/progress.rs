@@ -12,6 +12,8 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_core::soak::IterSummary;
 
+use crate::report_out::REVERTS;
+
 pub struct Reporter {
     json: bool,
     total: u32,
@@ -88,7 +90,12 @@ fn line(s: &IterSummary, total: u32) -> String {
     let k = &s.summary;
     let tuning = if s.tuning.applied {
         let d: Vec<String> = s.tuning.deltas.iter().map(|(n, v)| format!("{n} {v:+}")).collect();
-        format!("applied {}", d.join(", "))
+        // A revert is applied too, but it is no tuning step: say which it was, as the
+        // run summary counts it apart.
+        let revert = s.tuning.skipped_reason.as_deref().filter(|r| REVERTS.contains(r));
+        let why =
+            revert.map(|r| format!(" ({} to {})", r.replace('_', " "), crate::profiles::SAFE)).unwrap_or_default();
+        format!("applied {}{why}", d.join(", "))
     } else {
         s.tuning.skipped_reason.clone().unwrap_or_else(|| "-".into())
     };

@@ -41,7 +41,17 @@ pub struct SummaryTally {
     pub applies: BTreeMap<String, u32>,
     /// Guard name → events.
     pub guard_events: BTreeMap<String, u32>,
+    /// Iterations whose change was applied, as their progress lines say "applied":
+    /// the tuning steps and the reverts to the safe profile.
+    pub applied_iterations: u32,
+    /// Revert kind (`panic_revert`, `policy_revert`) → applied reverts. The core's
+    /// `applied_count` leaves these out: it counts tuning steps only.
+    pub reverts: BTreeMap<String, u32>,
 }
+
+/// The `skipped_reason`s of a decision that put the safe profile in force
+/// (`soak::revert_to_safe`): applied, but not a tuning step.
+pub const REVERTS: [&str; 2] = ["panic_revert", "policy_revert"];
 
 /// A finished run's tuned soak (in `out/latest`, state `state`) and, with
 /// `--compare-baseline`, its untuned baseline (in `out/baseline/latest`).
@@ -65,8 +75,12 @@ pub fn write(engine: &mut Engine, run: &Finished, export_md: Option<&Path>) -> R
     for_each_summary(&latest, upto, |s| {
         tally.add(&s);
         if s.tuning.applied {
+            counts.applied_iterations += 1;
             for name in s.tuning.deltas.keys() {
                 *counts.applies.entry(name.clone()).or_insert(0) += 1;
+            }
+            if let Some(revert) = s.tuning.skipped_reason.as_deref().filter(|r| REVERTS.contains(r)) {
+                *counts.reverts.entry(revert.to_string()).or_insert(0) += 1;
             }
         }
         for e in &s.tuning.guards {
@@ -352,6 +366,11 @@ mod tests {
             r.deltas.keys().for_each(|k| *applies.entry(k.clone()).or_insert(0u32) += 1);
         }
         assert_eq!(written.tally.applies, applies);
+        // Every applied row is a tuning step (the core's applied_count) or a revert.
+        let applied_rows = whole.rows.iter().filter(|r| r.applied).count() as u32;
+        assert_eq!(written.tally.applied_iterations, applied_rows);
+        let reverts: u32 = written.tally.reverts.values().sum();
+        assert_eq!(written.tally.applied_iterations - reverts, whole.applied_count);
     }
 
     #[test]

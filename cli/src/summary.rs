@@ -66,10 +66,19 @@ pub struct BadDataStop {
 #[derive(Debug, Clone, Serialize)]
 pub struct Tuning {
     pub auto_tune: bool,
-    /// Iterations whose proposal was applied.
+    /// Iterations whose tuning step was applied (TUNING_REPORT's `applied_count`;
+    /// reverts to the safe profile are not tuning steps).
     pub applied_count: u32,
-    /// Every parameter that ended where it did not start, or that a tuning step touched.
+    /// Iterations whose change was applied, reverts included: the progress lines
+    /// that say "applied". `applied_count` plus the `reverts`.
+    pub applied_iterations: u32,
+    /// Applied reverts to the safe profile by kind (`panic_revert`, `policy_revert`).
+    pub reverts: BTreeMap<String, u32>,
+    /// Every parameter that ended where it did not start.
     pub changed: Vec<ParamChange>,
+    /// Parameters that applied steps moved but that ended where they started
+    /// (a step and its undoing, or a revert to where the run began): not a change.
+    pub moved_and_back: Vec<ParamChange>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,11 +133,14 @@ pub fn build(
     reports: Reports,
 ) -> RunSummary {
     let Stops { aborted, bad_data, baseline_not_compared } = stops;
-    let mut changed = Vec::new();
+    let (mut changed, mut moved_and_back) = (Vec::new(), Vec::new());
     for ((name, first), (_, last)) in report.baseline.entries().into_iter().zip(report.final_overrides.entries()) {
         let applies = tally.applies.get(name).copied().unwrap_or(0);
-        if applies > 0 || first != last {
-            changed.push(ParamChange { name: name.to_string(), first, last, applies });
+        let change = ParamChange { name: name.to_string(), first, last, applies };
+        if !same(first, last) {
+            changed.push(change);
+        } else if applies > 0 {
+            moved_and_back.push(change);
         }
     }
     let guard_events = tally.guard_events.clone();
@@ -148,7 +160,14 @@ pub fn build(
         thresholds: results,
         verdict_counts: report.verdict_counts.clone(),
         final_verdict: report.final_verdict.map(|v| v.name().to_string()),
-        tuning: Tuning { auto_tune: report.settings.auto_tune, applied_count: report.applied_count, changed },
+        tuning: Tuning {
+            auto_tune: report.settings.auto_tune,
+            applied_count: report.applied_count,
+            applied_iterations: tally.applied_iterations,
+            reverts: tally.reverts.clone(),
+            changed,
+            moved_and_back,
+        },
         guard_events,
         artifacts: Artifacts {
             latest: latest.display().to_string(),
@@ -161,6 +180,16 @@ pub fn build(
         baseline_comparison,
         baseline_not_compared,
     }
+}
+
+/// A parameter back where it started: equal but for the float error of adding a
+/// step and then its opposite.
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn num(x: f64) -> String {
@@ -217,25 +246,7 @@ pub fn text(s: &RunSummary) -> String {
         if counts.is_empty() { "none".to_string() } else { counts.join(", ") },
         s.final_verdict.as_deref().unwrap_or("—")
     ));
-    let t = &s.tuning;
-    if !t.auto_tune {
-        out.push_str("tuning: off (--auto-tune to let the tuner adjust parameters)\n");
-    } else {
-        out.push_str(&format!("tuning: applied in {} iterations\n", t.applied_count));
-    }
-    for c in &t.changed {
-        out.push_str(&format!(
-            "  {:<18} {} → {}  (moved by {} applied step{})\n",
-            c.name,
-            num(c.first),
-            num(c.last),
-            c.applies,
-            if c.applies == 1 { "" } else { "s" }
-        ));
-    }
-    if t.auto_tune && t.changed.is_empty() {
-        out.push_str("  no parameter changed\n");
-    }
+    out.push_str(&tuning_text(&s.tuning));
     let guards: Vec<String> = s.guard_events.iter().map(|(k, v)| format!("{k} {v}")).collect();
     out.push_str(&format!("guard events: {}\n", if guards.is_empty() { "none".into() } else { guards.join(", ") }));
     for (metric, line) in &s.baseline_comparison {
@@ -259,6 +270,53 @@ pub fn text(s: &RunSummary) -> String {
     out
 }
 
+/// The tuning lines: how many iterations applied a change, counted as their
+/// progress lines say "applied" (a revert to the safe profile is one, named
+/// apart), then each parameter that changed, then those that moved and came back.
+fn tuning_text(t: &Tuning) -> String {
+    if !t.auto_tune {
+        return "tuning: off (--auto-tune to let the tuner adjust parameters)\n".into();
+    }
+    let mut out = format!("tuning: applied in {}", plural(t.applied_iterations, "iteration", "iterations"));
+    if !t.reverts.is_empty() {
+        let reverted: u32 = t.reverts.values().sum();
+        let mut parts = vec![plural(t.applied_iterations.saturating_sub(reverted), "tuning step", "tuning steps")];
+        for (kind, n) in &t.reverts {
+            let kind = kind.replace('_', " ");
+            parts.push(format!("{} to {}", plural(*n, &kind, &format!("{kind}s")), crate::profiles::SAFE));
+        }
+        out.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    out.push('\n');
+    let steps = |n: u32| plural(n, "applied step", "applied steps");
+    for c in &t.changed {
+        out.push_str(&format!(
+            "  {:<18} {} → {}  (moved by {})\n",
+            c.name,
+            num(c.first),
+            num(c.last),
+            steps(c.applies)
+        ));
+    }
+    if t.changed.is_empty() {
+        out.push_str(if t.moved_and_back.is_empty() {
+            "  no parameter changed\n"
+        } else {
+            "  no parameter changed overall\n"
+        });
+    }
+    for c in &t.moved_and_back {
+        out.push_str(&format!(
+            "  {:<18} {} → {}  (moved and back, {})\n",
+            c.name,
+            num(c.first),
+            num(c.last),
+            steps(c.applies)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,7 +332,14 @@ mod tests {
             thresholds: Vec::new(),
             verdict_counts: BTreeMap::new(),
             final_verdict: None,
-            tuning: Tuning { auto_tune: false, applied_count: 0, changed: Vec::new() },
+            tuning: Tuning {
+                auto_tune: false,
+                applied_count: 0,
+                applied_iterations: 0,
+                reverts: BTreeMap::new(),
+                changed: Vec::new(),
+                moved_and_back: Vec::new(),
+            },
             guard_events: BTreeMap::new(),
             baseline_comparison: BTreeMap::new(),
             baseline_not_compared,
@@ -312,5 +377,77 @@ mod tests {
         let json = serde_json::to_value(summary(Some(stop(true)), None)).unwrap();
         assert_eq!(json["bad_data"]["baseline"], true);
         assert!(json.get("baseline_not_compared").is_none());
+    }
+    fn change(name: &str, first: f64, last: f64, applies: u32) -> ParamChange {
+        ParamChange { name: name.into(), first, last, applies }
+    }
+
+    fn tuning(applied_count: u32, reverts: &[(&str, u32)]) -> Tuning {
+        let reverts: BTreeMap<String, u32> = reverts.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        Tuning {
+            auto_tune: true,
+            applied_count,
+            applied_iterations: applied_count + reverts.values().sum::<u32>(),
+            reverts,
+            changed: Vec::new(),
+            moved_and_back: Vec::new(),
+        }
+    }
+
+    /// The tester's run: three progress lines said "applied", one a panic revert;
+    /// the summary said "applied in 2 iterations".
+    #[test]
+    fn the_applied_count_is_the_applied_lines_with_a_revert_named_apart() {
+        let mut t = tuning(2, &[("panic_revert", 1)]);
+        t.changed.push(change("min_interval_ms", 25.0, 75.0, 1));
+        assert_eq!(
+            tuning_text(&t),
+            "tuning: applied in 3 iterations (2 tuning steps, 1 panic revert to steady_safe)\n\
+             \x20 min_interval_ms    25 → 75  (moved by 1 applied step)\n"
+        );
+        let t = tuning(1, &[("panic_revert", 2), ("policy_revert", 1)]);
+        assert!(
+            tuning_text(&t).starts_with(
+                "tuning: applied in 4 iterations (1 tuning step, 2 panic reverts to steady_safe, \
+                 1 policy revert to steady_safe)\n"
+            ),
+            "{}",
+            tuning_text(&t)
+        );
+        // Without a revert the line stays as it was; one iteration is not "iterations".
+        assert_eq!(tuning_text(&tuning(1, &[])), "tuning: applied in 1 iteration\n  no parameter changed\n");
+        let json = serde_json::to_value(tuning(2, &[("panic_revert", 1)])).unwrap();
+        assert_eq!(json["applied_count"], 2);
+        assert_eq!(json["applied_iterations"], 3);
+        assert_eq!(json["reverts"]["panic_revert"], 1);
+    }
+
+    /// A parameter that moved and came back is listed apart, never as a change
+    /// ("base_spread_bps 8 → 8 (moved by 3 applied steps)" was).
+    #[test]
+    fn a_parameter_back_where_it_started_is_not_a_change() {
+        let mut t = tuning(2, &[("panic_revert", 1)]);
+        t.moved_and_back.push(change("base_spread_bps", 8.0, 8.0, 3));
+        assert_eq!(
+            tuning_text(&t),
+            "tuning: applied in 3 iterations (2 tuning steps, 1 panic revert to steady_safe)\n\
+             \x20 no parameter changed overall\n\
+             \x20 base_spread_bps    8 → 8  (moved and back, 3 applied steps)\n"
+        );
+        t.changed.push(change("inventory_skew", 0.1, 0.35, 1));
+        let text = tuning_text(&t);
+        assert!(!text.contains("no parameter changed"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "  inventory_skew     0.1 → 0.35  (moved by 1 applied step)");
+        assert_eq!(lines[2], "  base_spread_bps    8 → 8  (moved and back, 3 applied steps)");
+        // A step and its opposite leave float dust; that is still where it started.
+        assert!(same(0.1, 0.1 + 0.25 - 0.25) && same(3.0, 3.0) && !same(0.1, 0.1001) && !same(1e6, 1e6 + 1.0));
+    }
+
+    #[test]
+    fn tuning_off_says_so() {
+        let mut t = tuning(0, &[]);
+        t.auto_tune = false;
+        assert_eq!(tuning_text(&t), "tuning: off (--auto-tune to let the tuner adjust parameters)\n");
     }
 }
