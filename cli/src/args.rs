@@ -443,7 +443,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub place: ConfigPlace,
     /// Continue the interrupted run in `--out` from its last completed iteration,
-    /// with the settings it was started with.
+    /// with the settings it was started with; the report files it was started with
+    /// (--export-md, --export-html, --summary-export) are written again.
     #[arg(long)]
     pub resume: bool,
     /// Also write a Markdown report here.
@@ -454,7 +455,8 @@ pub struct RunArgs {
     pub export_html: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = EngineChoice::Wasm)]
     pub engine: EngineChoice,
-    /// Print one JSON object per iteration on stdout.
+    /// Print one JSON object per iteration on stdout (a --compare-baseline run's
+    /// have "run": "baseline").
     #[arg(long)]
     pub json: bool,
     /// Hard gate: exit 99 when the final verdict is FAIL or FAIL appears in more

@@ -256,9 +256,11 @@ fn resolve_file(
         &soak_origin,
         mmsoak_core::market::ITERATION_SECONDS,
     );
-    if !(1..=86_400).contains(&iteration_seconds.value) {
+    // The flag's own parser holds it to the same range; this catches mmsoak.toml's value.
+    let (lo, hi) = crate::args::ITERATION_SECONDS;
+    if !(lo..=hi).contains(&(iteration_seconds.value as u64)) {
         bail!(
-            "iteration_seconds = {} ({}) must be between 1 and 86400",
+            "iteration_seconds = {} ({}) must be between {lo} and {hi}",
             iteration_seconds.value,
             iteration_seconds.origin
         );

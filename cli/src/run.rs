@@ -532,8 +532,14 @@ fn fresh_record(
         iteration_seconds: args.iteration_seconds,
     };
     let eff = config::resolve(&args.place, &flags)?;
-    if eff.iterations.value == 0 {
-        bail!("--iterations must be at least 1, got 0 ({})", eff.iterations.origin);
+    // The flag's parser holds it to the same range; this catches mmsoak.toml's value.
+    if (eff.iterations.value as u64) < crate::args::RUN_ITERATIONS.0 {
+        bail!(
+            "--iterations must be at least {}, got {} ({})",
+            crate::args::RUN_ITERATIONS.0,
+            eff.iterations.value,
+            eff.iterations.origin
+        );
     }
     let source = if args.mock { Source::Sim } else { args.source.unwrap_or(Source::Sim) };
     match (source, args.data.len()) {
@@ -995,7 +1001,7 @@ async fn soak(
                 auto_tune,
                 iterations_per_hour: market.iterations_per_hour(),
                 thresholds: plan.record.thresholds.clone(),
-                safe_params: profiles::load("steady_safe")?,
+                safe_params: profiles::load(profiles::SAFE)?,
                 guards: guard_switches(&plan.record.guards_off)?,
             };
             engine.init(&InitRequest { config, baseline: plan.record.baseline.clone() })?
