@@ -168,7 +168,14 @@ fn the_summary_counts_the_applied_lines_and_a_revert_back_to_the_start_is_no_cha
         out.to_str().unwrap(),
         "--summary-export",
         export.to_str().unwrap(),
+        "--export-md",
+        dir.path().join("r.md").to_str().unwrap(),
     ]);
+    // The Markdown report says the same: tuning steps counted as such, the revert's row named.
+    let md = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
+    assert!(md.contains("; 2 tuning steps applied.\n"), "{md}");
+    let row3 = md.lines().find(|l| l.starts_with("| 3 |")).unwrap();
+    assert!(row3.ends_with(" (panic revert) |"), "{row3}");
     let err = String::from_utf8_lossy(&o.stderr);
     let applied: Vec<&str> = err.lines().filter(|l| l.starts_with('[') && l.contains("  applied ")).collect();
     assert_eq!(applied.len(), 3, "{err}");

@@ -50,8 +50,9 @@ pub struct SummaryTally {
 }
 
 /// The `skipped_reason`s of a decision that put the safe profile in force
-/// (`soak::revert_to_safe`): applied, but not a tuning step.
-pub const REVERTS: [&str; 2] = ["panic_revert", "policy_revert"];
+/// (`soak::revert_to_safe`): applied, but not a tuning step. The core's, which
+/// the Markdown and HTML rows name the same way.
+pub use mmsoak_core::report::REVERTS;
 
 /// A finished run's tuned soak (in `out/latest`, state `state`) and, with
 /// `--compare-baseline`, its untuned baseline (in `out/baseline/latest`).

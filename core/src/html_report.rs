@@ -101,10 +101,10 @@ pub fn render(r: &TuningReport, thresholds: &[ThresholdResult], stop: Option<&Ru
     let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(
         o,
-        "<p class=\"verdict\"><strong>Final verdict: {}</strong> ({}); tuning applied {} times.</p>",
+        "<p class=\"verdict\"><strong>Final verdict: {}</strong> ({}); {}.</p>",
         r.final_verdict.map_or("—", |v| v.name()),
         esc(&counts.join(", ")),
-        r.applied_count
+        crate::report::tuning_steps(r.applied_count)
     );
 
     threshold_table(&mut o, thresholds);
@@ -156,11 +156,7 @@ pub fn render(r: &TuningReport, thresholds: &[ThresholdResult], stop: Option<&Ru
 
     o.push_str("<h2>Iterations</h2>\n<table class=\"iterations\">\n<tr><th>iteration</th><th>verdict</th><th>net (bps)</th><th>risk ratio</th><th>adverse p95 (bps)</th><th>slippage p95 (bps)</th><th>fills</th><th>tuning</th></tr>\n");
     for row in &r.rows {
-        let tuning = if row.applied {
-            row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
-        } else {
-            row.skipped_reason.clone().unwrap_or_else(|| "—".into())
-        };
+        let tuning = crate::report::tuning_cell(row);
         let _ = writeln!(
             o,
             "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{:.3}</td><td class=\"num\">{:.2}</td><td class=\"num\">{:.2}</td><td class=\"num\">{}</td><td>{}</td></tr>",

@@ -263,12 +263,8 @@ pub fn markdown_head(r: &TuningReport, charts_dir: Option<&str>) -> String {
     }
     let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let final_v = r.final_verdict.map_or("—", |v| v.name());
-    let _ = writeln!(
-        out,
-        "\n**Final verdict: {final_v}** ({}); tuning applied {} times.\n",
-        counts.join(", "),
-        r.applied_count
-    );
+    let _ =
+        writeln!(out, "\n**Final verdict: {final_v}** ({}); {}.\n", counts.join(", "), tuning_steps(r.applied_count));
     if let Some(c) = &r.baseline_comparison {
         let _ = writeln!(out, "## Tuned vs untuned baseline (same seed and market)\n");
         let _ = writeln!(
@@ -291,13 +287,34 @@ pub fn markdown_head(r: &TuningReport, charts_dir: Option<&str>) -> String {
     out
 }
 
-/// One line of the Markdown report's iterations table.
-pub fn markdown_row(row: &ReportRow) -> String {
-    let tuning = if row.applied {
-        row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ")
+/// The reasons of an applied decision that reverted to the safe profile rather
+/// than took a tuning step (`soak::revert_to_safe`'s callers).
+pub const REVERTS: [&str; 2] = ["panic_revert", "policy_revert"];
+
+/// "N tuning steps applied": `applied_count` counts tuning steps only; a revert
+/// to the safe profile is applied too, and its row says so ([`tuning_cell`]).
+pub fn tuning_steps(applied_count: u32) -> String {
+    format!("{applied_count} tuning step{} applied", if applied_count == 1 { "" } else { "s" })
+}
+
+/// A row's tuning column (Markdown and HTML): the applied changes, with the
+/// revert named when the change was a panic or policy revert (applied, with its
+/// kind as the reason), else why nothing was applied.
+pub fn tuning_cell(row: &ReportRow) -> String {
+    if row.applied {
+        let deltas = row.deltas.iter().map(|(k, v)| format!("{k} {v:+}")).collect::<Vec<_>>().join(", ");
+        match row.skipped_reason.as_deref().filter(|r| REVERTS.contains(r)) {
+            Some(revert) => format!("{deltas} ({})", revert.replace('_', " ")),
+            None => deltas,
+        }
     } else {
         row.skipped_reason.clone().unwrap_or_else(|| "—".into())
-    };
+    }
+}
+
+/// One line of the Markdown report's iterations table.
+pub fn markdown_row(row: &ReportRow) -> String {
+    let tuning = tuning_cell(row);
     format!(
         "| {} | {} | {:.2} | {:.3} | {:.2} | {:.2} | {} | {} |\n",
         row.iteration,
@@ -568,6 +585,35 @@ mod tests {
     use super::*;
     use crate::market::{simulate_iteration, MarketConfig, Regime};
     use crate::soak::{self, SoakConfig};
+
+    /// A revert is named in its row; a step with some parameters held back shows
+    /// what moved; a decision not applied shows why. The head counts tuning steps.
+    #[test]
+    fn a_revert_row_says_so_and_the_head_counts_tuning_steps() {
+        let row = |applied: bool, reason: Option<&str>| ReportRow {
+            iteration: 3,
+            kpi_verdict: KpiVerdict::Fail,
+            net_bps: -1.0,
+            risk_ratio: 0.5,
+            adverse_p95: 1.0,
+            slippage_p95: 1.0,
+            fills: 4,
+            applied,
+            skipped_reason: reason.map(str::to_string),
+            deltas: [("base_spread_bps".to_string(), -4.0)].into_iter().collect(),
+            overrides: Params::default(),
+        };
+        assert_eq!(tuning_cell(&row(true, Some("panic_revert"))), "base_spread_bps -4 (panic revert)");
+        assert_eq!(tuning_cell(&row(true, Some("policy_revert"))), "base_spread_bps -4 (policy revert)");
+        assert_eq!(tuning_cell(&row(true, Some("oscillation:min_interval_ms"))), "base_spread_bps -4");
+        assert_eq!(tuning_cell(&row(true, None)), "base_spread_bps -4");
+        assert_eq!(tuning_cell(&row(false, Some("frozen"))), "frozen");
+        assert!(markdown_row(&row(true, Some("panic_revert"))).ends_with("| base_spread_bps -4 (panic revert) |\n"));
+        assert_eq!(tuning_steps(1), "1 tuning step applied");
+        assert_eq!(tuning_steps(0), "0 tuning steps applied");
+        let head = markdown_head(&report(3), None);
+        assert!(head.contains(&format!("); {}.", tuning_steps(report(3).applied_count))), "{head}");
+    }
 
     fn report(iterations: u32) -> TuningReport {
         let config = SoakConfig {
