@@ -121,6 +121,25 @@ fn every_bad_tick_flag_is_reported_and_unused_ones_are_named() {
     assert!(!dir.path().join("o").exists(), "nothing may be written on bad input");
 }
 
+/// Two reports given one file (the last written silently replaced the other), or
+/// a report given the --out directory (the run failed at its end): refused first.
+#[test]
+fn two_reports_into_one_file_are_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let (o, same) = (out.to_str().unwrap(), dir.path().join("same.md"));
+    let same = same.to_str().unwrap();
+    fails(
+        &["run", "--export-md", same, "--summary-export", same, "--out", o],
+        &format!("mmsoak: error: --summary-export and --export-md name the same file {same}: give each report its own"),
+    );
+    fails(
+        &["run", "--export-html", o, "--out", o],
+        &format!("mmsoak: error: --export-html {o}: that is the --out directory; give a file for the report"),
+    );
+    assert!(!out.exists() && !dir.path().join("same.md").exists(), "nothing may be written on bad input");
+}
+
 /// A negative number given as its own word is the flag's value, checked by our
 /// own check (`--tick-size -0.1` once got clap's "unexpected argument '-0'";
 /// only `--tick-size=-0.1` reached the check).

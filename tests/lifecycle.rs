@@ -499,7 +499,11 @@ fn resume_refuses_flags_that_would_change_the_run() {
         (vec!["--auto-tune"], "--auto-tune \"on\""),
         // Guards and tick models are the run's too: not silently dropped.
         (vec!["--guards-off", "freeze"], "--guards-off \"freeze\": --resume continues the run as it started, and its latest/RUN.json has --guards-off none"),
-        (vec!["--maker-fee-bps", "1"], "--maker-fee-bps \"1\""),
+        // Tick flags on a run that is no tick replay: named as a fresh run names them.
+        (
+            vec!["--maker-fee-bps", "1", "--latency", "bogus"],
+            "mmsoak: error: --latency and --maker-fee-bps are only used with --source ticks (this run's source is sim)\n",
+        ),
     ] {
         let out = mmsoak().args(["run", "--resume", "--out", o]).args(&flags).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

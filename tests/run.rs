@@ -325,3 +325,27 @@ fn resuming_a_finished_run_whose_data_file_is_gone_says_there_is_nothing_to_resu
     assert!(err.contains("finished all 2 iterations already; nothing to resume"), "{err}");
     assert_eq!(read(out.join("latest/TUNING_REPORT.json")), report);
 }
+
+/// `mmsoak run --json | head`: the reader goes away, and the writes fail with
+/// EPIPE (Rust ignores SIGPIPE). The run once panicked there (exit 101) with two
+/// of five iterations kept; now it drops what it cannot print and finishes.
+#[test]
+fn a_closed_stdout_or_stderr_does_not_stop_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let mut child = mmsoak()
+        .args(["run", "--iterations", "5", "--json", "--engine", "native", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both read ends closed before the run prints anything.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    for i in 1..=5 {
+        assert!(out.join(format!("latest/ITER_SUMMARY_{i}.json")).exists(), "iteration {i} missing");
+    }
+    assert!(out.join("latest/TUNING_REPORT.json").exists());
+}

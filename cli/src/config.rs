@@ -51,8 +51,8 @@ pub struct TicksSection {
     pub backstep_tolerance_ms: Option<f64>,
 }
 
-/// `[ticks] tick_size` as a string or a number, checked on its own (a malformed
-/// one is refused where the file is read, `config validate` too). A number is
+/// `[ticks] tick_size` as a string or a number (its value is checked with the
+/// section's others, where the file is read, `config validate` too). A number is
 /// read as its shortest decimal (`0.01` → "0.01"; Rust never prints exponents).
 fn tick_size_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
@@ -67,7 +67,7 @@ fn tick_size_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stri
         Raw::Text(s) => s,
         Raw::Number(v) => format!("{v}"),
     };
-    mmsoak_core::exchange::plan::parse_tick_size(&text).map_err(serde::de::Error::custom)?;
+    // Checked with the section's other values (`check_ticks`): one line each, all listed.
     Ok(Some(text))
 }
 
@@ -256,14 +256,26 @@ fn resolve_file(
         &soak_origin,
         mmsoak_core::market::ITERATION_SECONDS,
     );
-    // The flag's own parser holds it to the same range; this catches mmsoak.toml's value.
+    // The flags' own parsers hold them to the same ranges; this catches mmsoak.toml's
+    // values, for `run` and `config validate` alike, every bad one at once.
     let (lo, hi) = crate::args::ITERATION_SECONDS;
+    let mut bad = Vec::new();
+    if (iterations.value as u64) < crate::args::RUN_ITERATIONS.0 {
+        bad.push(format!(
+            "{} iterations = {}: must be at least {}",
+            iterations.origin,
+            iterations.value,
+            crate::args::RUN_ITERATIONS.0
+        ));
+    }
     if !(lo..=hi).contains(&(iteration_seconds.value as u64)) {
-        bail!(
-            "iteration_seconds = {} ({}) must be between {lo} and {hi}",
-            iteration_seconds.value,
-            iteration_seconds.origin
-        );
+        bad.push(format!(
+            "{} iteration_seconds = {}: must be between {lo} and {hi}",
+            iteration_seconds.origin, iteration_seconds.value
+        ));
+    }
+    if !bad.is_empty() {
+        bail!("{}", bad.join("; "));
     }
 
     let (thresholds, threshold_origins) = thresholds(&file.kpi, &format!("{file_label} [kpi]"))?;
@@ -465,14 +477,13 @@ mod tick_size_tests {
         }
         checked("latency = \"data:5\"\nqueue_model = \"fifo\"\nmaker_fee_bps = -0.5\ndata_format = \"lobster\"")
             .unwrap();
-        for (bad, says) in [
-            ("\"abc\"", "tick size \"abc\" must be"),
-            ("-0.1", "tick size \"-0.1\" must be"),
-            ("true", "tick_size must be a decimal price"),
-        ] {
-            let e = format!("{:#}", tick(bad).unwrap_err());
-            assert!(e.starts_with("mmsoak.toml: "), "{e}");
-            assert!(e.contains(says), "{e}");
+        let e = format!("{:#}", tick("true").unwrap_err());
+        assert!(e.starts_with("mmsoak.toml: ") && e.contains("tick_size must be a decimal price"), "{e}");
+        // A bad tick size is one line among the others, not a TOML parse error that hides them.
+        for (bad, says) in [("\"abc\"", "\"abc\""), ("-0.1", "\"-0.1\""), ("0", "\"0\"")] {
+            let e = checked(&format!("tick_size = {bad}\nlatency = \"x\"")).unwrap_err();
+            assert!(e.starts_with("2 tick settings are not valid:\n  m.toml [ticks] latency: latency \"x\""), "{e}");
+            assert!(e.ends_with(&format!("\n  m.toml [ticks] tick_size: tick size {says} must be a positive decimal price with at most 8 decimals (e.g. 0.01)")), "{e}");
         }
     }
 }

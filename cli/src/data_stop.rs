@@ -100,8 +100,8 @@ impl DataStop {
             let (it, holds) = if c.files.len() == 1 { ("it", "holds") } else { ("they", "hold") };
             let message = format!(
                 "{} changed on disk during the run, but {it} still {holds} the bytes the run started with (the \
-                 sha256 in its latest/RUN.json): {how_far}, as the replay cannot tell while reading; continue \
-                 with `mmsoak run --resume --out {}`",
+                 sha256 in its latest/RUN.json), so nothing replayed differed; {how_far}, because a change is \
+                 seen before the bytes can be compared; continue with `mmsoak run --resume --out {}`",
                 c.files.join(" and "),
                 out.display()
             );
@@ -196,9 +196,9 @@ mod tests {
         assert_eq!(
             text,
             "/d/q.csv (grew from 10 to 20 bytes) changed on disk during the run, but it still holds the bytes the \
-             run started with (the sha256 in its latest/RUN.json): the run stopped after iteration 2 of 6 (its \
-             summaries and TUNING_REPORT cover those), as the replay cannot tell while reading; continue with \
-             `mmsoak run --resume --out o`"
+             run started with (the sha256 in its latest/RUN.json), so nothing replayed differed; the run stopped \
+             after iteration 2 of 6 (its summaries and TUNING_REPORT cover those), because a change is seen before \
+             the bytes can be compared; continue with `mmsoak run --resume --out o`"
         );
     }
 }

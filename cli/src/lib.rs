@@ -3,6 +3,10 @@
 //! library so that fuzz targets and benches can drive the parsers of outside data
 //! directly, without a process per input.
 
+// First: its print macros shadow std's in every module below (see the file).
+#[macro_use]
+mod quiet_print;
+
 pub mod args;
 pub mod bot;
 pub mod checkpoint;

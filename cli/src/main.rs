@@ -1,5 +1,9 @@
 //! The `mmsoak` binary: a thin shell over mmsoak-host and mmsoak-core.
 
+// Its print macros, like the library's: a closed stdout or stderr never panics.
+#[macro_use]
+mod quiet_print;
+
 use std::process::ExitCode;
 
 use anyhow::Result;

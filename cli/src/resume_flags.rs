@@ -116,9 +116,9 @@ fn check_flags(args: &RunArgs, record: &RunRecord, how: Resolve) -> Result<bool>
         let diff = tick_flags(&args.data, &args.ticks, t, &record.paths, how)?;
         given.extend(diff.differ);
         undecided = diff.undecided;
-    } else {
-        // Tick flags on a run that is no tick replay: nothing would use them.
-        given.extend(crate::tick_settings::given(&args.ticks).into_iter().map(|(k, v)| (k.flag(), v, String::new())));
+    } else if let Some(unused) = crate::tick_settings::unused(&args.ticks, &s.source) {
+        // Tick flags on a run that is no tick replay: nothing would use them, as a fresh run says.
+        bail!("{unused}");
     }
     if args.auto_tune && !s.auto_tune {
         given.push(("--auto-tune", "on".into(), "off".into()));

@@ -447,13 +447,21 @@ fn state_finished(latest: &Path, iterations: u32) -> bool {
 /// once the run starts) and a fresh run's `--regime` name. They are checked
 /// again where they are used; this only brings the error forward.
 fn check_before_the_data(args: &RunArgs) -> Result<()> {
-    for (flag, path) in [
+    let exports = [
         ("--summary-export", &args.summary_export),
         ("--export-md", &args.export_md),
         ("--export-html", &args.export_html),
-    ] {
-        if let Some(p) = path {
-            crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
+    ];
+    for (k, (flag, path)) in exports.iter().enumerate() {
+        let Some(p) = path else { continue };
+        crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
+        // Two reports into one file: the last written would silently replace the other.
+        let same = |q: &PathBuf| std::path::absolute(q).ok() == std::path::absolute(p).ok();
+        if let Some((other, _)) = exports[k + 1..].iter().find(|(_, q)| q.as_ref().is_some_and(same)) {
+            bail!("{flag} and {other} name the same file {}: give each report its own", p.display());
+        }
+        if args.place.out.as_ref().is_some_and(same) {
+            bail!("{flag} {}: that is the --out directory; give a file for the report", p.display());
         }
     }
     for t in &args.threshold {
@@ -532,15 +540,6 @@ fn fresh_record(
         iteration_seconds: args.iteration_seconds,
     };
     let eff = config::resolve(&args.place, &flags)?;
-    // The flag's parser holds it to the same range; this catches mmsoak.toml's value.
-    if (eff.iterations.value as u64) < crate::args::RUN_ITERATIONS.0 {
-        bail!(
-            "--iterations must be at least {}, got {} ({})",
-            crate::args::RUN_ITERATIONS.0,
-            eff.iterations.value,
-            eff.iterations.origin
-        );
-    }
     let source = if args.mock { Source::Sim } else { args.source.unwrap_or(Source::Sim) };
     match (source, args.data.len()) {
         (Source::Replay, 0) => bail!("--source replay needs --data FILE (an OHLCV CSV)"),
@@ -555,10 +554,8 @@ fn fresh_record(
         _ => {}
     }
     let t = &args.ticks;
-    if source != Source::Ticks && !crate::tick_settings::given(t).is_empty() {
-        let flags = crate::tick_settings::flags_named(t);
-        let verb = if crate::tick_settings::given(t).len() == 1 { "is" } else { "are" };
-        bail!("{flags} {verb} only used with --source ticks (this run's source is {})", source.name());
+    if let Some(unused) = crate::tick_settings::unused(t, source.name()).filter(|_| source != Source::Ticks) {
+        bail!("{unused}");
     }
     let iteration_seconds = eff.iteration_seconds.value;
     if args.loop_data && source != Source::Replay {
@@ -865,8 +862,9 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     }
     let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     eprintln!(
-        "mmsoak: {} iterations done ({}), final verdict {}; artifacts in {}",
+        "mmsoak: {} iteration{} done ({}), final verdict {}; artifacts in {}",
         report.iterations_completed,
+        if report.iterations_completed == 1 { "" } else { "s" },
         counts.join(" "),
         report.final_verdict.map_or("-", |v| v.name()),
         latest.display()

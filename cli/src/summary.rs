@@ -87,7 +87,8 @@ pub struct ParamChange {
     pub first: f64,
     #[serde(rename = "final")]
     pub last: f64,
-    /// Applied tuning steps that moved this parameter.
+    /// Applied changes that moved this parameter: tuning steps and reverts to
+    /// the safe profile alike (each an iteration whose line says "applied").
     pub applies: u32,
 }
 

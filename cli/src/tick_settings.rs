@@ -120,6 +120,16 @@ pub fn check_alone(t: &TickFlags, name: impl Fn(Key) -> String) -> Result<()> {
     }
 }
 
+/// The error for tick flags given to a run whose source (`source`, as RUN.json
+/// names it) is not `ticks`, naming the flags given; `None` when none is.
+pub fn unused(t: &TickFlags, source: &str) -> Option<String> {
+    let n = given(t).len();
+    (n > 0).then(|| {
+        let verb = if n == 1 { "is" } else { "are" };
+        format!("{} {verb} only used with --source ticks (this run's source is {source})", flags_named(t))
+    })
+}
+
 /// The flags in `t` named as a list for a sentence ("--latency and --tick-size").
 pub fn flags_named(t: &TickFlags) -> String {
     let flags: Vec<&str> = given(t).into_iter().map(|(k, _)| k.flag()).collect();
