@@ -1,5 +1,5 @@
 //! Our orders against a replayed market: the book the data describes
-//! ([`book`]; the L3 orders it has seen, [`orders`]), where our quotes stand in its queues ([`queue`]), how long our
+//! ([`book`]: its sides' ladders, [`levels`]; the L3 orders it has seen, [`orders`]), where our quotes stand in its queues ([`queue`]), how long our
 //! orders take to get there ([`latency`]), what trading costs ([`fees`]), the
 //! strategy itself ([`maker`]), the iteration driver ([`replay`]) and the pass
 //! that checks a data set and measures it before a run ([`scan`]).
@@ -10,6 +10,7 @@
 pub mod book;
 pub mod fees;
 pub mod latency;
+pub mod levels;
 pub mod maker;
 pub mod orders;
 pub mod plan;
