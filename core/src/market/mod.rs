@@ -8,6 +8,7 @@ mod book;
 mod facts;
 pub mod fills_trace;
 pub mod fit;
+pub mod fit_report;
 pub mod holdout;
 mod maker;
 mod price;
