@@ -3,7 +3,7 @@
 //! `latest/RUN.json` so that `--resume` writes them again. Without the record,
 //! a run that stopped early (bad market data, a data file changed) and was
 //! resumed to its end left the reports saying STOPPED beside a finished run,
-//! unless the user repeated every export flag. (A module of its own: `run.rs`
+//! unless the user repeated every export flag. (A module of its own: `run/`
 //! is large enough.)
 
 use std::path::{Path, PathBuf};
