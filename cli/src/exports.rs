@@ -14,26 +14,39 @@ use serde::{Deserialize, Serialize};
 use crate::args::RunArgs;
 use crate::output_path::{self, Write};
 
-/// The export paths a fresh run was given, absolute (see [`Exports::of`]).
-/// Each is named as its flag is, so RUN.json reads like the command line.
+/// The report files, each named as its flag is, so RUN.json reads like the
+/// command line. [`Exports`] holds the paths a fresh run was given, absolute
+/// (see [`Exports::of`]); [`Chosen`], the files this invocation writes. One
+/// type for both, so [`Reports::flagged`] is the one list of report flags that
+/// every check walks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Exports {
+pub struct Reports<P> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_md: Option<String>,
+    pub export_md: Option<P>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_html: Option<String>,
+    pub export_html: Option<P>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary_export: Option<String>,
+    pub summary_export: Option<P>,
 }
+
+/// The export paths a fresh run was given, absolute, as RUN.json records them.
+pub type Exports = Reports<String>;
 
 /// The files this invocation writes: each flag given on the command line, else
 /// (on `--resume`) the path recorded for it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Chosen {
-    pub export_md: Option<PathBuf>,
-    pub export_html: Option<PathBuf>,
-    pub summary_export: Option<PathBuf>,
+pub type Chosen = Reports<PathBuf>;
+
+impl<P> Reports<P> {
+    /// Each report's path with its flag, in the order a run checks them: the
+    /// one list of report flags (a new one is a field above and a line here).
+    pub fn flagged(&self) -> [(&'static str, Option<&P>); 3] {
+        [
+            ("--summary-export", self.summary_export.as_ref()),
+            ("--export-md", self.export_md.as_ref()),
+            ("--export-html", self.export_html.as_ref()),
+        ]
+    }
 }
 
 impl Exports {
@@ -58,15 +71,6 @@ impl Exports {
         }
     }
 
-    /// Each recorded path with its flag, in the order a fresh run checks them.
-    fn flagged(&self) -> [(&'static str, Option<&String>); 3] {
-        [
-            ("--summary-export", self.summary_export.as_ref()),
-            ("--export-md", self.export_md.as_ref()),
-            ("--export-html", self.export_html.as_ref()),
-        ]
-    }
-
     /// `--resume`: every recorded export that no flag replaces must still be
     /// writable (its directory there), checked before any data is read, as a
     /// fresh run checks its flags. One error naming the flag, the path, the
@@ -74,7 +78,7 @@ impl Exports {
     pub fn check_recorded(&self, args: &RunArgs, run_json: &Path) -> Result<()> {
         let given = Chosen::given(args);
         for (flag, path) in self.flagged() {
-            let Some(path) = path.filter(|_| given.of(flag).is_none()) else { continue };
+            let Some(path) = path.filter(|_| given.path_of(flag).is_none()) else { continue };
             output_path::check(flag, Path::new(path), Write::Replace).map_err(|e| {
                 anyhow!(
                     "--resume: {e:#}; the run was started with {flag} {path} (recorded in {}): \
@@ -89,7 +93,7 @@ impl Exports {
 
 impl Chosen {
     /// The export flags given on the command line, as typed.
-    fn given(args: &RunArgs) -> Self {
+    pub fn given(args: &RunArgs) -> Self {
         Chosen {
             export_md: args.export_md.clone(),
             export_html: args.export_html.clone(),
@@ -97,12 +101,8 @@ impl Chosen {
         }
     }
 
-    fn of(&self, flag: &str) -> Option<&PathBuf> {
-        match flag {
-            "--export-md" => self.export_md.as_ref(),
-            "--export-html" => self.export_html.as_ref(),
-            _ => self.summary_export.as_ref(),
-        }
+    fn path_of(&self, flag: &str) -> Option<&PathBuf> {
+        self.flagged().into_iter().find(|(f, _)| *f == flag).and_then(|(_, p)| p)
     }
 
     /// What this invocation writes. A flag given with `--resume` wins over the

@@ -69,7 +69,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     };
     let gate = crate::thresholds::Gate::new(&gate_specs(args, record.gate.clone())?)?;
     let exports = crate::exports::Chosen::of_run(args, &record.exports);
-    for (flag, path) in [("--summary-export", &exports.summary_export), ("--export-md", &exports.export_md)] {
+    for (flag, path) in exports.flagged() {
         if let Some(p) = path {
             crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
@@ -110,7 +110,6 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
             std::net::TcpListener::bind(addr).with_context(|| format!("--metrics-addr {addr}: cannot listen there"))?,
         ),
     };
-    let export_html = exports.export_html.as_deref().map(crate::html_export::check).transpose()?;
     let lock = outlock::acquire(&out)?;
     // The lock file may exist from an earlier run in a directory no longer writable.
     tempfile::tempfile_in(&out).with_context(|| format!("--out directory {} is not writable", out.display()))?;
@@ -123,7 +122,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         observations,
         out,
         export_md: exports.export_md,
-        export_html,
+        export_html: exports.export_html,
         engine: match args.engine {
             EngineChoice::Wasm => EngineKind::Wasm,
             EngineChoice::Native => EngineKind::Native,
@@ -156,17 +155,14 @@ pub(super) fn data(record: &RunRecord, resume: bool, stamps: &mut Stamps) -> Res
 /// once the run starts) and a fresh run's `--regime` name. They are checked
 /// again where they are used; this only brings the error forward.
 pub(super) fn check_before_the_data(args: &RunArgs) -> Result<()> {
-    let exports = [
-        ("--summary-export", &args.summary_export),
-        ("--export-md", &args.export_md),
-        ("--export-html", &args.export_html),
-    ];
+    let given = crate::exports::Chosen::given(args);
+    let exports = given.flagged();
     for (k, (flag, path)) in exports.iter().enumerate() {
         let Some(p) = path else { continue };
         crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         // Two reports into one file: the last written would silently replace the other.
         let same = |q: &PathBuf| std::path::absolute(q).ok() == std::path::absolute(p).ok();
-        if let Some((other, _)) = exports[k + 1..].iter().find(|(_, q)| q.as_ref().is_some_and(same)) {
+        if let Some((other, _)) = exports[k + 1..].iter().find(|(_, q)| q.is_some_and(same)) {
             bail!("{flag} and {other} name the same file {}: give each report its own", p.display());
         }
         if args.place.out.as_ref().is_some_and(same) {
