@@ -349,3 +349,23 @@ fn a_closed_stdout_or_stderr_does_not_stop_the_run() {
     }
     assert!(out.join("latest/TUNING_REPORT.json").exists());
 }
+
+/// `--profile` errors read as every flag's do: the flag, then the reason; in
+/// mmsoak.toml, the file, section and key.
+#[test]
+fn a_bad_profile_is_named_by_its_flag_or_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = mmsoak().args(["run", "--profile", "bogus", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("mmsoak: error: --profile: unknown profile \"bogus\": choose one of"), "{err}");
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[soak]\nprofile = \"bogus\"\n").unwrap();
+    let o = mmsoak().args(["run", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let said = format!("mmsoak: error: {} [soak] profile: unknown profile \"bogus\"", cfg.display());
+    assert!(err.starts_with(&said), "{err}");
+    assert!(!out.exists(), "a refused run left its --out behind");
+}
