@@ -8,6 +8,8 @@ use mmsoak_core::soak::SoakState;
 
 use crate::{checkpoint, rotate};
 
+use super::RunRecord;
+
 /// How far an interrupted run got. No state yet means it stopped before its first
 /// iteration completed: it restarts in place. (Its summaries stay on disk: the
 /// report is streamed from them.)
@@ -26,6 +28,37 @@ pub(super) fn state_finished(latest: &Path, iterations: u32) -> bool {
         .is_some_and(|state| {
             state.iteration >= iterations && rotate::for_each_summary(latest, state.iteration, |_| Ok(())).is_ok()
         })
+}
+
+/// Whether the run in `out` has every iteration done: its own and, with
+/// `--compare-baseline`, its baseline run's (see [`baseline_progress`]).
+pub(super) fn run_finished(out: &Path, record: &RunRecord) -> bool {
+    let n = record.settings.iterations;
+    state_finished(&out.join("latest"), n)
+        && (!record.compare_baseline
+            || (is_this_runs_baseline(out) && state_finished(&out.join("baseline").join("latest"), n)))
+}
+
+/// Whether `<out>/baseline/latest` is this run's baseline run, which writes
+/// the run's own RUN.json there: an earlier run's is moved aside only when
+/// this run's baseline starts.
+fn is_this_runs_baseline(out: &Path) -> bool {
+    let record = |dir: &Path| {
+        std::fs::read(dir.join("latest").join("RUN.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+    };
+    record(&out.join("baseline")).is_some_and(|baseline| Some(baseline) == record(out))
+}
+
+/// `--resume` of a `--compare-baseline` run: how far its baseline run got, when
+/// `<out>/baseline` holds this run's; `None` when it has not started (it starts
+/// afresh, anything there moved aside).
+pub(super) fn baseline_progress(out: &Path) -> Result<Option<Progress>> {
+    if !is_this_runs_baseline(out) {
+        return Ok(None);
+    }
+    load_progress(&out.join("baseline").join("latest")).map(Some)
 }
 
 /// Makes `<out>/latest` ready for a new run. A previous run's files are moved

@@ -39,7 +39,7 @@ use crate::interrupt;
 use crate::metrics::{self, Metrics};
 use crate::{outlock, report_out, rotate};
 
-use soak::soak;
+use soak::{soak, Soaked};
 
 /// Everything a run needs, validated before the first artifact is touched.
 pub struct RunPlan {
@@ -87,6 +87,20 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     let cache = ModuleCache::from_env();
     let mut engine = open_engine(plan.engine, &cache).context("starting the core engine")?;
     let resumed = plan.resumed.take();
+    let resuming = resumed.is_some();
+    if !resuming {
+        // Recorded in RUN.json (written as the first iteration starts), for the reports.
+        plan.record.engine = Some(engine.record());
+    }
+    let running = engine.record();
+    let engine_record = plan.record.engine.clone().unwrap_or_else(|| running.clone());
+    if engine_record != running {
+        eprintln!(
+            "mmsoak: this resume runs on the {} engine (core sha256 {}); the run started on {} (core sha256 {}), \
+             which its reports name",
+            running.kind, running.core_sha256, engine_record.kind, engine_record.core_sha256
+        );
+    }
     let s = &plan.record.settings;
     let mut policy = plan.policy.take();
     let mut gate = std::mem::take(&mut plan.gate);
@@ -105,11 +119,19 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         why
     });
     let baseline = if plan.record.compare_baseline && !baseline_skipped {
-        eprintln!(
-            "mmsoak: baseline run (same seed and market, tuner off) into {}",
-            plan.out.join("baseline").display()
-        );
-        let run = soak(&mut engine, &plan, &plan.out.join("baseline"), false, None, None, None).await?;
+        // On `--resume` the baseline run goes on from where it got, and one that
+        // had finished is not run again.
+        let prior = if resuming { latest::baseline_progress(&plan.out)? } else { None };
+        let run = match prior {
+            Some(Progress { state: Some(state) }) if state.iteration >= s.iterations => Soaked { state, stopped: None },
+            prior => {
+                eprintln!(
+                    "mmsoak: baseline run (same seed and market, tuner off) into {}",
+                    plan.out.join("baseline").display()
+                );
+                soak(&mut engine, &plan, &plan.out.join("baseline"), false, prior, None, None).await?
+            }
+        };
         // A baseline cut short compares nothing: the report goes without it.
         stopped = run.stopped.map(DataStop::in_baseline);
         if let Some(stop) = &stopped {
@@ -144,6 +166,7 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         state: &state,
         baseline: baseline.as_ref(),
         stop: stop.as_ref(),
+        engine: &engine_record,
     };
     let written = report_out::write(&mut engine, &finished, plan.export_md.as_deref())?;
     let report = &written.head;

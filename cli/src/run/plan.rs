@@ -18,7 +18,7 @@ use crate::outlock;
 use crate::resume_flags::Resolve;
 
 use super::inputs::InputFile;
-use super::latest::{load_progress, state_finished};
+use super::latest::{load_progress, run_finished};
 use super::observe::observations;
 use super::record::{check_exec, fresh_record};
 use super::soak::sleep_from_env;
@@ -37,6 +37,8 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     let mut undecided = false;
     // `--resume`: mmsoak.toml's `[ticks]`, told apart from the record's once more with the data.
     let mut ticks_section = None;
+    // `--resume` of a finished run: the recorded reports it cannot write again.
+    let mut unwritten: Vec<(&str, anyhow::Error)> = Vec::new();
     let (record, out, retention) = if args.resume {
         let out = args.place.out.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_OUT));
         let eff = config::resolve(
@@ -51,11 +53,17 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         // Flags first, and none of them reads the data (see `resume_flags`); on a
         // run that had finished, the tick flags' values are only checked, as
         // nothing will use them.
-        let finished = !record.compare_baseline && state_finished(&out.join("latest"), record.settings.iterations);
+        let finished = run_finished(&out, &record);
         undecided = crate::resume_flags::check(args, &record, finished)?;
         check_exec(&record)?;
-        // Before any data is read, as a fresh run's export flags are checked.
-        record.exports.check_recorded(args, &path)?;
+        // Before any data is read, as a fresh run's export flags are checked. A run
+        // with nothing left to do is not refused over a report it cannot write
+        // again: that one is left as it is, and said.
+        if finished {
+            unwritten = record.exports.unwritable(args).into_iter().map(|(flag, _, e)| (flag, e)).collect();
+        } else {
+            record.exports.check_recorded(args, &path)?;
+        }
         let resolve = if finished { Resolve::Validate } else { Resolve::WithoutData };
         found = crate::resume_flags::config_ticks_differ(args, &eff.ticks, &record, resolve)?;
         ticks_section = Some(eff.ticks);
@@ -68,25 +76,31 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         None => Regime::parse(&record.settings.regime).with_context(|| unknown_regime(&record.settings.regime))?,
     };
     let gate = crate::thresholds::Gate::new(&gate_specs(args, record.gate.clone())?)?;
-    let exports = crate::exports::Chosen::of_run(args, &record.exports);
+    let mut exports = crate::exports::Chosen::of_run(args, &record.exports);
+    for (flag, _) in &unwritten {
+        exports.forget(flag);
+    }
     for (flag, path) in exports.flagged() {
         if let Some(p) = path {
             crate::output_path::check(flag, p, crate::output_path::Write::Replace)?;
         }
     }
     let latest = out.join("latest");
-    // A resumed run that had finished has no iteration to run (a baseline has, it
-    // runs again): its data files are not read, so one deleted or changed since
-    // does not stop the "nothing to resume" that follows. (Its policy plugin is
-    // checked as ever.)
-    let finished = args.resume && !record.compare_baseline && state_finished(&latest, record.settings.iterations);
+    // A resumed run that had finished (its baseline run too) has no iteration to
+    // run: its data files are not read, so one deleted or changed since does not
+    // stop the "nothing to resume" that follows. (Its policy plugin is checked as
+    // ever.)
+    let finished = args.resume && run_finished(&out, &record);
     let mut observations = if finished { Observations::Finished } else { data(&record, args.resume, &mut stamps)? };
     let policy = load_policy(record.settings.policy.as_ref(), record.paths.policy.as_deref())?;
     let resumed = if args.resume { Some(load_progress(&latest)?) } else { None };
     if finished
         && resumed.as_ref().and_then(|p| p.state.as_ref()).is_none_or(|s| s.iteration < record.settings.iterations)
     {
-        // Gone back to a checkpoint (a power cut): iterations to run after all.
+        // Gone back to a checkpoint (a power cut): iterations to run after all,
+        // and the reports to write after them.
+        record.exports.check_recorded(args, &latest.join("RUN.json"))?;
+        unwritten.clear();
         observations = data(&record, true, &mut stamps)?;
     }
     if args.resume && !matches!(observations, Observations::Finished) {
@@ -102,6 +116,9 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     stamps.check_unchanged()?;
     for line in found {
         eprintln!("{line}");
+    }
+    for (_, e) in unwritten {
+        eprintln!("mmsoak: {e:#}; the run had finished, and that report is not written again");
     }
     let sleep = sleep_from_env(live, record.settings.iteration_seconds)?;
     let metrics_listener = match &args.metrics_addr {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use mmsoak_core::kpi::KpiThresholds;
 use mmsoak_core::params::Params;
 use mmsoak_core::policy::POLICY_ABI_VERSION;
-use mmsoak_core::report::{PolicyRecord, RunSettings};
+use mmsoak_core::report::{EngineRecord, PolicyRecord, RunSettings};
 use mmsoak_host::{PolicyLimits, PolicyPlugin};
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +67,13 @@ pub struct RunRecord {
     /// which resume writing only the exports given with `--resume`.
     #[serde(default, skip_serializing_if = "crate::exports::Exports::is_empty")]
     pub exports: crate::exports::Exports,
+    /// The engine the run started on (`--engine`, and the core's sha256): the
+    /// reports name it, after a `--resume` on another engine too, as they name
+    /// the run's other settings as it started. Set when the run's first
+    /// iteration starts; absent in older records, whose reports name the
+    /// engine of the invocation that writes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineRecord>,
 }
 
 /// A fresh run's record. `stamps` gains the files found beside `--data` (a
@@ -202,6 +209,7 @@ pub(super) fn fresh_record(
         paths,
         inputs,
         exports: crate::exports::Exports::of(args),
+        engine: None,
         settings,
     };
     Ok((record, eff.out.value, eff.retention))

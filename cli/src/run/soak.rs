@@ -91,7 +91,14 @@ pub(super) async fn soak(
     let n = s.iterations;
     // A run that had finished has nothing left for a bot to trade: it is not started.
     let mut live = if state.iteration >= n {
-        eprintln!("mmsoak: {} finished all {n} iterations already; nothing to resume", out.display());
+        // Its baseline run is what is left, when the plan did not find the whole run finished.
+        let baseline_left = plan.record.compare_baseline && !matches!(plan.observations, Observations::Finished);
+        let left = if out == plan.out && baseline_left {
+            "; its baseline run (--compare-baseline) is not, and is resumed"
+        } else {
+            "; nothing to resume"
+        };
+        eprintln!("mmsoak: {} finished all {n} iterations already{left}", out.display());
         None
     } else {
         crate::live_source::start(&plan.observations, &plan.record, out, &overrides_path, &latest, plan.sleep)?
