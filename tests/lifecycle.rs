@@ -636,3 +636,85 @@ fn a_run_record_without_exports_still_resumes() {
     run_ok(&["run", "--iterations", "1", "--out", plain.to_str().unwrap()]);
     assert!(json(plain.join("latest/RUN.json")).get("exports").is_none());
 }
+
+/// A finished run has nothing to resume, whatever became of the directories of
+/// the reports it was started with: it says so and exits 0, naming each report
+/// it cannot write again. A run with iterations left is refused before anything
+/// runs, every report whose directory is gone named in the one error.
+#[test]
+fn a_finished_run_whose_report_directories_are_gone_has_nothing_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let out = root.join("o");
+    let o = out.to_str().unwrap();
+    let (reports, pages) = (root.join("reports"), root.join("pages"));
+    std::fs::create_dir(&reports).unwrap();
+    std::fs::create_dir(&pages).unwrap();
+    let (md, summary, html) = (reports.join("r.md"), reports.join("s.json"), pages.join("r.html"));
+    let (md_s, summary_s, html_s) = (md.to_str().unwrap(), summary.to_str().unwrap(), html.to_str().unwrap());
+    let exports = ["--export-md", md_s, "--summary-export", summary_s, "--export-html", html_s];
+    run_ok(&[&["run", "--iterations", "3", "--engine", "native", "--out", o][..], &exports].concat());
+    std::fs::remove_dir_all(&reports).unwrap();
+    std::fs::remove_dir_all(&pages).unwrap();
+
+    let resume = || mmsoak().args(["run", "--resume", "--engine", "native", "--out", o]).output().unwrap();
+    let o1 = resume();
+    let err = String::from_utf8_lossy(&o1.stderr).to_string();
+    assert!(o1.status.success(), "a finished run's resume failed: {err}");
+    assert!(err.contains("finished all 3 iterations already; nothing to resume"), "{err}");
+    for (flag, path, parent) in [("--export-md", &md, &reports), ("--export-html", &html, &pages)] {
+        let said = format!("{flag} {}: directory {} does not exist", path.display(), parent.display());
+        assert!(err.contains(&said) && err.contains("not written again"), "{err}");
+    }
+    assert!(!reports.exists() && !pages.exists(), "a directory was made for a report");
+
+    // A crash after iteration 2 (the state one step back): iterations to run,
+    // refused, naming all three reports at once, nothing touched.
+    let latest = out.join("latest");
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_3.json")).unwrap();
+    let before = tree(&out);
+    let o2 = resume();
+    let err = String::from_utf8_lossy(&o2.stderr).to_string();
+    assert_eq!(o2.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    for (flag, path, parent) in
+        [("--summary-export", &summary, &reports), ("--export-md", &md, &reports), ("--export-html", &html, &pages)]
+    {
+        let said = format!("{flag} {}: directory {} does not exist", path.display(), parent.display());
+        assert!(err.contains(&said) && err.contains(&format!("{flag} FILE")), "{flag} not named: {err}");
+    }
+    assert_eq!(tree(&out), before, "a refused resume changed the run directory");
+}
+
+/// After `--resume` the reports describe the run as it started: the engine it
+/// started on (not the resuming invocation's), and the report paths in the
+/// summary as the fresh run printed them (relative, as typed), not absolute.
+#[test]
+fn a_resumed_runs_reports_name_its_engine_and_paths_as_the_fresh_run_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let run = |flags: &[&str]| {
+        let o = mmsoak().current_dir(&root).args(flags).output().unwrap();
+        assert!(o.status.success(), "{flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let exports = ["--export-md", "r.md", "--summary-export", "s.json", "--export-html", "r.html"];
+    run(&[&["run", "--iterations", "3", "--engine", "wasm", "--out", "o"][..], &exports].concat());
+    let fresh = json(root.join("s.json"));
+    assert_eq!(fresh["artifacts"]["markdown"], "r.md", "{fresh}");
+    assert_eq!(fresh["artifacts"]["html"], "r.html", "{fresh}");
+    // A crash after iteration 2; resumed on the other engine.
+    let latest = root.join("o/latest");
+    std::fs::copy(latest.join("TUNING_STATE.prev.json"), latest.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(latest.join("ITER_SUMMARY_3.json")).unwrap();
+    let err = run(&["run", "--resume", "--engine", "native", "--out", "o"]);
+    assert!(err.contains("the run started on wasm"), "{err}");
+    assert_eq!(json(latest.join("TUNING_REPORT.json"))["engine"]["kind"], "wasm");
+    let md = String::from_utf8(read(root.join("r.md"))).unwrap();
+    assert!(md.contains("wasm (core sha256") && !md.contains("native (core sha256"), "{md}");
+    let html = String::from_utf8(read(root.join("r.html"))).unwrap();
+    assert!(html.contains("wasm · core sha256") && !html.contains("native · core sha256"), "{html}");
+    let resumed = json(root.join("s.json"));
+    assert_eq!(resumed["artifacts"], fresh["artifacts"], "the resumed run's summary names its files otherwise");
+}

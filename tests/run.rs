@@ -349,3 +349,60 @@ fn a_closed_stdout_or_stderr_does_not_stop_the_run() {
     }
     assert!(out.join("latest/TUNING_REPORT.json").exists());
 }
+
+/// A finished `--compare-baseline` run has nothing to resume: its baseline run
+/// is not run again (it was, into a fresh `baseline/latest`). A baseline run
+/// cut short goes on from where it got, and the resume says that this is what
+/// is left.
+#[test]
+fn resuming_a_finished_compare_baseline_run_runs_nothing_and_an_unfinished_baseline_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = out.to_str().unwrap();
+    run_ok(&["run", "--iterations", "3", "--compare-baseline", "--engine", "native", "--out", o]);
+    let baseline = out.join("baseline/latest");
+    let summaries =
+        |dir: &Path| -> Vec<Vec<u8>> { (1..=3).map(|i| read(dir.join(format!("ITER_SUMMARY_{i}.json")))).collect() };
+    let before = summaries(&baseline);
+    let report = read(out.join("latest/TUNING_REPORT.json"));
+
+    let err =
+        String::from_utf8_lossy(&run_ok(&["run", "--resume", "--engine", "native", "--out", o]).stderr).to_string();
+    assert!(err.contains("finished all 3 iterations already; nothing to resume"), "{err}");
+    assert!(!err.contains("mmsoak: baseline run (same seed"), "the baseline ran again: {err}");
+    assert!(!out.join("baseline/runs").exists(), "the baseline was moved aside and run again");
+    assert_eq!(summaries(&baseline), before);
+    assert_eq!(read(out.join("latest/TUNING_REPORT.json")), report);
+
+    // The baseline run cut short after its iteration 2 (a crash): only it goes on.
+    std::fs::copy(baseline.join("TUNING_STATE.prev.json"), baseline.join("TUNING_STATE.json")).unwrap();
+    std::fs::remove_file(baseline.join("ITER_SUMMARY_3.json")).unwrap();
+    let err =
+        String::from_utf8_lossy(&run_ok(&["run", "--resume", "--engine", "native", "--out", o]).stderr).to_string();
+    assert!(!err.contains("nothing to resume"), "{err}");
+    assert!(err.contains("its baseline run (--compare-baseline) is not, and is resumed"), "{err}");
+    assert!(err.contains(&format!("resuming {} after iteration 2", out.join("baseline").display())), "{err}");
+    assert!(!out.join("baseline/runs").exists(), "the baseline was run again from the start");
+    assert_eq!(summaries(&baseline), before);
+    assert_eq!(read(out.join("latest/TUNING_REPORT.json")), report);
+}
+
+/// `--profile` errors read as every flag's do: the flag, then the reason; in
+/// mmsoak.toml, the file, section and key.
+#[test]
+fn a_bad_profile_is_named_by_its_flag_or_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = mmsoak().args(["run", "--profile", "bogus", "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("mmsoak: error: --profile: unknown profile \"bogus\": choose one of"), "{err}");
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[soak]\nprofile = \"bogus\"\n").unwrap();
+    let o = mmsoak().args(["run", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let said = format!("mmsoak: error: {} [soak] profile: unknown profile \"bogus\"", cfg.display());
+    assert!(err.starts_with(&said), "{err}");
+    assert!(!out.exists(), "a refused run left its --out behind");
+}

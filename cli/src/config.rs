@@ -239,8 +239,13 @@ fn resolve_file(
         (None, None) => None,
     };
     if let Some(p) = &profile {
+        // An error names where the bad name was given, as every flag's and field's does.
+        let given_by = match &flags.profile {
+            Some(_) => "--profile".to_string(),
+            None => format!("{file_label} [soak] profile"),
+        };
         // A profile is a complete parameter set: it replaces every lower layer.
-        params = profiles::load(&p.value).with_context(|| format!("profile named by {}", p.origin))?;
+        params = profiles::load(&p.value).context(given_by)?;
         mark(APPLY_BOUNDS.iter().map(|s| s.name).collect(), &format!("profile {} ({})", p.value, p.origin));
     }
 

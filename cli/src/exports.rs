@@ -3,7 +3,7 @@
 //! `latest/RUN.json` so that `--resume` writes them again. Without the record,
 //! a run that stopped early (bad market data, a data file changed) and was
 //! resumed to its end left the reports saying STOPPED beside a finished run,
-//! unless the user repeated every export flag. (A module of its own: `run.rs`
+//! unless the user repeated every export flag. (A module of its own: `run/`
 //! is large enough.)
 
 use std::path::{Path, PathBuf};
@@ -14,26 +14,50 @@ use serde::{Deserialize, Serialize};
 use crate::args::RunArgs;
 use crate::output_path::{self, Write};
 
-/// The export paths a fresh run was given, absolute (see [`Exports::of`]).
-/// Each is named as its flag is, so RUN.json reads like the command line.
+/// The report files, each named as its flag is, so RUN.json reads like the
+/// command line. [`Exports`] holds the paths a fresh run was given, absolute
+/// (see [`Exports::of`]); [`Chosen`], the files this invocation writes. One
+/// type for both, so [`Reports::flagged`] is the one list of report flags that
+/// every check walks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Exports {
+pub struct Reports<P> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_md: Option<String>,
+    pub export_md: Option<P>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub export_html: Option<String>,
+    pub export_html: Option<P>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary_export: Option<String>,
+    pub summary_export: Option<P>,
 }
+
+/// The export paths a fresh run was given, absolute, as RUN.json records them.
+pub type Exports = Reports<String>;
 
 /// The files this invocation writes: each flag given on the command line, else
 /// (on `--resume`) the path recorded for it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Chosen {
-    pub export_md: Option<PathBuf>,
-    pub export_html: Option<PathBuf>,
-    pub summary_export: Option<PathBuf>,
+pub type Chosen = Reports<PathBuf>;
+
+/// The report flags in the order a run checks them, each with its report's
+/// `summary_export`, `export_md`, `export_html`: the one list of report flags
+/// (a new one is a field above, a line here and an argument where it is called).
+fn with_flags<Q>(summary_export: Q, export_md: Q, export_html: Q) -> [(&'static str, Q); 3] {
+    [("--summary-export", summary_export), ("--export-md", export_md), ("--export-html", export_html)]
+}
+
+impl<P> Reports<P> {
+    /// Each report's path with its flag, in the order a run checks them.
+    pub fn flagged(&self) -> [(&'static str, Option<&P>); 3] {
+        with_flags(self.summary_export.as_ref(), self.export_md.as_ref(), self.export_html.as_ref())
+    }
+
+    /// The report `flag` names, not written.
+    pub fn forget(&mut self, flag: &str) {
+        for (f, path) in with_flags(&mut self.summary_export, &mut self.export_md, &mut self.export_html) {
+            if f == flag {
+                *path = None;
+            }
+        }
+    }
 }
 
 impl Exports {
@@ -58,38 +82,65 @@ impl Exports {
         }
     }
 
-    /// Each recorded path with its flag, in the order a fresh run checks them.
-    fn flagged(&self) -> [(&'static str, Option<&String>); 3] {
-        [
-            ("--summary-export", self.summary_export.as_ref()),
-            ("--export-md", self.export_md.as_ref()),
-            ("--export-html", self.export_html.as_ref()),
-        ]
+    /// `--resume`: each recorded export that no flag replaces and that can no
+    /// longer be written (its directory gone), with why.
+    pub fn unwritable(&self, args: &RunArgs) -> Vec<(&'static str, &str, anyhow::Error)> {
+        let given = Chosen::given(args);
+        let mut bad = Vec::new();
+        for (flag, path) in self.flagged() {
+            let Some(path) = path.filter(|_| given.path_of(flag).is_none()) else { continue };
+            if let Err(e) = output_path::check(flag, Path::new(path), Write::Replace) {
+                bad.push((flag, path.as_str(), e));
+            }
+        }
+        bad
     }
 
-    /// `--resume`: every recorded export that no flag replaces must still be
-    /// writable (its directory there), checked before any data is read, as a
-    /// fresh run checks its flags. One error naming the flag, the path, the
-    /// record (`run_json`) and the two ways on.
+    /// `--resume` of a run with iterations left: every recorded export that no
+    /// flag replaces must still be writable (its directory there), checked before
+    /// any data is read, as a fresh run checks its flags. One error naming each
+    /// one that is not (so a user restores them all at once), the record
+    /// (`run_json`) and the two ways on.
     pub fn check_recorded(&self, args: &RunArgs, run_json: &Path) -> Result<()> {
-        let given = Chosen::given(args);
-        for (flag, path) in self.flagged() {
-            let Some(path) = path.filter(|_| given.of(flag).is_none()) else { continue };
-            output_path::check(flag, Path::new(path), Write::Replace).map_err(|e| {
-                anyhow!(
-                    "--resume: {e:#}; the run was started with {flag} {path} (recorded in {}): \
-                     restore the directory, or give {flag} FILE with --resume to write it elsewhere",
-                    run_json.display()
-                )
-            })?;
+        let bad = self.unwritable(args);
+        let record = run_json.display();
+        match bad.as_slice() {
+            [] => Ok(()),
+            [(flag, path, e)] => Err(anyhow!(
+                "--resume: {e:#}; the run was started with {flag} {path} (recorded in {record}): \
+                 restore the directory, or give {flag} FILE with --resume to write it elsewhere"
+            )),
+            _ => {
+                let why: Vec<String> = bad.iter().map(|(_, _, e)| format!("{e:#}")).collect();
+                let started: Vec<String> = bad.iter().map(|(flag, path, _)| format!("{flag} {path}")).collect();
+                let instead: Vec<String> = bad.iter().map(|(flag, _, _)| format!("{flag} FILE")).collect();
+                let dirs: std::collections::BTreeSet<_> =
+                    bad.iter().map(|(_, path, _)| Path::new(path).parent()).collect();
+                let restore = if dirs.len() == 1 { "the directory" } else { "the directories" };
+                Err(anyhow!(
+                    "--resume: {}; the run was started with {} (recorded in {record}): \
+                     restore {restore}, or give {} with --resume to write them elsewhere",
+                    why.join("; "),
+                    and(&started),
+                    and(&instead)
+                ))
+            }
         }
-        Ok(())
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
 impl Chosen {
     /// The export flags given on the command line, as typed.
-    fn given(args: &RunArgs) -> Self {
+    pub fn given(args: &RunArgs) -> Self {
         Chosen {
             export_md: args.export_md.clone(),
             export_html: args.export_html.clone(),
@@ -97,12 +148,8 @@ impl Chosen {
         }
     }
 
-    fn of(&self, flag: &str) -> Option<&PathBuf> {
-        match flag {
-            "--export-md" => self.export_md.as_ref(),
-            "--export-html" => self.export_html.as_ref(),
-            _ => self.summary_export.as_ref(),
-        }
+    fn path_of(&self, flag: &str) -> Option<&PathBuf> {
+        self.flagged().into_iter().find(|(f, _)| *f == flag).and_then(|(_, p)| p)
     }
 
     /// What this invocation writes. A flag given with `--resume` wins over the
@@ -114,13 +161,24 @@ impl Chosen {
     /// `recorded` holds the same flags, made absolute.)
     pub fn of_run(args: &RunArgs, recorded: &Exports) -> Self {
         let given = Chosen::given(args);
-        let or =
-            |given: Option<PathBuf>, recorded: &Option<String>| given.or_else(|| recorded.as_ref().map(PathBuf::from));
+        let or = |given: Option<PathBuf>, recorded: &Option<String>| given.or_else(|| recorded.as_deref().map(shown));
         Chosen {
             export_md: or(given.export_md, &recorded.export_md),
             export_html: or(given.export_html, &recorded.export_html),
             summary_export: or(given.summary_export, &recorded.summary_export),
         }
+    }
+}
+
+/// A recorded (absolute) path as a fresh run in the current directory would
+/// have been given it: relative to that directory when inside it, so a resumed
+/// run's summary and messages name the reports as the fresh run's did.
+fn shown(recorded: &str) -> PathBuf {
+    let path = Path::new(recorded);
+    let cwd = std::env::current_dir().ok();
+    match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
+        Some(inside) if !inside.as_os_str().is_empty() => inside.to_path_buf(),
+        _ => path.to_path_buf(),
     }
 }
 
@@ -153,6 +211,8 @@ mod tests {
         assert_eq!(chosen.export_md, Some(PathBuf::from("other.md")));
         assert_eq!(chosen.summary_export, Some(PathBuf::from("/abs/s.json")));
         assert_eq!(chosen.export_html, None);
+        // A recorded path inside the current directory is named as typed, as a fresh run names it.
+        assert_eq!(Chosen::of_run(&args(&[]), &recorded).export_md, Some(PathBuf::from("r/x.md")));
     }
 
     #[test]

@@ -1,20 +1,13 @@
 //! `mmsoak run --export-html FILE`: the path checked before the run starts, the
 //! report rendered by the core (`mmsoak_core::html_report`) and written atomically.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use mmsoak_core::html_report::{render, ThresholdResult};
 use mmsoak_core::report::{RunStop, TuningReport};
 
 use crate::fsutil::write_atomic;
-
-/// Checks, before anything runs, that `path` can be written
-/// ([`crate::output_path::check`]).
-pub fn check(path: &Path) -> Result<PathBuf> {
-    crate::output_path::check("--export-html", path, crate::output_path::Write::Replace)?;
-    Ok(path.to_path_buf())
-}
 
 /// Writes the HTML report of the run whose TUNING_REPORT.json is at `report_json`,
 /// with the run's threshold results and, for a run that ended early, why.

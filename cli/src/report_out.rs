@@ -17,7 +17,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use mmsoak_core::abi::{ReportChartRequest, ReportHeadRequest};
-use mmsoak_core::report::{self, ChartColumns, ReportTally, RunSettings, RunStop, TuningReport};
+use mmsoak_core::report::{self, ChartColumns, EngineRecord, ReportTally, RunSettings, RunStop, TuningReport};
 use mmsoak_core::soak::SoakState;
 use mmsoak_host::Engine;
 use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
@@ -63,6 +63,8 @@ pub struct Finished<'a> {
     pub baseline: Option<&'a SoakState>,
     /// Why the run ended before its planned iterations, if it did: the Markdown report says so.
     pub stop: Option<&'a RunStop>,
+    /// The engine the reports name: the one the run started on (see `RunRecord::engine`).
+    pub engine: &'a EngineRecord,
 }
 
 /// Writes `out/latest/TUNING_REPORT.json` and, given `export_md`, the Markdown report
@@ -102,7 +104,7 @@ pub fn write(engine: &mut Engine, run: &Finished, export_md: Option<&Path>) -> R
     };
     let head = engine.report_head(&ReportHeadRequest {
         settings: run.settings.clone(),
-        engine: engine.record(),
+        engine: run.engine.clone(),
         state: run.state.clone(),
         tally,
         baseline,
@@ -345,7 +347,15 @@ mod tests {
 
         let mut engine = open_engine(EngineKind::Native, &ModuleCache::disabled()).unwrap();
         let s = settings(n);
-        let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: Some(&base_state), stop: None };
+        let record = engine.record();
+        let run = Finished {
+            settings: &s,
+            out: dir.path(),
+            state: &state,
+            baseline: Some(&base_state),
+            stop: None,
+            engine: &record,
+        };
         let md = dir.path().join("report.md");
         let written = write(&mut engine, &run, Some(&md)).unwrap();
 
@@ -381,7 +391,9 @@ mod tests {
         std::fs::remove_file(dir.path().join("latest/ITER_SUMMARY_3.json")).unwrap();
         let mut engine = open_engine(EngineKind::Native, &ModuleCache::disabled()).unwrap();
         let s = settings(4);
-        let run = Finished { settings: &s, out: dir.path(), state: &state, baseline: None, stop: None };
+        let record = engine.record();
+        let run =
+            Finished { settings: &s, out: dir.path(), state: &state, baseline: None, stop: None, engine: &record };
         let err = format!("{:#}", write(&mut engine, &run, None).err().unwrap());
         assert!(err.contains("ITER_SUMMARY_3.json is missing"), "{err}");
         let left: Vec<String> = std::fs::read_dir(dir.path().join("latest"))
