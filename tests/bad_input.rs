@@ -233,8 +233,14 @@ fn a_negative_value_in_any_number_form_reaches_its_check() {
         (tick_size("-inf").to_vec(), "--tick-size: tick size \"-inf\" must be a positive".into()),
         (tick_size("-NaN").to_vec(), "--tick-size: tick size \"-NaN\" must be a positive".into()),
         (tick_size("-Infinity").to_vec(), "--tick-size: tick size \"-Infinity\" must be a positive".into()),
-        (ticks("--maker-fee-bps", "-inf"), "--maker-fee-bps: invalid value \"-inf\": must be a finite number".into()),
-        (ticks("--taker-fee-bps", "-NaN"), "--taker-fee-bps: invalid value \"-NaN\": must be a finite number".into()),
+        (
+            ticks("--maker-fee-bps", "-inf"),
+            "--maker-fee-bps: maker fee -inf bps: must be between -100 and 100 bps".into(),
+        ),
+        (
+            ticks("--taker-fee-bps", "-NaN"),
+            "--taker-fee-bps: taker fee -NaN bps: must be between -100 and 100 bps".into(),
+        ),
         // Checked before the data is read, naming the flag and the value.
         (ticks("--latency", "-5"), "--latency: latency \"-5\": choose constant:ENTRY_MS:RESPONSE_MS".into()),
         (
@@ -244,7 +250,7 @@ fn a_negative_value_in_any_number_form_reaches_its_check() {
         (tick_size_and("--queue-model", "lifo"), "--queue-model: queue model \"lifo\": choose auto".into()),
         (
             ticks("--backstep-tolerance-ms", "-.5"),
-            "--backstep-tolerance-ms: backstep tolerance -0.5 ms: must be between 0 and 3600000 ms".into(),
+            "--backstep-tolerance-ms: backstep tolerance -.5 ms: must be between 0 and 3600000 ms".into(),
         ),
         // -.5 bps is a valid maker fee (a rebate): taken as the value, the tick size is what fails.
         (
@@ -411,4 +417,42 @@ fn clap_errors_are_one_line_naming_the_flag_and_the_value() {
         assert_eq!(o2.status.code(), Some(0), "{flag}");
         assert!(!o2.stdout.is_empty(), "{flag}");
     }
+}
+
+/// A fee clap used to refuse alone (`abc`, `inf`), ahead of the other tick
+/// settings, is listed with them, value as typed; `nan` reads the same as a flag
+/// and as an mmsoak.toml value.
+#[test]
+fn a_fee_that_is_no_number_is_listed_with_the_other_bad_tick_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let quotes = common::shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+    let run = |extra: &[&str]| {
+        let o = mmsoak()
+            .args(["run", "--source", "ticks", "--iterations", "1", "--iteration-seconds", "60", "--out"])
+            .arg(&out)
+            .arg("--data")
+            .arg(&quotes)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let err = run(&["--maker-fee-bps", "abc", "--taker-fee-bps", "inf", "--latency", "fast"]);
+    assert_eq!(
+        err,
+        "mmsoak: error: 3 tick settings are not valid:\n  \
+         --latency: latency \"fast\": choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS\n  \
+         --maker-fee-bps: maker fee \"abc\": not a number (bps between -100 and 100)\n  \
+         --taker-fee-bps: taker fee inf bps: must be between -100 and 100 bps\n"
+    );
+    let cfg = dir.path().join("m.toml");
+    std::fs::write(&cfg, "[ticks]\nmaker_fee_bps = nan\n").unwrap();
+    let in_file = run(&["--config", cfg.to_str().unwrap()]);
+    let as_flag = run(&["--maker-fee-bps", "nan"]);
+    let reason = "maker fee nan bps: must be between -100 and 100 bps\n";
+    assert_eq!(in_file, format!("mmsoak: error: {} [ticks] maker_fee_bps: {reason}", cfg.display()));
+    assert_eq!(as_flag, format!("mmsoak: error: --maker-fee-bps: {reason}"));
+    assert!(!out.exists(), "nothing may be written on bad input");
 }

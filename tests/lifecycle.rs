@@ -492,9 +492,9 @@ fn resume_refuses_flags_that_would_change_the_run() {
     for (flags, expected) in [
         (
             vec!["--seed", "4"],
-            "--seed \"4\": --resume continues the run as it started, and its latest/RUN.json has --seed \"3\"",
+            "--seed 4: --resume continues the run as it started, and its latest/RUN.json has --seed 3",
         ),
-        (vec!["--iterations", "9"], "--iterations \"9\""),
+        (vec!["--iterations", "9"], "--iterations 9:"),
         (vec!["--source", "ticks"], "--source \"ticks\""),
         (vec!["--auto-tune"], "--auto-tune \"on\""),
         // Guards and tick models are the run's too: not silently dropped.

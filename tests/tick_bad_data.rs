@@ -340,13 +340,13 @@ fn kept(out: &Path, done: u64) {
 fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
     type Change = fn(&Path, &str);
     let cases: [(&str, Change); 5] = [
-        ("written to, same size", |p, text| bump_price(p, text, 3)),
+        ("was written to (same size)", |p, text| bump_price(p, text, 3)),
         ("grew from", |p, text| {
             let last = text.lines().last().unwrap().to_string();
             let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
             f.write_all(format!("{last}\n").as_bytes()).unwrap();
         }),
-        ("cut from", |p, text| {
+        ("was cut from", |p, text| {
             std::fs::OpenOptions::new()
                 .write(true)
                 .open(p)
@@ -354,12 +354,12 @@ fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
                 .set_len(lines_from_end(text, 20_000) as u64)
                 .unwrap();
         }),
-        ("replaced by another file", |p, text| {
+        ("was replaced by another file", |p, text| {
             let tmp = p.with_extension("tmp");
             std::fs::write(&tmp, text).unwrap();
             std::fs::rename(&tmp, p).unwrap();
         }),
-        ("removed or no longer readable", |p, _| std::fs::remove_file(p).unwrap()),
+        ("was removed or can no longer be read", |p, _| std::fs::remove_file(p).unwrap()),
     ];
     for (how, change) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -373,31 +373,51 @@ fn a_tick_file_changed_between_iterations_stops_the_run_naming_the_change() {
         };
         let o = paused_at(cmd, dir.path(), 2, || change(&data, &text));
         let line = the_error(&o);
-        let said = format!("{} ({how}", data.display());
-        assert!(line.contains(&said), "{how}: {line}");
-        if how == "replaced by another file" {
+        let said = format!("{} {how}", data.display());
+        assert!(line.starts_with(&format!("mmsoak: error: {said}")), "{how}: {line}");
+        // The file is named once, saying what happened to it.
+        assert_eq!(line.matches(&data.display().to_string()).count(), 1, "{how}: {line}");
+        let how_far = "the run stopped after iteration 2 of 30 (its summaries and TUNING_REPORT cover those)";
+        let resume = format!("`mmsoak run --resume --out {}`", out.display());
+        if how == "was replaced by another file" {
             // The same bytes under a new inode: said as one fact, and --resume goes on.
-            assert!(
-                line.contains("changed on disk during the run, but it still holds the bytes the run started with")
-                    && line.ends_with(&format!("continue with `mmsoak run --resume --out {}`", out.display())),
-                "{line}"
+            assert_eq!(
+                line,
+                format!(
+                    "mmsoak: error: {said} during the run; it still holds the bytes the run started with (the sha256 \
+                     in its latest/RUN.json), so nothing replayed differed, but {how_far}, as a change is seen \
+                     before the bytes can be compared; continue with {resume}"
+                )
             );
         } else {
-            assert!(line.contains("changed during the run: the replay would read it on as changed"), "{how}: {line}");
+            assert!(
+                line.ends_with(&format!(
+                    " during the run, so the rest of the run would not replay the bytes it started with (the \
+                     sha256 in its latest/RUN.json); {how_far}; restore it and continue with {resume}, or start a \
+                     new run"
+                )),
+                "{how}: {line}"
+            );
         }
         assert!(line.contains("the run stopped after iteration 2 of 30"), "{how}: {line}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("STOPPED after iteration 2 of 30: a market data file changed"), "{how}: {err}");
         kept(&out, 2);
         let report = std::fs::read_to_string(&md).unwrap();
+        // Written before the sha256 is compared, the report says what the stamp
+        // saw: a same-size change, not yet told from a touch.
+        let seen = match how {
+            "was written to (same size)" => format!("{} had its modification time moved (same size)", data.display()),
+            _ => said.clone(),
+        };
         assert!(
             report.contains("**STOPPED after iteration 2 of 30:** a market data file changed: `")
-                && report.contains(&said),
+                && report.contains(&seen)
+                && report.contains(" during the run`"),
             "{how}: {report}"
         );
         if how == "grew from" {
             assert!(line.contains(&format!("grew from {} to", text.len())), "{line}");
-            assert!(line.contains("changed since the run started: restore it"), "{line}");
             // Back as it was: --resume goes on to the end.
             std::fs::OpenOptions::new().write(true).open(&data).unwrap().set_len(text.len() as u64).unwrap();
             let o = mmsoak().args(["run", "--resume", "--engine", "native", "--out", s(&out)]).output().unwrap();
@@ -425,7 +445,10 @@ fn a_tick_file_changed_during_a_resumed_run_stops_it() {
     resume.args(["run", "--resume", "--engine", "native", "--out", s(&out)]);
     let o = paused_at(resume, dir.path(), 3, || bump_price(&data, &text, 1));
     let line = the_error(&o);
-    assert!(line.contains(&format!("{} (written to, same size) changed during the run", data.display())), "{line}");
+    assert!(
+        line.starts_with(&format!("mmsoak: error: {} was written to (same size) during the run, so", data.display())),
+        "{line}"
+    );
     assert!(line.contains("the run stopped after iteration 3 of 30"), "{line}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("resuming"), "{}", String::from_utf8_lossy(&o.stderr));
     kept(&out, 3);

@@ -187,7 +187,7 @@ fn a_tick_replay_is_byte_identical_under_wasmtime_and_natively_and_resumes_exact
     // `auto`, which resolves to the same model on this data) are fine.
     let before = read(latest.join("TUNING_STATE.json"));
     for (flags, expected) in [
-        (vec!["--maker-fee-bps", "-1"], "--maker-fee-bps \"-1\": --resume continues the run as it started, and its latest/RUN.json has --maker-fee-bps \"-0.2\""),
+        (vec!["--maker-fee-bps", "-1"], "--maker-fee-bps -1: --resume continues the run as it started, and its latest/RUN.json has --maker-fee-bps -0.2"),
         (vec!["--queue-model", "risk-averse"], "--queue-model \"risk-averse\""),
         (vec!["--latency", "constant:5"], "--latency \"constant:5\""),
         (vec!["--data", &data[0]], "--data "),
@@ -325,8 +325,40 @@ fn bad_tick_data_is_one_error_naming_file_and_line_and_nothing_is_written() {
     refused(&[&back], &["--data-format", "csv"], &["--data-format: data format \"csv\"", "lobster, tardis, binance"]);
     // A model the data cannot support.
     let good = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
-    refused(&[&good], &["--queue-model", "fifo"], &["fifo needs data with order ids"]);
+    refused(&[&good], &["--queue-model", "fifo"], &["--queue-model: queue model \"fifo\" needs data with order ids"]);
     refused(&[&good], &["--latency", "warp"], &["latency \"warp\""]);
+    // Every setting the data cannot support, listed at once, each named as given
+    // (a flag, or mmsoak.toml's key) with its value quoted, as the checks before
+    // the data name them and as --resume does.
+    let cfg = dir.path().join("mmsoak.toml");
+    std::fs::write(&cfg, "[ticks]\nqueue_model = \"fifo\"\n").unwrap();
+    let out = dir.path().join("o");
+    let o = mmsoak()
+        .args(["run", "--source", "ticks", "--iteration-seconds", "60", "--iterations", "1"])
+        .args(["--config", s(&cfg), "--out", s(&out), "--data", s(&good)])
+        .args(["--latency", "data:5", "--tick-size", "0.03"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines[0], "mmsoak: error: 2 tick settings are not valid:", "{err}");
+    assert_eq!(
+        lines[1],
+        format!(
+            "  {} [ticks] queue_model: queue model \"fifo\" needs data with order ids (LOBSTER); this data has none",
+            cfg.display()
+        )
+    );
+    assert!(lines[2].starts_with("  --tick-size: tick size \"0.03\" does not fit the data: "), "{err}");
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(!out.exists(), "nothing may be written on bad input");
+    // LOBSTER has one timestamp: `data` latency is named with its value as given.
+    refused(
+        &[&shared_data(LOBSTER_MSG)],
+        &["--latency", "data:5"],
+        &["--latency: latency \"data:5\" needs exchange and local timestamps in the data; this data has one stamp"],
+    );
 }
 
 #[test]
@@ -539,6 +571,23 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
         assert_eq!(code, Some(0), "{flags:?}: {err}");
         assert!(err.contains("nothing to resume"), "{flags:?}: {err}");
     }
+    // A bad mmsoak.toml [ticks] value does not stop a resume, which uses the
+    // run's recorded settings: it is said not to be used, and why it is bad.
+    let bad_cfg = dir.path().join("bad.toml");
+    std::fs::write(&bad_cfg, "[ticks]\nmaker_fee_bps = 500\nqueue_model = \"lifo\"\n").unwrap();
+    let (code, err) = resume(&["--config", s(&bad_cfg)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("nothing to resume"), "{err}");
+    let at = bad_cfg.display();
+    assert!(
+        err.contains(&format!(
+            "mmsoak: warning: {at} [ticks] maker_fee_bps = 500 is not used: --resume continues the run as it \
+             started, with maker_fee_bps -0.2 (its latest/RUN.json); it is not valid either: maker fee 500 bps: \
+             must be between -100 and 100 bps\n"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{at} [ticks] queue_model = \"lifo\" is not used")), "{err}");
     // Gone back one iteration: there is one to run, and a value that differs from
     // the record is refused, naming both, without reading the data.
     let latest = out.join("latest");
@@ -548,14 +597,45 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
     assert_eq!(tick, 1_000_000, "a tick of 0.01 (in 1e-8 units) expected");
     for (flags, expected) in [
         (&["--tick-size", "0.5"][..], "--tick-size \"0.5\": --resume continues the run as it started, and its latest/RUN.json has --tick-size \"0.01\""),
+        (&["--taker-fee-bps", "3.50"], "--taker-fee-bps 3.50: --resume continues the run as it started, and its latest/RUN.json has --taker-fee-bps 2;"),
         (&["--tick-size", "0.005"], "--tick-size \"0.005\": --resume continues"),
-        (&["--queue-model", "fifo"], "--queue-model: queue model fifo needs data with order ids"),
+        (&["--queue-model", "fifo"], "--queue-model: queue model \"fifo\" needs data with order ids"),
         (&["--latency", "data"], "--latency \"data\": --resume continues"),
         (&["--data-format", "lobster"], "--data-format \"lobster\": --resume continues"),
     ] {
         let line = error(flags);
         assert!(line.contains(expected), "{flags:?}: {line}");
     }
+    // Several flags that differ: all listed in one error, each value as given.
+    let (code, err) = resume(&["--tick-size", "0.5", "--maker-fee-bps", "-0.3", "--latency", "data"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "mmsoak: error: 3 flags differ from the run's: --resume continues the run as it started, with its \
+         latest/RUN.json; drop them, or start a new run (without --resume) to change them:\n  \
+         --latency \"data\" (RUN.json has \"constant:25:25\")\n  \
+         --maker-fee-bps -0.3 (RUN.json has -0.2)\n  \
+         --tick-size \"0.5\" (RUN.json has \"0.01\")\n"
+    );
+    // A bad mmsoak.toml [ticks] value and a bad flag: both listed. The file's
+    // value alone does not refuse the resume (it would not be used): it is
+    // warned about, and the missing data is what stops the resume.
+    let cfg = dir.path().join("m.toml");
+    std::fs::write(&cfg, "[ticks]\nmaker_fee_bps = 500\n").unwrap();
+    let (code, err) = resume(&["--config", s(&cfg), "--latency", "fast", "--taker-fee-bps", "abc"]);
+    assert_eq!(code, Some(2), "{err}");
+    let at = cfg.display();
+    assert_eq!(
+        err,
+        format!(
+            "mmsoak: error: 3 tick settings are not valid:\n  \
+             --latency: latency \"fast\": choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS\n  \
+             --taker-fee-bps: taker fee \"abc\": not a number (bps between -100 and 100)\n  \
+             {at} [ticks] maker_fee_bps: maker fee 500 bps: must be between -100 and 100 bps\n"
+        )
+    );
+    let line = error(&["--config", s(&cfg)]);
+    assert!(line.contains("cannot read") && line.contains("binance-futures_quotes"), "{line}");
     // The recorded values, spelled as at the start: the flags pass, and the
     // missing data is what stops the resume.
     let line = error(&["--tick-size", "0.010", "--queue-model", "auto", "--data-format", "tardis"]);

@@ -179,12 +179,6 @@ pub fn whole_u64(value: &str) -> Result<u64, String> {
     whole::<u64, 0, { u64::MAX }>(value)
 }
 
-/// Value parser of a number that must be finite (fees: `-inf` is refused here, naming
-/// the flag; their range is checked with mmsoak.toml's).
-pub fn finite(value: &str) -> Result<f64, String> {
-    value.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| "must be a finite number".to_string())
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a soak: simulate (or replay) iterations, tune between them, write artifacts.
@@ -384,18 +378,20 @@ pub struct TickFlags {
     /// (feed delay measured from exchange vs local stamps) [default: constant:25:25].
     #[arg(long, value_name = "MODEL", allow_negative_numbers = true)]
     pub latency: Option<String>,
+    // The numbers are kept as typed: `tick_settings` parses them with the other
+    // settings, so a bad one is listed with the rest rather than alone by clap.
     /// Maker fee in bps of notional; negative is a rebate [default: -0.2].
-    #[arg(long, value_name = "BPS", allow_negative_numbers = true, value_parser = finite)]
-    pub maker_fee_bps: Option<f64>,
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
+    pub maker_fee_bps: Option<String>,
     /// Taker fee in bps of notional [default: 2].
-    #[arg(long, value_name = "BPS", allow_negative_numbers = true, value_parser = finite)]
-    pub taker_fee_bps: Option<f64>,
+    #[arg(long, value_name = "BPS", allow_negative_numbers = true)]
+    pub taker_fee_bps: Option<String>,
     /// Tick size as a decimal price [default: measured from the data's book prices].
     #[arg(long, value_name = "PRICE", allow_negative_numbers = true)]
     pub tick_size: Option<String>,
     /// How far timestamps may step back within one file before it is an error [default: 1000].
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
-    pub backstep_tolerance_ms: Option<f64>,
+    pub backstep_tolerance_ms: Option<String>,
 }
 
 /// Flags left out fall back, in order, to `mmsoak.toml` and the built-in defaults.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::args::ConfigPlace;
 use crate::profiles;
+use mmsoak_core::exchange::plan::setting::toml_spelling;
 
 pub const ENV_OVERRIDES: &str = "MM_RUNTIME_OVERRIDES_JSON";
 pub const DEFAULT_OUT: &str = "artifacts/soak";
@@ -81,16 +82,17 @@ fn check_ticks(t: &TicksSection, at: &str) -> Result<()> {
 }
 
 impl TicksSection {
-    /// The section's values in the flags' shape, which the tick settings' checks take.
+    /// The section's values in the flags' shape, which the tick settings' checks
+    /// take: numbers as the file spells them (`nan`, as a flag would be typed).
     pub fn as_flags(&self) -> crate::args::TickFlags {
         crate::args::TickFlags {
             data_format: self.data_format.clone(),
             queue_model: self.queue_model.clone(),
             latency: self.latency.clone(),
-            maker_fee_bps: self.maker_fee_bps,
-            taker_fee_bps: self.taker_fee_bps,
+            maker_fee_bps: self.maker_fee_bps.map(toml_spelling),
+            taker_fee_bps: self.taker_fee_bps.map(toml_spelling),
             tick_size: self.tick_size.clone(),
-            backstep_tolerance_ms: self.backstep_tolerance_ms,
+            backstep_tolerance_ms: self.backstep_tolerance_ms.map(toml_spelling),
         }
     }
 }
@@ -187,14 +189,22 @@ pub struct Effective {
 /// the file (or variable), the key path and the value.
 pub fn resolve(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
     let (config_file, file) = load_file(place.config.as_deref())?;
-    resolve_file(config_file, file, place, flags)
+    resolve_file(config_file, file, place, flags, true)
+}
+
+/// [`resolve`] for `run --resume`, which keeps a `[ticks]` value that is not
+/// valid rather than refusing it: the resumed run uses the settings it recorded,
+/// not the file's, so a bad one is warned about (`resume_flags`), not an error.
+pub fn resolve_for_resume(place: &ConfigPlace, flags: &Flags) -> Result<Effective> {
+    let (config_file, file) = load_file(place.config.as_deref())?;
+    resolve_file(config_file, file, place, flags, false)
 }
 
 /// The bytes of an mmsoak.toml named `path`, checked as [`resolve`] checks it (with
 /// no flags, the out directory `place.out`): one error naming the file, key and value.
 pub fn parse(bytes: &[u8], path: &Path, place: &ConfigPlace) -> Result<Effective> {
     let file = parse_file(bytes, &path.display().to_string())?;
-    resolve_file(Some(path.to_path_buf()), file, place, &Flags::default())
+    resolve_file(Some(path.to_path_buf()), file, place, &Flags::default(), true)
 }
 
 fn resolve_file(
@@ -202,6 +212,7 @@ fn resolve_file(
     file: FileConfig,
     place: &ConfigPlace,
     flags: &Flags,
+    refuse_bad_ticks: bool,
 ) -> Result<Effective> {
     let file_label = config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     let out = match &place.out {
@@ -298,7 +309,9 @@ fn resolve_file(
     if retention.keep_summaries == 0 {
         bail!("{file_label}: retention.keep_summaries = 0 must be at least 1");
     }
-    check_ticks(&file.ticks, &format!("{file_label} [ticks]"))?;
+    if refuse_bad_ticks {
+        check_ticks(&file.ticks, &format!("{file_label} [ticks]"))?;
+    }
     Ok(Effective {
         config_file,
         out,
@@ -471,7 +484,7 @@ mod tick_size_tests {
                 "maker_fee_bps = -1e9",
                 "m.toml [ticks] maker_fee_bps: maker fee -1000000000 bps: must be between -100 and 100 bps",
             ),
-            ("taker_fee_bps = nan", "m.toml [ticks] taker_fee_bps: taker fee NaN bps: must be between"),
+            ("taker_fee_bps = nan", "m.toml [ticks] taker_fee_bps: taker fee nan bps: must be between"),
             (
                 "backstep_tolerance_ms = -1",
                 "m.toml [ticks] backstep_tolerance_ms: backstep tolerance -1 ms: must be between 0 and 3600000 ms",

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use mmsoak_core::report::{RunStop, StopCause};
 
-use crate::data::stamps::Changed;
+use crate::data::stamps::{said, Changed, ChangedFile, How};
 use crate::data::BadData;
 use crate::summary::BadDataStop;
 
@@ -94,18 +94,8 @@ impl DataStop {
             self.done,
             self.planned
         );
-        // Touched, or written and back: the stamp moved but the bytes are the run's.
-        // Said as one fact, not as "changed" and then "the same again".
-        if let (Some(c), []) = (self.error.downcast_ref::<Changed>(), changed) {
-            let (it, holds) = if c.files.len() == 1 { ("it", "holds") } else { ("they", "hold") };
-            let message = format!(
-                "{} changed on disk during the run, but {it} still {holds} the bytes the run started with (the \
-                 sha256 in its latest/RUN.json), so nothing replayed differed; {how_far}, because a change is \
-                 seen before the bytes can be compared; continue with `mmsoak run --resume --out {}`",
-                c.files.join(" and "),
-                out.display()
-            );
-            return BadData { message }.into();
+        if let Some(c) = self.error.downcast_ref::<Changed>() {
+            return BadData { message: changed_line(c, changed, &how_far, out) }.into();
         }
         let next = match changed {
             [] => "the data files hold the bytes the run started with, so --resume would stop here again: \
@@ -126,6 +116,50 @@ impl DataStop {
         let message = format!("{}; {how_far}; {next}", self.error);
         BadData { message }.into()
     }
+}
+
+/// The stop line of a run whose data file changed under it: each file named
+/// once, with what happened to it (the sha256 telling a write from a touch),
+/// then how far the run got and what `--resume` needs. `changed`: as in
+/// [`DataStop::into_error`].
+fn changed_line(c: &Changed, changed: &[&str], how_far: &str, out: &Path) -> String {
+    let resume = format!("`mmsoak run --resume --out {}`", out.display());
+    // The record names a file canonical, the stamps as given.
+    let canonical =
+        |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.to_path_buf());
+    let differs = |f: &ChangedFile| {
+        f.how == How::Removed || changed.iter().any(|p| canonical(Path::new(p)) == canonical(&f.path))
+    };
+    if changed.is_empty() {
+        // Touched, chmod-ed, or written and back: the stamp moved but the bytes are the run's.
+        let (it, holds) = if c.files.len() == 1 { ("it", "holds") } else { ("they", "hold") };
+        return format!(
+            "{} during the run; {it} still {holds} the bytes the run started with (the sha256 in its \
+             latest/RUN.json), so nothing replayed differed, but {how_far}, as a change is seen before the bytes \
+             can be compared; continue with {resume}",
+            said(&c.files, Some(&|_| false))
+        );
+    }
+    // Files whose bytes changed without their stamp moving are named too (seen by the sha256 only).
+    let unstamped: Vec<&str> = changed
+        .iter()
+        .copied()
+        .filter(|p| !c.files.iter().any(|f| canonical(Path::new(p)) == canonical(&f.path)))
+        .collect();
+    let differing: Vec<String> = c.files.iter().filter(|f| differs(f)).map(|f| f.path.display().to_string()).collect();
+    let restore = match (unstamped.as_slice(), differing.len() == c.files.len()) {
+        ([], true) if c.files.len() == 1 => "restore it".to_string(),
+        ([], true) => "restore them".to_string(),
+        _ => {
+            let all: Vec<String> = differing.into_iter().chain(unstamped.iter().map(|p| p.to_string())).collect();
+            format!("restore {}", all.join(" and "))
+        }
+    };
+    format!(
+        "{} during the run, so the rest of the run would not replay the bytes it started with (the sha256 in its \
+         latest/RUN.json); {how_far}; {restore} and continue with {resume}, or start a new run",
+        said(&c.files, Some(&differs))
+    )
 }
 
 #[cfg(test)]
@@ -169,36 +203,55 @@ mod tests {
         assert_eq!(stop().in_baseline().run_stop().cause, StopCause::BaselineBadData(said));
     }
 
-    #[test]
-    fn a_changed_file_says_so_and_a_file_back_as_it_was_resumes() {
-        let changed = || DataStop {
-            error: Changed {
-                message: "/d/q.csv (grew from 10 to 20 bytes) changed during the run".into(),
-                files: vec!["/d/q.csv (grew from 10 to 20 bytes)".into()],
-            }
-            .into(),
+    fn changed(how: How) -> DataStop {
+        let files = vec![ChangedFile { path: "/d/q.csv".into(), how }];
+        DataStop {
+            error: Changed { message: format!("{} during the run", said(&files, None)), files }.into(),
             done: 2,
             planned: 6,
             baseline: false,
-        };
-        assert!(changed().data_changed() && !stop().data_changed());
-        assert_eq!(changed().cause(), "a market data file changed");
-        let summary = changed().summary();
-        assert!(summary.reason.starts_with("the run stopped because a market data file changed: /d/q.csv (grew"));
-        let e = changed().into_error(&["/d/q.csv"], Path::new("o"));
-        assert!(e.is::<BadData>(), "exit 2 as bad data");
-        let text = format!("{e:#}");
-        assert!(text.starts_with("/d/q.csv (grew from 10 to 20 bytes) changed during the run; "), "{text}");
-        assert!(text.contains("the run stopped after iteration 2 of 6"), "{text}");
-        assert!(text.contains("/d/q.csv changed since the run started: restore it"), "{text}");
-        // Touched or written back: one statement, no "changed ... again".
-        let text = format!("{:#}", changed().into_error(&[], Path::new("o")));
+        }
+    }
+
+    /// Each file named once, saying plainly what happened to it and what to do;
+    /// a same-size change told a write or a touch by the file's sha256.
+    #[test]
+    fn a_changed_file_says_once_what_happened_and_a_file_back_as_it_was_resumes() {
+        let grew = || changed(How::Grew(10, 20));
+        assert!(grew().data_changed() && !stop().data_changed());
+        assert_eq!(grew().cause(), "a market data file changed");
+        let summary = grew().summary();
         assert_eq!(
-            text,
-            "/d/q.csv (grew from 10 to 20 bytes) changed on disk during the run, but it still holds the bytes the \
-             run started with (the sha256 in its latest/RUN.json), so nothing replayed differed; the run stopped \
-             after iteration 2 of 6 (its summaries and TUNING_REPORT cover those), because a change is seen before \
-             the bytes can be compared; continue with `mmsoak run --resume --out o`"
+            summary.reason,
+            "the run stopped because a market data file changed: /d/q.csv grew from 10 to 20 bytes during the run"
         );
+        let line = |stop: DataStop, changed: &[&str]| {
+            let e = stop.into_error(changed, Path::new("o"));
+            assert!(e.is::<BadData>(), "exit 2 as bad data");
+            format!("{e:#}")
+        };
+        let how_far = "the run stopped after iteration 2 of 6 (its summaries and TUNING_REPORT cover those)";
+        let differs = |what: &str| {
+            format!(
+                "/d/q.csv {what} during the run, so the rest of the run would not replay the bytes it started with \
+                 (the sha256 in its latest/RUN.json); {how_far}; restore it and continue with \
+                 `mmsoak run --resume --out o`, or start a new run"
+            )
+        };
+        assert_eq!(line(grew(), &["/d/q.csv"]), differs("grew from 10 to 20 bytes"));
+        assert_eq!(line(changed(How::Removed), &["/d/q.csv"]), differs("was removed or can no longer be read"));
+        assert_eq!(line(changed(How::Modified), &["/d/q.csv"]), differs("was written to (same size)"));
+        // Touched, or written back: one statement, no "changed ... again".
+        assert_eq!(
+            line(changed(How::Modified), &[]),
+            format!(
+                "/d/q.csv was touched (its modification time moved) during the run; it still holds the bytes the \
+                 run started with (the sha256 in its latest/RUN.json), so nothing replayed differed, but {how_far}, \
+                 as a change is seen before the bytes can be compared; continue with `mmsoak run --resume --out o`"
+            )
+        );
+        let chmod = line(changed(How::StatusChanged), &[]);
+        assert!(chmod.starts_with("/d/q.csv had its permissions or owner changed, or was written to with its modification time put back (same size and modification time, its inode's change time moved) during the run; it still holds"), "{chmod}");
+        assert_eq!(chmod.matches('(').count(), 3, "no bracket inside another: {chmod}");
     }
 }

@@ -6,6 +6,8 @@
 
 use anyhow::{bail, Result};
 
+use crate::tick_settings::Key;
+
 use crate::args::{RunArgs, Source};
 use crate::run::RunRecord;
 
@@ -16,15 +18,25 @@ use crate::run::RunRecord;
 /// True when a tick flag is left for [`check_with_data`]: on a finished run, or
 /// one whose resolution depends on what the data holds (`--queue-model auto`
 /// on LOBSTER data of a run with `prob:3`).
-pub fn check(args: &RunArgs, record: &RunRecord, finished: bool) -> Result<bool> {
-    check_flags(args, record, if finished { Resolve::Validate } else { Resolve::WithoutData })
+///
+/// `section`: mmsoak.toml's `[ticks]`. Its values are not used by a resume (the
+/// run's are recorded), so a bad one does not refuse it ([`config_ticks_differ`]
+/// warns); but with a bad tick flag it is listed too, to be fixed in one go.
+pub fn check(
+    args: &RunArgs,
+    record: &RunRecord,
+    section: &crate::config::TicksSection,
+    finished: bool,
+) -> Result<bool> {
+    let how = if finished { Resolve::Validate } else { Resolve::WithoutData };
+    check_flags(args, record, Some(section), how)
 }
 
 /// [`check`] with every tick flag compared, reading the data for the one that
 /// needs it: once the run is known to have iterations left and its files to
 /// hold the bytes it started with.
 pub fn check_with_data(args: &RunArgs, record: &RunRecord) -> Result<()> {
-    check_flags(args, record, Resolve::WithData).map(|_| ())
+    check_flags(args, record, None, Resolve::WithData).map(|_| ())
 }
 
 /// How far [`tick_flags`] goes.
@@ -38,12 +50,40 @@ pub enum Resolve {
     WithData,
 }
 
-fn check_flags(args: &RunArgs, record: &RunRecord, how: Resolve) -> Result<bool> {
+/// A flag given with `--resume` that differs from the record: (flag, value
+/// given, value recorded), each shown as a message shows it (see [`shown`]).
+type Differ = (&'static str, String, String);
+
+/// A value in a message: a number as it is, text quoted (as the fresh run's
+/// messages show them), nothing recorded as `none`.
+fn shown(flag: &str, v: &str) -> String {
+    const NUMBERS: [&str; 7] = [
+        "--iterations",
+        "--seed",
+        "--iteration-seconds",
+        "--markout-ms",
+        "--maker-fee-bps",
+        "--taker-fee-bps",
+        "--backstep-tolerance-ms",
+    ];
+    match v {
+        "" => "none".into(),
+        v if NUMBERS.contains(&flag) => v.into(),
+        v => format!("{v:?}"),
+    }
+}
+
+fn check_flags(
+    args: &RunArgs,
+    record: &RunRecord,
+    section: Option<&crate::config::TicksSection>,
+    how: Resolve,
+) -> Result<bool> {
     let s = &record.settings;
-    let mut given: Vec<(&str, String, String)> = Vec::new();
+    let mut given: Vec<Differ> = Vec::new();
     let mut compare = |flag: &'static str, new: Option<String>, old: String| {
         if let Some(new) = new.filter(|n| *n != old) {
-            given.push((flag, new, old));
+            given.push((flag, shown(flag, &new), shown(flag, &old)));
         }
     };
     let source = if args.mock { Some(Source::Sim) } else { args.source };
@@ -108,12 +148,23 @@ fn check_flags(args: &RunArgs, record: &RunRecord, how: Resolve) -> Result<bool>
     ];
     for (flag, value) in others {
         if let Some(v) = value.filter(|_| flag != own) {
-            given.push((flag, v, String::new()));
+            given.push((flag, shown(flag, &v), shown(flag, "")));
         }
     }
     let mut undecided = false;
     if let Some(t) = &s.ticks {
-        let diff = tick_flags(&args.data, &args.ticks, t, &record.paths, how)?;
+        // A bad tick flag refuses the resume; mmsoak.toml's bad values, which
+        // alone would only be warned about, are listed with it.
+        let (parsed, mut bad) = crate::tick_settings::parse_each(&args.ticks, |k| k.flag().to_string());
+        if !bad.is_empty() {
+            if let Some(section) = section {
+                let label = file_label(args);
+                let in_file = |k: Key| format!("{label} [ticks] {}", k.toml());
+                bad.extend(crate::tick_settings::parse_each(&from_file(args, section), in_file).1);
+            }
+            crate::tick_settings::listed(bad)?;
+        }
+        let diff = tick_flags(&args.data, &parsed, t, &record.paths, how)?;
         given.extend(diff.differ);
         undecided = diff.undecided;
     } else if let Some(unused) = crate::tick_settings::unused(&args.ticks, &s.source) {
@@ -121,53 +172,111 @@ fn check_flags(args: &RunArgs, record: &RunRecord, how: Resolve) -> Result<bool>
         bail!("{unused}");
     }
     if args.auto_tune && !s.auto_tune {
-        given.push(("--auto-tune", "on".into(), "off".into()));
+        given.push(("--auto-tune", shown("", "on"), shown("", "off")));
     }
     if args.compare_baseline && !record.compare_baseline {
-        given.push(("--compare-baseline", "on".into(), "off".into()));
+        given.push(("--compare-baseline", shown("", "on"), shown("", "off")));
     }
-    if let Some((flag, new, old)) = given.first() {
-        let old = if old.is_empty() { "none".to_string() } else { format!("{old:?}") };
-        bail!(
-            "{flag} {new:?}: --resume continues the run as it started, and its latest/RUN.json has {flag} {old}; \
+    // Every difference at once: a user dropping one flag at a time would pay a
+    // refused start for each.
+    match given.as_slice() {
+        [] => Ok(undecided),
+        [(flag, new, old)] => bail!(
+            "{flag} {new}: --resume continues the run as it started, and its latest/RUN.json has {flag} {old}; \
              drop the flag, or start a new run (without --resume) to change it"
-        );
+        ),
+        many => bail!(
+            "{} flags differ from the run's: --resume continues the run as it started, with its latest/RUN.json; \
+             drop them, or start a new run (without --resume) to change them:\n  {}",
+            many.len(),
+            many.iter()
+                .map(|(flag, new, old)| format!("{flag} {new} (RUN.json has {old})"))
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ),
     }
-    Ok(undecided)
 }
 
-/// `--resume` of a tick replay: mmsoak.toml's `[ticks]` settings (those no flag
+/// mmsoak.toml's `[ticks]` values that no flag given overrides.
+fn from_file(args: &RunArgs, section: &crate::config::TicksSection) -> crate::args::TickFlags {
+    let g = &args.ticks;
+    let f = section.as_flags();
+    crate::args::TickFlags {
+        data_format: f.data_format.filter(|_| g.data_format.is_none()),
+        queue_model: f.queue_model.filter(|_| g.queue_model.is_none()),
+        latency: f.latency.filter(|_| g.latency.is_none()),
+        maker_fee_bps: f.maker_fee_bps.filter(|_| g.maker_fee_bps.is_none()),
+        taker_fee_bps: f.taker_fee_bps.filter(|_| g.taker_fee_bps.is_none()),
+        tick_size: f.tick_size.filter(|_| g.tick_size.is_none()),
+        backstep_tolerance_ms: f.backstep_tolerance_ms.filter(|_| g.backstep_tolerance_ms.is_none()),
+    }
+}
+
+/// The config file as messages name it: as `--config` gave it, else its default name.
+fn file_label(args: &RunArgs) -> String {
+    args.place.config.as_ref().map_or_else(|| crate::config::DEFAULT_CONFIG.into(), |p| p.display().to_string())
+}
+
+/// `--resume`: warnings for mmsoak.toml's `[ticks]` settings (those no flag
 /// overrides) that differ from the run's record, one line each, naming the field
-/// and both values. The run goes on with the recorded ones. `resolve`: as in
-/// [`tick_flags`] (what it leaves undecided is left out).
+/// and both values as the file and the record have them; and for those that are
+/// not valid, which a resume does not use either (the run's are recorded), so
+/// they are said, not refused. The run goes on with the recorded ones.
+/// `resolve`: as in [`tick_flags`] (what it leaves undecided is left out).
 pub fn config_ticks_differ(
     args: &RunArgs,
     section: &crate::config::TicksSection,
     record: &RunRecord,
     resolve: Resolve,
 ) -> Result<Vec<String>> {
-    let Some(t) = &record.settings.ticks else { return Ok(Vec::new()) };
-    let g = &args.ticks;
-    let from_file = crate::args::TickFlags {
-        data_format: section.data_format.clone().filter(|_| g.data_format.is_none()),
-        queue_model: section.queue_model.clone().filter(|_| g.queue_model.is_none()),
-        latency: section.latency.clone().filter(|_| g.latency.is_none()),
-        maker_fee_bps: section.maker_fee_bps.filter(|_| g.maker_fee_bps.is_none()),
-        taker_fee_bps: section.taker_fee_bps.filter(|_| g.taker_fee_bps.is_none()),
-        tick_size: section.tick_size.clone().filter(|_| g.tick_size.is_none()),
-        backstep_tolerance_ms: section.backstep_tolerance_ms.filter(|_| g.backstep_tolerance_ms.is_none()),
-    };
-    Ok(tick_flags(&[], &from_file, t, &record.paths, resolve)?
-        .differ
-        .into_iter()
-        .map(|(flag, new, old)| {
-            let field = flag.trim_start_matches("--").replace('-', "_");
+    let file = from_file(args, section);
+    let label = file_label(args);
+    let (parsed, _) = crate::tick_settings::parse_each(&file, |k| k.toml().to_string());
+    // A key in TOML's syntax: text quoted, a number as it is.
+    let assigned = |key: Key, v: &str| format!("{} = {}", key.toml(), shown(key.flag(), v));
+    let Some(t) = &record.settings.ticks else {
+        // Not a tick replay: no key is used, and the fresh run refused a bad one.
+        return Ok(invalid(&file, |key, text, reason| {
             format!(
-                "mmsoak: warning: mmsoak.toml [ticks] {field} = {new:?} is not used: --resume continues the run \
-                 as it started, with {field} {old:?} (its latest/RUN.json)"
+                "mmsoak: warning: {label} [ticks] {} is not valid ({reason}) and not used: \
+                 this run's source is {}",
+                assigned(key, text),
+                record.settings.source
             )
+        }));
+    };
+    let mut lines = Vec::new();
+    for (flag, _, old) in tick_flags(&[], &parsed, t, &record.paths, resolve)?.differ {
+        let Some(p) = parsed.iter().find(|p| p.key.flag() == flag) else { continue };
+        lines.push(format!(
+            "mmsoak: warning: {label} [ticks] {} is not used: --resume continues the run as it started, \
+             with {} {old} (its latest/RUN.json)",
+            assigned(p.key, &p.text),
+            p.key.toml()
+        ));
+    }
+    // A bad value is not used either: said so, with what is wrong with it, not refused.
+    lines.extend(invalid(&file, |key, text, reason| {
+        format!(
+            "mmsoak: warning: {label} [ticks] {} is not used: --resume continues the run as it started, \
+             with {} {} (its latest/RUN.json); it is not valid either: {reason}",
+            assigned(key, text),
+            key.toml(),
+            shown(key.flag(), &recorded(key, &t.config))
+        )
+    }));
+    Ok(lines)
+}
+
+/// A warning for each value in `file` that is not valid on its own.
+fn invalid(file: &crate::args::TickFlags, line: impl Fn(Key, &str, String) -> String) -> Vec<String> {
+    crate::tick_settings::given(file)
+        .into_iter()
+        .filter_map(|(key, text)| {
+            let reason = crate::tick_settings::parse_text(key, &text, true, true).err()?;
+            Some(line(key, &text, reason))
         })
-        .collect())
+        .collect()
 }
 
 /// A resumed tick replay's `--data` and tick flags against its record, before
@@ -183,12 +292,12 @@ pub fn config_ticks_differ(
 /// [`Resolve::Validate`] compares no tick flag (and calls each undecided).
 fn tick_flags(
     data: &[std::path::PathBuf],
-    f: &crate::args::TickFlags,
+    given: &[crate::tick_settings::Parsed],
     t: &mmsoak_core::report::TickSettings,
     paths: &crate::run::InputPaths,
     resolve: Resolve,
 ) -> Result<TickDiff> {
-    use crate::tick_settings::{Key, Value};
+    use crate::tick_settings::{parse_text, Key, Value};
     use mmsoak_core::exchange::QueueModel;
     use mmsoak_core::feed::Format;
     let mut diff = TickDiff::default();
@@ -204,20 +313,22 @@ fn tick_flags(
         };
         if resolved(data) != resolved(&files) {
             let list = |ps: &[std::path::PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
-            diff.differ.push(("--data", list(data).join(" "), list(&files).join(" ")));
+            diff.differ.push((
+                "--data",
+                shown("--data", &list(data).join(" ")),
+                shown("--data", &list(&files).join(" ")),
+            ));
         }
     }
     let c = &t.config;
-    // Each given value checked on its own first, every bad one reported (as a
-    // fresh run does), then compared with the record one by one.
-    crate::tick_settings::check_alone(f, |k| k.flag().to_string())?;
-    for (key, value) in crate::tick_settings::given(f) {
+    // Each value was parsed on its own by the caller (every bad one reported, as a
+    // fresh run does); here each is compared with the record, as a value: `-0`
+    // and `0` are one fee, `prob:3.0` is `prob:3`.
+    for p in given {
+        let (key, value) = (p.key, p.text.as_str());
         let flag = key.flag();
-        let parsed = |ids: bool| crate::tick_settings::parse(key, f, ids, true).expect("given");
-        let bad = |e: String| anyhow::anyhow!("{flag}: {e}");
-        // Compared as values: `-0` and `0` are one fee, `prob:3.0` is `prob:3`.
         let same = match key {
-            Key::DataFormat => c.formats.iter().all(|&g| Ok(Value::Format(g)) == parsed(true)),
+            Key::DataFormat => c.formats.iter().all(|&g| Value::Format(g) == p.value),
             Key::QueueModel => {
                 let lobster = c.formats.contains(&Format::Lobster);
                 // Recorded fifo means the data has order ids; without LOBSTER it has none.
@@ -226,9 +337,15 @@ fn tick_flags(
                     (_, false) => Some(false),
                     _ => None,
                 };
-                // A finished run checks the value only; else `fifo` on data without ids says so.
-                let ids = if resolve == Resolve::Validate { true } else { has_ids.unwrap_or(true) };
-                parsed(ids).map_err(bad)?;
+                // The model depends on the data (`auto`, and `fifo` needs order ids), so
+                // it is parsed again knowing the data's ids, where the record tells them.
+                // A finished run checks the value only.
+                let parsed = |ids: bool| parse_text(key, value, ids, true);
+                if resolve != Resolve::Validate {
+                    if let Some(ids) = has_ids {
+                        parsed(ids).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+                    }
+                }
                 match has_ids {
                     Some(ids) => parsed(ids) == Ok(Value::Queue(c.queue)),
                     // `fifo`, or `auto` on a run that is not `prob:3`: another model whatever the data.
@@ -239,40 +356,41 @@ fn tick_flags(
                     }
                     None if value == "auto" => {
                         let choices = mmsoak_core::exchange::plan::TickChoices {
-                            queue_model: Some(value.clone()),
+                            queue_model: Some(value.to_string()),
                             ..Default::default()
                         };
                         let recorded_format = match c.formats.as_slice() {
-                            [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(first.name()),
+                            [first, rest @ ..] if rest.iter().all(|r| r == first) => Some(*first),
                             _ => None,
                         };
                         let now = crate::ticks::plan(
                             &files,
                             recorded_format,
-                            Some(c.backstep_tolerance_ns as f64 / 1e6),
+                            Some(c.backstep_tolerance_ns),
                             &choices,
                             // One window is enough to resolve the flag; the run's length was checked at its start.
                             1,
                             c.iteration_seconds,
+                            &crate::ticks::flag_name,
                         )?
                         .config;
                         now.queue == c.queue
                     }
-                    None => parsed(true) == Ok(Value::Queue(c.queue)),
+                    None => p.value == Value::Queue(c.queue),
                 }
             }
             // `data` needs the data's two stamps: a run recorded with it has them, one
             // recorded with a constant latency has another model whatever the data.
-            Key::Latency => parsed(true) == Ok(Value::Latency(c.latency)),
-            Key::MakerFeeBps => parsed(true) == Ok(Value::Fee(c.fees.maker_bps)),
-            Key::TakerFeeBps => parsed(true) == Ok(Value::Fee(c.fees.taker_bps)),
-            Key::TickSize => parsed(true) == Ok(Value::Tick(c.tick)),
-            Key::BackstepToleranceMs => parsed(true) == Ok(Value::BackstepNs(c.backstep_tolerance_ns)),
+            Key::Latency => p.value == Value::Latency(c.latency),
+            Key::MakerFeeBps => p.value == Value::Fee(c.fees.maker_bps),
+            Key::TakerFeeBps => p.value == Value::Fee(c.fees.taker_bps),
+            Key::TickSize => p.value == Value::Tick(c.tick),
+            Key::BackstepToleranceMs => p.value == Value::BackstepNs(c.backstep_tolerance_ns),
         };
         if resolve == Resolve::Validate {
             diff.undecided = true;
         } else if !same {
-            diff.differ.push((flag, value, recorded(key, c)));
+            diff.differ.push((flag, shown(flag, value), shown(flag, &recorded(key, c))));
         }
     }
     Ok(diff)
@@ -281,8 +399,8 @@ fn tick_flags(
 /// What [`tick_flags`] found.
 #[derive(Debug, Default)]
 struct TickDiff {
-    /// (flag, value given, value recorded) for each that differs.
-    differ: Vec<(&'static str, String, String)>,
+    /// Each that differs.
+    differ: Vec<Differ>,
     /// A flag whose resolution needs the data was left for a reading of it.
     undecided: bool,
 }

@@ -34,7 +34,7 @@ pub fn plan_holdout(args: &FitArgs, holdout: f64, start: Params, safe: Params) -
     let names = args.data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let secs = args.iteration_seconds;
     // Planned for no window: how many the data holds is measured below.
-    let plan = plan(&args.data, None, None, &TickChoices::default(), 0, secs)?;
+    let plan = plan(&args.data, None, None, &TickChoices::default(), 0, secs, &crate::ticks::flag_name)?;
     let Some((_, last)) = plan.facts.common_span() else { bail!("{names}: the files do not overlap in time") };
     let len_ns = secs as i64 * 1_000_000_000;
     let windows = ((last - plan.config.start_ns) as f64 / len_ns as f64 + SPAN_SLACK).floor() as u32;

@@ -66,53 +66,77 @@ pub enum Value {
     BackstepNs(i64),
 }
 
-/// The settings given in `t`, in [`Key`]'s order, each with its value as text:
-/// as typed for the text settings; for the numbers, as `setting::shown` prints them
-/// (clap and TOML hand over the number, not its spelling).
+/// The settings given in `t`, in [`Key`]'s order, each with its value as the
+/// user wrote it (a TOML number in TOML's spelling, see `TicksSection::as_flags`).
 pub fn given(t: &TickFlags) -> Vec<(Key, String)> {
-    let num = |v: Option<f64>| v.map(setting::shown);
     [
-        (Key::DataFormat, t.data_format.clone()),
-        (Key::QueueModel, t.queue_model.clone()),
-        (Key::Latency, t.latency.clone()),
-        (Key::MakerFeeBps, num(t.maker_fee_bps)),
-        (Key::TakerFeeBps, num(t.taker_fee_bps)),
-        (Key::TickSize, t.tick_size.clone()),
-        (Key::BackstepToleranceMs, num(t.backstep_tolerance_ms)),
+        (Key::DataFormat, &t.data_format),
+        (Key::QueueModel, &t.queue_model),
+        (Key::Latency, &t.latency),
+        (Key::MakerFeeBps, &t.maker_fee_bps),
+        (Key::TakerFeeBps, &t.taker_fee_bps),
+        (Key::TickSize, &t.tick_size),
+        (Key::BackstepToleranceMs, &t.backstep_tolerance_ms),
     ]
     .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
     .collect()
 }
 
-/// `key`'s value `t` gives, parsed; `Err` is the reason, quoting the value.
+/// `key`'s value `text`, parsed; `Err` is the reason, quoting the value.
 /// `has_ids` and `two_stamps`: what the data holds, for `fifo` and `data`
 /// (`true` checks the value alone: the scan says whether the data has them).
-pub fn parse(key: Key, t: &TickFlags, has_ids: bool, two_stamps: bool) -> Option<Result<Value, String>> {
-    let text = |v: &Option<String>| v.clone();
-    Some(match key {
-        Key::DataFormat => setting::data_format(&text(&t.data_format)?).map(Value::Format),
-        Key::QueueModel => parse_queue(&text(&t.queue_model)?, has_ids).map(Value::Queue),
-        Key::Latency => parse_latency(&text(&t.latency)?, two_stamps).map(Value::Latency),
-        Key::MakerFeeBps => setting::fee_bps("maker", t.maker_fee_bps?).map(Value::Fee),
-        Key::TakerFeeBps => setting::fee_bps("taker", t.taker_fee_bps?).map(Value::Fee),
-        Key::TickSize => parse_tick_size(&text(&t.tick_size)?).map(Value::Tick),
-        Key::BackstepToleranceMs => setting::backstep_tolerance_ns(t.backstep_tolerance_ms?).map(Value::BackstepNs),
-    })
+pub fn parse_text(key: Key, text: &str, has_ids: bool, two_stamps: bool) -> Result<Value, String> {
+    match key {
+        Key::DataFormat => setting::data_format(text).map(Value::Format),
+        Key::QueueModel => parse_queue(text, has_ids).map(Value::Queue),
+        Key::Latency => parse_latency(text, two_stamps).map(Value::Latency),
+        Key::MakerFeeBps => setting::fee_bps_text("maker", text).map(Value::Fee),
+        Key::TakerFeeBps => setting::fee_bps_text("taker", text).map(Value::Fee),
+        Key::TickSize => parse_tick_size(text).map(Value::Tick),
+        Key::BackstepToleranceMs => setting::backstep_tolerance_text(text).map(Value::BackstepNs),
+    }
 }
 
-/// Every setting given in `t`, checked on its own (`fifo` and `data` as if the
-/// data had what they need). `name(key)` names a setting in the error
-/// (`--latency`, `mmsoak.toml [ticks] latency`). One bad value: one line,
-/// `NAME: reason`; several: a line saying how many, then one such line each.
+/// A setting given, as written and as parsed on its own.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub key: Key,
+    pub text: String,
+    pub value: Value,
+}
+
+/// Every setting given in `t`, each parsed on its own (`fifo` and `data` as if
+/// the data had what they need): the values, or every bad one as [`listed`]
+/// says them. `name(key)` names a setting in the error (`--latency`,
+/// `mmsoak.toml [ticks] latency`).
+pub fn parse_alone(t: &TickFlags, name: impl Fn(Key) -> String) -> Result<Vec<Parsed>> {
+    let (good, bad) = parse_each(t, name);
+    listed(bad)?;
+    Ok(good)
+}
+
+/// [`parse_alone`]'s parts: the good values, and a `NAME: reason` line for each bad one.
+pub fn parse_each(t: &TickFlags, name: impl Fn(Key) -> String) -> (Vec<Parsed>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (key, text) in given(t) {
+        match parse_text(key, &text, true, true) {
+            Ok(value) => good.push(Parsed { key, text, value }),
+            Err(reason) => bad.push(format!("{}: {reason}", name(key))),
+        }
+    }
+    (good, bad)
+}
+
+/// [`parse_alone`], for its verdict only.
 pub fn check_alone(t: &TickFlags, name: impl Fn(Key) -> String) -> Result<()> {
-    let bad: Vec<String> = given(t)
-        .into_iter()
-        .filter_map(|(key, _)| match parse(key, t, true, true)? {
-            Ok(_) => None,
-            Err(reason) => Some(format!("{}: {reason}", name(key))),
-        })
-        .collect();
+    parse_alone(t, name).map(|_| ())
+}
+
+/// Bad settings, each a `NAME: reason` line, as one error: one line alone;
+/// several under a line saying how many. `Ok` when there is none.
+pub fn listed(bad: Vec<String>) -> Result<()> {
     match bad.as_slice() {
         [] => Ok(()),
         [one] => bail!("{one}"),
@@ -123,16 +147,20 @@ pub fn check_alone(t: &TickFlags, name: impl Fn(Key) -> String) -> Result<()> {
 /// The error for tick flags given to a run whose source (`source`, as RUN.json
 /// names it) is not `ticks`, naming the flags given; `None` when none is.
 pub fn unused(t: &TickFlags, source: &str) -> Option<String> {
-    let n = given(t).len();
-    (n > 0).then(|| {
-        let verb = if n == 1 { "is" } else { "are" };
-        format!("{} {verb} only used with --source ticks (this run's source is {source})", flags_named(t))
+    let keys: Vec<Key> = given(t).into_iter().map(|(k, _)| k).collect();
+    (!keys.is_empty()).then(|| {
+        let verb = if keys.len() == 1 { "is" } else { "are" };
+        format!("{} {verb} only used with --source ticks (this run's source is {source})", named(&keys))
     })
 }
 
 /// The flags in `t` named as a list for a sentence ("--latency and --tick-size").
 pub fn flags_named(t: &TickFlags) -> String {
-    let flags: Vec<&str> = given(t).into_iter().map(|(k, _)| k.flag()).collect();
+    named(&given(t).into_iter().map(|(k, _)| k).collect::<Vec<_>>())
+}
+
+fn named(keys: &[Key]) -> String {
+    let flags: Vec<&str> = keys.iter().map(|k| k.flag()).collect();
     match flags.as_slice() {
         [] => String::new(),
         [one] => one.to_string(),
@@ -167,11 +195,11 @@ mod tests {
                 "--latency: latency \"constant:-5\": \"-5\" is not a number of milliseconds in [0, 60000]",
             ),
             (
-                TickFlags { maker_fee_bps: Some(-200.0), ..flags() },
+                TickFlags { maker_fee_bps: Some("-200".into()), ..flags() },
                 "--maker-fee-bps: maker fee -200 bps: must be between -100 and 100 bps",
             ),
             (
-                TickFlags { taker_fee_bps: Some(1e300), ..flags() },
+                TickFlags { taker_fee_bps: Some("1e300".into()), ..flags() },
                 "--taker-fee-bps: taker fee 1e300 bps: must be between -100 and 100 bps",
             ),
             (
@@ -179,7 +207,7 @@ mod tests {
                 "--tick-size: tick size \"-.1\" must be a positive decimal price with at most 8 decimals (e.g. 0.01)",
             ),
             (
-                TickFlags { backstep_tolerance_ms: Some(-0.5), ..flags() },
+                TickFlags { backstep_tolerance_ms: Some("-0.5".into()), ..flags() },
                 "--backstep-tolerance-ms: backstep tolerance -0.5 ms: must be between 0 and 3600000 ms",
             ),
         ];
@@ -199,10 +227,10 @@ mod tests {
             data_format: Some("lobster".into()),
             queue_model: Some("fifo".into()),
             latency: Some("data:5".into()),
-            maker_fee_bps: Some(-100.0),
-            taker_fee_bps: Some(100.0),
+            maker_fee_bps: Some("-100".into()),
+            taker_fee_bps: Some("100".into()),
             tick_size: Some("0.01".into()),
-            backstep_tolerance_ms: Some(3_600_000.0),
+            backstep_tolerance_ms: Some("3600000".into()),
         };
         as_flag(&good).unwrap();
         assert_eq!(given(&good).len(), 7);
@@ -211,5 +239,37 @@ mod tests {
             flags_named(&TickFlags { latency: Some("data".into()), tick_size: Some("1".into()), ..flags() }),
             "--latency and --tick-size"
         );
+    }
+
+    /// A number clap used to parse (and refuse alone, ahead of the rest) is
+    /// listed with the other bad settings, quoted as typed; `nan` reads the same
+    /// as a flag and as an mmsoak.toml value.
+    #[test]
+    fn a_number_that_is_no_number_is_listed_with_the_others() {
+        let t = TickFlags {
+            maker_fee_bps: Some("abc".into()),
+            taker_fee_bps: Some("inf".into()),
+            latency: Some("fast".into()),
+            backstep_tolerance_ms: Some("1ms".into()),
+            ..flags()
+        };
+        let e = check_alone(&t, |k| k.flag().to_string()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "4 tick settings are not valid:\n  \
+             --latency: latency \"fast\": choose constant:ENTRY_MS:RESPONSE_MS, constant:MS, data or data:ENTRY_MS\n  \
+             --maker-fee-bps: maker fee \"abc\": not a number (bps between -100 and 100)\n  \
+             --taker-fee-bps: taker fee inf bps: must be between -100 and 100 bps\n  \
+             --backstep-tolerance-ms: backstep tolerance \"1ms\": not a number (ms between 0 and 3600000)"
+        );
+        let flag = TickFlags { maker_fee_bps: Some("nan".into()), ..flags() };
+        let file = crate::config::TicksSection { maker_fee_bps: Some(f64::NAN), ..Default::default() }.as_flags();
+        let said = |t: &TickFlags| check_alone(t, |k| k.toml().to_string()).unwrap_err().to_string();
+        assert_eq!(said(&flag), "maker_fee_bps: maker fee nan bps: must be between -100 and 100 bps");
+        assert_eq!(said(&file), said(&flag));
+        // The value as typed: "-0.30" stays so, and a value is not rewritten.
+        let t = TickFlags { maker_fee_bps: Some("-0.30".into()), ..flags() };
+        assert_eq!(given(&t), vec![(Key::MakerFeeBps, "-0.30".to_string())]);
+        assert_eq!(parse_alone(&t, |k| k.flag().to_string()).unwrap()[0].value, Value::Fee(-0.3));
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use mmsoak_core::edge::EdgeReport;
-use mmsoak_core::exchange::plan::{plan_config, setting, TickChoices};
+use mmsoak_core::exchange::plan::{data_checks, plan_config, setting, DataChoice, TickChoices};
 use mmsoak_core::exchange::scan::{ScanFacts, Scanner};
 use mmsoak_core::exchange::source::{Filled, MergeAhead, Merged};
 use mmsoak_core::exchange::{Advance, TickConfig};
@@ -17,12 +17,14 @@ use mmsoak_core::params::Params;
 use mmsoak_core::report::TickSettings;
 use mmsoak_host::Engine;
 
+use crate::args::TickFlags;
 use crate::data::hashes::{FileDigest, Hashes};
 use crate::data::reader::{describe, StreamReader};
 use crate::data::stamps::Stamps;
 use crate::data::streams::{group, StreamSpec};
 use crate::data::BadData;
 use crate::interrupt::BeforeStart;
+use crate::tick_settings::{self, Key, Value};
 
 /// Default tolerance for timestamps stepping back within one stream.
 pub const DEFAULT_BACKSTEP_MS: f64 = 1000.0;
@@ -79,31 +81,89 @@ fn scan(specs: &[StreamSpec], tolerance_ns: i64, hashes: &Hashes) -> Result<Scan
     }
 }
 
-/// Plans a tick replay of `files` for `iterations` windows of `iteration_seconds`.
+/// A fresh run's tick replay of `files`: the flags in `flags` over mmsoak.toml's
+/// `[ticks]` in `eff` (checked where the file was read), for `eff`'s iterations.
+/// The flags are checked on their own before any data is read; what needs the
+/// data is checked after the scan, every setting that does not fit it listed,
+/// each named as the user gave it (`--latency`, `mmsoak.toml [ticks] latency`).
+pub fn plan_run(files: &[PathBuf], flags: &TickFlags, eff: &crate::config::Effective) -> Result<TickPlan> {
+    let label =
+        eff.config_file.as_ref().map_or_else(|| crate::config::DEFAULT_CONFIG.into(), |p| p.display().to_string());
+    let in_file = |k: Key| format!("{label} [ticks] {}", k.toml());
+    let from_flags = tick_settings::parse_alone(flags, |k| k.flag().to_string())?;
+    let from_file = tick_settings::parse_alone(&eff.ticks.as_flags(), in_file)?;
+    let chosen = |key: Key| {
+        let flag = from_flags.iter().find(|p| p.key == key);
+        flag.or_else(|| from_file.iter().find(|p| p.key == key))
+    };
+    let text = |key| chosen(key).map(|p| p.text.clone());
+    let fee = |key| match chosen(key).map(|p| &p.value) {
+        Some(Value::Fee(bps)) => Some(*bps),
+        _ => None,
+    };
+    let format = match chosen(Key::DataFormat).map(|p| &p.value) {
+        Some(Value::Format(f)) => Some(*f),
+        _ => None,
+    };
+    let tolerance_ns = match chosen(Key::BackstepToleranceMs).map(|p| &p.value) {
+        Some(Value::BackstepNs(ns)) => Some(*ns),
+        _ => None,
+    };
+    let choices = TickChoices {
+        queue_model: text(Key::QueueModel),
+        latency: text(Key::Latency),
+        maker_fee_bps: fee(Key::MakerFeeBps),
+        taker_fee_bps: fee(Key::TakerFeeBps),
+        tick_size: text(Key::TickSize),
+    };
+    let name = |k: Key| if from_flags.iter().any(|p| p.key == k) { k.flag().to_string() } else { in_file(k) };
+    plan(files, format, tolerance_ns, &choices, eff.iterations.value, eff.iteration_seconds.value, &name)
+}
+
+/// Plans a tick replay of `files` for `iterations` windows of `iteration_seconds`,
+/// `format` forced or detected, with `tolerance_ns` or the default tolerance.
+/// A choice that does not fit the data is named by `name` (its flag or key).
 pub fn plan(
     files: &[PathBuf],
-    format: Option<&str>,
-    backstep_tolerance_ms: Option<f64>,
+    format: Option<Format>,
+    tolerance_ns: Option<i64>,
     choices: &TickChoices,
     iterations: u32,
     iteration_seconds: u32,
+    name: &dyn Fn(Key) -> String,
 ) -> Result<TickPlan> {
-    // Both were checked where they were given (`tick_settings`); a bad one here
-    // is a caller's bug, said in the same words.
-    let forced = format.map(setting::data_format).transpose().map_err(anyhow::Error::msg)?;
-    let specs = group(files, forced)?;
-    let tolerance_ns = setting::backstep_tolerance_ns(backstep_tolerance_ms.unwrap_or(DEFAULT_BACKSTEP_MS))
-        .map_err(anyhow::Error::msg)?;
+    let specs = group(files, format)?;
+    let tolerance_ns = match tolerance_ns {
+        Some(ns) => ns,
+        None => setting::backstep_tolerance_ns(DEFAULT_BACKSTEP_MS).map_err(anyhow::Error::msg)?,
+    };
     let all: Vec<PathBuf> =
         specs.iter().flat_map(|s| s.files.iter().chain(s.paired.iter().flatten())).cloned().collect();
     let stamps = Stamps::take(&all);
     let hashes = Hashes::default();
     let facts = scan(&specs, tolerance_ns, &hashes)?;
+    if facts.events > 0 {
+        // Each named as given, as the checks before the data name them; all at once.
+        let unfit = data_checks(&facts, choices).into_iter().map(|(c, reason)| {
+            let key = match c {
+                DataChoice::QueueModel => Key::QueueModel,
+                DataChoice::Latency => Key::Latency,
+                DataChoice::TickSize => Key::TickSize,
+            };
+            format!("{}: {reason}", name(key))
+        });
+        tick_settings::listed(unfit.collect())?;
+    }
     let names = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     let formats: Vec<Format> = specs.iter().map(|s| s.format).collect();
     let config = plan_config(&formats, &facts, choices, iterations, iteration_seconds, tolerance_ns)
         .map_err(|e| anyhow::anyhow!("--source ticks --data {names}: {e}"))?;
     Ok(TickPlan { specs, config, facts, stamps, digests: hashes.finished() })
+}
+
+/// [`plan`]'s `name` where every choice is a flag's.
+pub fn flag_name(key: Key) -> String {
+    key.flag().to_string()
 }
 
 /// Events decoded ahead of the engine per call: 16,384 records of 64 bytes.
@@ -322,7 +382,7 @@ mod tests {
         let files = [trades_file, burst_file];
         let cache = ModuleCache::at(tmp.path());
         for (n, secs) in [(170, 1), (3, 60)] {
-            let plan = plan(&files, None, None, &TickChoices::default(), n, secs).expect("plan");
+            let plan = plan(&files, None, None, &TickChoices::default(), n, secs, &flag_name).expect("plan");
             let params = Params::default();
             let mut chunks: Vec<Chunk> = plan
                 .specs

@@ -76,8 +76,8 @@ impl Stamps {
         }
     }
 
-    /// Every file whose stamp differs from the one taken, as `PATH (what changed)`.
-    fn changes(&self) -> Vec<String> {
+    /// Every file whose stamp differs from the one taken, with what changed.
+    fn changes(&self) -> Vec<ChangedFile> {
         let mut changed = Vec::new();
         for (path, was) in &self.0 {
             let now = Stamp::of(path);
@@ -85,18 +85,15 @@ impl Stamps {
                 continue;
             }
             let how = match (was, &now) {
-                (Some(a), Some(b)) if a.id != b.id => "replaced by another file".to_string(),
-                (Some(a), Some(b)) if a.bytes < b.bytes => format!("grew from {} to {} bytes", a.bytes, b.bytes),
-                (Some(a), Some(b)) if a.bytes > b.bytes => format!("cut from {} to {} bytes", a.bytes, b.bytes),
-                (Some(a), Some(b)) if a.modified != b.modified => "written to, same size".to_string(),
-                (Some(_), Some(_)) => "changed in place: same size and modification time, but its inode's change \
-                                      time moved (written to with the modification time put back, or its \
-                                      permissions or owner changed)"
-                    .to_string(),
-                (Some(_), None) => "removed or no longer readable".to_string(),
-                (None, _) => "appeared".to_string(),
+                (Some(a), Some(b)) if a.id != b.id => How::Replaced,
+                (Some(a), Some(b)) if a.bytes < b.bytes => How::Grew(a.bytes, b.bytes),
+                (Some(a), Some(b)) if a.bytes > b.bytes => How::Cut(a.bytes, b.bytes),
+                (Some(a), Some(b)) if a.modified != b.modified => How::Modified,
+                (Some(_), Some(_)) => How::StatusChanged,
+                (Some(_), None) => How::Removed,
+                (None, _) => How::Appeared,
             };
-            changed.push(format!("{} ({how})", path.display()));
+            changed.push(ChangedFile { path: path.clone(), how });
         }
         changed
     }
@@ -110,29 +107,78 @@ impl Stamps {
         }
         let them = if changed.len() == 1 { "it is" } else { "they are" };
         bail!(
-            "{} changed while the run was starting: the start-of-run checks and the sha256 recorded for \
+            "{} while the run was starting: the start-of-run checks and the sha256 recorded for \
              --resume may have read different bytes, so nothing was run or written; start the run again \
              once {them} complete",
-            changed.join(" and ")
+            said(&changed, None)
         )
     }
 
     /// During a tick replay: a [`Changed`] naming every file whose stamp differs
     /// from the one taken, with what changed.
     pub fn check_replayed(&self) -> Result<(), Changed> {
-        let changed = self.changes();
-        if changed.is_empty() {
+        let files = self.changes();
+        if files.is_empty() {
             return Ok(());
         }
-        let it = if changed.len() == 1 { "it" } else { "them" };
-        Err(Changed {
-            message: format!(
-                "{} changed during the run: the replay would read {it} on as changed, not as the run started \
-                 with (and recorded in RUN.json)",
-                changed.join(" and ")
-            ),
-            files: changed,
-        })
+        Err(Changed { message: format!("{} during the run", said(&files, None)), files })
+    }
+}
+
+/// What a file's stamp says happened to it. The stamp cannot tell a write that
+/// kept the size from a `touch` (both move the modification time), so
+/// [`How::Modified`] says only what it saw, unless the caller knows from the
+/// file's sha256 whether its bytes changed ([`ChangedFile::said`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// Another inode under the path (a rename over it).
+    Replaced,
+    Grew(u64, u64),
+    Cut(u64, u64),
+    /// Same size, the modification time moved.
+    Modified,
+    /// Same size and modification time, the inode's change time moved.
+    StatusChanged,
+    Removed,
+    Appeared,
+}
+
+/// A file whose stamp changed, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFile {
+    pub path: PathBuf,
+    pub how: How,
+}
+
+impl ChangedFile {
+    /// `PATH what-happened`, a clause of its own (no brackets). `bytes_changed`:
+    /// whether the file's sha256 differs from the run's record, where known.
+    pub fn said(&self, bytes_changed: Option<bool>) -> String {
+        let how = match (self.how, bytes_changed) {
+            (How::Replaced, _) => "was replaced by another file".to_string(),
+            (How::Grew(a, b), _) => format!("grew from {a} to {b} bytes"),
+            (How::Cut(a, b), _) => format!("was cut from {a} to {b} bytes"),
+            (How::Modified, Some(true)) => "was written to (same size)".to_string(),
+            (How::Modified, Some(false)) => "was touched (its modification time moved)".to_string(),
+            (How::Modified, None) => "had its modification time moved (same size)".to_string(),
+            (How::StatusChanged, _) => "had its permissions or owner changed, or was written to with its \
+                                        modification time put back (same size and modification time, its \
+                                        inode's change time moved)"
+                .to_string(),
+            (How::Removed, _) => "was removed or can no longer be read".to_string(),
+            (How::Appeared, _) => "appeared".to_string(),
+        };
+        format!("{} {how}", self.path.display())
+    }
+}
+
+/// The files said one after another ("A grew …, and B was cut …").
+/// `bytes_changed(file)`: as in [`ChangedFile::said`].
+pub fn said(files: &[ChangedFile], bytes_changed: Option<&dyn Fn(&ChangedFile) -> bool>) -> String {
+    let each: Vec<String> = files.iter().map(|f| f.said(bytes_changed.map(|b| b(f)))).collect();
+    match each.as_slice() {
+        [init @ .., last] if !init.is_empty() => format!("{}, and {last}", init.join(", ")),
+        _ => each.join(""),
     }
 }
 
@@ -142,9 +188,9 @@ impl Stamps {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Changed {
+    /// The files and what happened to them, "during the run".
     pub message: String,
-    /// Each file that changed, with how (`/d/q.csv (grew from 10 to 20 bytes)`).
-    pub files: Vec<String>,
+    pub files: Vec<ChangedFile>,
 }
 
 #[cfg(test)]
@@ -167,9 +213,15 @@ mod tests {
         std::fs::write(&tmp, "time,price\n1,999\n").unwrap();
         std::fs::rename(&tmp, &b).unwrap();
         let text = format!("{:#}", stamps.check_unchanged().unwrap_err());
-        assert!(text.contains(&format!("{} (grew from 17 to 23 bytes)", a.display())), "{text}");
         #[cfg(unix)]
-        assert!(text.contains(&format!("{} (replaced by another file)", b.display())), "{text}");
+        assert!(
+            text.starts_with(&format!(
+                "{} grew from 17 to 23 bytes, and {} was replaced by another file while the run was starting: ",
+                a.display(),
+                b.display()
+            )),
+            "{text}"
+        );
         assert!(!text.contains("c.csv"), "{text}");
         assert!(text.contains("nothing was run or written"), "{text}");
         std::fs::remove_file(&c).unwrap();
@@ -179,7 +231,7 @@ mod tests {
         let gone = Stamps::take(std::slice::from_ref(&c));
         std::fs::remove_file(&c).unwrap();
         let text = format!("{:#}", gone.check_unchanged().unwrap_err());
-        assert!(text.contains("c.csv (removed or no longer readable)"), "{text}");
+        assert!(text.starts_with(&format!("{} was removed or can no longer be read while", c.display())), "{text}");
     }
 
     #[test]
@@ -201,14 +253,24 @@ mod tests {
         // Cut short.
         std::fs::write(&b, "time,price\n").unwrap();
         let text = stamps.check_replayed().unwrap_err().to_string();
-        assert!(text.contains(&format!("{} (written to, same size)", a.display())), "{text}");
-        assert!(text.contains(&format!("{} (cut from 23 to 11 bytes)", b.display())), "{text}");
-        assert!(!text.contains("c.csv") && text.contains("changed during the run"), "{text}");
+        // The stamp cannot tell this write from a `touch`: it says what it saw (the
+        // stop line, which knows the sha256, says which).
+        assert_eq!(
+            text,
+            format!(
+                "{} had its modification time moved (same size), and {} was cut from 23 to 11 bytes during the run",
+                a.display(),
+                b.display()
+            )
+        );
         std::fs::remove_file(&c).unwrap();
         let text = Stamps::take(std::slice::from_ref(&a)).check_replayed().map(|_| "same").unwrap();
         assert_eq!(text, "same");
         let text = stamps.check_replayed().unwrap_err().to_string();
-        assert!(text.contains(&format!("{} (removed or no longer readable)", c.display())), "{text}");
+        assert!(
+            text.ends_with(&format!(", and {} was removed or can no longer be read during the run", c.display())),
+            "{text}"
+        );
     }
 
     /// An edit that keeps the size and puts the modification time back (tester:
@@ -227,6 +289,13 @@ mod tests {
         std::fs::File::options().write(true).open(&a).unwrap().set_modified(before).unwrap();
         assert_eq!(std::fs::metadata(&a).unwrap().modified().unwrap(), before);
         let text = stamps.check_replayed().unwrap_err().to_string();
-        assert!(text.contains("a.csv (changed in place: same size and modification time"), "{text}");
+        assert_eq!(
+            text,
+            format!(
+                "{} had its permissions or owner changed, or was written to with its modification time put back \
+                 (same size and modification time, its inode's change time moved) during the run",
+                a.display()
+            )
+        );
     }
 }

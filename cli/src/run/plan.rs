@@ -41,7 +41,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
     let mut unwritten: Vec<(&str, anyhow::Error)> = Vec::new();
     let (record, out, retention) = if args.resume {
         let out = args.place.out.clone().unwrap_or_else(|| PathBuf::from(config::DEFAULT_OUT));
-        let eff = config::resolve(
+        let eff = config::resolve_for_resume(
             &crate::args::ConfigPlace { config: args.place.config.clone(), out: Some(out.clone()) },
             &Flags::default(),
         )?;
@@ -54,7 +54,7 @@ pub fn plan(args: &RunArgs) -> Result<RunPlan> {
         // run that had finished, the tick flags' values are only checked, as
         // nothing will use them.
         let finished = run_finished(&out, &record);
-        undecided = crate::resume_flags::check(args, &record, finished)?;
+        undecided = crate::resume_flags::check(args, &record, &eff.ticks, finished)?;
         check_exec(&record)?;
         // Before any data is read, as a fresh run's export flags are checked. A run
         // with nothing left to do is not refused over a report it cannot write

@@ -125,25 +125,7 @@ pub(super) fn fresh_record(
     // The files the tick scan hashed as it read them (see `data::hashes`).
     let mut digests = Vec::new();
     let ticks = if source == Source::Ticks {
-        let f = &eff.ticks;
-        let choices = mmsoak_core::exchange::plan::TickChoices {
-            queue_model: t.queue_model.clone().or(f.queue_model.clone()),
-            latency: t.latency.clone().or(f.latency.clone()),
-            maker_fee_bps: t.maker_fee_bps.or(f.maker_fee_bps),
-            taker_fee_bps: t.taker_fee_bps.or(f.taker_fee_bps),
-            tick_size: t.tick_size.clone().or(f.tick_size.clone()),
-        };
-        // Malformed tick flags are refused before the data is read (mmsoak.toml's
-        // tick size is checked where the file is read).
-        crate::tick_settings::check_alone(t, |k| k.flag().to_string())?;
-        let tick_plan = crate::ticks::plan(
-            &args.data,
-            t.data_format.as_deref().or(f.data_format.as_deref()),
-            t.backstep_tolerance_ms.or(f.backstep_tolerance_ms),
-            &choices,
-            eff.iterations.value,
-            iteration_seconds,
-        )?;
+        let tick_plan = crate::ticks::plan_run(&args.data, t, &eff)?;
         found.push(format!("mmsoak: tick data: {}", tick_plan.summary()));
         stamps.add(&tick_plan.stamps);
         digests = tick_plan.digests.clone();

@@ -31,6 +31,46 @@ pub struct TickChoices {
     pub tick_size: Option<String>,
 }
 
+/// A setting [`data_checks`] found not to fit the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataChoice {
+    QueueModel,
+    Latency,
+    TickSize,
+}
+
+/// Every choice that does not fit what the scan found (`fifo` without order
+/// ids, `data` latency on one-stamp data, a tick size off the price grid), each
+/// with its reason quoting the value: all of them at once, so a user fixes them
+/// in one go (each is known only after a scan that may take minutes).
+/// [`plan_config`] stops at the first of them.
+pub fn data_checks(facts: &ScanFacts, choices: &TickChoices) -> Vec<(DataChoice, String)> {
+    let queue = choices.queue_model.as_deref().map(|q| parse_queue(q, facts.has_order_ids).map(|_| ()));
+    let latency = choices.latency.as_deref().map(|l| parse_latency(l, facts.has_two_stamps).map(|_| ()));
+    let tick = choices.tick_size.as_deref().map(|t| fit_tick_size(t, facts).map(|_| ()));
+    [(DataChoice::QueueModel, queue), (DataChoice::Latency, latency), (DataChoice::TickSize, tick)]
+        .into_iter()
+        .filter_map(|(c, r)| Some((c, r?.err()?)))
+        .collect()
+}
+
+/// A tick size as given, on the data's price grid.
+fn fit_tick_size(s: &str, facts: &ScanFacts) -> Result<TickSize, String> {
+    let t = parse_tick_size(s)?.0;
+    // Every book price must be on the chosen grid: a price between two of its
+    // ticks would be rounded to the nearer one, silently, and two of the data's
+    // levels could become one.
+    if facts.tick > 0 && facts.tick % t != 0 {
+        let grid = TickSize(facts.tick).price(1);
+        return Err(format!(
+            "tick size {s:?} does not fit the data: its book prices are multiples of {grid} (their \
+             greatest common divisor), and {grid} is not a multiple of {s}, so prices would be rounded \
+             and distinct levels could merge; give a tick size that divides {grid}, or none to use {grid}"
+        ));
+    }
+    Ok(TickSize(t))
+}
+
 /// The last window may end this fraction of an iteration after the data's last event.
 pub const SPAN_SLACK: f64 = 0.01;
 
@@ -39,7 +79,7 @@ pub fn parse_queue(s: &str, has_ids: bool) -> Result<QueueModel, String> {
         "auto" if has_ids => QueueModel::Fifo,
         "auto" | "prob" => QueueModel::default(),
         "fifo" if has_ids => QueueModel::Fifo,
-        "fifo" => return Err("queue model fifo needs data with order ids (LOBSTER); this data has none".into()),
+        "fifo" => return Err("queue model \"fifo\" needs data with order ids (LOBSTER); this data has none".into()),
         "risk-averse" | "risk_averse" => QueueModel::RiskAverse,
         other => match other.strip_prefix("prob:").map(str::parse::<f64>) {
             Some(Ok(n)) if n.is_finite() && n > 0.0 && n <= 10.0 => QueueModel::PowerProb { n },
@@ -72,10 +112,9 @@ pub fn parse_latency(s: &str, two_stamps: bool) -> Result<LatencyModel, String> 
         }
     };
     if matches!(m, LatencyModel::Data { .. }) && !two_stamps {
-        return Err(
-            "latency data needs exchange and local timestamps in the data; this data has one stamp (use constant)"
-                .into(),
-        );
+        return Err(format!(
+            "latency {s:?} needs exchange and local timestamps in the data; this data has one stamp (use constant)"
+        ));
     }
     Ok(m)
 }
@@ -116,6 +155,51 @@ pub mod setting {
     pub fn fee_bps(which: &str, v: f64) -> Result<f64, String> {
         in_range(v, FEE_BPS)
             .ok_or_else(|| format!("{which} fee {} bps: must be between {} and {} bps", shown(v), FEE_BPS.0, FEE_BPS.1))
+    }
+
+    /// [`fee_bps`] of a fee as the user wrote it (a flag's text, a TOML number in
+    /// TOML's spelling): the reason quotes it as written, so `nan` reads the same
+    /// from a flag and from mmsoak.toml, and text that is no number is said to be.
+    pub fn fee_bps_text(which: &str, s: &str) -> Result<f64, String> {
+        let v = number(s)
+            .ok_or_else(|| format!("{which} fee {s:?}: not a number (bps between {} and {})", FEE_BPS.0, FEE_BPS.1))?;
+        fee_bps(which, v).map_err(|_| {
+            format!("{which} fee {} bps: must be between {} and {} bps", shown_as(s, v), FEE_BPS.0, FEE_BPS.1)
+        })
+    }
+
+    /// [`backstep_tolerance_ns`] of a tolerance as the user wrote it (see [`fee_bps_text`]).
+    pub fn backstep_tolerance_text(s: &str) -> Result<i64, String> {
+        let (lo, hi) = BACKSTEP_TOLERANCE_MS;
+        let v =
+            number(s).ok_or_else(|| format!("backstep tolerance {s:?}: not a number (ms between {lo} and {hi})"))?;
+        backstep_tolerance_ns(v)
+            .map_err(|_| format!("backstep tolerance {} ms: must be between {lo} and {hi} ms", shown_as(s, v)))
+    }
+
+    /// A number as text: Rust's grammar, which takes `nan` and `inf` too (they
+    /// are numbers out of every range, said so, rather than "not a number").
+    fn number(s: &str) -> Option<f64> {
+        s.trim().parse::<f64>().ok()
+    }
+
+    /// The value as written, unless that is long: `shown` then (`1e300`, not 301 digits).
+    fn shown_as(s: &str, v: f64) -> String {
+        if s.trim().len() <= 24 {
+            s.trim().to_string()
+        } else {
+            shown(v)
+        }
+    }
+
+    /// A number from a TOML file as the user wrote it: TOML spells the
+    /// non-finite ones `nan`, `inf` and `-inf`.
+    pub fn toml_spelling(v: f64) -> String {
+        match v {
+            v if v.is_nan() => "nan".into(),
+            v if v.is_infinite() => if v > 0.0 { "inf" } else { "-inf" }.into(),
+            v => shown(v),
+        }
     }
 
     /// `--backstep-tolerance-ms` / `backstep_tolerance_ms`, in [`BACKSTEP_TOLERANCE_MS`];
@@ -175,21 +259,7 @@ pub fn plan_config(
         return Err("the files do not overlap in time (each stream must cover the replayed window)".into());
     };
     let tick = match &choices.tick_size {
-        Some(s) => match parse_tick_size(s).map(|t| t.0) {
-            // Every book price must be on the chosen grid: a price between two of its
-            // ticks would be rounded to the nearer one, silently, and two of the data's
-            // levels could become one.
-            Ok(t) if facts.tick > 0 && facts.tick % t != 0 => {
-                let grid = TickSize(facts.tick).price(1);
-                return Err(format!(
-                    "tick size {s:?} does not fit the data: its book prices are multiples of {grid} (their \
-                     greatest common divisor), and {grid} is not a multiple of {s}, so prices would be rounded \
-                     and distinct levels could merge; give a tick size that divides {grid}, or none to use {grid}"
-                ));
-            }
-            Ok(t) => TickSize(t),
-            Err(e) => return Err(e),
-        },
+        Some(s) => fit_tick_size(s, facts)?,
         None if facts.tick > 0 => TickSize(facts.tick),
         None => return Err("no book prices in the data to tell the tick size from (give a tick size)".into()),
     };
@@ -292,6 +362,32 @@ mod tests {
                 format!("tick size {bad:?} must be a positive decimal price with at most 8 decimals (e.g. 0.01)")
             );
         }
+    }
+
+    /// Every choice the data cannot support is found at once, each quoting the
+    /// value as given; `plan_config` stops at the first.
+    #[test]
+    fn every_choice_the_data_cannot_support_is_listed() {
+        let f = facts(); // no order ids, one stamp, a 0.01 grid
+        let choices = TickChoices {
+            queue_model: Some("fifo".into()),
+            latency: Some("data:5".into()),
+            tick_size: Some("0.03".into()),
+            ..TickChoices::default()
+        };
+        let found = data_checks(&f, &choices);
+        assert_eq!(
+            found.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            [DataChoice::QueueModel, DataChoice::Latency, DataChoice::TickSize]
+        );
+        assert_eq!(found[0].1, "queue model \"fifo\" needs data with order ids (LOBSTER); this data has none");
+        assert_eq!(
+            found[1].1,
+            "latency \"data:5\" needs exchange and local timestamps in the data; this data has one stamp (use constant)"
+        );
+        assert!(found[2].1.starts_with("tick size \"0.03\" does not fit the data"), "{}", found[2].1);
+        assert_eq!(plan_config(&[Format::Tardis], &f, &choices, 3, 60, 0).unwrap_err(), found[2].1);
+        assert!(data_checks(&f, &TickChoices { queue_model: Some("auto".into()), ..TickChoices::default() }).is_empty());
     }
 
     /// A shortfall that rounds away in minutes: the two spans must read differently.
