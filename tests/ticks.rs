@@ -126,6 +126,36 @@ fn a_binance_capture_and_tardis_files_run_in_short_iterations() {
     ]);
     let report = artifacts_complete(&t, 3);
     assert_eq!(report["settings"]["ticks"]["config"]["queue"]["model"], "risk_averse");
+    // The same file named twice, through a link: read once (read twice, its
+    // events stepped back where the second copy began), the replay as above.
+    #[cfg(unix)]
+    {
+        let quotes = shared_data("tardis/binance-futures_quotes_2020-02-22_BTCUSDT_first9999.csv");
+        let link = dir.path().join("quotes-link.csv");
+        std::os::unix::fs::symlink(&quotes, &link).unwrap();
+        let twice = dir.path().join("twice");
+        run_ok(&[
+            "run",
+            "--source",
+            "ticks",
+            "--data",
+            s(&shared_data("tardis/binance-futures_trades_2020-02-22_BTCUSDT_first9999.csv")),
+            s(&quotes),
+            s(&link),
+            "--iterations",
+            "3",
+            "--iteration-seconds",
+            "60",
+            "--queue-model",
+            "risk-averse",
+            "--out",
+            s(&twice),
+        ]);
+        for i in 1..=3 {
+            let f = format!("latest/ITER_SUMMARY_{i}.json");
+            assert_eq!(std::fs::read(t.join(&f)).unwrap(), std::fs::read(twice.join(&f)).unwrap(), "{f}");
+        }
+    }
     // The quotes file ends after 3.8 minutes: the replay covers only what both files cover.
     let o = mmsoak()
         .args(["run", "--source", "ticks", "--iteration-seconds", "60", "--iterations", "4", "--out"])
@@ -599,7 +629,7 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
         (&["--tick-size", "0.5"][..], "--tick-size \"0.5\": --resume continues the run as it started, and its latest/RUN.json has --tick-size \"0.01\""),
         (&["--taker-fee-bps", "3.50"], "--taker-fee-bps 3.50: --resume continues the run as it started, and its latest/RUN.json has --taker-fee-bps 2;"),
         (&["--tick-size", "0.005"], "--tick-size \"0.005\": --resume continues"),
-        (&["--queue-model", "fifo"], "--queue-model: queue model \"fifo\" needs data with order ids"),
+        (&["--queue-model", "fifo"], "--queue-model \"fifo\": --resume continues the run as it started, and its latest/RUN.json has --queue-model \"prob:3\""),
         (&["--latency", "data"], "--latency \"data\": --resume continues"),
         (&["--data-format", "lobster"], "--data-format \"lobster\": --resume continues"),
     ] {
@@ -617,6 +647,17 @@ fn resume_checks_its_flags_and_finds_nothing_to_resume_before_reading_the_data()
          --maker-fee-bps -0.3 (RUN.json has -0.2)\n  \
          --tick-size \"0.5\" (RUN.json has \"0.01\")\n"
     );
+    // A queue model the data cannot have is a flag that differs like the others,
+    // not an error that hides them; from mmsoak.toml it does not refuse the resume.
+    let (code, err) = resume(&["--tick-size", "0.5", "--queue-model", "fifo"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("mmsoak: error: 2 flags differ from the run's:"), "{err}");
+    assert!(err.contains("\n  --queue-model \"fifo\" (RUN.json has \"prob:3\")\n"), "{err}");
+    let fifo = dir.path().join("fifo.toml");
+    std::fs::write(&fifo, "[ticks]\nqueue_model = \"fifo\"\n").unwrap();
+    // (Its warning comes once the data is read; here the missing data stops the resume.)
+    let line = error(&["--config", s(&fifo)]);
+    assert!(line.contains("cannot read") && line.contains("binance-futures_quotes"), "{line}");
     // A bad mmsoak.toml [ticks] value and a bad flag: both listed. The file's
     // value alone does not refuse the resume (it would not be used): it is
     // warned about, and the missing data is what stops the resume.

@@ -339,13 +339,10 @@ fn tick_flags(
                 };
                 // The model depends on the data (`auto`, and `fifo` needs order ids), so
                 // it is parsed again knowing the data's ids, where the record tells them.
-                // A finished run checks the value only.
+                // One the data cannot have (`fifo` without order ids) is not the
+                // run's model: it differs, listed with the other flags that do (or,
+                // from mmsoak.toml, warned about as not used), not refused alone.
                 let parsed = |ids: bool| parse_text(key, value, ids, true);
-                if resolve != Resolve::Validate {
-                    if let Some(ids) = has_ids {
-                        parsed(ids).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
-                    }
-                }
                 match has_ids {
                     Some(ids) => parsed(ids) == Ok(Value::Queue(c.queue)),
                     // `fifo`, or `auto` on a run that is not `prob:3`: another model whatever the data.

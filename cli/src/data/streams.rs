@@ -49,10 +49,16 @@ fn head(path: &Path) -> Result<FileHead> {
 pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec>> {
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut heads: Vec<FileHead> = Vec::new();
+    // One file named twice (`./f.csv` and its absolute path, or through a link)
+    // is read once, by the name it was first given: read twice, its events would
+    // step back in time where the second copy starts.
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let canonical = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
     for path in files {
-        if paths.contains(path) {
+        if seen.contains(&canonical(path)) {
             continue;
         }
+        seen.push(canonical(path));
         let h = head(path)?;
         let format = group::format_of(&h, forced).map_err(|e| anyhow::anyhow!("{e}"))?;
         let partner = (format == Format::Lobster)
@@ -62,7 +68,7 @@ pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec
         paths.push(path.clone());
         heads.push(h);
         if let Some(p) = partner {
-            if !paths.contains(&p) && !files.contains(&p) {
+            if !seen.contains(&canonical(&p)) && !files.iter().any(|f| canonical(f) == canonical(&p)) {
                 if !p.exists() {
                     let kind = if p.display().to_string().contains("_orderbook_") { "message" } else { "orderbook" };
                     let other = if kind == "message" { "orderbook" } else { "message" };
@@ -73,6 +79,7 @@ pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec
                     );
                 }
                 heads.push(head(&p)?);
+                seen.push(canonical(&p));
                 paths.push(p);
             }
         }
