@@ -323,6 +323,7 @@ fn resuming_a_finished_run_whose_data_file_is_gone_says_there_is_nothing_to_resu
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("finished all 2 iterations already; nothing to resume"), "{err}");
+    assert!(!err.contains("resuming"), "a finished run does not say it resumes: {err}");
     assert_eq!(read(out.join("latest/TUNING_REPORT.json")), report);
 }
 

@@ -55,7 +55,10 @@ pub(super) async fn soak(
     let latest = out.join("latest");
     let mut state = match resumed {
         Some(Progress { state: Some(state) }) => {
-            eprintln!("mmsoak: resuming {} after iteration {}", out.display(), state.iteration);
+            // A finished run says so below, not that it resumes.
+            if state.iteration < s.iterations {
+                eprintln!("mmsoak: resuming {} after iteration {}", out.display(), state.iteration);
+            }
             state
         }
         restart => {
