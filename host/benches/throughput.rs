@@ -1,7 +1,8 @@
 //! Measures (prints, never asserts): book events per second natively and through
 //! wasmtime, a 96-iteration volatile soak through wasmtime, and engine start-up
 //! with and without the compiled-module cache, and how long the policy sandbox
-//! takes to stop a plugin stuck in an endless loop.
+//! takes to stop a plugin stuck in an endless loop. `THROUGHPUT_PAIRS=n` adds
+//! `n` paired rounds (wasm engine, then native engine) and their median ratio.
 
 use std::time::{Duration, Instant};
 
@@ -100,6 +101,36 @@ fn main() {
         "wasm engine / native engine (both through the ABI): {:.2}x",
         wasm_t.as_secs_f64() / native_engine_t.as_secs_f64()
     );
+    // Paired rounds, for A/B work on a box whose speed drifts: each round times
+    // the wasm engine and then the native engine over the same iterations, so a
+    // slow spell hits both sides of a ratio instead of one engine's whole block.
+    if let Some(pairs) = std::env::var("THROUGHPUT_PAIRS").ok().and_then(|p| p.parse::<usize>().ok()) {
+        let run = |engine: &mut Engine| {
+            let t = Instant::now();
+            for i in 1..=iterations {
+                let request = SimulateRequest { params: params.clone(), market: market.clone(), seed: 1, iteration: i };
+                engine.simulate(&request).expect("simulate");
+            }
+            t.elapsed().as_secs_f64()
+        };
+        let rounds: Vec<(f64, f64)> = (0..pairs.max(1)).map(|_| (run(&mut engine), run(&mut native_engine))).collect();
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+            (at(0.5), at(0.25), at(0.75))
+        };
+        let ms = |t: f64| t * 1e3 / iterations as f64;
+        let (ratio, low, high) = median(rounds.iter().map(|(w, n)| w / n).collect());
+        println!(
+            "paired rounds ({}): wasm {:.3} ms, native {:.3} ms per iteration (medians); wasm engine / native engine median {:.3}x (quartiles {:.3}–{:.3})",
+            rounds.len(),
+            ms(median(rounds.iter().map(|r| r.0).collect()).0),
+            ms(median(rounds.iter().map(|r| r.1).collect()).0),
+            ratio,
+            low,
+            high
+        );
+    }
     if std::env::var("THROUGHPUT_ONLY").is_ok_and(|o| o == "simulator") {
         return;
     }
