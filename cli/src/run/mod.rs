@@ -173,15 +173,7 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
     if let Some(path) = &plan.export_html {
         crate::html_export::write(path, &latest.join("TUNING_REPORT.json"), &gate.results(), stop.as_ref())?;
     }
-    let counts: Vec<String> = report.verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    eprintln!(
-        "mmsoak: {} iteration{} done ({}), final verdict {}; artifacts in {}",
-        report.iterations_completed,
-        if report.iterations_completed == 1 { "" } else { "s" },
-        counts.join(" "),
-        report.final_verdict.map_or("-", |v| v.name()),
-        latest.display()
-    );
+    eprintln!("{}", done_line(report.iterations_completed, &report.verdict_counts, report.final_verdict, &latest));
     if plan.retention.rotate_after_run {
         for line in rotate::rotate(&plan.out, &plan.retention)? {
             eprintln!("mmsoak: {line}");
@@ -209,4 +201,46 @@ pub async fn execute(mut plan: RunPlan) -> Result<Outcome> {
         return Err(stop.into_error(&InputFile::changed(&plan.record.inputs), &plan.out));
     }
     Ok(Outcome { gate_tripped: (!failed.is_empty()).then(|| failed.join("; ")) })
+}
+
+/// The run's last line: iterations done, their verdicts, the final verdict, where
+/// the artifacts are. A run stopped before its first iteration has neither
+/// verdicts nor a final one, and says so instead of printing an empty list.
+fn done_line(
+    n: u32,
+    verdict_counts: &std::collections::BTreeMap<String, u32>,
+    final_verdict: Option<mmsoak_core::kpi::KpiVerdict>,
+    latest: &std::path::Path,
+) -> String {
+    let counts: Vec<String> = verdict_counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let verdicts = if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(" ")) };
+    let verdict = final_verdict.map_or("none", |v| v.name());
+    format!(
+        "mmsoak: {n} iteration{} done{verdicts}, final verdict {verdict}; artifacts in {}",
+        if n == 1 { "" } else { "s" },
+        latest.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::done_line;
+    use mmsoak_core::kpi::KpiVerdict;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    #[test]
+    fn the_last_line_has_no_empty_verdict_list_when_nothing_ran() {
+        let latest = Path::new("out/latest");
+        assert_eq!(
+            done_line(0, &BTreeMap::new(), None, latest),
+            "mmsoak: 0 iterations done, final verdict none; artifacts in out/latest"
+        );
+        let counts = BTreeMap::from([("PASS".to_string(), 1), ("WARN".to_string(), 2)]);
+        assert_eq!(
+            done_line(3, &counts, Some(KpiVerdict::Warn), latest),
+            "mmsoak: 3 iterations done (PASS=1 WARN=2), final verdict WARN; artifacts in out/latest"
+        );
+        assert!(done_line(1, &counts, Some(KpiVerdict::Pass), latest).starts_with("mmsoak: 1 iteration done ("));
+    }
 }
