@@ -290,7 +290,27 @@ fn load_file(explicit: Option<&Path>) -> Result<(Option<PathBuf>, FileConfig)> {
 
 fn parse_file(bytes: &[u8], label: &str) -> Result<FileConfig> {
     let text = std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{label}: not UTF-8 text"))?;
-    toml::from_str(text).map_err(|e| anyhow::anyhow!("{label}: {}", e.to_string().trim()))
+    toml::from_str(text).map_err(|e| anyhow::anyhow!("{label}: {}", toml_error_line(text, &e)))
+}
+
+/// A TOML error in one line, as every other bad input is told: the line and
+/// column, that line's text (the key and the bad value), and what was wrong.
+/// (`toml`'s own rendering is five lines with a caret under the value.)
+fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
+    // Some messages are two lines ("invalid table header" / "expected `.`, `]`").
+    let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ");
+    let Some(span) = e.span() else { return message };
+    let at = span.start.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text[..at].matches('\n').count() + 1;
+    let column = text[line_start..at].chars().count() + 1;
+    let source = text[line_start..line_end].trim();
+    if source.is_empty() {
+        format!("line {line}, column {column}: {message}")
+    } else {
+        format!("line {line}, column {column} ({source}): {message}")
+    }
 }
 
 fn toml_to_json(table: &toml::Table, origin: &str, prefix: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -334,4 +354,29 @@ fn thresholds(k: &KpiSection, origin: &str) -> Result<(KpiThresholds, Vec<(&'sta
     };
     origins.push(("min_fills", if k.min_fills.is_some() { origin.to_string() } else { "default".into() }));
     Ok((t, origins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_file;
+
+    /// A value of the wrong type, an unknown key and broken syntax are each one
+    /// line naming the file, the line and column, the line's text and the fault.
+    #[test]
+    fn a_bad_toml_value_is_one_line_naming_the_line_and_the_value() {
+        let error = |body: &str| format!("{:#}", parse_file(body.as_bytes(), "m.toml").unwrap_err());
+        for (body, said) in [
+            (
+                "[soak]\niterations = 3\n[ticks]\nmaker_fee_bps = \"abc\"\n",
+                "m.toml: line 4, column 17 (maker_fee_bps = \"abc\"): invalid type: string \"abc\", expected f64",
+            ),
+            ("[ticks]\nqueue_model = 3\n", "m.toml: line 2, column 15 (queue_model = 3): invalid type: integer `3`"),
+            ("[soak]\nbogus = 1\n", "m.toml: line 2, column 1 (bogus = 1): unknown field `bogus`"),
+            ("[soak\n", "m.toml: line 1, column 6 ([soak): invalid table header: expected"),
+        ] {
+            let e = error(body);
+            assert!(e.starts_with(said), "{body:?}: {e}");
+            assert!(!e.contains('\n'), "{body:?}: more than one line: {e}");
+        }
+    }
 }
