@@ -98,12 +98,11 @@ pub fn render(r: &TuningReport, thresholds: &[ThresholdResult], stop: Option<&Ru
     }
     o.push_str("</table>\n");
 
-    let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(
         o,
-        "<p class=\"verdict\"><strong>Final verdict: {}</strong> ({}); {}.</p>",
+        "<p class=\"verdict\"><strong>Final verdict: {}</strong>{}; {}.</p>",
         r.final_verdict.map_or("—", |v| v.name()),
-        esc(&counts.join(", ")),
+        esc(&crate::report::verdict_counts_text(&r.verdict_counts)),
         crate::report::tuning_steps(r.applied_count)
     );
 

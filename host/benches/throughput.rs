@@ -104,7 +104,14 @@ fn main() {
     // Paired rounds, for A/B work on a box whose speed drifts: each round times
     // the wasm engine and then the native engine over the same iterations, so a
     // slow spell hits both sides of a ratio instead of one engine's whole block.
-    if let Some(pairs) = std::env::var("THROUGHPUT_PAIRS").ok().and_then(|p| p.parse::<usize>().ok()) {
+    let pairs = std::env::var("THROUGHPUT_PAIRS").ok().map(|p| match p.trim().parse::<usize>() {
+        Ok(n) if n > 0 => n,
+        _ => {
+            eprintln!("THROUGHPUT_PAIRS: {p:?} is not a number of rounds (a whole number from 1)");
+            std::process::exit(2)
+        }
+    });
+    if let Some(pairs) = pairs {
         let run = |engine: &mut Engine| {
             let t = Instant::now();
             for i in 1..=iterations {
@@ -113,10 +120,16 @@ fn main() {
             }
             t.elapsed().as_secs_f64()
         };
-        let rounds: Vec<(f64, f64)> = (0..pairs.max(1)).map(|_| (run(&mut engine), run(&mut native_engine))).collect();
+        let rounds: Vec<(f64, f64)> = (0..pairs).map(|_| (run(&mut engine), run(&mut native_engine))).collect();
+        // Median and quartiles by linear interpolation between order statistics
+        // (Hyndman & Fan type 7, numpy's default): an even count averages the middle two.
         let median = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
-            let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+            let at = |q: f64| {
+                let h = (v.len() - 1) as f64 * q;
+                let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+                v[lo] + (v[hi] - v[lo]) * (h - lo as f64)
+            };
             (at(0.5), at(0.25), at(0.75))
         };
         let ms = |t: f64| t * 1e3 / iterations as f64;

@@ -295,22 +295,43 @@ fn parse_file(bytes: &[u8], label: &str) -> Result<FileConfig> {
 
 /// A TOML error in one line, as every other bad input is told: the line and
 /// column, that line's text (the key and the bad value), and what was wrong.
-/// (`toml`'s own rendering is five lines with a caret under the value.)
+/// (`toml`'s own rendering is five lines with a caret under the value.) Control
+/// characters are escaped and a long line is cut, so a file cannot garble the
+/// terminal or flood the log; a byte-order mark does not count as a column.
 fn toml_error_line(text: &str, e: &toml::de::Error) -> String {
     // Some messages are two lines ("invalid table header" / "expected `.`, `]`").
     let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ");
+    let message = if message.is_empty() { "a value is missing at the end of the file".to_string() } else { message };
+    let message = printable(&message, 200);
     let Some(span) = e.span() else { return message };
-    let at = span.start.min(text.len());
+    let at = (0..=span.start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
     let line = text[..at].matches('\n').count() + 1;
-    let column = text[line_start..at].chars().count() + 1;
-    let source = text[line_start..line_end].trim();
+    let column = text[line_start..at].trim_start_matches('\u{feff}').chars().count() + 1;
+    let source = printable(text[line_start..line_end].trim_start_matches('\u{feff}').trim(), 80);
     if source.is_empty() {
         format!("line {line}, column {column}: {message}")
     } else {
         format!("line {line}, column {column} ({source}): {message}")
     }
+}
+
+/// `s` with control characters escaped (`\r`, `\u{1b}`) and cut after `max`
+/// characters with "…".
+fn printable(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
 }
 
 fn toml_to_json(table: &toml::Table, origin: &str, prefix: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -373,10 +394,17 @@ mod tests {
             ("[ticks]\nqueue_model = 3\n", "m.toml: line 2, column 15 (queue_model = 3): invalid type: integer `3`"),
             ("[soak]\nbogus = 1\n", "m.toml: line 2, column 1 (bogus = 1): unknown field `bogus`"),
             ("[soak\n", "m.toml: line 1, column 6 ([soak): invalid table header: expected"),
+            ("[soak]\nseed =", "m.toml: line 2, column 7 (seed =): a value is missing at the end of the file"),
+            ("\u{feff}[soak\n", "m.toml: line 1, column 6 ([soak): invalid table header"),
+            ("[soak]\rseed = \"x\"\n", "m.toml: line 1, column "),
         ] {
             let e = error(body);
             assert!(e.starts_with(said), "{body:?}: {e}");
-            assert!(!e.contains('\n'), "{body:?}: more than one line: {e}");
+            assert!(!e.contains('\n') && !e.contains('\r'), "{body:?}: more than one line: {e}");
         }
+        // A control character is escaped, a long line cut.
+        assert!(error("[soak]\rseed = \"x\"\n").contains("[soak]\\rseed"));
+        let long = error(&format!("[soak]\nseed = \"{}\"\n", "x".repeat(5000)));
+        assert!(long.len() < 400, "{} bytes: {long}", long.len());
     }
 }

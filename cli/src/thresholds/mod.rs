@@ -164,7 +164,12 @@ pub fn from_toml(table: &toml::Table, origin: &str) -> Result<Vec<ThresholdSpec>
                     }
                     let i: Item = toml::Value::Table(t)
                         .try_into()
-                        .map_err(|e| anyhow::anyhow!("{origin}: thresholds.{metric}: {}", e.to_string().trim()))?;
+                        .map_err(|e| {
+                            // serde names the field on a second line ("in `abort_on_fail`"): one line.
+                            let e = e.to_string();
+                            let e = e.trim().lines().map(str::trim).collect::<Vec<_>>().join(" ");
+                            anyhow::anyhow!("{origin}: thresholds.{metric}: {e}")
+                        })?;
                     ThresholdSpec {
                         metric: metric.clone(),
                         threshold: i.threshold,

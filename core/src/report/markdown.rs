@@ -1,6 +1,7 @@
 //! The Markdown report (`--export-md`): its head, one row per iteration, the
 //! parameters and the guard events, written whole or streamed in the same parts.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{chart_names, ReportRow, RunStop, TuningReport};
@@ -75,10 +76,9 @@ pub fn markdown_head(r: &TuningReport, charts_dir: Option<&str>) -> String {
         }
         let _ = writeln!(out, "| {k} | {v} |");
     }
-    let counts: Vec<String> = r.verdict_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let final_v = r.final_verdict.map_or("—", |v| v.name());
-    let _ =
-        writeln!(out, "\n**Final verdict: {final_v}** ({}); {}.\n", counts.join(", "), tuning_steps(r.applied_count));
+    let counts = verdict_counts_text(&r.verdict_counts);
+    let _ = writeln!(out, "\n**Final verdict: {final_v}**{counts}; {}.\n", tuning_steps(r.applied_count));
     if let Some(c) = &r.baseline_comparison {
         let _ = writeln!(out, "## Tuned vs untuned baseline (same seed and market)\n");
         let _ = writeln!(
@@ -109,6 +109,15 @@ pub const REVERTS: [&str; 2] = ["panic_revert", "policy_revert"];
 /// to the safe profile is applied too, and its row says so ([`tuning_cell`]).
 pub fn tuning_steps(applied_count: u32) -> String {
     format!("{applied_count} tuning step{} applied", if applied_count == 1 { "" } else { "s" })
+}
+
+/// The verdict counts after "Final verdict" (Markdown and HTML): ` (FAIL 2, PASS 16)`,
+/// or nothing for a run stopped before its first iteration (no empty "()").
+pub fn verdict_counts_text(counts: &BTreeMap<String, u32>) -> String {
+    if counts.is_empty() {
+        return String::new();
+    }
+    format!(" ({})", counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "))
 }
 
 /// A row's tuning column (Markdown and HTML): the applied changes, with the

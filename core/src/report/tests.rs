@@ -127,3 +127,12 @@ fn a_changed_data_file_is_named_as_such() {
         "**The untuned baseline run STOPPED after iteration 2 of 30:** a market data file changed: `/d/q.csv (grew from 10 to 12 bytes) changed during the run`; this report has no baseline comparison.\n\n"
     );
 }
+
+/// The verdict counts after "Final verdict" name each verdict, and a run with
+/// none (stopped before its first iteration) gets no empty "()".
+#[test]
+fn verdict_counts_text_has_no_empty_parentheses() {
+    assert_eq!(verdict_counts_text(&BTreeMap::new()), "");
+    let counts = BTreeMap::from([("FAIL".to_string(), 2), ("PASS".to_string(), 16)]);
+    assert_eq!(verdict_counts_text(&counts), " (FAIL 2, PASS 16)");
+}
