@@ -35,7 +35,6 @@ pub struct Order {
     pub cancel_step: Option<u64>,
 }
 
-/// A fill of ours. `side` +1 = we bought.
 impl Order {
     /// The queue ahead after every step's decay through `step`: the decays not yet
     /// applied, one multiplication a step in step order — the same operations, so
@@ -51,6 +50,7 @@ impl Order {
     }
 }
 
+/// A fill of ours. `side` +1 = we bought.
 #[derive(Debug, Clone, Copy)]
 pub struct Fill {
     pub step: u64,
