@@ -52,13 +52,14 @@ pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec
     // One file named twice (`./f.csv` and its absolute path, or through a link)
     // is read once, by the name it was first given: read twice, its events would
     // step back in time where the second copy starts.
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let named: Vec<PathBuf> = files.iter().map(|f| canonical(f)).collect();
     let mut seen: Vec<PathBuf> = Vec::new();
-    let canonical = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-    for path in files {
-        if seen.contains(&canonical(path)) {
+    for (path, canon) in files.iter().zip(&named) {
+        if seen.contains(canon) {
             continue;
         }
-        seen.push(canonical(path));
+        seen.push(canon.clone());
         let h = head(path)?;
         let format = group::format_of(&h, forced).map_err(|e| anyhow::anyhow!("{e}"))?;
         let partner = (format == Format::Lobster)
@@ -68,7 +69,8 @@ pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec
         paths.push(path.clone());
         heads.push(h);
         if let Some(p) = partner {
-            if !seen.contains(&canonical(&p)) && !files.iter().any(|f| canonical(f) == canonical(&p)) {
+            let canon = canonical(&p);
+            if !seen.contains(&canon) && !named.contains(&canon) {
                 if !p.exists() {
                     let kind = if p.display().to_string().contains("_orderbook_") { "message" } else { "orderbook" };
                     let other = if kind == "message" { "orderbook" } else { "message" };
@@ -79,7 +81,7 @@ pub fn group(files: &[PathBuf], forced: Option<Format>) -> Result<Vec<StreamSpec
                     );
                 }
                 heads.push(head(&p)?);
-                seen.push(canonical(&p));
+                seen.push(canon);
                 paths.push(p);
             }
         }
